@@ -1,0 +1,46 @@
+// Command safepipe plans, checks and explains safe deployment pipelines.
+//
+//	safepipe plan     [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional]
+//	                  [--start TIME] [--deploy-minutes N] [--format table|json]
+//	safepipe regions  [--catalog FILE] [--format table|json]
+//
+// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `safepipe: safe, hands-off deployment pipelines
+
+usage:
+  safepipe plan     plan waves, stages, bakes and the rollout timeline
+  safepipe regions  list the region catalog
+
+Run "safepipe COMMAND -h" for a command's flags.
+`
+
+// run is main without the process: it returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "plan":
+		return runPlan(args[1:], stdout, stderr)
+	case "regions":
+		return runRegions(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "safepipe: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/safepipe/safepipe/waves"
+)
+
+// referenceStart is the default --start: a Monday at 09:00, so that the
+// reference plan's timeline is the same on every run.
+const referenceStart = "2026-01-05T09:00"
+
+func runPlan(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
+	policyArg := fs.String("policy", "amazon", "wave policy: amazon, doubling, or a policy `FILE` (JSON)")
+	shape := fs.String("shape", "zonal", "service shape: zonal (one-box, then one AZ per region per step) or regional (one-box, then the region)")
+	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone, or \"now\")")
+	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
+	format := fs.String("format", "table", "output format: table or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return fail(stderr, fmt.Errorf("plan takes no arguments, got %q", fs.Args()))
+	}
+	var errs []error
+	cat, err := loadCatalog(*catalogPath)
+	errs = append(errs, err)
+	policy, err := loadPolicy(*policyArg, *shape)
+	errs = append(errs, err)
+	if *format != "table" && *format != "json" {
+		errs = append(errs, fmt.Errorf("--format %q is unknown (want table or json)", *format))
+	}
+	if *deployMinutes <= 0 {
+		errs = append(errs, fmt.Errorf("--deploy-minutes %d must be positive", *deployMinutes))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fail(stderr, err)
+	}
+	plan, err := waves.NewPlan(cat, policy)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	t0, err := parseStart(*start, plan.Window.Location())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	tl, err := waves.Schedule(plan, t0, time.Duration(*deployMinutes)*time.Minute)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl}); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
+	}
+	printPlan(stdout, plan, tl)
+	return 0
+}
+
+// planReport is the JSON output of "safepipe plan".
+type planReport struct {
+	*waves.Plan
+	Window   string          `json:"window"`
+	Timeline *waves.Timeline `json:"timeline"`
+}
+
+func loadCatalog(path string) (*waves.Catalog, error) {
+	if path == "" {
+		path = os.Getenv("SAFEPIPE_CATALOG")
+	}
+	if path == "" {
+		return waves.DefaultCatalog(), nil
+	}
+	return waves.LoadCatalogFile(path)
+}
+
+func loadPolicy(arg, shape string) (waves.Policy, error) {
+	var p waves.Policy
+	switch arg {
+	case "amazon", "doubling":
+		p = waves.ReferencePolicy(waves.Shape(shape))
+		p.Kind = waves.PolicyKind(arg)
+	default:
+		var err error
+		if p, err = waves.LoadPolicyFile(arg); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return p, fmt.Errorf("--policy %q is neither amazon, doubling nor a readable file: %w", arg, err)
+			}
+			return p, err
+		}
+		if p.Shape == "" {
+			p.Shape = waves.Shape(shape)
+		}
+	}
+	return p, nil
+}
+
+func parseStart(s string, loc *time.Location) (time.Time, error) {
+	if s == "now" {
+		return time.Now().In(loc), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+}
+
+func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
+	fmt.Fprintf(w, "catalog %s · policy %s · shape %s · window %s\n", p.CatalogVersion, p.Policy, p.Shape, p.Window)
+	if p.ExpediteReason != "" {
+		fmt.Fprintf(w, "EXPEDITED: %s\n", p.ExpediteReason)
+	}
+	fmt.Fprintln(w, "\nWAVES")
+	for _, wv := range p.Waves {
+		fmt.Fprintf(w, "  %-4s %2d  %s\n", wv.Name, len(wv.Regions), strings.Join(wv.Regions, " "))
+	}
+	fmt.Fprintln(w, "\nSTAGES")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  #\tSTAGE\tKIND\tTARGETS\tACTIONS\tBAKE\tSTART\tDEPLOYED\tBAKED")
+	const layout = "Mon 01-02 15:04"
+	for i, s := range p.Stages {
+		st := tl.Steps[i]
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, s.Name, s.Kind, len(s.Targets), s.Actions,
+			fmtDuration(s.Bake), st.Start.Format(layout), st.Deployed.Format(layout), st.Baked.Format(layout))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %d regions\n", len(p.Stages), p.ReservedStages, waves.MaxStages, len(p.Regions()))
+	fmt.Fprintf(w, "time to global: %.1f h, %d business days (start %s, every region deployed %s)\n",
+		tl.TimeToGlobalHours, tl.BusinessDays, tl.Start.Format(layout), tl.Global.Format(layout))
+}
+
+func fmtDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dm", int(d/time.Minute))
+}
+
+// fail prints every joined error on its own line and returns exit code 2.
+func fail(stderr io.Writer, err error) int {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "safepipe: %s\n", line)
+	}
+	return 2
+}

@@ -1,0 +1,38 @@
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// corePackages must never depend on jsii, the CDK or constructs.
+var corePackages = []string{"waves", "gray", "verify"}
+
+var forbidden = []string{
+	"github.com/aws/jsii-runtime-go",
+	"github.com/aws/aws-cdk-go",
+	"github.com/aws/constructs-go",
+	"github.com/cdklabs/",
+}
+
+func TestCorePackagesArePureGo(t *testing.T) {
+	for _, pkg := range corePackages {
+		path := "github.com/safepipe/safepipe/" + pkg
+		out, err := exec.Command("go", "list", "-deps", "-test", path).CombinedOutput()
+		if err != nil {
+			if strings.Contains(string(out), "cannot find package") || strings.Contains(string(out), "matched no packages") || strings.Contains(string(out), "is not in std") || strings.Contains(string(out), "no required module provides") {
+				t.Logf("%s does not exist yet", pkg)
+				continue
+			}
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if strings.HasPrefix(dep, f) {
+					t.Errorf("core package %s depends on %s; the core must stay pure Go (render CDK in alarms/ or constructs/)", pkg, dep)
+				}
+			}
+		}
+	}
+}

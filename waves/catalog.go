@@ -1,0 +1,252 @@
+package waves
+
+import (
+	_ "embed" // the default catalog is embedded in the binary
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones validate on machines without a zoneinfo database
+)
+
+// Tier is an organisation's judgement of how much traffic a region carries.
+// The planner deploys to low-traffic regions first. The tiers in the
+// embedded catalog are defaults; override them with your own catalog.
+type Tier string
+
+// The traffic tiers, from least to most traffic.
+const (
+	TierLow    Tier = "low"
+	TierMedium Tier = "medium"
+	TierHigh   Tier = "high"
+)
+
+// rank orders tiers from least to most traffic; unknown tiers rank last.
+func (t Tier) rank() int {
+	switch t {
+	case TierLow:
+		return 0
+	case TierMedium:
+		return 1
+	case TierHigh:
+		return 2
+	}
+	return 3
+}
+
+// Region is one AWS region of the catalog.
+type Region struct {
+	// Code is the region code, e.g. "us-east-1".
+	Code string `json:"code"`
+	// Partition is the AWS partition, e.g. "aws".
+	Partition string `json:"partition"`
+	// Name is the display name, e.g. "US East (N. Virginia)".
+	Name string `json:"name"`
+	// AZs are the region's Availability Zone IDs (not account-specific
+	// names), e.g. "use1-az1", in deployment order.
+	AZs []string `json:"azs"`
+	// Tier is the region's traffic tier.
+	Tier Tier `json:"tier"`
+	// TimeZone is the IANA time zone of the region, e.g. "America/New_York".
+	TimeZone string `json:"tz"`
+	// OptIn is true for regions an account must enable before use.
+	OptIn bool `json:"optIn"`
+}
+
+// Catalog is the central list of regions and AZs every pipeline pulls.
+type Catalog struct {
+	// Version identifies the catalog's revision, e.g. "2026.11".
+	Version string `json:"version"`
+	// Regions are the catalog's regions, sorted by code after parsing.
+	Regions []Region `json:"regions"`
+
+	index map[string]int
+}
+
+//go:embed catalog.json
+var defaultCatalogJSON []byte
+
+// DefaultCatalogJSON returns the embedded default catalog as published, so a
+// platform team can start its own catalog from it.
+func DefaultCatalogJSON() []byte {
+	return append([]byte(nil), defaultCatalogJSON...)
+}
+
+// DefaultCatalog returns a fresh copy of the embedded catalog of every
+// generally available commercial AWS region. It panics only if the embedded
+// file is broken, which a test rules out.
+func DefaultCatalog() *Catalog {
+	c, err := ParseCatalog(defaultCatalogJSON)
+	if err != nil {
+		panic("safepipe: embedded catalog is invalid: " + err.Error())
+	}
+	return c
+}
+
+// LoadCatalogFile reads and validates a catalog file (JSON).
+func LoadCatalogFile(path string) (*Catalog, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	c, err := ParseCatalog(b)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseCatalog decodes a catalog from JSON and validates it. Unknown fields
+// are rejected so that a typo ("az" for "azs") is not silently ignored. The
+// returned error joins every problem found.
+func ParseCatalog(data []byte) (*Catalog, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var c Catalog
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("catalog is not valid JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("catalog is not valid JSON: trailing data after the catalog object")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	sort.Slice(c.Regions, func(i, j int) bool { return c.Regions[i].Code < c.Regions[j].Code })
+	c.reindex()
+	return &c, nil
+}
+
+func (c *Catalog) reindex() {
+	c.index = make(map[string]int, len(c.Regions))
+	for i, r := range c.Regions {
+		c.index[r.Code] = i
+	}
+}
+
+// Region returns the region with the given code.
+func (c *Catalog) Region(code string) (Region, bool) {
+	if c.index == nil {
+		c.reindex()
+	}
+	i, ok := c.index[code]
+	if !ok {
+		return Region{}, false
+	}
+	return c.Regions[i], true
+}
+
+// Codes returns every region code in the catalog, sorted.
+func (c *Catalog) Codes() []string {
+	out := make([]string, len(c.Regions))
+	for i, r := range c.Regions {
+		out[i] = r.Code
+	}
+	sort.Strings(out)
+	return out
+}
+
+// regionCodeRE is the shape of an AWS region code: an area, one or more
+// direction words and a number, e.g. "ap-southeast-1", "us-gov-west-1".
+var regionCodeRE = regexp.MustCompile(`^([a-z]{2})-((?:[a-z]+-)*?)(north|south|east|west|central|northeast|northwest|southeast|southwest)-([0-9]+)$`)
+
+var knownPartitions = map[string]bool{"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true, "aws-iso-b": true, "aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true}
+
+var directionAbbrev = map[string]string{
+	"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+	"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+}
+
+// AZIDPrefix returns the prefix AWS uses for the AZ IDs of a region, e.g.
+// "use1" for "us-east-1" and "apse2" for "ap-southeast-2". It returns false
+// for a string that is not a region code.
+func AZIDPrefix(code string) (string, bool) {
+	m := regionCodeRE.FindStringSubmatch(code)
+	if m == nil {
+		return "", false
+	}
+	// m[2] holds qualifiers such as "gov-"; AZ IDs of those regions use the
+	// first letter of each qualifier (us-gov-west-1 → usgw1).
+	q := ""
+	for _, part := range strings.Split(strings.TrimSuffix(m[2], "-"), "-") {
+		if part != "" {
+			q += part[:1]
+		}
+	}
+	return m[1] + q + directionAbbrev[m[3]] + m[4], true
+}
+
+var azIDRE = regexp.MustCompile(`^([a-z0-9]+)-az([0-9]+)$`)
+
+// Validate checks the catalog and returns every problem at once, each naming
+// the region and the field.
+func (c *Catalog) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if strings.TrimSpace(c.Version) == "" {
+		add("catalog: version is empty")
+	}
+	if len(c.Regions) == 0 {
+		add("catalog: regions is empty")
+	}
+	seenCode := map[string]int{}
+	seenAZ := map[string]string{}
+	for i, r := range c.Regions {
+		where := fmt.Sprintf("regions[%d]", i)
+		if r.Code != "" {
+			where = fmt.Sprintf("region %q", r.Code)
+		}
+		prefix, ok := AZIDPrefix(r.Code)
+		switch {
+		case r.Code == "":
+			add("%s: code is empty", where)
+		case !ok:
+			add("%s: code is not a known AWS region code shape (want e.g. \"us-east-1\")", where)
+		}
+		if j, dup := seenCode[r.Code]; dup && r.Code != "" {
+			add("%s: duplicate region code (also regions[%d])", where, j)
+		} else {
+			seenCode[r.Code] = i
+		}
+		if !knownPartitions[r.Partition] {
+			add("%s: partition %q is unknown (want one of aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc)", where, r.Partition)
+		}
+		if strings.TrimSpace(r.Name) == "" {
+			add("%s: name is empty", where)
+		}
+		if len(r.AZs) == 0 {
+			add("%s: azs is empty (a region needs at least one AZ ID)", where)
+		}
+		for _, az := range r.AZs {
+			m := azIDRE.FindStringSubmatch(az)
+			switch {
+			case m == nil:
+				add("%s: az %q is not an AZ ID (want e.g. %q)", where, az, prefix+"-az1")
+			case ok && m[1] != prefix:
+				add("%s: az %q does not belong to this region (its AZ IDs start with %q)", where, az, prefix+"-az")
+			}
+			if other, dup := seenAZ[az]; dup {
+				if other == r.Code {
+					add("%s: az %q is listed twice", where, az)
+				} else {
+					add("%s: az %q is also listed by region %q", where, az, other)
+				}
+			} else {
+				seenAZ[az] = r.Code
+			}
+		}
+		if r.Tier.rank() > 2 {
+			add("%s: tier %q is unknown (want low, medium or high)", where, r.Tier)
+		}
+		if r.TimeZone == "" {
+			add("%s: tz is empty (want an IANA time zone such as \"Europe/Dublin\")", where)
+		} else if _, err := time.LoadLocation(r.TimeZone); err != nil || r.TimeZone == "Local" {
+			add("%s: tz %q is not an IANA time zone", where, r.TimeZone)
+		}
+	}
+	return errors.Join(errs...)
+}

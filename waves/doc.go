@@ -1,0 +1,45 @@
+// Package waves is the pure-Go core of safepipe's rollout planning: the
+// central region/AZ catalog every pipeline pulls, the wave policies, the
+// plan (waves → production stages → targets, with bakes and traffic floors),
+// the CodePipeline limits, and a schedule that simulates a rollout through
+// deployment windows to estimate the time to global.
+//
+// # Catalog
+//
+// [DefaultCatalog] is an embedded, versioned list of every generally
+// available commercial AWS region with its AZ IDs (never account-specific AZ
+// names), traffic tier, IANA time zone and opt-in flag. The tiers are the
+// default judgement of an organisation; publish your own catalog to change
+// them. Precedence, applied by the CDK edge (constructs/pipeline): a file
+// named by the "safepipe:catalog" context key or $SAFEPIPE_CATALOG, then a
+// catalog published in an SSM parameter (CDK context lookup, cached in
+// cdk.context.json), then the embedded default. [ParseCatalog] validates
+// every source the same way and reports every problem at once.
+//
+// # Plan
+//
+// [NewPlan] groups the catalog's regions into waves ([PolicyAmazon]: 1
+// low-traffic region, 1 high-traffic region, 3, 12, the rest;
+// [PolicyDoubling]: 1, 2, 4, 8, …; [PolicyExplicit]: the team's list), then
+// expands each wave into stages: a one-box step (one target per region),
+// then one AZ per region per step ([ShapeZonal]) or one regional step
+// ([ShapeRegional]). Within a wave, remaining regions are taken least
+// traffic first, ties broken by region code, so the same inputs always give
+// the same plan. A stage whose actions exceed the CodePipeline limit of 50
+// is split into parts ("-P1", "-P2"), each keeping the stage's bake; a plan
+// over 50 stages is an error saying by how much.
+//
+// Bakes default to the design digest: 1 h after each one-box, 1 h after each
+// zonal step, 12 h after wave 1, 2 h after each later wave. A bake below its
+// floor ([FloorOneBox], [FloorZonal], [FloorFirstWave], [FloorLaterWave]) is
+// an error unless the policy carries an ExpediteReason.
+//
+// # Schedule
+//
+// [Schedule] walks the plan from a start time: a stage starts at the next
+// opening of the deployment [Window] (default Monday–Thursday 09:00–16:00,
+// holidays excluded), deploys, then bakes; bakes run through nights and
+// weekends. It reports each stage's times and the time to global.
+//
+// This package imports no jsii or CDK package; a test enforces it.
+package waves

@@ -1,0 +1,296 @@
+package waves
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// checkPlanInvariants asserts the safety properties every plan must have.
+func checkPlanInvariants(t *testing.T, c *Catalog, p *Plan) {
+	t.Helper()
+	require.NotEmpty(t, p.Stages)
+	assert.LessOrEqual(t, len(p.Stages)+p.ReservedStages, MaxStages)
+	first := p.Stages[0]
+	assert.Len(t, first.Targets, 1, "the first production stage touches exactly one region")
+	seenStage := map[string]bool{}
+	for _, s := range p.Stages {
+		assert.False(t, seenStage[s.Name], "stage name %s is unique", s.Name)
+		seenStage[s.Name] = true
+		assert.True(t, strings.HasPrefix(s.Name, "Prod-"), s.Name)
+		assert.LessOrEqual(t, s.Actions, MaxActionsPerStage, s.Name)
+		assert.Positive(t, s.Bake, s.Name)
+		regions := map[string]bool{}
+		for _, tg := range s.Targets {
+			assert.False(t, regions[tg.Region], "stage %s touches region %s twice", s.Name, tg.Region)
+			regions[tg.Region] = true
+			r, ok := c.Region(tg.Region)
+			require.True(t, ok)
+			if tg.AZ != "" {
+				assert.Contains(t, r.AZs, tg.AZ)
+			}
+			assert.Equal(t, s.Kind == KindOneBox, tg.OneBox, s.Name)
+		}
+	}
+	// Every region of the plan is in exactly one wave and reaches every
+	// one of its AZs (zonal) or its regional step exactly once.
+	inWave := map[string]int{}
+	for _, w := range p.Waves {
+		for _, r := range w.Regions {
+			inWave[r]++
+		}
+	}
+	for r, n := range inWave {
+		assert.Equal(t, 1, n, "region %s in %d waves", r, n)
+	}
+	deployed := map[string]int{}
+	for _, s := range p.Stages {
+		if s.Kind == KindOneBox {
+			continue
+		}
+		for _, tg := range s.Targets {
+			deployed[tg.ID()]++
+		}
+	}
+	for code := range inWave {
+		r, _ := c.Region(code)
+		if p.Shape == ShapeRegional {
+			assert.Equal(t, 1, deployed[code], code)
+			continue
+		}
+		for _, az := range r.AZs {
+			assert.Equal(t, 1, deployed[code+"-"+az], "%s %s", code, az)
+		}
+	}
+}
+
+func TestReferencePlan(t *testing.T) {
+	c := DefaultCatalog()
+	for _, shape := range []Shape{ShapeZonal, ShapeRegional} {
+		t.Run(string(shape), func(t *testing.T) {
+			p, err := NewPlan(c, ReferencePolicy(shape))
+			require.NoError(t, err)
+			checkPlanInvariants(t, c, p)
+			assert.ElementsMatch(t, c.Codes(), p.Regions(), "every catalog region exactly once")
+			first, _ := c.Region(p.Stages[0].Targets[0].Region)
+			assert.Equal(t, TierLow, first.Tier, "wave 1 is a low-traffic region")
+			second, _ := c.Region(p.Waves[1].Regions[0])
+			assert.Equal(t, TierHigh, second.Tier, "wave 2 is a high-traffic region")
+			var sizes []int
+			for _, w := range p.Waves {
+				sizes = append(sizes, len(w.Regions))
+			}
+			assert.Equal(t, []int{1, 1, 3, 12, len(c.Regions) - 17}, sizes)
+			assert.Equal(t, 12*time.Hour, lastOfWave(p, 1).Bake)
+			assert.Equal(t, 2*time.Hour, lastOfWave(p, 2).Bake)
+			assert.Equal(t, KindOneBox, p.Stages[0].Kind)
+			assert.Equal(t, time.Hour, p.Stages[0].Bake)
+		})
+	}
+}
+
+func lastOfWave(p *Plan, wave int) Stage {
+	var last Stage
+	for _, s := range p.Stages {
+		if s.Wave == wave {
+			last = s
+		}
+	}
+	return last
+}
+
+func TestPlanIsDeterministic(t *testing.T) {
+	render := func() string {
+		p, err := NewPlan(DefaultCatalog(), Policy{Kind: PolicyAmazon, OptIn: []string{"*"}, Pin: map[string]int{"eu-west-1": 3, "us-east-2": 4}})
+		require.NoError(t, err)
+		b, err := json.Marshal(p)
+		require.NoError(t, err)
+		return string(b)
+	}
+	first := render()
+	for i := 0; i < 5; i++ {
+		assert.Equal(t, first, render())
+	}
+}
+
+func TestPlanPolicies(t *testing.T) {
+	c := DefaultCatalog()
+	tests := []struct {
+		name   string
+		policy Policy
+		check  func(t *testing.T, p *Plan)
+	}{
+		{"opt-in regions are left out unless listed", Policy{}, func(t *testing.T, p *Plan) {
+			for _, code := range p.Regions() {
+				r, _ := c.Region(code)
+				assert.False(t, r.OptIn, code)
+			}
+		}},
+		{"listed opt-in region is included", Policy{OptIn: []string{"af-south-1"}}, func(t *testing.T, p *Plan) {
+			assert.Contains(t, p.Regions(), "af-south-1")
+			assert.NotContains(t, p.Regions(), "ap-east-1")
+		}},
+		{"exclude", Policy{OptIn: []string{"*"}, Exclude: []string{"us-east-1", "eu-west-1"}}, func(t *testing.T, p *Plan) {
+			assert.NotContains(t, p.Regions(), "us-east-1")
+			assert.NotContains(t, p.Regions(), "eu-west-1")
+			assert.Len(t, p.Regions(), len(c.Regions)-2)
+		}},
+		{"pin", Policy{OptIn: []string{"*"}, Pin: map[string]int{"us-east-1": 2, "eu-north-1": 1}}, func(t *testing.T, p *Plan) {
+			assert.Equal(t, []string{"eu-north-1"}, p.Waves[0].Regions)
+			assert.Equal(t, []string{"us-east-1"}, p.Waves[1].Regions)
+		}},
+		{"doubling", Policy{Kind: PolicyDoubling, OptIn: []string{"*"}}, func(t *testing.T, p *Plan) {
+			var sizes []int
+			for _, w := range p.Waves {
+				sizes = append(sizes, len(w.Regions))
+			}
+			assert.Equal(t, Doubling(len(c.Regions)), sizes)
+		}},
+		{"explicit", Policy{Kind: PolicyExplicit, Waves: [][]string{{"eu-north-1"}, {"eu-west-1", "us-east-1"}}}, func(t *testing.T, p *Plan) {
+			assert.Equal(t, []string{"eu-north-1", "eu-west-1", "us-east-1"}, p.Regions())
+			assert.Len(t, p.Waves, 2)
+		}},
+		{"regional shape", Policy{Shape: ShapeRegional}, func(t *testing.T, p *Plan) {
+			for _, s := range p.Stages {
+				assert.Contains(t, []StageKind{KindOneBox, KindRegional}, s.Kind)
+				for _, tg := range s.Targets {
+					assert.Empty(t, tg.AZ)
+				}
+			}
+			assert.Len(t, p.Stages, 2*len(p.Waves))
+		}},
+		{"zonal one-box lives in the first AZ", Policy{}, func(t *testing.T, p *Plan) {
+			r, _ := c.Region(p.Stages[0].Targets[0].Region)
+			assert.Equal(t, r.AZs[0], p.Stages[0].Targets[0].AZ)
+		}},
+		{"expedited bakes below the floor", Policy{ExpediteReason: "SEV2 fix, approved by J. Doe", Bakes: Bakes{OneBox: 10 * time.Minute, FirstWave: time.Hour}}, func(t *testing.T, p *Plan) {
+			assert.Equal(t, 10*time.Minute, p.Stages[0].Bake)
+			assert.NotEmpty(t, p.ExpediteReason)
+		}},
+		{"large stages split into parts", Policy{OptIn: []string{"*"}, ActionsPerTarget: 4, ActionsPerStage: 2}, func(t *testing.T, p *Plan) {
+			var parts []string
+			for _, s := range p.Stages {
+				if strings.Contains(s.Name, "-P") {
+					parts = append(parts, s.Name)
+				}
+			}
+			assert.Contains(t, parts, "Prod-W5-OneBox-P1")
+			assert.Contains(t, parts, "Prod-W5-OneBox-P2")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewPlan(c, tt.policy)
+			require.NoError(t, err)
+			checkPlanInvariants(t, c, p)
+			tt.check(t, p)
+		})
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	c := DefaultCatalog()
+	tests := []struct {
+		name   string
+		policy Policy
+		want   []string
+	}{
+		{"unknown kind and shape", Policy{Kind: "yolo", Shape: "global"}, []string{`kind "yolo" is unknown`, `shape "global" is unknown`}},
+		{"unknown regions", Policy{Exclude: []string{"mars-east-1"}, Pin: map[string]int{"moon-1": 2}}, []string{`exclude: region "mars-east-1" is not in the catalog`, `pin: region "moon-1" is not in the catalog`}},
+		{"pin excluded", Policy{Exclude: []string{"us-east-1"}, Pin: map[string]int{"us-east-1": 2}}, []string{`region "us-east-1" is pinned to wave 2 but also excluded`}},
+		{"pin wave zero", Policy{Pin: map[string]int{"us-east-1": 0}}, []string{`has wave 0`}},
+		{"pin beyond waves", Policy{Pin: map[string]int{"us-east-1": 9}}, []string{`pinned to wave 9, but the amazon policy makes 4 waves`}},
+		{"two pinned to wave 1", Policy{Pin: map[string]int{"us-east-1": 1, "eu-west-1": 1}}, []string{`2 regions pinned to wave 1`}},
+		{"waves without explicit", Policy{Waves: [][]string{{"us-east-1"}}}, []string{`waves is set but kind is "amazon"`}},
+		{"explicit problems", Policy{Kind: PolicyExplicit, Exclude: []string{"eu-west-1"}, Waves: [][]string{{"us-east-1", "us-west-2"}, {}, {"us-east-1", "eu-west-1"}}},
+			[]string{`waves[0] has 2 regions`, `waves[1] is empty`, `waves[2]: region "us-east-1" is already in waves[0]`, `waves[2]: region "eu-west-1" is excluded`}},
+		{"bakes below floor", Policy{Bakes: Bakes{OneBox: 5 * time.Minute, Zonal: time.Minute, FirstWave: time.Hour, LaterWaves: time.Hour}},
+			[]string{`bakes.oneBox is 5m0s, below the floor of 1h0m0s`, `bakes.zonal is 1m0s`, `bakes.firstWave is 1h0m0s`, `bakes.laterWaves is 1h0m0s`}},
+		{"negative numbers", Policy{Bakes: Bakes{OneBox: -time.Hour}, MinDatapoints: -1, ActionsPerTarget: -1, ReservedStages: -2},
+			[]string{`bakes.oneBox is -1h0m0s; a bake cannot be negative`, `minDatapoints is -1`, `actionsPerTarget is -1`, `reservedStages is -2`}},
+		{"bad window", Policy{Window: Window{TimeZone: "Mars/Olympus", StartHour: 18, EndHour: 9, Holidays: []string{"25/12/2026"}}},
+			[]string{`window.timeZone "Mars/Olympus"`, `window.startHour 18 is not before window.endHour 9`, `"25/12/2026" is not a date`}},
+		{"opt-in that is not", Policy{OptIn: []string{"us-east-1"}}, []string{`optIn: region "us-east-1" is not an opt-in region`}},
+		{"no region left", Policy{Partition: "aws-cn"}, []string{`no region left to deploy to`}},
+		{"action limit", Policy{ActionsPerTarget: 45, ActionsPerStage: 15}, []string{`one target needs 60 actions`, `limit of 50 actions per stage by 10`}},
+		{"stage limit", Policy{OptIn: []string{"*"}, ReservedStages: 40}, []string{`over the CodePipeline limit of 50 stages by 13`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewPlan(c, tt.policy)
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestPlanDoesNotMutateInputs(t *testing.T) {
+	c := DefaultCatalog()
+	policy := Policy{Exclude: []string{"us-west-1"}, Pin: map[string]int{"us-east-1": 3}, Window: Window{Days: []time.Weekday{time.Thursday, time.Monday}}}
+	before := fmt.Sprintf("%#v", policy)
+	_, err := NewPlan(c, policy)
+	require.NoError(t, err)
+	assert.Equal(t, before, fmt.Sprintf("%#v", policy))
+	assert.Equal(t, DefaultCatalog().Codes(), c.Codes())
+}
+
+func TestDoubling(t *testing.T) {
+	for n := 0; n <= 300; n++ {
+		sizes := Doubling(n)
+		total := 0
+		for i, s := range sizes {
+			total += s
+			if i < len(sizes)-1 {
+				assert.Equal(t, 1<<i, s, "n=%d batch %d", n, i)
+			} else {
+				assert.LessOrEqual(t, s, 1<<i, "n=%d last batch", n)
+				assert.Positive(t, s)
+			}
+		}
+		assert.Equal(t, n, total)
+		// ⌈log2(n+1)⌉ batches.
+		want := 0
+		for (1<<want)-1 < n {
+			want++
+		}
+		assert.Equal(t, want, len(sizes), "n=%d", n)
+	}
+	assert.Equal(t, []int{1, 2, 4, 8, 16, 3}, Doubling(34))
+}
+
+func TestParsePolicy(t *testing.T) {
+	p, err := ParsePolicy([]byte(`{"kind":"doubling","exclude":["us-west-1"],"bakes":{"oneBoxMinutes":90},
+		"window":{"timeZone":"Europe/Dublin","days":["MON","tue","Wednesday"],"startHour":8,"endHour":15,"holidays":["2026-12-25"]}}`))
+	require.NoError(t, err)
+	assert.Equal(t, PolicyDoubling, p.Kind)
+	assert.Equal(t, 90*time.Minute, p.Bakes.OneBox)
+	assert.Equal(t, []time.Weekday{time.Monday, time.Tuesday, time.Wednesday}, p.Window.Days)
+	assert.Equal(t, 8, p.Window.StartHour)
+
+	_, err = ParsePolicy([]byte(`{"kind":"amazon","window":{"days":["MON","FUNDAY"]}}`))
+	assert.ErrorContains(t, err, `"FUNDAY" is not a weekday`)
+	_, err = ParsePolicy([]byte(`{"kind":"amazon","bake":{}}`))
+	assert.ErrorContains(t, err, `unknown field "bake"`)
+}
+
+func BenchmarkPlanAndSchedule(b *testing.B) {
+	c := DefaultCatalog()
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := NewPlan(c, ReferencePolicy(ShapeZonal))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Schedule(p, start, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package waves
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Window is the weekly deployment window: production stages start only on
+// its days, between its hours, in its time zone, and never on its holidays.
+// A stage that is already running (deploying or baking) is not stopped when
+// the window closes; only starts are held.
+type Window struct {
+	// TimeZone is the IANA time zone of the window. Default: "UTC".
+	TimeZone string
+	// Days are the weekdays on which stages may start.
+	// Default: Monday to Thursday (Fridays and weekends excluded).
+	Days []time.Weekday
+	// StartHour is the hour (0–23) the window opens each day.
+	// Default: 9 (when both StartHour and EndHour are zero).
+	StartHour int
+	// EndHour is the hour (1–24) the window closes each day; a stage may
+	// start at any time before it. Default: 16 (when both are zero).
+	EndHour int
+	// Holidays are dates ("2026-12-25") on which no stage starts.
+	// Default: none.
+	Holidays []string
+}
+
+func (w Window) withDefaults() Window {
+	q := w
+	if q.TimeZone == "" {
+		q.TimeZone = "UTC"
+	}
+	if len(q.Days) == 0 {
+		q.Days = []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday}
+	} else {
+		q.Days = append([]time.Weekday(nil), q.Days...)
+		sort.Slice(q.Days, func(i, j int) bool { return q.Days[i] < q.Days[j] })
+	}
+	if q.StartHour == 0 && q.EndHour == 0 {
+		q.StartHour, q.EndHour = 9, 16
+	}
+	q.Holidays = append([]string(nil), q.Holidays...)
+	sort.Strings(q.Holidays)
+	return q
+}
+
+func (w Window) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
+		add("policy: window.timeZone %q is not an IANA time zone", w.TimeZone)
+	}
+	if w.StartHour < 0 || w.StartHour > 23 {
+		add("policy: window.startHour is %d (want 0–23)", w.StartHour)
+	}
+	if w.EndHour < 1 || w.EndHour > 24 {
+		add("policy: window.endHour is %d (want 1–24)", w.EndHour)
+	}
+	if w.StartHour >= w.EndHour {
+		add("policy: window.startHour %d is not before window.endHour %d", w.StartHour, w.EndHour)
+	}
+	seen := map[time.Weekday]bool{}
+	for _, d := range w.Days {
+		if d < time.Sunday || d > time.Saturday {
+			add("policy: window.days: %d is not a weekday", int(d))
+		} else if seen[d] {
+			add("policy: window.days: %s is listed twice", d)
+		}
+		seen[d] = true
+	}
+	for _, h := range w.Holidays {
+		if _, err := time.Parse(time.DateOnly, h); err != nil {
+			add("policy: window.holidays: %q is not a date (want YYYY-MM-DD)", h)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Location returns the window's time zone (UTC if it does not load).
+func (w Window) Location() *time.Location {
+	loc, err := time.LoadLocation(w.withDefaults().TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// IsHoliday reports whether the date of t, in the window's zone, is a holiday.
+func (w Window) IsHoliday(t time.Time) bool {
+	d := t.In(w.Location()).Format(time.DateOnly)
+	for _, h := range w.Holidays {
+		if h == d {
+			return true
+		}
+	}
+	return false
+}
+
+func (w Window) allowsDay(t time.Time) bool {
+	for _, d := range w.Days {
+		if t.Weekday() == d {
+			return !w.IsHoliday(t)
+		}
+	}
+	return false
+}
+
+// NextStart returns the earliest time at or after t at which a stage may
+// start. It fails if the window does not open within two years.
+func (w Window) NextStart(t time.Time) (time.Time, error) {
+	w = w.withDefaults()
+	loc := w.Location()
+	local := t.In(loc)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	for i := 0; i < 2*366; i++ {
+		d := day.AddDate(0, 0, i)
+		if !w.allowsDay(d) {
+			continue
+		}
+		open := time.Date(d.Year(), d.Month(), d.Day(), w.StartHour, 0, 0, 0, loc)
+		close := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Add(time.Duration(w.EndHour) * time.Hour)
+		if local.Before(open) {
+			return open, nil
+		}
+		if local.Before(close) {
+			return local, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("window: no start time within two years of %s (days %v, %02d:00–%02d:00 %s)", t.Format(time.RFC3339), w.Days, w.StartHour, w.EndHour, w.TimeZone)
+}
+
+// Cron returns the window as a cron expression of the six-field form the
+// CodePipeline DeploymentWindow rule takes ("minutes hours day-of-month
+// month day-of-week year"), e.g. "* 9-15 ? * MON-THU *". Holidays cannot be
+// expressed in cron; the pipeline excludes them with a separate rule.
+func (w Window) Cron() string {
+	w = w.withDefaults()
+	hours := fmt.Sprintf("%d-%d", w.StartHour, w.EndHour-1)
+	if w.EndHour-1 == w.StartHour {
+		hours = fmt.Sprint(w.StartHour)
+	}
+	return fmt.Sprintf("* %s ? * %s *", hours, cronDays(w.Days))
+}
+
+var weekdayNames = [...]string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+
+func parseWeekday(s string) (time.Weekday, bool) {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	for i, n := range weekdayNames {
+		if u == n || (len(u) > 3 && strings.HasPrefix(strings.ToUpper(time.Weekday(i).String()), u)) {
+			return time.Weekday(i), true
+		}
+	}
+	return 0, false
+}
+
+// cronDays renders sorted weekdays as cron day-of-week ranges, e.g. MON-THU.
+func cronDays(days []time.Weekday) string {
+	var parts []string
+	for i := 0; i < len(days); {
+		j := i
+		for j+1 < len(days) && days[j+1] == days[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, weekdayNames[days[i]])
+		} else {
+			parts = append(parts, weekdayNames[days[i]]+"-"+weekdayNames[days[j]])
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+// String renders the window for people, e.g. "MON-THU 09:00–16:00 UTC".
+func (w Window) String() string {
+	w = w.withDefaults()
+	s := fmt.Sprintf("%s %02d:00–%02d:00 %s", cronDays(w.Days), w.StartHour, w.EndHour, w.TimeZone)
+	if len(w.Holidays) > 0 {
+		s += fmt.Sprintf(", %d holidays excluded", len(w.Holidays))
+	}
+	return s
+}
