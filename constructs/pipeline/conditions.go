@@ -1,0 +1,153 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// CDK Pipelines (aws-cdk-lib/pipelines) builds the CodePipeline stages
+// itself and offers no API for stage conditions (BeforeEntry, OnSuccess,
+// OnFailure). This file is the one place safepipe reaches under it: after
+// the pipeline is built, it finds each stage's index by name and writes the
+// conditions as CloudFormation property overrides on the CfnPipeline.
+
+// Rule is one stage-condition rule, in CloudFormation's shape.
+type Rule struct {
+	// Name is unique within the condition.
+	Name string
+	// Provider is the rule type: CloudWatchAlarm, DeploymentWindow,
+	// LambdaInvoke, VariableCheck or Commits.
+	Provider string
+	// Configuration is the rule's configuration (string values).
+	Configuration map[string]string
+	// Region is the rule's region, for cross-region rules. Default: the
+	// pipeline's region.
+	Region string
+	// RoleArn is the role the rule assumes. Default: the pipeline role.
+	RoleArn string
+}
+
+// Condition is a set of rules (1–5) with the result applied when they fail.
+type Condition struct {
+	// Result is FAIL or SKIP (BeforeEntry), ROLLBACK or FAIL (OnSuccess),
+	// ROLLBACK (OnFailure, which may also have no rules).
+	Result string
+	// Rules are checked together.
+	Rules []Rule
+}
+
+// StageConditions are a stage's entry, success and failure conditions.
+// CodePipeline allows one condition of each kind per stage.
+type StageConditions struct {
+	BeforeEntry *Condition
+	OnSuccess   *Condition
+	OnFailure   *Condition
+}
+
+// MaxRulesPerCondition is CodePipeline's limit of rules in one condition.
+const MaxRulesPerCondition = 5
+
+func (c *Condition) validate(stage, kind string) error {
+	if c == nil {
+		return nil
+	}
+	if len(c.Rules) > MaxRulesPerCondition {
+		return fmt.Errorf("stage %s: %s condition has %d rules, over the CodePipeline limit of %d", stage, kind, len(c.Rules), MaxRulesPerCondition)
+	}
+	if kind != "OnFailure" && len(c.Rules) == 0 {
+		return fmt.Errorf("stage %s: %s condition has no rules", stage, kind)
+	}
+	seen := map[string]bool{}
+	for _, r := range c.Rules {
+		if seen[r.Name] {
+			return fmt.Errorf("stage %s: %s condition has two rules named %q", stage, kind, r.Name)
+		}
+		seen[r.Name] = true
+	}
+	return nil
+}
+
+// render returns the condition in CloudFormation's shape: OnFailure carries
+// its Result at the top (its rules are optional); BeforeEntry and OnSuccess
+// carry a list of conditions.
+func (c *Condition) render(kind string) map[string]any {
+	out := map[string]any{}
+	if kind == "OnFailure" {
+		out["Result"] = c.Result
+	}
+	if len(c.Rules) == 0 {
+		return out
+	}
+	rules := make([]any, len(c.Rules))
+	for i, r := range c.Rules {
+		cfg := map[string]any{}
+		keys := make([]string, 0, len(r.Configuration))
+		for k := range r.Configuration {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			cfg[k] = r.Configuration[k]
+		}
+		decl := map[string]any{
+			"Name":          r.Name,
+			"RuleTypeId":    map[string]any{"Category": "Rule", "Owner": "AWS", "Provider": r.Provider, "Version": "1"},
+			"Configuration": cfg,
+		}
+		if r.Region != "" {
+			decl["Region"] = r.Region
+		}
+		if r.RoleArn != "" {
+			decl["RoleArn"] = r.RoleArn
+		}
+		rules[i] = decl
+	}
+	out["Conditions"] = []any{map[string]any{"Result": c.Result, "Rules": rules}}
+	return out
+}
+
+// applyStageConditions writes conditions onto the built pipeline. It fails
+// if a stage is not in the pipeline.
+func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageConditions) error {
+	index := map[string]int{}
+	var all []string
+	for i, s := range *p.Stages() {
+		index[*s.StageName()] = i
+		all = append(all, *s.StageName())
+	}
+	cfn, ok := p.Node().DefaultChild().(awscodepipeline.CfnPipeline)
+	if !ok {
+		return fmt.Errorf("pipeline: the CodePipeline has no CfnPipeline child")
+	}
+	names := make([]string, 0, len(byStage))
+	for n := range byStage {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		i, ok := index[name]
+		if !ok {
+			return fmt.Errorf("pipeline: stage %q is not in the pipeline (stages: %v)", name, all)
+		}
+		sc := byStage[name]
+		if sc.BeforeEntry == nil && sc.OnSuccess == nil && sc.OnFailure == nil {
+			continue
+		}
+		for _, kc := range []struct {
+			kind string
+			c    *Condition
+		}{{"BeforeEntry", sc.BeforeEntry}, {"OnSuccess", sc.OnSuccess}, {"OnFailure", sc.OnFailure}} {
+			kind, c := kc.kind, kc.c
+			if err := c.validate(name, kind); err != nil {
+				return err
+			}
+			if c != nil {
+				cfn.AddPropertyOverride(jsii.String(fmt.Sprintf("Stages.%d.%s", i, kind)), c.render(kind))
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/waves"
+)
+
+// Environment names where a deployment goes: a pre-production environment
+// or production.
+type Environment string
+
+// The environments, in pipeline order.
+const (
+	Alpha Environment = "alpha"
+	Beta  Environment = "beta"
+	Gamma Environment = "gamma"
+	Zeta  Environment = "zeta"
+	Prod  Environment = "prod"
+)
+
+// Deployment is everything a team's service needs to know to build the
+// cdk.Stage for one target: where it goes, into which account, and the
+// plan's decisions for that step.
+type Deployment struct {
+	// Environment is alpha, beta, gamma, zeta or prod.
+	Environment Environment
+	// Account is the AWS account the stage deploys into.
+	Account string
+	// Target is the region, the AZ ID ("" for a whole region) and whether
+	// this is the region's one-box.
+	Target waves.Target
+	// Stage is the plan stage in production; nil in pre-production.
+	Stage *waves.Stage
+	// Bake is how long this step is watched before promotion (the one-box
+	// bake for one-box targets). A one-box deployment may hold its small
+	// share of traffic for this long.
+	Bake time.Duration
+}
+
+// Env returns the CDK environment (account and region) of the deployment.
+func (d Deployment) Env() *awscdk.Environment {
+	return &awscdk.Environment{Account: jsii.String(d.Account), Region: jsii.String(d.Target.Region)}
+}
+
+// Name is a readable, stable name for the deployment, e.g.
+// "prod-us-east-1-onebox" or "gamma-eu-west-1".
+func (d Deployment) Name() string {
+	return fmt.Sprintf("%s-%s", d.Environment, d.Target.ID())
+}
+
+// Service is the team's part of a pipeline: it builds the cdk.Stage that
+// deploys the service to one target. It is called once per target, in
+// pipeline order, with a scope and id that are unique to that target.
+type Service interface {
+	NewStage(scope constructs.Construct, id string, d Deployment) awscdk.Stage
+}
+
+// ServiceFunc adapts a function to the Service interface.
+type ServiceFunc func(scope constructs.Construct, id string, d Deployment) awscdk.Stage
+
+// NewStage calls f.
+func (f ServiceFunc) NewStage(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+	return f(scope, id, d)
+}
+
+// Tester is an optional capability of a Service: the test steps to run after
+// the service deploys to a pre-production environment (integration tests in
+// alpha, beta and gamma; backward-compatibility tests in zeta). Each call
+// must return new steps: a step object belongs to one pipeline stage.
+type Tester interface {
+	Tests(env Environment, region string) []pipelines.Step
+}

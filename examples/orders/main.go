@@ -1,0 +1,26 @@
+// Command orders is the orders team's pipeline: the organisation's base
+// pipeline, deploying the orders Lambda service everywhere but Tel Aviv,
+// with an integration test after each pre-production deployment (the
+// service implements pipeline.Tester).
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/examples/orders/service"
+	"github.com/safepipe/safepipe/examples/orgbase"
+	"github.com/safepipe/safepipe/waves"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	orgbase.New(app, "OrdersPipeline", &orgbase.Props{
+		Repo:    "example-org/orders",
+		Service: service.Orders{},
+		Shape:   waves.ShapeRegional,      // a Lambda service: one-box, then the region
+		Exclude: []string{"il-central-1"}, // the override: orders does not run in Tel Aviv
+	})
+	app.Synth(nil)
+}

@@ -1,0 +1,105 @@
+// Package service is the orders team's service: a Go Lambda function behind
+// the alias "live", shifted by CodeDeploy with automatic rollback. It is
+// what the team's pipeline deploys to every target.
+package service
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/constructs/deploy"
+	"github.com/safepipe/safepipe/constructs/pipeline"
+)
+
+// StackName is the CloudFormation stack of the service in every region. The
+// one-box step and the regional step of a wave deploy the same stack: the
+// one-box step with a canary that holds a small share of invocations for the
+// one-box bake, the regional step with the fleet-wide configuration.
+const StackName = "orders-service"
+
+// OneBoxPercent is the share of invocations the new version takes during the
+// one-box step.
+const OneBoxPercent = 10
+
+// handlerDir is the handler's source directory, found from this file so
+// that synth works from any working directory.
+func handlerDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "handler")
+}
+
+// Orders implements pipeline.Service and pipeline.Tester.
+type Orders struct{}
+
+// NewStage returns the cdk.Stage that deploys the orders service to d.
+func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deployment) awscdk.Stage {
+	stage := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
+	stack := awscdk.NewStack(stage, jsii.String("Service"), &awscdk.StackProps{
+		StackName:   jsii.String(StackName),
+		Description: jsii.String(fmt.Sprintf("orders service (%s)", d.Name())),
+	})
+	fn := awslambda.NewFunction(stack, jsii.String("Handler"), &awslambda.FunctionProps{
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         deploy.GoCode(handlerDir(), nil),
+		MemorySize:   jsii.Number(256),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
+		Tracing:      awslambda.Tracing_ACTIVE,
+	})
+	alias := awslambda.NewAlias(stack, jsii.String("Live"), &awslambda.AliasProps{
+		AliasName: jsii.String("live"),
+		Version:   fn.CurrentVersion(),
+	})
+	errorsAlarm := alias.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(1))}).
+		CreateAlarm(stack, jsii.String("Errors"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:  jsii.String("orders: errors on the live alias"),
+			Threshold:         jsii.Number(1),
+			EvaluationPeriods: jsii.Number(3),
+			DatapointsToAlarm: jsii.Number(2),
+			TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+	config := awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE()
+	if d.Target.OneBox {
+		config = awscodedeploy.NewLambdaDeploymentConfig(stack, jsii.String("OneBox"), &awscodedeploy.LambdaDeploymentConfigProps{
+			TrafficRouting: awscodedeploy.NewTimeBasedCanaryTrafficRouting(&awscodedeploy.TimeBasedCanaryTrafficRoutingProps{
+				Percentage: jsii.Number(OneBoxPercent),
+				Interval:   awscdk.Duration_Minutes(jsii.Number(max(1, d.Bake.Minutes()))),
+			}),
+		})
+	}
+	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("Deployment"), &awscodedeploy.LambdaDeploymentGroupProps{
+		Alias:            alias,
+		DeploymentConfig: config,
+		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{errorsAlarm},
+		AutoRollback: &awscodedeploy.AutoRollbackConfig{
+			FailedDeployment:  jsii.Bool(true),
+			DeploymentInAlarm: jsii.Bool(true),
+			StoppedDeployment: jsii.Bool(true),
+		},
+	})
+	return stage
+}
+
+// Tests returns the integration test run after each pre-production
+// deployment: it invokes the live alias and checks the acknowledgement.
+func (Orders) Tests(env pipeline.Environment, region string) []pipelines.Step {
+	return []pipelines.Step{pipelines.NewShellStep(jsii.String("IntegrationTest-"+region), &pipelines.ShellStepProps{
+		Env: &map[string]*string{"AWS_REGION": jsii.String(region), "SAFEPIPE_ENV": jsii.String(string(env))},
+		Commands: jsii.Strings(
+			`fn=$(aws cloudformation describe-stack-resources --stack-name `+StackName+` --query "StackResources[?ResourceType=='AWS::Lambda::Function'].PhysicalResourceId" --output text)`,
+			`aws lambda invoke --function-name "$fn:live" --cli-binary-format raw-in-base64-out --payload '{"id":"itest","items":1}' out.json`,
+			`grep -q '"status":"ok"' out.json`,
+		),
+	})}
+}

@@ -1,0 +1,81 @@
+// Package orgbase is an example organisation's base pipeline: the platform
+// team fixes the accounts, the source connection, the wave policy, the
+// bakes and the deployment window once, and every service team embeds it
+// with its own service and a few overrides. This is how safepipe does
+// "subclassing" in Go: composition and a small Props struct, not
+// inheritance.
+package orgbase
+
+import (
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/constructs/pipeline"
+	"github.com/safepipe/safepipe/waves"
+)
+
+// The organisation's accounts and toolchain.
+const (
+	ToolchainAccount = "111111111111"
+	ToolchainRegion  = "us-west-2"
+	PreProdAccount   = "222222222222"
+	ProdAccount      = "333333333333"
+	ConnectionArn    = "arn:aws:codeconnections:us-west-2:111111111111:connection/5f0c1b6e-0000-4000-8000-000000000000"
+)
+
+// Holidays are the organisation's no-deploy days.
+var Holidays = []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"}
+
+// Props are what a service team supplies.
+type Props struct {
+	// Repo is the team's repository, "owner/name". Required.
+	Repo string
+	// Service builds the team's stage for each target. Required.
+	Service pipeline.Service
+	// Shape is how the service takes a change inside a region.
+	// Default: waves.ShapeZonal.
+	Shape waves.Shape
+	// Exclude lists regions the service does not run in. Default: none.
+	Exclude []string
+	// Zeta adds backward-compatibility tests after gamma. Default: false.
+	Zeta bool
+}
+
+// Policy is the organisation's wave policy: the amazon waves over every
+// region of the catalog, the organisation's window and holidays.
+func Policy(shape waves.Shape, exclude []string) waves.Policy {
+	return waves.Policy{
+		Kind:    waves.PolicyAmazon,
+		OptIn:   []string{"*"},
+		Exclude: append([]string(nil), exclude...),
+		Shape:   shape,
+		Bakes:   waves.Bakes{OneBox: time.Hour, Zonal: time.Hour, FirstWave: 12 * time.Hour, LaterWaves: 2 * time.Hour},
+		Window: waves.Window{
+			TimeZone: "America/Los_Angeles",
+			Days:     []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday},
+			Holidays: Holidays,
+		},
+	}
+}
+
+// New creates the team's pipeline stack, named id, in the toolchain account.
+func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipeline {
+	var p Props
+	if props != nil {
+		p = *props
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Env:         &awscdk.Environment{Account: jsii.String(ToolchainAccount), Region: jsii.String(ToolchainRegion)},
+		Description: jsii.String("safepipe pipeline " + id),
+	})
+	return pipeline.NewBasePipeline(stack, jsii.String("Pipeline"), &pipeline.BasePipelineProps{
+		Service:  p.Service,
+		Policy:   Policy(p.Shape, p.Exclude),
+		Accounts: pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
+		Source:   pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
+		Zeta:     p.Zeta,
+	})
+}
