@@ -82,6 +82,11 @@ type BasePipelineProps struct {
 	// Gates add safety gates to gamma and every production stage, in order.
 	// Default: none.
 	Gates []Gate
+	// StageAspects are applied to every service stage before CDK Pipelines
+	// synthesizes it (aspects on the app do not reach a stage that a
+	// pipeline has already synthesized), e.g. cdk-nag packs or tagging.
+	// Default: none.
+	StageAspects []awscdk.IAspect
 }
 
 // BasePipeline is a CDK Pipelines CodePipeline (V2) that deploys a service
@@ -229,10 +234,11 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	}
 
 	b.cp = pipelines.NewCodePipeline(b, jsii.String("CodePipeline"), &pipelines.CodePipelineProps{
-		PipelineType:     awscodepipeline.PipelineType_V2,
-		PipelineName:     strOrNil(p.PipelineName),
-		CrossAccountKeys: jsii.Bool(true),
-		SelfMutation:     jsii.Bool(true),
+		PipelineType:      awscodepipeline.PipelineType_V2,
+		PipelineName:      strOrNil(p.PipelineName),
+		CrossAccountKeys:  jsii.Bool(true),
+		SelfMutation:      jsii.Bool(true),
+		EnableKeyRotation: jsii.Bool(true),
 		Synth: pipelines.NewShellStep(jsii.String("Build"), &pipelines.ShellStepProps{
 			Input:                  b.sourceStep(p.Source),
 			Commands:               jsii.Strings(p.BuildCommands...),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/jsii-runtime-go"
 
@@ -106,6 +107,9 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		st := r.props.Service.NewStage(r.b, id, d)
 		if st == nil {
 			return fmt.Errorf("pipeline: Service returned a nil stage for %s in stage %s", t.ID(), name)
+		}
+		for _, a := range r.props.StageAspects {
+			awscdk.Aspects_Of(st).Add(a, nil)
 		}
 		opts := &pipelines.AddStageOpts{}
 		if tester != nil && env != Prod {

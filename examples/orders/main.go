@@ -8,19 +8,25 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/safepipe/safepipe/constructs/pipeline"
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/waves"
 )
 
-func main() {
-	defer jsii.Close()
-	app := awscdk.NewApp(nil)
-	orgbase.New(app, "OrdersPipeline", &orgbase.Props{
+// NewPipeline adds the orders pipeline stack to app.
+func NewPipeline(app awscdk.App) pipeline.BasePipeline {
+	return orgbase.New(app, "OrdersPipeline", &orgbase.Props{
 		Repo:    "example-org/orders",
 		Service: service.Orders{},
 		Shape:   waves.ShapeRegional,      // a Lambda service: one-box, then the region
 		Exclude: []string{"il-central-1"}, // the override: orders does not run in Tel Aviv
 	})
+}
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	NewPipeline(app)
 	app.Synth(nil)
 }

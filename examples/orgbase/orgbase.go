@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/safepipe/safepipe/constructs/pipeline"
 	"github.com/safepipe/safepipe/waves"
@@ -71,7 +72,16 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 		Env:         &awscdk.Environment{Account: jsii.String(ToolchainAccount), Region: jsii.String(ToolchainRegion)},
 		Description: jsii.String("safepipe pipeline " + id),
 	})
+	// Organisation policy: every stack passes cdk-nag's AWS Solutions checks;
+	// each suppression carries its reason (nag.go).
+	nag := cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)})
+	awscdk.Aspects_Of(scope).Add(nag, nil) // the pipeline stack and its cross-region support stacks
+	awscdk.Aspects_Of(scope).Add(&pipelineSuppressions{name: "pipeline"}, nil)
 	return pipeline.NewBasePipeline(stack, jsii.String("Pipeline"), &pipeline.BasePipelineProps{
+		StageAspects: []awscdk.IAspect{
+			cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}),
+			&serviceSuppressions{name: "service"},
+		},
 		Service:  p.Service,
 		Policy:   Policy(p.Shape, p.Exclude),
 		Accounts: pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},

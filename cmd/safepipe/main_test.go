@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/waves"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// planJSON is the documented JSON contract of "safepipe plan".
+type planJSON struct {
+	Waves []struct {
+		Name    string   `json:"name"`
+		Regions []string `json:"regions"`
+	} `json:"waves"`
+	Stages []struct {
+		Name    string `json:"name"`
+		Wave    int    `json:"wave"`
+		Kind    string `json:"kind"`
+		Targets []struct {
+			Region string `json:"region"`
+			AZ     string `json:"az"`
+		} `json:"targets"`
+		BakeMinutes int `json:"bakeMinutes"`
+		Actions     int `json:"actions"`
+	} `json:"stages"`
+	Timeline struct {
+		TimeToGlobalHours float64 `json:"timeToGlobalHours"`
+		BusinessDays      int     `json:"businessDays"`
+	} `json:"timeline"`
+}
+
+func TestPlanJSONReference(t *testing.T) {
+	code, out, errOut := runCLI("plan", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var p planJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+
+	cat := waves.DefaultCatalog()
+	var regions []string
+	for _, w := range p.Waves {
+		regions = append(regions, w.Regions...)
+	}
+	sort.Strings(regions)
+	assert.Equal(t, cat.Codes(), regions, "every catalog region exactly once")
+	require.NotEmpty(t, p.Stages)
+	first := p.Stages[0]
+	require.Len(t, first.Targets, 1, "starts with a single region")
+	r, _ := cat.Region(first.Targets[0].Region)
+	assert.Equal(t, waves.TierLow, r.Tier)
+	assert.LessOrEqual(t, len(p.Stages), waves.MaxStages)
+	for _, s := range p.Stages {
+		assert.LessOrEqual(t, s.Actions, waves.MaxActionsPerStage, s.Name)
+		assert.Positive(t, s.BakeMinutes, s.Name)
+		seen := map[string]bool{}
+		for _, tg := range s.Targets {
+			assert.False(t, seen[tg.Region], "%s touches two AZs of %s", s.Name, tg.Region)
+			seen[tg.Region] = true
+		}
+		assert.Contains(t, []string{"one-box", "zonal"}, s.Kind)
+	}
+	assert.Positive(t, p.Timeline.TimeToGlobalHours)
+	assert.Positive(t, p.Timeline.BusinessDays)
+
+	_, again, _ := runCLI("plan", "--format", "json")
+	assert.Equal(t, out, again, "identical across runs")
+}
+
+func TestPlanRegionalAndTable(t *testing.T) {
+	code, out, errOut := runCLI("plan", "--shape", "regional", "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var p planJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	for _, s := range p.Stages {
+		assert.Contains(t, []string{"one-box", "regional"}, s.Kind)
+		for _, tg := range s.Targets {
+			assert.Empty(t, tg.AZ)
+		}
+	}
+	code, out, _ = runCLI("plan", "--policy", "doubling")
+	require.Equal(t, 0, code)
+	for _, want := range []string{"WAVES", "STAGES", "Prod-W1-OneBox", "time to global"} {
+		assert.Contains(t, out, want)
+	}
+}
+
+func TestPlanPolicyFile(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.json")
+	require.NoError(t, os.WriteFile(policy, []byte(`{"kind":"explicit","waves":[["eu-north-1"],["eu-west-1","us-east-1"]],"shape":"regional"}`), 0o644))
+	code, out, errOut := runCLI("plan", "--policy", policy, "--format", "json")
+	require.Equal(t, 0, code, errOut)
+	var p planJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	assert.Len(t, p.Waves, 2)
+	assert.Len(t, p.Stages, 4)
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badCatalog := filepath.Join(dir, "catalog.json")
+	require.NoError(t, os.WriteFile(badCatalog, []byte(`{"version":"x","regions":[{"code":"eu-west-1","partition":"aws","name":"n","azs":["use1-az1"],"tier":"huge","tz":"UTC"}]}`), 0o644))
+	badPolicy := filepath.Join(dir, "policy.json")
+	require.NoError(t, os.WriteFile(badPolicy, []byte(`{"kind":"amazon","exclude":["mars-1"],"bakes":{"oneBoxMinutes":5}}`), 0o644))
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown command", []string{"deploy"}, []string{`unknown command "deploy"`}},
+		{"unknown policy", []string{"plan", "--policy", "fastest"}, []string{`--policy "fastest" is neither amazon, doubling nor a readable file`}},
+		{"unreadable catalog", []string{"plan", "--catalog", filepath.Join(dir, "none.json")}, []string{"none.json: no such file"}},
+		{"invalid catalog", []string{"plan", "--catalog", badCatalog}, []string{`az "use1-az1" does not belong to this region`, `tier "huge" is unknown`}},
+		{"invalid override", []string{"plan", "--policy", badPolicy}, []string{`region "mars-1" is not in the catalog`, `bakes.oneBox is 5m0s, below the floor`}},
+		{"bad start and format", []string{"plan", "--start", "soon", "--format", "xml"}, []string{`--format "xml" is unknown`}},
+		{"bad start", []string{"plan", "--start", "soon"}, []string{`--start "soon" is not a time`}},
+		{"unknown flag", []string{"plan", "--fast"}, []string{"flag provided but not defined"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCLI(tt.args...)
+			assert.Equal(t, 2, code)
+			for _, w := range tt.want {
+				assert.Contains(t, errOut, w)
+			}
+			assert.NotContains(t, errOut, "goroutine", "no stack traces")
+			assert.NotContains(t, errOut, "panic")
+		})
+	}
+}
+
+func TestRegions(t *testing.T) {
+	code, out, _ := runCLI("regions")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "us-east-1")
+	assert.Contains(t, out, "use1-az6")
+	code, out, _ = runCLI("regions", "--format", "json")
+	require.Equal(t, 0, code)
+	c, err := waves.ParseCatalog([]byte(out))
+	require.NoError(t, err)
+	assert.Equal(t, waves.DefaultCatalog().Codes(), c.Codes())
+}

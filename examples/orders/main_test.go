@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/examples/orgbase"
+	"github.com/safepipe/safepipe/waves"
+)
+
+var update = flag.Bool("update", false, "rewrite golden snapshots in testdata/")
+
+// The reference app is synthesized once per test binary (one jsii process);
+// every test below reads it.
+var (
+	refOnce     sync.Once
+	refTemplate map[string]any
+	refDir      string
+	refPlan     *waves.Plan
+	refErr      error
+)
+
+func reference(t *testing.T) (map[string]any, *waves.Plan, string) {
+	t.Helper()
+	refOnce.Do(func() {
+		os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+		refDir, refErr = os.MkdirTemp("", "safepipe-orders-*")
+		if refErr != nil {
+			return
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(refDir)})
+		p := NewPipeline(app)
+		if refErr = p.Err(); refErr != nil {
+			return
+		}
+		refPlan = p.Plan()
+		app.Synth(nil)
+		var b []byte
+		if b, refErr = os.ReadFile(filepath.Join(refDir, "OrdersPipeline.template.json")); refErr == nil {
+			refErr = json.Unmarshal(b, &refTemplate)
+		}
+	})
+	require.NoError(t, refErr)
+	return refTemplate, refPlan, refDir
+}
+
+type stage struct {
+	Name    string `json:"Name"`
+	Actions []struct {
+		Name          string            `json:"Name"`
+		Region        string            `json:"Region"`
+		ActionTypeID  map[string]string `json:"ActionTypeId"`
+		Configuration map[string]any    `json:"Configuration"`
+		RunOrder      int               `json:"RunOrder"`
+	} `json:"Actions"`
+}
+
+func pipelineStages(t *testing.T, tpl map[string]any) (string, []stage) {
+	t.Helper()
+	for _, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::CodePipeline::Pipeline" {
+			continue
+		}
+		props := res["Properties"].(map[string]any)
+		b, err := json.Marshal(props["Stages"])
+		require.NoError(t, err)
+		var stages []stage
+		require.NoError(t, json.Unmarshal(b, &stages))
+		return props["PipelineType"].(string), stages
+	}
+	t.Fatal("no AWS::CodePipeline::Pipeline in the pipeline stack")
+	return "", nil
+}
+
+func TestReferencePipelineIntent(t *testing.T) {
+	tpl, plan, _ := reference(t)
+	kind, stages := pipelineStages(t, tpl)
+	assert.Equal(t, "V2", kind)
+	var names []string
+	for _, s := range stages {
+		names = append(names, s.Name)
+	}
+	want := []string{"Source", "Build", "UpdatePipeline", "Assets", "Alpha", "Beta", "Gamma-OneBox", "Gamma"}
+	for _, s := range plan.Stages {
+		want = append(want, s.Name)
+	}
+	assert.Equal(t, want, names, "source, build, alpha, beta, gamma one-box, gamma, then the plan in order")
+	assert.LessOrEqual(t, len(stages), waves.MaxStages)
+
+	deployed := map[string]int{} // region → regional deploys
+	for i, s := range stages {
+		assert.LessOrEqual(t, len(s.Actions), waves.MaxActionsPerStage, s.Name)
+		if !strings.HasPrefix(s.Name, "Prod-") {
+			continue
+		}
+		ps := plan.Stages[i-8]
+		regions := map[string]int{}
+		for _, a := range s.Actions {
+			if a.ActionTypeID["Provider"] == "CloudFormation" && a.Configuration["ActionMode"] == "CHANGE_SET_EXECUTE" {
+				region := a.Region
+				if region == "" { // an action in the pipeline's own region
+					region = orgbase.ToolchainRegion
+				}
+				regions[region]++
+			}
+		}
+		assert.Len(t, regions, len(ps.Targets), "%s: one deploy action per target", s.Name)
+		for _, tg := range ps.Targets {
+			assert.Equal(t, 1, regions[tg.Region], "%s deploys %s once", s.Name, tg.Region)
+			if ps.Kind == waves.KindRegional {
+				deployed[tg.Region]++
+			}
+		}
+	}
+	first := plan.Stages[0]
+	assert.Len(t, first.Targets, 1, "the first production stage touches exactly one region")
+	// Every catalog region but the excluded one, exactly once.
+	var expect []string
+	for _, code := range waves.DefaultCatalog().Codes() {
+		if code != "il-central-1" {
+			expect = append(expect, code)
+		}
+	}
+	var got []string
+	for r, n := range deployed {
+		assert.Equal(t, 1, n, r)
+		got = append(got, r)
+	}
+	sort.Strings(got)
+	assert.Equal(t, expect, got)
+}
+
+var hashRE = regexp.MustCompile(`[0-9a-f]{64}`)
+
+func TestReferencePipelineSnapshot(t *testing.T) {
+	tpl, _, _ := reference(t)
+	b, err := json.MarshalIndent(tpl, "", " ")
+	require.NoError(t, err)
+	got := hashRE.ReplaceAll(b, []byte("<asset-hash>"))
+	golden := filepath.Join("testdata", "pipeline.template.golden")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, got, 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run `make snapshot-update` to create the snapshot")
+	assert.Equal(t, string(want), string(got), "pipeline template changed: review, then `make snapshot-update`")
+}
+
+// TestCdkNag: the AWS Solutions checks find no unsuppressed error anywhere
+// in the reference app.
+func TestCdkNag(t *testing.T) {
+	_, _, dir := reference(t)
+	t.Logf("assembly: %s", dir)
+	var findings []string
+	// Synth writes each stack's metadata (where cdk-nag's findings land as
+	// aws:cdk:error entries) to <stack>.metadata.json, nested stage
+	// assemblies included.
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || !strings.HasSuffix(info.Name(), ".metadata.json") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var m map[string][]struct {
+			Type string `json:"type"`
+			Data any    `json:"data"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		for p, entries := range m {
+			for _, e := range entries {
+				if e.Type == "aws:cdk:error" {
+					s, _ := json.Marshal(e.Data)
+					findings = append(findings, p+": "+string(s))
+				}
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	sort.Strings(findings)
+	assert.Empty(t, findings, "cdk-nag errors:\n%s", strings.Join(findings, "\n"))
+}
