@@ -128,16 +128,18 @@ func (c *Catalog) reindex() {
 	}
 }
 
-// Region returns the region with the given code.
+// Region returns the region with the given code. It never modifies the
+// catalog, so it is safe for concurrent use.
 func (c *Catalog) Region(code string) (Region, bool) {
-	if c.index == nil {
-		c.reindex()
+	if i, ok := c.index[code]; ok && i < len(c.Regions) && c.Regions[i].Code == code {
+		return c.Regions[i], true
 	}
-	i, ok := c.index[code]
-	if !ok {
-		return Region{}, false
+	for _, r := range c.Regions { // a catalog built or edited by hand
+		if r.Code == code {
+			return r, true
+		}
 	}
-	return c.Regions[i], true
+	return Region{}, false
 }
 
 // Codes returns every region code in the catalog, sorted.

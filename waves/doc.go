@@ -26,7 +26,7 @@
 // ([ShapeRegional]). Within a wave, remaining regions are taken least
 // traffic first, ties broken by region code, so the same inputs always give
 // the same plan. A stage whose actions exceed the CodePipeline limit of 50
-// is split into parts ("-P1", "-P2"), each keeping the stage's bake; a plan
+// is split into parts ("-P1", "-P2"), only the last carrying a wave bake; a plan
 // over 50 stages is an error saying by how much.
 //
 // Bakes default to the design digest: 1 h after each one-box, 1 h after each

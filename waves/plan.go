@@ -129,6 +129,10 @@ func NewPlan(c *Catalog, policy Policy) (*Plan, error) {
 	if c == nil {
 		return nil, errors.New("plan: catalog is nil")
 	}
+	// A catalog built by hand has not been through ParseCatalog.
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	p := policy.withDefaults()
 	if err := p.validate(c); err != nil {
 		return nil, err
@@ -327,6 +331,14 @@ func fill(pool []Region, sizes []int, p Policy) ([][]string, error) {
 			groups[len(groups)-1] = append(groups[len(groups)-1], r.Code)
 		}
 	}
+	if len(groups[0]) != 1 {
+		return nil, fmt.Errorf("policy: pin: wave 1 would have %d regions %v; the first wave must be a single region", len(groups[0]), groups[0])
+	}
+	for i, g := range groups {
+		if len(g) == 0 {
+			return nil, fmt.Errorf("policy: pin: wave %d would be empty (pins took its regions); pin fewer regions to later waves", i+1)
+		}
+	}
 	return groups, nil
 }
 
@@ -385,7 +397,8 @@ func waveStages(c *Catalog, p Policy, w Wave) ([]Stage, error) {
 }
 
 // split divides a stage whose actions exceed the per-stage limit into parts
-// of as many targets as fit; every part keeps the stage's bake.
+// of as many targets as fit. Parts keep the stage's bake, except that only
+// the last part of a wave's last stage carries the wave bake.
 func split(s Stage, p Policy) ([]Stage, error) {
 	s.MinDatapoints = p.MinDatapoints
 	s.BakeMinutes = int(s.Bake / time.Minute)
@@ -406,6 +419,14 @@ func split(s Stage, p Policy) ([]Stage, error) {
 		part.Name = fmt.Sprintf("%s-P%d", s.Name, len(parts)+1)
 		part.Actions = len(part.Targets)*p.ActionsPerTarget + p.ActionsPerStage
 		part.LastOfWave = s.LastOfWave && i+perPart >= len(s.Targets)
+		if i+perPart < len(s.Targets) && s.LastOfWave {
+			// Only the last part ends the wave; earlier parts bake like a step.
+			part.Bake = p.Bakes.Zonal
+			if s.Kind == KindOneBox {
+				part.Bake = p.Bakes.OneBox
+			}
+			part.BakeMinutes = int(part.Bake / time.Minute)
+		}
 		parts = append(parts, part)
 	}
 	return parts, nil

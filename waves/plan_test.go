@@ -181,6 +181,16 @@ func TestPlanPolicies(t *testing.T) {
 			}
 			assert.Contains(t, parts, "Prod-W5-OneBox-P1")
 			assert.Contains(t, parts, "Prod-W5-OneBox-P2")
+			// Only the last part of a wave's last stage carries the wave bake.
+			for _, s := range p.Stages {
+				if s.Wave == 5 && strings.Contains(s.Name, "-P") && s.Kind == KindZonal {
+					if s.LastOfWave {
+						assert.Equal(t, 2*time.Hour, s.Bake, s.Name)
+					} else {
+						assert.LessOrEqual(t, s.Bake, time.Hour, s.Name)
+					}
+				}
+			}
 		}},
 	}
 	for _, tt := range tests {
@@ -217,6 +227,8 @@ func TestPlanErrors(t *testing.T) {
 			[]string{`window.timeZone "Mars/Olympus"`, `window.startHour 18 is not before window.endHour 9`, `"25/12/2026" is not a date`}},
 		{"opt-in that is not", Policy{OptIn: []string{"us-east-1"}}, []string{`optIn: region "us-east-1" is not an opt-in region`}},
 		{"no region left", Policy{Partition: "aws-cn"}, []string{`no region left to deploy to`}},
+		{"pins empty a wave", Policy{Exclude: exceptFor("eu-north-1", "eu-west-1", "us-east-1"), Pin: map[string]int{"eu-west-1": 3, "us-east-1": 3}},
+			[]string{`wave 1 would have 0 regions`}},
 		{"action limit", Policy{ActionsPerTarget: 45, ActionsPerStage: 15}, []string{`one target needs 60 actions`, `limit of 50 actions per stage by 10`}},
 		{"stage limit", Policy{OptIn: []string{"*"}, ReservedStages: 40}, []string{`over the CodePipeline limit of 50 stages by 13`}},
 	}
@@ -229,6 +241,23 @@ func TestPlanErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exceptFor excludes every non-opt-in catalog region but the given ones.
+func exceptFor(keep ...string) []string {
+	var out []string
+	for _, r := range DefaultCatalog().Regions {
+		if !r.OptIn && !toSet(keep)[r.Code] {
+			out = append(out, r.Code)
+		}
+	}
+	return out
+}
+
+func TestPlanRejectsHandBuiltInvalidCatalog(t *testing.T) {
+	c := &Catalog{Version: "hand", Regions: []Region{{Code: "eu-west-1", Partition: "aws", Name: "Ireland", Tier: TierLow, TimeZone: "UTC"}}}
+	_, err := NewPlan(c, Policy{})
+	assert.ErrorContains(t, err, `region "eu-west-1": azs is empty`)
 }
 
 func TestPlanDoesNotMutateInputs(t *testing.T) {

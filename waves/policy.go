@@ -323,6 +323,9 @@ func ParsePolicy(data []byte) (Policy, error) {
 	if err := dec.Decode(&f); err != nil {
 		return Policy{}, fmt.Errorf("policy is not valid JSON: %w", err)
 	}
+	if dec.More() {
+		return Policy{}, errors.New("policy is not valid JSON: trailing data after the policy object")
+	}
 	p := Policy{
 		Kind: f.Kind, Waves: f.Waves, Partition: f.Partition, Exclude: f.Exclude, Pin: f.Pin,
 		OptIn: f.OptIn, Shape: f.Shape, MinDatapoints: f.MinDatapoints,

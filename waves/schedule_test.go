@@ -45,8 +45,8 @@ func mondays(year, n int) []string {
 }
 
 func TestWindowCron(t *testing.T) {
-	assert.Equal(t, "* 9-15 ? * MON-THU *", Window{}.Cron())
-	assert.Equal(t, "* 8 ? * MON,WED-FRI *", Window{Days: []time.Weekday{time.Friday, time.Monday, time.Wednesday, time.Thursday}, StartHour: 8, EndHour: 9}.Cron())
+	assert.Equal(t, "* * 9-15 ? * MON-THU", Window{}.Cron())
+	assert.Equal(t, "* * 8 ? * MON,WED-FRI", Window{Days: []time.Weekday{time.Friday, time.Monday, time.Wednesday, time.Thursday}, StartHour: 8, EndHour: 9}.Cron())
 	assert.Equal(t, "MON-THU 09:00–16:00 UTC", Window{}.String())
 }
 

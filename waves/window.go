@@ -24,8 +24,9 @@ type Window struct {
 	// EndHour is the hour (1–24) the window closes each day; a stage may
 	// start at any time before it. Default: 16 (when both are zero).
 	EndHour int
-	// Holidays are dates ("2026-12-25") on which no stage starts.
-	// Default: none.
+	// Holidays are dates ("2026-12-25") on which no stage starts. The
+	// schedule honours them; a DeploymentWindow cron cannot, so a pipeline
+	// gate must block them. Default: none.
 	Holidays []string
 }
 
@@ -122,7 +123,7 @@ func (w Window) NextStart(t time.Time) (time.Time, error) {
 			continue
 		}
 		open := time.Date(d.Year(), d.Month(), d.Day(), w.StartHour, 0, 0, 0, loc)
-		close := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Add(time.Duration(w.EndHour) * time.Hour)
+		close := time.Date(d.Year(), d.Month(), d.Day(), w.EndHour, 0, 0, 0, loc) // hour 24 normalises to the next midnight
 		if local.Before(open) {
 			return open, nil
 		}
@@ -133,17 +134,22 @@ func (w Window) NextStart(t time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("window: no start time within two years of %s (days %v, %02d:00–%02d:00 %s)", t.Format(time.RFC3339), w.Days, w.StartHour, w.EndHour, w.TimeZone)
 }
 
-// Cron returns the window as a cron expression of the six-field form the
-// CodePipeline DeploymentWindow rule takes ("minutes hours day-of-month
-// month day-of-week year"), e.g. "* 9-15 ? * MON-THU *". Holidays cannot be
-// expressed in cron; the pipeline excludes them with a separate rule.
+// Cron returns the window as a cron expression of the form the CodePipeline
+// DeploymentWindow rule takes: six fields, "seconds minutes hours
+// day-of-month month day-of-week" (seconds must be "*"), e.g.
+// "* * 9-15 ? * MON-THU". Holidays cannot be expressed in cron: today they
+// shape only the simulated Schedule; a pipeline gate must block them.
+// Cron assumes a valid window (see NewPlan).
 func (w Window) Cron() string {
 	w = w.withDefaults()
+	if w.validate() != nil {
+		return ""
+	}
 	hours := fmt.Sprintf("%d-%d", w.StartHour, w.EndHour-1)
 	if w.EndHour-1 == w.StartHour {
 		hours = fmt.Sprint(w.StartHour)
 	}
-	return fmt.Sprintf("* %s ? * %s *", hours, cronDays(w.Days))
+	return fmt.Sprintf("* * %s ? * %s", hours, cronDays(w.Days))
 }
 
 var weekdayNames = [...]string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
@@ -179,6 +185,9 @@ func cronDays(days []time.Weekday) string {
 // String renders the window for people, e.g. "MON-THU 09:00–16:00 UTC".
 func (w Window) String() string {
 	w = w.withDefaults()
+	if err := w.validate(); err != nil {
+		return "invalid window"
+	}
 	s := fmt.Sprintf("%s %02d:00–%02d:00 %s", cronDays(w.Days), w.StartHour, w.EndHour, w.TimeZone)
 	if len(w.Holidays) > 0 {
 		s += fmt.Sprintf(", %d holidays excluded", len(w.Holidays))

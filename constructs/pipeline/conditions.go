@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
@@ -18,8 +20,8 @@ import (
 type Rule struct {
 	// Name is unique within the condition.
 	Name string
-	// Provider is the rule type: CloudWatchAlarm, DeploymentWindow,
-	// LambdaInvoke, VariableCheck or Commits.
+	// Provider is the rule type: CloudWatchAlarm, CodeBuild, Commands,
+	// DeploymentWindow, LambdaInvoke or VariableCheck.
 	Provider string
 	// Configuration is the rule's configuration (string values).
 	Configuration map[string]string
@@ -50,6 +52,8 @@ type StageConditions struct {
 // MaxRulesPerCondition is CodePipeline's limit of rules in one condition.
 const MaxRulesPerCondition = 5
 
+var ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+
 func (c *Condition) validate(stage, kind string) error {
 	if c == nil {
 		return nil
@@ -60,8 +64,18 @@ func (c *Condition) validate(stage, kind string) error {
 	if kind != "OnFailure" && len(c.Rules) == 0 {
 		return fmt.Errorf("stage %s: %s condition has no rules", stage, kind)
 	}
+	results := map[string][]string{"BeforeEntry": {"FAIL", "SKIP"}, "OnSuccess": {"ROLLBACK", "FAIL"}, "OnFailure": {"ROLLBACK", "FAIL", "RETRY"}}
+	if !slices.Contains(results[kind], c.Result) {
+		return fmt.Errorf("stage %s: %s condition result %q is not one of %v", stage, kind, c.Result, results[kind])
+	}
 	seen := map[string]bool{}
 	for _, r := range c.Rules {
+		if !ruleNameRE.MatchString(r.Name) {
+			return fmt.Errorf("stage %s: %s rule name %q must match %s", stage, kind, r.Name, ruleNameRE)
+		}
+		if r.Provider == "" {
+			return fmt.Errorf("stage %s: %s rule %q has no provider", stage, kind, r.Name)
+		}
 		if seen[r.Name] {
 			return fmt.Errorf("stage %s: %s condition has two rules named %q", stage, kind, r.Name)
 		}

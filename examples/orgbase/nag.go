@@ -1,6 +1,8 @@
 package orgbase
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -40,8 +42,7 @@ func (*pipelineSuppressions) Visit(node constructs.IConstruct) {
 			regex(`/^Resource::.*(ArtifactsBucket|ReplicationBucket|orderspipelin|pipelineartifacts).*\/\*$/`),
 			regex(`/^Resource::arn:<AWS::Partition>:s3:::.*\/\*$/`),
 			regex(`/^Resource::arn:<AWS::Partition>:(logs|codebuild):.*$/`),
-			regex(`/^Resource::arn:\*:iam::[0-9]{12}:role\/\*$/`),
-			"Resource::*"),
+			regex(`/^Resource::arn:\*:iam::[0-9]{12}:role\/\*$/`)),
 	}, jsii.Bool(true))
 }
 
@@ -58,4 +59,23 @@ func (*serviceSuppressions) Visit(node constructs.IConstruct) {
 			regex(`/^Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/(AWSLambdaBasicExecutionRole|AWSCodeDeployRoleForLambda.*)$/`)),
 		suppression("AwsSolutions-IAM5", "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.", "Resource::*"),
 	}, jsii.Bool(true))
+}
+
+// suppressPipelineRoleWildcards accepts "Resource::*" on exactly three
+// policies CDK Pipelines generates: the pipeline role (it assumes the
+// per-action roles and reads the cross-region replication keys), the asset
+// publishing role (cdk-assets looks up bucket locations and assumes the
+// bootstrap roles of every target) and the self-mutation role
+// (cloudformation:DescribeStacks and s3:ListBucket, which CDK grants on *).
+func suppressPipelineRoleWildcards(root constructs.IConstruct) {
+	for _, c := range *root.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		path := *c.Node().Path()
+		if strings.HasSuffix(path, "/CodePipeline/Pipeline/Role/DefaultPolicy/Resource") ||
+			strings.HasSuffix(path, "/CodePipeline/Assets/FileRole/DefaultPolicy/Resource") ||
+			strings.HasSuffix(path, "/CodePipeline/UpdatePipeline/SelfMutation/Role/DefaultPolicy/Resource") {
+			cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
+				suppression("AwsSolutions-IAM5", "CDK Pipelines' pipeline, asset-publishing and self-mutation roles: their Resource::* statements are the ones CDK generates for cross-account role assumption and bucket location lookups, reviewed by the platform team.", "Resource::*"),
+			}, jsii.Bool(false))
+		}
+	}
 }

@@ -77,7 +77,7 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 	nag := cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)})
 	awscdk.Aspects_Of(scope).Add(nag, nil) // the pipeline stack and its cross-region support stacks
 	awscdk.Aspects_Of(scope).Add(&pipelineSuppressions{name: "pipeline"}, nil)
-	return pipeline.NewBasePipeline(stack, jsii.String("Pipeline"), &pipeline.BasePipelineProps{
+	base := pipeline.NewBasePipeline(stack, jsii.String("Pipeline"), &pipeline.BasePipelineProps{
 		StageAspects: []awscdk.IAspect{
 			cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}),
 			&serviceSuppressions{name: "service"},
@@ -88,4 +88,6 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 		Source:   pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
 		Zeta:     p.Zeta,
 	})
+	suppressPipelineRoleWildcards(base)
+	return base
 }

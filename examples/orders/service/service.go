@@ -21,11 +21,20 @@ import (
 	"github.com/safepipe/safepipe/constructs/pipeline"
 )
 
-// StackName is the CloudFormation stack of the service in every region. The
-// one-box step and the regional step of a wave deploy the same stack: the
-// one-box step with a canary that holds a small share of invocations for the
-// one-box bake, the regional step with the fleet-wide configuration.
+// StackName is the CloudFormation stack of the service in every production
+// region. The one-box step and the regional step of a wave deploy the same
+// stack: the one-box step with a canary that holds a small share of
+// invocations for the one-box bake, the regional step with the fleet-wide
+// configuration. Pre-production environments share an account, so their
+// stacks carry the environment: "orders-service-alpha".
 const StackName = "orders-service"
+
+func stackName(env pipeline.Environment) string {
+	if env == pipeline.Prod {
+		return StackName
+	}
+	return StackName + "-" + string(env)
+}
 
 // OneBoxPercent is the share of invocations the new version takes during the
 // one-box step.
@@ -45,7 +54,7 @@ type Orders struct{}
 func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deployment) awscdk.Stage {
 	stage := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
 	stack := awscdk.NewStack(stage, jsii.String("Service"), &awscdk.StackProps{
-		StackName:   jsii.String(StackName),
+		StackName:   jsii.String(stackName(d.Environment)),
 		Description: jsii.String(fmt.Sprintf("orders service (%s)", d.Name())),
 	})
 	fn := awslambda.NewFunction(stack, jsii.String("Handler"), &awslambda.FunctionProps{
@@ -97,7 +106,7 @@ func (Orders) Tests(env pipeline.Environment, region string) []pipelines.Step {
 	return []pipelines.Step{pipelines.NewShellStep(jsii.String("IntegrationTest-"+region), &pipelines.ShellStepProps{
 		Env: &map[string]*string{"AWS_REGION": jsii.String(region), "SAFEPIPE_ENV": jsii.String(string(env))},
 		Commands: jsii.Strings(
-			`fn=$(aws cloudformation describe-stack-resources --stack-name `+StackName+` --query "StackResources[?ResourceType=='AWS::Lambda::Function'].PhysicalResourceId" --output text)`,
+			`fn=$(aws cloudformation describe-stack-resources --stack-name `+stackName(env)+` --query "StackResources[?ResourceType=='AWS::Lambda::Function'].PhysicalResourceId" --output text)`,
 			`aws lambda invoke --function-name "$fn:live" --cli-binary-format raw-in-base64-out --payload '{"id":"itest","items":1}' out.json`,
 			`grep -q '"status":"ok"' out.json`,
 		),
