@@ -44,9 +44,13 @@ type Condition struct {
 // StageConditions are a stage's entry, success and failure conditions.
 // CodePipeline allows one condition of each kind per stage.
 type StageConditions struct {
+	// BeforeEntry is checked before the stage starts (blockers, windows).
+	// Default: none.
 	BeforeEntry *Condition
-	OnSuccess   *Condition
-	OnFailure   *Condition
+	// OnSuccess is checked after the stage succeeds (bakes). Default: none.
+	OnSuccess *Condition
+	// OnFailure says what a failed stage does (ROLLBACK). Default: none.
+	OnFailure *Condition
 }
 
 // MaxRulesPerCondition is CodePipeline's limit of rules in one condition.
