@@ -1,0 +1,133 @@
+package alarms
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestSplit(t *testing.T) {
+	ones := func(n, l int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = l
+		}
+		return out
+	}
+	cases := []struct {
+		name        string
+		lengths     []int
+		maxChildren int
+		maxLength   int
+		wantSizes   []int
+	}{
+		{"empty", nil, 100, 10240, nil},
+		{"one group", ones(3, 10), 100, 10240, []int{3}},
+		{"exactly the child limit", ones(100, 10), 100, 10240, []int{100}},
+		{"one over the child limit", ones(101, 10), 100, 10240, []int{100, 1}},
+		{"by length", ones(10, 100), 100, 502, []int{5, 5}},
+		{"a child longer than the limit still gets a group", []int{600, 10}, 100, 500, []int{1, 1}},
+		{"250 named alarms", ones(250, termLength("orders-checkout-latency-p99")), MaxCompositeChildren, MaxCompositeRuleLength, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			groups := split(c.lengths, c.maxChildren, c.maxLength)
+			seen := 0
+			for _, g := range groups {
+				size := 2
+				for _, i := range g {
+					assert.Equal(t, seen, i, "children keep their order and each appears once")
+					seen++
+					size += c.lengths[i]
+				}
+				assert.LessOrEqual(t, len(g), c.maxChildren)
+				if len(g) > 1 {
+					assert.LessOrEqual(t, size, c.maxLength)
+				}
+			}
+			assert.Equal(t, len(c.lengths), seen)
+			if c.wantSizes != nil || len(c.lengths) == 0 {
+				var sizes []int
+				for _, g := range groups {
+					sizes = append(sizes, len(g))
+				}
+				assert.Equal(t, c.wantSizes, sizes)
+			}
+		})
+	}
+}
+
+func TestTermLengthBoundsTheRealRule(t *testing.T) {
+	// The estimate must not be shorter than what CloudWatch will see for
+	// the longest partition and region names.
+	name := "orders-api-latency-p99"
+	arn := "arn:aws-iso-b:cloudwatch:ap-southeast-5:123456789012:alarm:" + name
+	real := len(`ALARM("`+arn+`")`) + len(" OR ")
+	assert.GreaterOrEqual(t, termLength(name), real)
+	assert.Equal(t, termLength(strings.Repeat("x", unknownNameLength)), termLength(""), "an unknown name counts as the longest")
+}
+
+func TestNames(t *testing.T) {
+	assert.Equal(t, "orders-aggregate-rollback", AggregateName("orders"))
+	assert.Equal(t, "orders-onebox-rollback", OneBoxName("orders"))
+	assert.Equal(t, "orders-bake", BakeName("orders", false))
+	assert.Equal(t, "orders-onebox-bake", BakeName("orders", true))
+	assert.Equal(t, "orders-api-fault-rate", HighSeverityName("orders", "api", false, "fault-rate"))
+	assert.Equal(t, "orders-api-onebox-fault-rate", HighSeverityName("orders", "api", true, "fault-rate"))
+	for _, ok := range []string{"orders", "a", "team-2"} {
+		assert.True(t, ValidName(ok), ok)
+	}
+	for _, bad := range []string{"", "Orders", "2team", "team_x", strings.Repeat("a", 41), "a b"} {
+		assert.False(t, ValidName(bad), bad)
+	}
+}
+
+func TestServiceSpecValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		spec ServiceSpec
+		want []string // substrings, all must appear; none means valid
+	}{
+		{"valid lambda", ServiceSpec{Name: "api", Preset: PresetLambda, FaultRate: &Threshold{Value: 1}, LatencyP99: &Threshold{Value: 500}}, nil},
+		{"valid custom metric", ServiceSpec{Name: "worker", Metrics: map[Signal]Metric{SignalCPU: {Namespace: "Custom", Name: "Cpu"}}, CPU: &Threshold{Value: 80}}, nil},
+		{"no alarm", ServiceSpec{Name: "api", Preset: PresetLambda}, []string{"declares no alarm"}},
+		{"bad name", ServiceSpec{Name: "API", Preset: PresetLambda, FaultRate: &Threshold{Value: 1}}, []string{`Name "API"`}},
+		{"every problem at once", ServiceSpec{
+			Name: "api", Preset: PresetLambda,
+			FaultRate:  &Threshold{Value: -1},
+			CPU:        &Threshold{Value: 80},
+			LatencyP50: &Threshold{Value: 100, EvaluationPeriods: 2, DatapointsToAlarm: 3},
+			LatencyP90: &Threshold{Value: 100, Period: 45 * time.Second},
+			LogErrors:  &LogErrors{},
+			Anomaly:    &AnomalyGuard{},
+		}, []string{
+			"FaultRate.Value is -1",
+			`CPU is set but preset "lambda" has no "cpu" metric`,
+			"LatencyP50.DatapointsToAlarm is 3",
+			"LatencyP90.Period is 45s",
+			"LogErrors.LogGroupName is empty",
+			"LogErrors.Threshold.Value is 0",
+			"Anomaly.MinRequests is 0",
+		}},
+		{"fault rate needs requests", ServiceSpec{Name: "ecs", Preset: PresetECS, Metrics: map[Signal]Metric{SignalFaults: {Namespace: "X", Name: "F"}}, FaultRate: &Threshold{Value: 1}}, []string{`FaultRate needs a "requests" metric`}},
+		{"evaluation window over a day", ServiceSpec{Name: "api", Preset: PresetLambda, LatencyP99: &Threshold{Value: 1, Period: time.Hour, EvaluationPeriods: 25, DatapointsToAlarm: 1}}, []string{"over CloudWatch's 1 day"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.spec.Validate()
+			if len(c.want) == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			if assert.Error(t, err) {
+				for _, w := range c.want {
+					assert.Contains(t, err.Error(), w)
+				}
+				assert.Contains(t, err.Error(), fmt.Sprintf("service %q", c.spec.Name))
+			}
+		})
+	}
+}

@@ -1,0 +1,43 @@
+// Package alarms renders a team's alarms in one region: the high-severity
+// alarms of each microservice, the aggregate rollback alarm, the one-box
+// alarm, the anomaly guard and the bake alarms the pipeline watches.
+//
+// # What a team declares
+//
+// A [ServiceSpec] per microservice: the metrics (a [Preset] for Lambda, API
+// Gateway, ALB or ECS, or explicit [Metric] values), the dimensions that
+// select the service, and each alarm it wants — fault rate, p50/p90/p99
+// latency, CPU, memory, disk, unhealthy hosts, error lines in logs, the
+// anomaly guard. Each is optional; each [Threshold] defaults to
+// DatapointsToAlarm 3 of EvaluationPeriods 5 one-minute periods.
+//
+// # What it becomes
+//
+// [NewRollbackAlarms] creates, in the stack's region:
+//
+//   - the high-severity alarms, named <team>-<service>-<signal>;
+//   - the aggregate rollback alarm <team>-aggregate-rollback, a composite
+//     that ORs them and any extra alarm (a canary's). CodeDeploy rolls back
+//     on it and the pipeline blocks on it. CloudWatch allows 100 children
+//     and 10,240 characters per composite rule; past either, the aggregate
+//     is split into nested composites <team>-aggregate-rollback-part-N and
+//     the top alarm ORs the parts, so the name never changes;
+//   - the one-box alarm <team>-onebox-rollback on one-box-scoped metrics;
+//   - the bake alarms <team>-bake and <team>-onebox-bake: the aggregate (or
+//     one-box) alarm OR a low-traffic alarm, so that a region that served
+//     too little traffic during the bake fails promotion instead of passing
+//     silently.
+//
+// The names are a contract (see names.go): the pipeline's gates
+// (constructs/pipeline.SafetyGates) and safepipe verify look the alarms up
+// by name in every region, so they never depend on construct paths.
+//
+// # The anomaly guard
+//
+// [AnomalyGuard] adds an alarm on requests falling below a floor (no data
+// counts as none) and CloudWatch anomaly-detection alarms on p99 latency
+// and faults above their learned band. All three are in the aggregate.
+//
+// Invalid props are reported all at once, as a synth error on the
+// construct and by Err; the constructors never panic on user input.
+package alarms

@@ -1,0 +1,162 @@
+package alarms
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+func newStack() awscdk.Stack {
+	app := awscdk.NewApp(nil)
+	return awscdk.NewStack(app, jsii.String("Svc"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("eu-west-1")},
+	})
+}
+
+// refs returns the logical IDs an alarm rule (a Fn::Join of ALARM("<arn>")
+// terms) refers to.
+func refs(rule any) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ga, ok := x["Fn::GetAtt"].([]any); ok {
+				out = append(out, ga[0].(string))
+				return
+			}
+			for _, v := range x {
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	walk(rule)
+	sort.Strings(out)
+	return out
+}
+
+// TestAggregateNamesEveryHighSeverityAlarm builds a team with more alarms
+// than one composite may hold and checks that the aggregate, through its
+// parts, ORs every high-severity alarm exactly once, within the limits.
+func TestAggregateNamesEveryHighSeverityAlarm(t *testing.T) {
+	stack := newStack()
+	var services []ServiceSpec
+	for i := range 25 { // 25 × 6 = 150 high-severity alarms
+		services = append(services, ServiceSpec{
+			Name: fmt.Sprintf("svc-%02d", i), Preset: PresetALB,
+			Dimensions: map[string]string{"LoadBalancer": fmt.Sprintf("app/lb-%d/0123", i)},
+			FaultRate:  &Threshold{Value: 1}, LatencyP50: &Threshold{Value: 100}, LatencyP90: &Threshold{Value: 300},
+			LatencyP99: &Threshold{Value: 1000}, UnhealthyHosts: &Threshold{Value: 1},
+			LogErrors:  &LogErrors{LogGroupName: fmt.Sprintf("/svc/%d", i), Threshold: Threshold{Value: 10}},
+		})
+	}
+	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{Team: "shop", Services: services})
+	require.NoError(t, ra.Err())
+	require.Len(t, ra.HighSeverity(), 150)
+	assert.Nil(t, ra.OneBox())
+
+	tpl := assertions.Template_FromStack(stack, nil)
+	metricAlarms := map[string]string{} // logical ID → name
+	for id, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::Alarm"), nil) {
+		metricAlarms[id] = (*r)["Properties"].(map[string]any)["AlarmName"].(string)
+	}
+	composites := map[string]map[string]any{} // name → properties
+	idOf := map[string]string{}
+	for id, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
+		p := (*r)["Properties"].(map[string]any)
+		composites[p["AlarmName"].(string)] = p
+		idOf[id] = p["AlarmName"].(string)
+	}
+	top := composites[AggregateName("shop")]
+	require.NotNil(t, top, "the aggregate keeps its documented name when split")
+	var covered []string
+	for _, id := range refs(top["AlarmRule"]) {
+		part, ok := idOf[id]
+		require.True(t, ok, "the split aggregate ORs its parts")
+		assert.Regexp(t, regexp.MustCompile(`^shop-aggregate-rollback-part-\d+$`), part)
+		children := refs(composites[part]["AlarmRule"])
+		assert.LessOrEqual(t, len(children), MaxCompositeChildren)
+		for _, c := range children {
+			covered = append(covered, metricAlarms[c])
+		}
+	}
+	want := ra.HighSeverity()
+	sort.Strings(want)
+	sort.Strings(covered)
+	assert.Equal(t, want, covered, "every high-severity alarm is ORed exactly once")
+	assert.Contains(t, composites, BakeName("shop", false))
+}
+
+func TestOneBoxAndTraffic(t *testing.T) {
+	stack := newStack()
+	api := ServiceSpec{Name: "api", Preset: PresetLambda, Dimensions: map[string]string{"FunctionName": "fn"}, FaultRate: &Threshold{Value: 1}, Anomaly: &AnomalyGuard{MinRequests: 5}}
+	one := api
+	one.Dimensions = map[string]string{"FunctionName": "fn", "ExecutedVersion": "7"}
+	one.Anomaly = nil
+	traffic := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("Invocations")})
+	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{
+		Team: "orders", Services: []ServiceSpec{api},
+		Traffic: &Traffic{Metric: traffic, MinRequests: 100, Window: 0},
+		OneBox:  &OneBox{Services: []ServiceSpec{one}, Traffic: &Traffic{Metric: traffic, MinRequests: 10, Window: 90 * 60e9}},
+	})
+	require.NoError(t, ra.Err())
+	require.NotNil(t, ra.OneBox())
+	tpl := assertions.Template_FromStack(stack, nil)
+	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"AlarmName": "orders-low-traffic", "ComparisonOperator": "LessThanThreshold", "Threshold": 100,
+		"Period": 3600, "Statistic": "Sum", "TreatMissingData": "breaching",
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"AlarmName": "orders-onebox-low-traffic", "Threshold": 10, "Period": 5400,
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"AlarmName":  "orders-api-onebox-fault-rate",
+		"Metrics":    assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Id": "faults", "MetricStat": assertions.Match_ObjectLike(&map[string]any{"Metric": assertions.Match_ObjectLike(&map[string]any{"Dimensions": assertions.Match_ArrayWith(&[]any{map[string]any{"Name": "ExecutedVersion", "Value": "7"}})})})})}),
+		"Threshold":  1,
+		"Statistic":  assertions.Match_Absent(),
+		"MetricName": assertions.Match_Absent(),
+	})
+	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"AlarmName": "orders-api-latency-anomaly", "ComparisonOperator": "GreaterThanUpperThreshold",
+	})
+	for _, name := range []string{AggregateName("orders"), OneBoxName("orders"), BakeName("orders", false), BakeName("orders", true)} {
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::CompositeAlarm"), map[string]any{"AlarmName": name})
+	}
+}
+
+func TestInvalidPropsAreReportedNotPanicked(t *testing.T) {
+	stack := newStack()
+	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{
+		Team:     "Bad Team",
+		Services: []ServiceSpec{{Name: "api", Preset: PresetLambda}, {Name: "api", Preset: PresetLambda, FaultRate: &Threshold{Value: 1}}},
+		Traffic:  &Traffic{},
+	})
+	err := ra.Err()
+	require.Error(t, err)
+	for _, want := range []string{`Team "Bad Team"`, `two Services are named "api"`, "declares no alarm", "Traffic.Metric is nil", "Traffic.MinRequests is 0"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.Nil(t, ra.Aggregate())
+	msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Bad Team")))
+	assert.NotEmpty(t, *msgs, "the problem is a synth error too")
+}
