@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -140,6 +141,9 @@ func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageC
 	if !ok {
 		return fmt.Errorf("pipeline: the CodePipeline has no CfnPipeline child")
 	}
+	if err := grantRuleRoles(p, byStage); err != nil {
+		return err
+	}
 	names := make([]string, 0, len(byStage))
 	for n := range byStage {
 		names = append(names, n)
@@ -167,5 +171,35 @@ func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageC
 			}
 		}
 	}
+	return nil
+}
+
+// grantRuleRoles lets the pipeline role assume every role a rule names
+// (rules run as the pipeline role unless they name one).
+func grantRuleRoles(p awscodepipeline.Pipeline, byStage map[string]*StageConditions) error {
+	seen := map[string]bool{}
+	var roles []string
+	for _, sc := range byStage {
+		for _, c := range []*Condition{sc.BeforeEntry, sc.OnSuccess, sc.OnFailure} {
+			if c == nil {
+				continue
+			}
+			for _, r := range c.Rules {
+				if r.RoleArn != "" && !seen[r.RoleArn] {
+					seen[r.RoleArn] = true
+					roles = append(roles, r.RoleArn)
+				}
+			}
+		}
+	}
+	if len(roles) == 0 {
+		return nil
+	}
+	sort.Strings(roles)
+	p.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("SafepipeRuleRoles"),
+		Actions:   jsii.Strings("sts:AssumeRole"),
+		Resources: jsii.Strings(roles...),
+	}))
 	return nil
 }

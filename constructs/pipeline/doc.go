@@ -33,6 +33,54 @@
 // writes them onto the built CfnPipeline by stage index (conditions.go);
 // that layer is the only place safepipe reaches under CDK Pipelines.
 //
+// # Safety gates and the fan-in
+//
+// [SafetyGates] is the organisation's standard Gate. It relies on the
+// alarm names of package alarms, which every service stack creates with
+// alarms.NewRollbackAlarms, and renders on gamma and every production
+// stage: OnFailure ROLLBACK; a BeforeEntry condition (result FAIL) with the
+// plan window's DeploymentWindow rule (production), the organisation alarm,
+// and one CloudWatchAlarm rule per region on its aggregate alarm; and an
+// OnSuccess condition (result ROLLBACK) with one CloudWatchAlarm rule per
+// region on its bake alarm, WaitTime = the plan's bake in minutes.
+//
+// A condition holds at most five rules, and a later wave has a dozen
+// regions or more, so the gates fan in:
+//
+//   - Stages of at most five regions (MaxNativeRegions) use the native
+//     rules above: no compute, visible in the console, overridable there.
+//   - Larger stages get one "Bake" action after their deployments: a small
+//     CodeBuild action that assumes each region's watch role and polls
+//     every region's bake alarm once a minute for the bake time, failing on
+//     the first ALARM (or a missing alarm); the stage then fails and its
+//     OnFailure condition rolls it back. Entry blockers that do not fit the
+//     condition move to a "Blockers" action that runs before any
+//     deployment of the stage.
+//   - Holidays cannot be written as a cron, so a production stage whose
+//     window has holidays gets the "Blockers" action, which fails on a
+//     holiday in the window's time zone.
+//
+// Every region of a stage is watched, by exactly one rule or by the action;
+// none is sampled. One action per stage (not per region) keeps the
+// 50-action limit: SafetyGates reserves two actions per stage
+// ([ActionReserver]) so the planner splits a stage before it overflows.
+// The action costs CodeBuild minutes for the bake (a small instance,
+// about 2 h per later wave); native rules cost nothing.
+//
+// The watch role defaults to the CDK bootstrap lookup role of each target
+// account and region (read-only; trusted by the pipeline account when the
+// targets are bootstrapped with --trust); set SafetyGates.WatchRole to use
+// another.
+//
+// # Expedited changes
+//
+// An expedited change runs in a second pipeline whose policy carries
+// waves.Policy.ExpediteReason and shorter bakes (the planner accepts bakes
+// under the floors only then). It runs every stage, every gate and every
+// alarm; only the bakes are shorter. The reason is visible in the template
+// as the pipeline variable SAFEPIPE_EXPEDITE_REASON and the tag
+// safepipe:expedite, and the shortened bakes as each rule's WaitTime.
+//
 // # Errors
 //
 // Every problem in the props — a nil Service, a wave without an account, a

@@ -218,6 +218,11 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 
 	policy := p.Policy
 	policy.ReservedStages = b.reservedStages(p)
+	for _, g := range p.Gates {
+		if r, ok := g.(ActionReserver); ok {
+			policy.ActionsPerStage += r.ReservedActions()
+		}
+	}
 	plan, err := waves.NewPlan(catalog, policy)
 	if err != nil {
 		return err
@@ -253,7 +258,30 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	if err := checkActionLimits(b.cp.Pipeline()); err != nil {
 		return err
 	}
+	b.markExpedite(plan.ExpediteReason)
 	return applyStageConditions(b.cp.Pipeline(), r.conditions)
+}
+
+// ExpediteVariable is the pipeline variable that records an expedited
+// pipeline's reason.
+const ExpediteVariable = "SAFEPIPE_EXPEDITE_REASON"
+
+// markExpedite makes an expedited pipeline visible in the template: a
+// pipeline variable and a tag carry the reason. The bakes, already
+// shortened by the plan, show in every bake rule and action.
+func (b *basePipeline) markExpedite(reason string) {
+	if reason == "" {
+		return
+	}
+	p := b.cp.Pipeline()
+	awscdk.Tags_Of(p).Add(jsii.String("safepipe:expedite"), jsii.String(reason), nil)
+	if cfn, ok := p.Node().DefaultChild().(awscodepipeline.CfnPipeline); ok {
+		cfn.AddPropertyOverride(jsii.String("Variables"), []any{map[string]any{
+			"Name":         ExpediteVariable,
+			"DefaultValue": reason,
+			"Description":  "safepipe: this pipeline runs expedited changes (shortened bakes); every stage and alarm still runs",
+		}})
+	}
 }
 
 // reservedStages counts the pipeline stages that are not production stages:

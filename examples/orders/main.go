@@ -18,6 +18,7 @@ import (
 func NewPipeline(app awscdk.App) pipeline.BasePipeline {
 	return orgbase.New(app, "OrdersPipeline", &orgbase.Props{
 		Repo:    "example-org/orders",
+		Team:    service.Team,
 		Service: service.Orders{},
 		Shape:   waves.ShapeRegional,      // a Lambda service: one-box, then the region
 		Exclude: []string{"il-central-1"}, // the override: orders does not run in Tel Aviv

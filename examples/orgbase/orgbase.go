@@ -27,6 +27,11 @@ const (
 	ConnectionArn    = "arn:aws:codeconnections:us-west-2:111111111111:connection/5f0c1b6e-0000-4000-8000-000000000000"
 )
 
+// OrganizationAlarm is the organisation-wide alarm (in the toolchain
+// account and region) that stops every deployment while in ALARM: the
+// operations team sets it during a large-scale event.
+const OrganizationAlarm = "org-deployment-freeze"
+
 // Holidays are the organisation's no-deploy days.
 var Holidays = []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"}
 
@@ -34,6 +39,10 @@ var Holidays = []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"}
 type Props struct {
 	// Repo is the team's repository, "owner/name". Required.
 	Repo string
+	// Team names the team's alarms in every region (see package alarms);
+	// the service creates them with alarms.NewRollbackAlarms and the
+	// pipeline's gates watch them. Required.
+	Team string
 	// Service builds the team's stage for each target. Required.
 	Service pipeline.Service
 	// Shape is how the service takes a change inside a region.
@@ -87,6 +96,10 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 		Accounts: pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
 		Source:   pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
 		Zeta:     p.Zeta,
+		Gates: []pipeline.Gate{pipeline.SafetyGates{
+			Team:              p.Team,
+			OrganizationAlarm: OrganizationAlarm,
+		}},
 	})
 	suppressPipelineRoleWildcards(base)
 	return base

@@ -12,11 +12,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/constructs/deploy"
 	"github.com/safepipe/safepipe/constructs/pipeline"
 )
@@ -34,6 +36,52 @@ func stackName(env pipeline.Environment) string {
 		return StackName
 	}
 	return StackName + "-" + string(env)
+}
+
+// Team names the orders team's alarms in every region.
+const Team = "orders"
+
+// newAlarms declares the team's alarms in the region: the API's
+// high-severity alarms on the live alias, the same alarms scoped to the
+// version being deployed (the one-box: the canary share of invocations),
+// the anomaly guard, and the minimum traffic for promotion (the plan's
+// datapoints over the bake). Every stage creates the one-box alarms, so
+// that the one-box and the regional steps deploy the same stack.
+func newAlarms(stack awscdk.Stack, fn awslambda.Function, alias awslambda.Alias, logs awslogs.LogGroup, d pipeline.Deployment) alarms.RollbackAlarms {
+	live := fmt.Sprintf("%s:%s", *fn.FunctionName(), *alias.AliasName())
+	api := alarms.ServiceSpec{
+		Name:       "api",
+		Preset:     alarms.PresetLambda,
+		Dimensions: map[string]string{"FunctionName": *fn.FunctionName(), "Resource": live},
+		FaultRate:  &alarms.Threshold{Value: 1},
+		LatencyP50: &alarms.Threshold{Value: 200},
+		LatencyP99: &alarms.Threshold{Value: 2000},
+		LogErrors:  &alarms.LogErrors{LogGroupName: *logs.LogGroupName(), Threshold: alarms.Threshold{Value: 5}},
+		Anomaly:    &alarms.AnomalyGuard{MinRequests: 1},
+	}
+	oneBox := api
+	oneBox.Dimensions = map[string]string{"FunctionName": *fn.FunctionName(), "Resource": live, "ExecutedVersion": *fn.CurrentVersion().Version()}
+	oneBox.LogErrors, oneBox.Anomaly = nil, nil // logs and traffic shape are not per version
+	minRequests := 10.0                         // gamma: synthetic traffic
+	if d.Stage != nil {
+		minRequests = float64(d.Stage.MinDatapoints)
+	}
+	invocations := func(dims map[string]string) awscloudwatch.Metric {
+		m := map[string]*string{}
+		for k, v := range dims {
+			m[k] = jsii.String(v)
+		}
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("Invocations"), DimensionsMap: &m})
+	}
+	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), &alarms.RollbackAlarmsProps{
+		Team:     Team,
+		Services: []alarms.ServiceSpec{api},
+		Traffic:  &alarms.Traffic{Metric: invocations(api.Dimensions), MinRequests: minRequests, Window: d.Bake},
+		OneBox: &alarms.OneBox{
+			Services: []alarms.ServiceSpec{oneBox},
+			Traffic:  &alarms.Traffic{Metric: invocations(oneBox.Dimensions), MinRequests: minRequests * OneBoxPercent / 100, Window: d.Bake},
+		},
+	})
 }
 
 // OneBoxPercent is the share of invocations the new version takes during the
@@ -57,7 +105,14 @@ func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deploym
 		StackName:   jsii.String(stackName(d.Environment)),
 		Description: jsii.String(fmt.Sprintf("orders service (%s)", d.Name())),
 	})
+	// The log group is the service's, not Lambda's lazily created one, so
+	// that the log-errors metric filter has a group to attach to.
+	logs := awslogs.NewLogGroup(stack, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
 	fn := awslambda.NewFunction(stack, jsii.String("Handler"), &awslambda.FunctionProps{
+		LogGroup:     logs,
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
@@ -70,14 +125,9 @@ func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deploym
 		AliasName: jsii.String("live"),
 		Version:   fn.CurrentVersion(),
 	})
-	errorsAlarm := alias.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(1))}).
-		CreateAlarm(stack, jsii.String("Errors"), &awscloudwatch.CreateAlarmOptions{
-			AlarmDescription:  jsii.String("orders: errors on the live alias"),
-			Threshold:         jsii.Number(1),
-			EvaluationPeriods: jsii.Number(3),
-			DatapointsToAlarm: jsii.Number(2),
-			TreatMissingData:  awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
+	rollback := newAlarms(stack, fn, alias, logs, d)
+	// CodeDeploy rolls back on the one-box alarm and on the aggregate.
+	codeDeployAlarms := []interfacesawscloudwatch.IAlarmRef{rollback.OneBox(), rollback.Aggregate()}
 	config := awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE()
 	if d.Target.OneBox {
 		config = awscodedeploy.NewLambdaDeploymentConfig(stack, jsii.String("OneBox"), &awscodedeploy.LambdaDeploymentConfigProps{
@@ -90,7 +140,7 @@ func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deploym
 	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("Deployment"), &awscodedeploy.LambdaDeploymentGroupProps{
 		Alias:            alias,
 		DeploymentConfig: config,
-		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{errorsAlarm},
+		Alarms:           &codeDeployAlarms,
 		AutoRollback: &awscodedeploy.AutoRollbackConfig{
 			FailedDeployment:  jsii.Bool(true),
 			DeploymentInAlarm: jsii.Bool(true),

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/examples/orders/service"
+	"github.com/safepipe/safepipe/examples/orgbase"
+	"github.com/safepipe/safepipe/verify"
+	"github.com/safepipe/safepipe/waves"
+)
+
+// TestReferenceSafetyGates checks every production stage of the plan: it
+// rolls back on failure, keeps the deployment window, is blocked by the
+// organisation alarm and every region's aggregate alarm, and bakes every
+// region it deploys for the plan's bake.
+func TestReferenceSafetyGates(t *testing.T) {
+	tpl, plan, _ := reference(t)
+	b, err := json.Marshal(tpl)
+	require.NoError(t, err)
+	vt, err := verify.ParseTemplate(bytes.NewReader(b), "OrdersPipeline.template.json")
+	require.NoError(t, err)
+	vt.Region = orgbase.ToolchainRegion
+	stages := map[string]verify.Stage{}
+	for _, s := range vt.Pipelines()[0].Stages {
+		stages[s.Name] = s
+	}
+	for _, ps := range plan.Stages {
+		s, ok := stages[ps.Name]
+		require.True(t, ok, ps.Name)
+		if assert.NotNil(t, s.OnFailure, ps.Name) {
+			assert.Equal(t, "ROLLBACK", s.OnFailure.Result, ps.Name)
+		}
+		w, ok := s.WindowRule()
+		if assert.True(t, ok, "%s has a deployment window", ps.Name) {
+			assert.Equal(t, plan.Window.Cron(), w.Configuration["Cron"])
+			assert.Equal(t, "America/Los_Angeles", w.Configuration["TimeZone"])
+		}
+		holidays, ok := s.Action("Blockers")
+		if assert.True(t, ok, "%s refuses holidays", ps.Name) {
+			assert.Equal(t, strings.Join(orgbase.Holidays, " "), holidays.Env["SAFEPIPE_HOLIDAYS"])
+		}
+		blockers := map[string][]string{}
+		for _, w := range s.Blockers() {
+			blockers[w.Region] = append(blockers[w.Region], w.Alarm)
+		}
+		assert.Contains(t, blockers[orgbase.ToolchainRegion], orgbase.OrganizationAlarm, ps.Name)
+		bakes := map[string]verify.Watch{}
+		for _, w := range s.Bakes() {
+			bakes[w.Region] = w
+		}
+		assert.Len(t, bakes, len(ps.Targets), "%s bakes exactly its regions", ps.Name)
+		for _, tg := range ps.Targets {
+			assert.Contains(t, blockers[tg.Region], alarms.AggregateName(service.Team), "%s blocks on %s", ps.Name, tg.Region)
+			if bw, ok := bakes[tg.Region]; assert.True(t, ok, "%s bakes %s", ps.Name, tg.Region) {
+				assert.Equal(t, alarms.BakeName(service.Team, tg.OneBox), bw.Alarm, "%s %s", ps.Name, tg.Region)
+				assert.Equal(t, int(ps.Bake/time.Minute), bw.Minutes, "%s bakes %s for the plan's %s", ps.Name, tg.Region, ps.Bake)
+			}
+		}
+	}
+}
+
+// TestReferenceAggregateAlarms: in every production region's service
+// stack, the aggregate rollback alarm ORs every high-severity alarm of the
+// region, and CodeDeploy rolls back on the one-box and aggregate alarms.
+func TestReferenceAggregateAlarms(t *testing.T) {
+	_, plan, dir := reference(t)
+	want := 0
+	for _, s := range plan.Stages {
+		want += len(s.Targets)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "assembly-OrdersPipeline-Pipeline-Prod-*", "*.template.json"))
+	require.NoError(t, err)
+	require.Len(t, files, want, "one service stack per production deployment")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		tpl, err := verify.ParseTemplate(bytes.NewReader(b), f)
+		require.NoError(t, err)
+		high, composites := []string{}, map[string]verify.Resource{}
+		for id, r := range tpl.Resources {
+			name := verify.Flatten(r.Properties["AlarmName"])
+			switch {
+			case r.Type == "AWS::CloudWatch::Alarm" && strings.HasPrefix(name, service.Team+"-api-") && !strings.Contains(name, "-onebox-"):
+				high = append(high, "${"+id+".Arn}")
+			case r.Type == "AWS::CloudWatch::CompositeAlarm":
+				composites[name] = r
+			}
+		}
+		sort.Strings(high)
+		agg, ok := composites[alarms.AggregateName(service.Team)]
+		require.True(t, ok, "%s has the aggregate rollback alarm", f)
+		rule := verify.Flatten(agg.Properties["AlarmRule"])
+		var named []string
+		for _, part := range strings.Split(rule, `ALARM("`)[1:] {
+			named = append(named, part[:strings.Index(part, `"`)])
+		}
+		sort.Strings(named)
+		assert.Equal(t, high, named, "%s: the aggregate names every high-severity alarm", filepath.Base(filepath.Dir(f)))
+		assert.GreaterOrEqual(t, len(high), 5)
+		for _, name := range []string{alarms.BakeName(service.Team, false), alarms.OneBoxName(service.Team), alarms.BakeName(service.Team, true)} {
+			assert.Contains(t, composites, name, f)
+		}
+	}
+	_ = waves.MaxStages
+}
