@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 GO ?= go
 
-.PHONY: synth test vet plan snapshot-update bench fuzz tools clean
+.PHONY: synth test vet verify plan snapshot-update bench fuzz tools clean
 
 # Install the pinned CDK CLI (package-lock.json) into ./node_modules.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -15,9 +15,14 @@ tools: node_modules/.package-lock.json
 synth: tools
 	npx --no-install cdk synth --quiet
 
-## test: go vet, then every test.
+## test: go vet, every test, then safepipe verify on the reference example.
 test: vet
 	$(GO) test ./...
+	$(MAKE) verify
+
+## verify: synthesize the reference example and check it with safepipe verify.
+verify: synth
+	$(GO) run ./cmd/safepipe verify cdk.out
 vet: tools
 	$(GO) vet ./...
 
@@ -29,13 +34,14 @@ plan:
 snapshot-update: tools
 	$(GO) test ./... -run 'Snapshot' -update
 
-## bench: benchmarks of the core and of synth.
+## bench: benchmarks of the core (synth benchmarks: go test ./examples/orders -bench Synth).
 bench:
-	$(GO) test ./waves/ -run XXX -bench . -benchmem
+	$(GO) test ./waves/ ./verify/ -run XXX -bench . -benchmem
 
-## fuzz: fuzz the catalog parser for a minute.
+## fuzz: fuzz the catalog parser and the template reader for a minute each.
 fuzz:
 	$(GO) test ./waves/ -run XXX -fuzz FuzzParseCatalog -fuzztime 60s
+	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime 60s
 
 clean:
 	rm -rf cdk.out

@@ -1,4 +1,61 @@
-// Package verify checks synthesized CodePipeline cloud assemblies against
-// safepipe's safe-deployment rules. It is pure Go: it reads templates and
-// manifests as JSON and imports no CDK package.
+// Package verify is a deployment-safety linter for CodePipeline cloud
+// assemblies. Point it at any cdk.out — made by safepipe, by CDK Pipelines
+// by hand, or by another tool — or at a single CloudFormation template,
+// and it reports, rule by rule, stage by stage and region by region, where
+// the pipeline breaks the practices of safe deployment. It is pure Go: it
+// reads the manifest and templates as JSON and imports no CDK package.
+//
+// # Entry points
+//
+// [Assembly] reads a cloud assembly directory, nested stage assemblies
+// included; [TemplateReader] reads one template; [Path] picks either.
+// Each returns a [Report] of typed [Finding] values (rule, severity,
+// pipeline, stage, region, resource, message, fix) or an error for
+// unreadable input. [WriteText] and [WriteJSON] print a report; the
+// command "safepipe verify" wraps them (exit 0 clean, 1 findings at or
+// above --severity, 2 unreadable input). Package verifytest asserts a
+// clean assembly from a team's own Go tests.
+//
+// # Rules
+//
+// [Rules] lists them, each with a stable ID (SP000–SP017), a severity, a
+// rationale and a fix: rollback on failure, a bake after every production
+// stage that watches every region for at least the floor of its position,
+// a deployment window, alarm blockers on every region, one region in the
+// first production stage, one AZ or cell per region per stage, one deploy
+// of a stack per region at a time, alpha/beta/gamma/gamma one-box before
+// production, the CodePipeline limits, CodeDeploy alarms and auto-rollback,
+// 67% minimum healthy hosts, zonal monitor time, no production Lambda
+// alias repointed at once, and an aggregate rollback alarm in every
+// production region.
+//
+// # How stages, bakes and regions are recognised
+//
+// Stage roles come from stage-name patterns in [Config]; the defaults are
+// safepipe's naming (production "^Prod-", one-box "one-?box", waves
+// "^Prod-(W\d+)", split parts "-P\d+$", "Alpha", "Beta", "Gamma",
+// "Gamma-OneBox"). A stage's regions are the regions of its CloudFormation
+// deploy actions; an action or rule without a Region runs in the
+// pipeline's region (from the assembly manifest, or the home artifact
+// store of the template). A bake is a CloudWatchAlarm rule of the OnSuccess
+// condition (watched for WaitTime minutes) or a safepipe watch action (a
+// CodeBuild action whose project sets SAFEPIPE_WATCH and SAFEPIPE_MINUTES);
+// a blocker is a CloudWatchAlarm rule of BeforeEntry or a watch action
+// with SAFEPIPE_MINUTES 0. A stage's bake floor depends on its position:
+// the last stage of the first wave 12 h, the last stage of a later wave
+// 2 h, a one-box stage 1 h, a zonal stage 30 min (Config.Floors); an
+// earlier part of a split stage needs no bake of its own. Production
+// stacks are the templates the production deploy actions name
+// (TemplatePath); the aggregate alarm is a composite alarm whose name
+// matches Config.Aggregate ("-aggregate-rollback$").
+//
+// # Suppressions
+//
+// A suppression names a rule (ID or name), optionally a stage, region or
+// resource, and always a reason; it is reported as suppressed and never
+// fails verification. Suppressions live in the config file
+// (Config.Suppressions) or in template metadata — "safepipe:suppress": a
+// list of {"rule", "stage", "region", "reason"} on the pipeline resource
+// (its findings) or on another resource (that resource's findings). A
+// suppression without a reason is ignored and reported (SP000).
 package verify

@@ -26,6 +26,8 @@ type Resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
 	Metadata   map[string]any `json:"Metadata"`
+	// UpdatePolicy matters for Lambda aliases shifted by CodeDeploy.
+	UpdatePolicy map[string]any `json:"UpdatePolicy"`
 }
 
 // ParseTemplate reads a JSON CloudFormation template.
@@ -118,6 +120,9 @@ func (t *Template) Pipelines() []Pipeline {
 			continue
 		}
 		p := Pipeline{LogicalID: id, Template: t, Region: t.Region, Type: str(r.Properties["PipelineType"])}
+		if p.Region == "" {
+			p.Region = homeRegion(r.Properties)
+		}
 		if p.Type == "" {
 			p.Type = "V1"
 		}
@@ -137,6 +142,20 @@ func (t *Template) Pipelines() []Pipeline {
 		out = append(out, p)
 	}
 	return out
+}
+
+// homeRegion infers a cross-region pipeline's own region from its artifact
+// stores: the home store's bucket is a resource of the template (a Ref),
+// the others are named buckets of support stacks.
+func homeRegion(props map[string]any) string {
+	stores, _ := props["ArtifactStores"].([]any)
+	for _, s := range stores {
+		sm := asMap(s)
+		if _, ok := asMap(asMap(sm["ArtifactStore"])["Location"])["Ref"]; ok {
+			return str(sm["Region"])
+		}
+	}
+	return ""
 }
 
 func (t *Template) action(a map[string]any, region string) Action {

@@ -3,6 +3,7 @@
 //	safepipe plan     [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional]
 //	                  [--start TIME] [--deploy-minutes N] [--format table|json]
 //	safepipe regions  [--catalog FILE] [--format table|json]
+//	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
 //
 // Exit codes: 0 success, 1 a finding or a failed check, 2 bad input.
 package main
@@ -22,6 +23,7 @@ const usage = `safepipe: safe, hands-off deployment pipelines
 usage:
   safepipe plan     plan waves, stages, bakes and the rollout timeline
   safepipe regions  list the region catalog
+  safepipe verify   check a synthesized pipeline (cdk.out) against the safety rules
 
 Run "safepipe COMMAND -h" for a command's flags.
 `
@@ -37,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runPlan(args[1:], stdout, stderr)
 	case "regions":
 		return runRegions(args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -17,7 +17,7 @@ import (
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/verify"
-	"github.com/safepipe/safepipe/waves"
+	"github.com/safepipe/safepipe/verify/verifytest"
 )
 
 // TestReferenceSafetyGates checks every production stage of the plan: it
@@ -112,5 +112,14 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 			assert.Contains(t, composites, name, f)
 		}
 	}
-	_ = waves.MaxStages
+}
+
+// TestReferenceVerifies: the reference assembly passes every safepipe
+// verify rule, at every severity.
+func TestReferenceVerifies(t *testing.T) {
+	_, plan, dir := reference(t)
+	rep := verifytest.AtLeast(t, dir, nil, verify.Info)
+	require.NotNil(t, rep)
+	assert.Equal(t, 1, rep.Pipelines)
+	assert.Greater(t, rep.Templates, len(plan.Stages))
 }

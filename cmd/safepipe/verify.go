@@ -1,0 +1,74 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/safepipe/safepipe/verify"
+)
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	severity := fs.String("severity", "warning", "report and fail on findings at or above this `LEVEL`: info, warning, error")
+	configPath := fs.String("config", "", "config `FILE` (JSON): stage-name patterns, floors, suppressions")
+	rules := fs.Bool("rules", false, "list the rules and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: safepipe verify [flags] [PATH]\n\nPATH is a cloud assembly directory (default cdk.out) or a template file.\nExit codes: 0 clean, 1 findings at or above --severity, 2 unreadable input.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *rules {
+		for _, r := range verify.Rules {
+			fmt.Fprintf(stdout, "%s  %-24s %-7s %s\n       fix: %s\n", r.ID, r.Name, r.Severity, r.Rationale, r.Fix)
+		}
+		return 0
+	}
+	if fs.NArg() > 1 {
+		return fail(stderr, fmt.Errorf("verify takes one PATH, got %q", fs.Args()))
+	}
+	path := "cdk.out"
+	if fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	threshold, err := verify.ParseSeverity(*severity)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *format != "text" && *format != "json" {
+		return fail(stderr, fmt.Errorf("--format %q is not text or json", *format))
+	}
+	var cfg *verify.Config
+	if *configPath != "" {
+		f, err := os.Open(*configPath)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		cfg, err = verify.ReadConfig(f)
+		f.Close()
+		if err != nil {
+			return fail(stderr, err)
+		}
+	}
+	rep, err := verify.Path(path, cfg)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *format == "json" {
+		err = verify.WriteJSON(stdout, rep, threshold)
+	} else {
+		err = verify.WriteText(stdout, rep, threshold)
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if rep.Failed(threshold) {
+		return 1
+	}
+	return 0
+}

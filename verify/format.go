@@ -1,0 +1,75 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText prints the findings at or above threshold grouped by pipeline
+// and stage, each with its fix, then a summary line.
+func WriteText(w io.Writer, r *Report, threshold Severity) error {
+	var b strings.Builder
+	group := "\x00"
+	counts := map[Severity]int{}
+	suppressed := 0
+	for _, f := range r.Findings {
+		if f.Severity < threshold {
+			continue
+		}
+		if f.Suppressed {
+			suppressed++
+		} else {
+			counts[f.Severity]++
+		}
+		g := f.Stage
+		switch {
+		case g == "" && f.Template != "" && f.Pipeline == "":
+			g = f.Template
+		case g == "":
+			g = "(pipeline)"
+		}
+		if f.Pipeline != "" {
+			g = f.Pipeline + " / " + g
+		}
+		if g != group {
+			fmt.Fprintf(&b, "%s\n", g)
+			group = g
+		}
+		where := ""
+		if f.Region != "" {
+			where += " [" + f.Region + "]"
+		}
+		if f.Resource != "" {
+			where += " " + f.Resource
+		}
+		status := strings.ToUpper(f.Severity.String())
+		if f.Suppressed {
+			status = "suppressed"
+		}
+		fmt.Fprintf(&b, "  %-10s %s %s%s: %s\n", status, f.Rule, f.Name, where, f.Message)
+		if f.Suppressed {
+			fmt.Fprintf(&b, "             reason: %s\n", f.Reason)
+		} else {
+			fmt.Fprintf(&b, "             fix: %s\n", f.Fix)
+		}
+	}
+	fmt.Fprintf(&b, "safepipe verify: %d pipeline(s), %d template(s): %d error(s), %d warning(s), %d info, %d suppressed (threshold %s)\n",
+		r.Pipelines, r.Templates, counts[Error], counts[Warning], counts[Info], suppressed, threshold)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON prints the report as indented JSON, with the rules it used.
+func WriteJSON(w io.Writer, r *Report, threshold Severity) error {
+	out := struct {
+		Threshold Severity   `json:"threshold"`
+		Failed    bool       `json:"failed"`
+		Report    *Report    `json:"report"`
+		Rules     []RuleInfo `json:"rules"`
+	}{threshold, r.Failed(threshold), r, Rules}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,214 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func rulesOf(r *Report) map[string]int {
+	out := map[string]int{}
+	for _, f := range r.Findings {
+		if !f.Suppressed {
+			out[f.Rule]++
+		}
+	}
+	return out
+}
+
+// TestEveryRuleHasAFailingAndAPassingFixture runs each rule's failing
+// fixture (it must report the rule) and its passing fixture (it must
+// report nothing at all).
+func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
+	pipeline := "testdata/pass/pipeline.template.json"
+	service := "testdata/pass/service.template.json"
+	cases := map[string]struct{ fail, pass string }{
+		RuleSuppressionReason: {"fail/SP000-suppression-without-reason.template.json", pipeline},
+		RuleRollback:          {"fail/SP001-no-rollback.template.json", pipeline},
+		RuleBakeMissing:       {"fail/SP002-no-bake.template.json", pipeline},
+		RuleBakeShort:         {"fail/SP003-short-bake.template.json", pipeline},
+		RuleBakeCoverage:      {"fail/SP004-bake-misses-a-region.template.json", pipeline},
+		RuleWindow:            {"fail/SP005-no-window.template.json", pipeline},
+		RuleBlocker:           {"fail/SP006-no-blocker.template.json", pipeline},
+		RuleFirstStage:        {"fail/SP007-first-stage-two-regions.template.json", pipeline},
+		RuleTwoCells:          {"fail/SP008-two-azs-of-one-region.template.json", pipeline},
+		RuleRegionTwice:       {"fail/SP009-region-deployed-twice.template.json", pipeline},
+		RulePreProd:           {"fail/SP010-no-beta-no-gamma-one-box.template.json", pipeline},
+		RuleLimits:            {"fail/SP011-too-many-actions.template.json", pipeline},
+		RuleDeployAlarms:      {"fail/SP012-deployment-group-without-alarms.template.json", service},
+		RuleDeployRollback:    {"fail/SP013-no-rollback-on-alarm.template.json", service},
+		RuleMinHealthy:        {"fail/SP014-half-the-fleet.template.json", service},
+		RuleZonalMonitor:      {"fail/SP015-zonal-without-monitor.template.json", service},
+		RuleAliasShift:        {"fail/SP016-alias-shifted-at-once.template.json", service},
+		RuleAggregate:         {"assembly-fail-SP017", "testdata/assembly-pass"},
+	}
+	for _, r := range Rules {
+		c, ok := cases[r.ID]
+		require.True(t, ok, "rule %s has fixtures", r.ID)
+		t.Run(r.ID, func(t *testing.T) {
+			rep, err := Path(filepath.Join("testdata", c.fail), nil)
+			require.NoError(t, err)
+			assert.NotZero(t, rulesOf(rep)[r.ID], "%s reports %s: %v", c.fail, r.ID, rep.Findings)
+			assert.True(t, rep.Failed(Info))
+			for _, f := range rep.Findings {
+				assert.NotEmpty(t, f.Message)
+				assert.NotEmpty(t, f.Fix)
+			}
+			rep, err = Path(c.pass, nil)
+			require.NoError(t, err)
+			assert.Empty(t, rep.Findings, "%s passes every rule", c.pass)
+		})
+	}
+}
+
+func TestFindingDetails(t *testing.T) {
+	rep, err := Path("testdata/fail/SP004-bake-misses-a-region.template.json", nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	f := rep.Findings[0]
+	assert.Equal(t, Finding{
+		Rule: RuleBakeCoverage, Name: "bake-every-region", Severity: Error,
+		Pipeline: "PipelineCodePipeline", Stage: "Prod-W2-Regional", Region: "us-west-2",
+		Template: "testdata/fail/SP004-bake-misses-a-region.template.json",
+		Message:  "stage Prod-W2-Regional deploys to us-west-2 but its bake does not watch it",
+		Fix:      ruleInfo(RuleBakeCoverage).Fix,
+	}, f, "an action without Region runs in the pipeline's region, inferred from its home artifact store")
+
+	rep, err = Path("testdata/fail/SP003-short-bake.template.json", nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	assert.Equal(t, "stage Prod-W1-Regional bakes us-east-1 for 30 min; the last stage of the first wave needs 720 min", rep.Findings[0].Message)
+}
+
+func TestSuppressions(t *testing.T) {
+	path := "testdata/fail/SP005-no-window.template.json"
+	cfg, err := ReadConfig(strings.NewReader(`{"suppressions": [{"rule": "deployment-window", "stage": "Prod-W2-OneBox", "reason": "follow-the-sun team, TT-42"}]}`))
+	require.NoError(t, err)
+	rep, err := Path(path, cfg)
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	assert.True(t, rep.Findings[0].Suppressed)
+	assert.Equal(t, "follow-the-sun team, TT-42", rep.Findings[0].Reason)
+	assert.False(t, rep.Failed(Info), "a suppressed finding does not fail")
+
+	_, err = ReadConfig(strings.NewReader(`{"suppressions": [{"rule": "SP005"}]}`))
+	assert.ErrorContains(t, err, "has no reason")
+	_, err = ReadConfig(strings.NewReader(`{"production": "("}`))
+	assert.ErrorContains(t, err, `config production "("`)
+	_, err = ReadConfig(strings.NewReader(`{"prod": "x"}`))
+	assert.ErrorContains(t, err, "unknown field")
+
+	// In the template: metadata on the pipeline, with a reason.
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var tpl map[string]any
+	require.NoError(t, json.Unmarshal(b, &tpl))
+	res := tpl["Resources"].(map[string]any)["PipelineCodePipeline"].(map[string]any)
+	res["Metadata"].(map[string]any)["safepipe:suppress"] = []any{map[string]any{"rule": "SP005", "reason": "window enforced by the change calendar"}}
+	b, _ = json.Marshal(tpl)
+	rep, err = TemplateReader(bytes.NewReader(b), "inline", nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	assert.True(t, rep.Findings[0].Suppressed)
+}
+
+func TestConfigRecognisesOtherNaming(t *testing.T) {
+	// A pipeline that names its production stages "Live-…" is not gated
+	// under the default pattern; with its own patterns it is.
+	b, err := os.ReadFile("testdata/fail/SP001-no-rollback.template.json")
+	require.NoError(t, err)
+	renamed := strings.ReplaceAll(string(b), `"Prod-`, `"Live-`)
+	rep, err := TemplateReader(strings.NewReader(renamed), "renamed", nil)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings)
+	rep, err = TemplateReader(strings.NewReader(renamed), "renamed", &Config{Production: `^Live-`, Wave: `^Live-(W\d+)`})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep))
+}
+
+func TestUnreadableInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	cases := []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nope"), "no such file"},
+		{"malformed", write("bad.json", `{"Resources": {`), "is not a JSON CloudFormation template"},
+		{"no resources", write("empty.json", `{"AWSTemplateFormatVersion": "2010-09-09"}`), "has no Resources section"},
+		{"trailing data", write("two.json", `{"Resources": {}} {}`), "has data after the template object"},
+		{"nothing to verify", write("bucket.json", `{"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}`), "nothing to verify"},
+		{"directory without manifest", filepath.Join(dir, "sub"), "no cloud assembly manifest"},
+		{"malformed manifest", filepath.Dir(write("asm/manifest.json", `{"artifacts": [`)), "malformed manifest"},
+		{"missing stack template", filepath.Dir(write("asm2/manifest.json", `{"artifacts": {"S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.template.json"}}}}`)), "stack S"},
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := Path(c.path, nil)
+			assert.Nil(t, rep)
+			assert.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+func TestOutputIsDeterministic(t *testing.T) {
+	var first string
+	for range 3 {
+		rep, err := Path("testdata/fail/SP007-first-stage-two-regions.template.json", nil)
+		require.NoError(t, err)
+		var b bytes.Buffer
+		require.NoError(t, WriteJSON(&b, rep, Info))
+		require.NoError(t, WriteText(&b, rep, Info))
+		if first == "" {
+			first = b.String()
+		}
+		assert.Equal(t, first, b.String())
+	}
+	assert.Contains(t, first, `"severity": "error"`)
+}
+
+func TestParseSeverity(t *testing.T) {
+	for in, want := range map[string]Severity{"info": Info, "WARNING": Warning, "warn": Warning, "error": Error} {
+		got, err := ParseSeverity(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	_, err := ParseSeverity("fatal")
+	assert.ErrorContains(t, err, `"fatal"`)
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	// Small seeds: the fuzzer slows to a crawl on inputs of ~100 KB.
+	for _, p := range []string{"testdata/assembly-pass/Pipeline.template.json", "testdata/pass/service.template.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, b); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(c.Bytes())
+	}
+	f.Add([]byte(`{"Resources": {"P": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": [{"Name": "Prod-1", "Actions": [7]}]}}}}`))
+	f.Add([]byte(`{"Resources": {"P": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": "x"}}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// Any input answers with a report or an error, never a panic.
+		rep, err := TemplateReader(bytes.NewReader(b), "fuzz", nil)
+		if err == nil {
+			var out bytes.Buffer
+			_ = WriteText(&out, rep, Info)
+		}
+	})
+}
