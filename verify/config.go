@@ -88,8 +88,8 @@ func ReadConfig(r io.Reader) (*Config, error) {
 // compiled is a Config ready to use.
 type compiled struct {
 	production, oneBox, wave, part, alpha, beta, gamma, gammaOneBox, cell, aggregate *regexp.Regexp
-	floors                                                                            Floors
-	suppressions                                                                      []Suppression
+	floors                                                                           Floors
+	suppressions                                                                     []Suppression
 }
 
 func (c *Config) compile() (*compiled, error) {

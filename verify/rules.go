@@ -111,7 +111,7 @@ func (c *checker) pipeline(p Pipeline) {
 		f.Stage = prod[0].Name
 		c.add(RuleFirstStage, f, "the first production stage %s deploys to %d regions (%s)", prod[0].Name, len(rs), strings.Join(rs, ", "))
 	}
-	aggregateSeen := map[string]bool{}  // region → a production template there has the aggregate
+	aggregateSeen := map[string]bool{}    // region → a production template there has the aggregate
 	aggregateStage := map[string]string{} // region → first stage deploying there
 	var regionOrder []string
 	firstWave := c.waveOf(prod[0].Name)
