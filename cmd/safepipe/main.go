@@ -4,6 +4,7 @@
 //	                  [--start TIME] [--deploy-minutes N] [--format table|json]
 //	safepipe regions  [--catalog FILE] [--format table|json]
 //	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
+//	safepipe gray check [--format text|json] FILE
 //
 // Exit codes: 0 success, 1 a finding or a failed check, 2 bad input.
 package main
@@ -24,6 +25,7 @@ usage:
   safepipe plan     plan waves, stages, bakes and the rollout timeline
   safepipe regions  list the region catalog
   safepipe verify   check a synthesized pipeline (cdk.out) against the safety rules
+  safepipe gray     check gray-release rules (shadowed rules, overlaps, effective shares)
 
 Run "safepipe COMMAND -h" for a command's flags.
 `
@@ -41,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRegions(args[1:], stdout, stderr)
 	case "verify":
 		return runVerify(args[1:], stdout, stderr)
+	case "gray":
+		return runGray(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/safepipe/safepipe/gray"
+)
+
+func runGray(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintln(stderr, "usage: safepipe gray check [--format text|json] FILE")
+		return 2
+	}
+	fs := flag.NewFlagSet("gray check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		return fail(stderr, errors.New("gray check takes one rule FILE (YAML or JSON)"))
+	}
+	if *format != "text" && *format != "json" {
+		return fail(stderr, fmt.Errorf("--format %q is not text or json", *format))
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer f.Close()
+	rs, err := gray.Load(f)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	a, err := gray.Analyze(rs)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(a); err != nil {
+			return fail(stderr, err)
+		}
+	} else {
+		for _, f := range a.Findings {
+			others := ""
+			if len(f.Others) > 0 {
+				others = " (" + strings.Join(f.Others, ", ") + ")"
+			}
+			fmt.Fprintf(stdout, "%-7s %-20s %s%s: %s\n", f.Severity, f.Kind, f.Rule, others, f.Message)
+		}
+		if len(a.Findings) > 0 {
+			fmt.Fprintln(stdout)
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PRIORITY\tRULE\tTARGET\tREACHABLE\tNOMINAL\tEFFECTIVE\tSTICKY")
+		for _, s := range a.Shares {
+			nominal, effective := "-", "-"
+			if s.Percent {
+				nominal, effective = share(s.Nominal), share(s.Effective)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%v\n", s.Priority, s.Rule, s.Target, s.Reachable, nominal, effective, s.Sticky)
+		}
+		tw.Flush()
+		errs := 0
+		for _, f := range a.Findings {
+			if f.Severity == gray.SeverityError {
+				errs++
+			}
+		}
+		fmt.Fprintf(stdout, "\nsafepipe gray check: %d rules, %d findings, %d errors; unmatched traffic goes to %q\n", len(rs.Rules), len(a.Findings), errs, stableOf(rs))
+	}
+	if a.HasErrors() {
+		return 1
+	}
+	return 0
+}
+
+func share(f float64) string {
+	s := fmt.Sprintf("%.3f", f*100)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
+
+func stableOf(rs *gray.RuleSet) string {
+	if rs.Stable == "" {
+		return gray.DefaultStable
+	}
+	return rs.Stable
+}

@@ -1,0 +1,52 @@
+// Package gray releases features to slices of traffic by rules, and proves
+// the rules sane before they ship. It is pure Go (no CDK).
+//
+// # Rules
+//
+// A [RuleSet] names the stable variant and its rules. A [Rule] has a
+// name, a target variant, a priority (the lowest number is evaluated
+// first; a request is routed by the first rule that matches; unmatched
+// traffic goes to the stable variant) and a [Match]: an allow-list of
+// keys, an attribute in a set of values (city, device, channel, business
+// line; compared case-insensitively unless CaseSensitive), a [Percent]
+// slice of a stable key, a probability, or all/any of other matches.
+// [Load] reads YAML or JSON and reports every problem at once, naming the
+// rule and the field.
+//
+// # Stable bucketing
+//
+// A percentage hashes its key like Unleash's gradual rollout with
+// stickiness: bucket = murmur3_32(group + ":" + key, seed 0) % 100 + 1,
+// and the rule matches From < bucket ≤ Percent. PerMille uses % 1000 for
+// sub-percent rollouts (3‰). The same key always lands in the same bucket,
+// in every process, after every restart, and in Unleash's SDKs. Rules that
+// share a group slice the same ordering of users, so a later rule should
+// take a disjoint slice (From); rules in different groups slice
+// independent orderings.
+//
+// Probability conditions are not sticky: a user may see a different
+// variant on every request. Use them only where mixing variants per user
+// is harmless — never when one version writes data the other reads, and
+// not for A/B tests measured per user.
+//
+// # Evaluation
+//
+// [Compile] prepares a rule set; [Engine.Evaluate] routes a [Context] in
+// tens of nanoseconds without allocating (BenchmarkEvaluate).
+//
+// # Static analysis
+//
+// [Analyze] finds, before anything ships: shadowed rules (every request a
+// rule accepts is taken by higher-priority rules — it can never match, like
+// a catch clause after a broader one), ambiguous overlaps (equal priority,
+// intersecting sets), a variant targeted by more than one rule, rules that
+// match nothing, and split-order effects (20% then 30% of one group leaves
+// the second rule 10%); and it reports each rule's nominal and effective
+// share. The analysis is exact (see Analyze). "safepipe gray check FILE"
+// prints it and exits non-zero on errors.
+//
+// # AppConfig
+//
+// [AppConfigFlag] renders a rule set as an AWS AppConfig multi-variant
+// feature flag, rules in priority order; constructs/release deploys it.
+package gray

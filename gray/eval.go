@@ -1,0 +1,176 @@
+package gray
+
+import (
+	"math/rand/v2"
+	"sort"
+	"strings"
+)
+
+// Context is one request as the rules see it.
+type Context struct {
+	// Key identifies the user (or device, tenant…) for allow-lists and
+	// sticky percentages. Never an IP address.
+	Key string
+	// Attributes are the request's labels: city, device, channel,
+	// business line. Names are case-sensitive.
+	Attributes map[string]string
+}
+
+type kind uint8
+
+const (
+	kIDs kind = iota
+	kAttr
+	kPct
+	kProb
+	kAll
+	kAny
+)
+
+// node is a compiled Match.
+type node struct {
+	kind     kind
+	set      map[string]struct{} // ids; case-sensitive attribute values
+	name     string              // attribute name, or the percent key attribute
+	values   []string            // case-insensitive attribute values
+	fold     bool
+	group    string
+	buckets  uint32
+	from, to uint32 // in buckets
+	prob     float64
+	children []node
+}
+
+// Engine evaluates a rule set; build it once with Compile and share it:
+// Evaluate is safe for concurrent use.
+type Engine struct {
+	stable string
+	rules  []compiledRule // by priority, then declaration order
+}
+
+type compiledRule struct {
+	rule *Rule
+	node node
+}
+
+// Compile validates rs and prepares it for evaluation. Rules are ordered
+// by priority; rules of equal priority keep their declaration order (and
+// the analysis reports them if they overlap).
+func Compile(rs *RuleSet) (*Engine, error) {
+	if err := rs.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{stable: rs.stable()}
+	for i := range rs.Rules {
+		r := rs.Rules[i]
+		e.rules = append(e.rules, compiledRule{rule: &r, node: compile(r.Match, r.Name)})
+	}
+	sort.SliceStable(e.rules, func(i, j int) bool { return e.rules[i].rule.Priority < e.rules[j].rule.Priority })
+	return e, nil
+}
+
+func compile(m Match, rule string) node {
+	switch {
+	case m.IDs != nil:
+		n := node{kind: kIDs, set: map[string]struct{}{}}
+		for _, id := range m.IDs {
+			n.set[id] = struct{}{}
+		}
+		return n
+	case m.Attribute != nil:
+		a := m.Attribute
+		n := node{kind: kAttr, name: a.Name, fold: !a.CaseSensitive}
+		if a.CaseSensitive {
+			n.set = map[string]struct{}{}
+			for _, v := range a.In {
+				n.set[v] = struct{}{}
+			}
+		} else {
+			n.values = append([]string(nil), a.In...)
+		}
+		return n
+	case m.Percent != nil:
+		p := m.Percent
+		to, buckets := p.bounds()
+		group := p.Group
+		if group == "" {
+			group = rule
+		}
+		return node{kind: kPct, name: p.Key, group: group, buckets: buckets, from: uint32(p.From), to: uint32(to)}
+	case m.Probability != nil:
+		return node{kind: kProb, prob: *m.Probability}
+	case m.All != nil:
+		n := node{kind: kAll}
+		for _, c := range m.All {
+			n.children = append(n.children, compile(c, rule))
+		}
+		return n
+	default:
+		n := node{kind: kAny}
+		for _, c := range m.Any {
+			n.children = append(n.children, compile(c, rule))
+		}
+		return n
+	}
+}
+
+// Evaluate routes one request: the variant of the first rule (by
+// priority) that matches, and that rule; or the stable variant and nil.
+// It does not allocate.
+func (e *Engine) Evaluate(ctx *Context) (variant string, rule *Rule) {
+	for i := range e.rules {
+		if e.rules[i].node.match(ctx) {
+			return e.rules[i].rule.Target, e.rules[i].rule
+		}
+	}
+	return e.stable, nil
+}
+
+func (n *node) match(ctx *Context) bool {
+	switch n.kind {
+	case kIDs:
+		_, ok := n.set[ctx.Key]
+		return ok
+	case kAttr:
+		v, ok := ctx.Attributes[n.name]
+		if !ok {
+			return false
+		}
+		if !n.fold {
+			_, ok := n.set[v]
+			return ok
+		}
+		for _, w := range n.values {
+			if strings.EqualFold(v, w) {
+				return true
+			}
+		}
+		return false
+	case kPct:
+		key := ctx.Key
+		if n.name != "" {
+			key = ctx.Attributes[n.name]
+		}
+		if key == "" {
+			return false // a sticky slice needs a key
+		}
+		b := Bucket(n.group, key, n.buckets)
+		return n.from < b && b <= n.to
+	case kProb:
+		return n.prob > 0 && rand.Float64() < n.prob
+	case kAll:
+		for i := range n.children {
+			if !n.children[i].match(ctx) {
+				return false
+			}
+		}
+		return true
+	default:
+		for i := range n.children {
+			if n.children[i].match(ctx) {
+				return true
+			}
+		}
+		return false
+	}
+}

@@ -1,0 +1,55 @@
+package gray
+
+import "math/bits"
+
+// Murmur3 is the 32-bit x86 MurmurHash3 of s with seed 0, the hash
+// Unleash's gradual rollout uses.
+func Murmur3(s string) uint32 { return murmur3(s, "", "") }
+
+// murmur3 hashes the concatenation a+b+c without building it, so that the
+// evaluation hot path does not allocate.
+func murmur3(a, b, c string) uint32 {
+	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	var h uint32 // seed 0
+	var k uint32 // pending bytes, little-endian
+	var n int    // pending byte count
+	total := len(a) + len(b) + len(c)
+	feed := func(s string) {
+		for i := 0; i < len(s); i++ {
+			k |= uint32(s[i]) << (8 * n)
+			n++
+			if n == 4 {
+				k *= c1
+				k = bits.RotateLeft32(k, 15)
+				k *= c2
+				h ^= k
+				h = bits.RotateLeft32(h, 13)
+				h = h*5 + 0xe6546b64
+				k, n = 0, 0
+			}
+		}
+	}
+	feed(a)
+	feed(b)
+	feed(c)
+	if n > 0 {
+		k *= c1
+		k = bits.RotateLeft32(k, 15)
+		k *= c2
+		h ^= k
+	}
+	h ^= uint32(total)
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+// Bucket is Unleash's normalized value of key in group: murmur3(group +
+// ":" + key) % buckets + 1, in 1…buckets. With 100 buckets it matches
+// Unleash's gradual-rollout stickiness; 1000 gives per-mille precision.
+func Bucket(group, key string, buckets uint32) uint32 {
+	return murmur3(group, ":", key)%buckets + 1
+}

@@ -1,0 +1,262 @@
+package gray
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// RuleSet is a gray-release configuration: the stable variant and the
+// rules that send slices of traffic to other variants.
+type RuleSet struct {
+	// Stable is the variant of traffic no rule matches. Default: "stable".
+	Stable string `json:"stable,omitempty"`
+	// Rules, in any order; Priority orders them (lower first).
+	Rules []Rule `json:"rules"`
+}
+
+// Rule sends the requests its Match accepts to Target.
+type Rule struct {
+	// Name is unique in the set. Required.
+	Name string `json:"name"`
+	// Target is the canary variant (or version). Required; one rule per
+	// variant.
+	Target string `json:"target"`
+	// Priority orders rules: the lowest number is evaluated first and a
+	// request is routed by the first rule that matches. Default: 0.
+	Priority int `json:"priority"`
+	// Match says which requests the rule takes. Required.
+	Match Match `json:"match"`
+}
+
+// Match is one condition; exactly one field is set. Conditions combine
+// with All (and) and Any (or).
+type Match struct {
+	// IDs is an allow-list of request keys (Context.Key, e.g. user IDs),
+	// compared exactly.
+	IDs []string `json:"ids,omitempty"`
+	// Attribute matches an attribute against a set of values.
+	Attribute *Attribute `json:"attribute,omitempty"`
+	// Percent matches a stable slice of keys.
+	Percent *Percent `json:"percent,omitempty"`
+	// Probability matches each request with this probability (0–1). It is
+	// not sticky: the same user may get a different variant on every
+	// request. Use it only for stateless, idempotent traffic where mixing
+	// variants per user is harmless (never when V2 writes data V1 reads).
+	Probability *float64 `json:"probability,omitempty"`
+	// All matches when every condition matches.
+	All []Match `json:"all,omitempty"`
+	// Any matches when one condition matches.
+	Any []Match `json:"any,omitempty"`
+}
+
+// Attribute matches a request attribute (city, device, channel, business
+// line, user agent class…) against a set of values.
+type Attribute struct {
+	// Name is the attribute, case-sensitive. Required.
+	Name string `json:"name"`
+	// In are the accepted values. Required.
+	In []string `json:"in"`
+	// CaseSensitive compares values exactly. Default: false (values are
+	// compared case-insensitively, Unicode simple folding: "iOS" = "ios").
+	CaseSensitive bool `json:"caseSensitive,omitempty"`
+}
+
+// Percent is a stable slice of keys: a key's bucket is
+// murmur3_32(Group + ":" + key, seed 0) % N + 1 (N = 100 for Percent, 1000
+// for PerMille), and the rule matches buckets From < bucket ≤ To. With
+// From 0 and Percent p this is exactly Unleash's gradual rollout with
+// stickiness, so a user keeps their bucket across processes, restarts and
+// languages.
+type Percent struct {
+	// Percent is the upper bound To, in percent (0–100). Set Percent or
+	// PerMille.
+	Percent *int `json:"percent,omitempty"`
+	// PerMille is the upper bound To, in per-mille (0–1000), for
+	// sub-percent rollouts (3‰).
+	PerMille *int `json:"perMille,omitempty"`
+	// From is the exclusive lower bound, in the same unit, so that two
+	// rules can take disjoint slices of one group. Default: 0.
+	From int `json:"from,omitempty"`
+	// Group salts the hash: rules with the same group slice the same
+	// ordering of users. Default: the rule's name.
+	Group string `json:"group,omitempty"`
+	// Key is the attribute holding the stickiness key. Default: "" (the
+	// request key, Context.Key).
+	Key string `json:"key,omitempty"`
+}
+
+// DefaultStable is the default stable variant.
+const DefaultStable = "stable"
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// Load reads a rule set in YAML or JSON (JSON is YAML) and validates it.
+// Unknown fields are errors, so a misspelt condition never matches
+// silently.
+func Load(r io.Reader) (*RuleSet, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("gray: %w", err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("gray: not YAML or JSON: %w", err)
+	}
+	j, err := json.Marshal(normalize(doc))
+	if err != nil {
+		return nil, fmt.Errorf("gray: %w", err)
+	}
+	var rs RuleSet
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rs); err != nil {
+		return nil, fmt.Errorf("gray: %w", err)
+	}
+	if err := rs.Validate(); err != nil {
+		return nil, err
+	}
+	return &rs, nil
+}
+
+// normalize turns YAML maps into JSON objects.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+		return x
+	case map[any]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[fmt.Sprint(k)] = normalize(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	}
+	return v
+}
+
+// Validate reports every problem at once, naming the rule and the field.
+func (rs *RuleSet) Validate() error {
+	var errs []error
+	if len(rs.Rules) == 0 {
+		errs = append(errs, errors.New("gray: rules: the set has no rules"))
+	}
+	names := map[string]bool{}
+	for i, r := range rs.Rules {
+		where := fmt.Sprintf("gray: rule %q", r.Name)
+		if r.Name == "" {
+			where = fmt.Sprintf("gray: rules[%d]", i)
+		}
+		if !nameRE.MatchString(r.Name) {
+			errs = append(errs, fmt.Errorf("%s: name %q must match %s", where, r.Name, nameRE))
+		}
+		if names[r.Name] {
+			errs = append(errs, fmt.Errorf("%s: the name is used by another rule", where))
+		}
+		names[r.Name] = true
+		if r.Target == "" {
+			errs = append(errs, fmt.Errorf("%s: target is empty", where))
+		}
+		if r.Target != "" && r.Target == rs.stable() {
+			errs = append(errs, fmt.Errorf("%s: target %q is the stable variant; unmatched traffic already goes there", where, r.Target))
+		}
+		errs = append(errs, r.Match.validate(where+": match", r.Name))
+	}
+	return errors.Join(errs...)
+}
+
+func (rs *RuleSet) stable() string {
+	if rs.Stable == "" {
+		return DefaultStable
+	}
+	return rs.Stable
+}
+
+func (m *Match) validate(field, rule string) error {
+	var errs []error
+	set := 0
+	if m.IDs != nil {
+		set++
+		if len(m.IDs) == 0 {
+			errs = append(errs, fmt.Errorf("%s.ids is empty", field))
+		}
+	}
+	if a := m.Attribute; a != nil {
+		set++
+		if a.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.attribute.name is empty", field))
+		}
+		if len(a.In) == 0 {
+			errs = append(errs, fmt.Errorf("%s.attribute.in is empty", field))
+		}
+	}
+	if p := m.Percent; p != nil {
+		set++
+		switch {
+		case (p.Percent == nil) == (p.PerMille == nil):
+			errs = append(errs, fmt.Errorf("%s.percent: set exactly one of percent and perMille", field))
+		case p.Percent != nil && (*p.Percent < 0 || *p.Percent > 100):
+			errs = append(errs, fmt.Errorf("%s.percent.percent is %d; it must be 0–100", field, *p.Percent))
+		case p.PerMille != nil && (*p.PerMille < 0 || *p.PerMille > 1000):
+			errs = append(errs, fmt.Errorf("%s.percent.perMille is %d; it must be 0–1000", field, *p.PerMille))
+		}
+		if to, _ := p.bounds(); p.From < 0 || (to >= 0 && p.From > to) {
+			errs = append(errs, fmt.Errorf("%s.percent.from is %d; it must be between 0 and the upper bound %d", field, p.From, to))
+		}
+		if strings.Contains(p.Group, "\x00") {
+			errs = append(errs, fmt.Errorf("%s.percent.group contains a NUL byte", field))
+		}
+	}
+	if pr := m.Probability; pr != nil {
+		set++
+		if !(*pr >= 0 && *pr <= 1) {
+			errs = append(errs, fmt.Errorf("%s.probability is %v; it must be 0–1", field, *pr))
+		}
+	}
+	if m.All != nil {
+		set++
+		if len(m.All) == 0 {
+			errs = append(errs, fmt.Errorf("%s.all is empty", field))
+		}
+		for i := range m.All {
+			errs = append(errs, m.All[i].validate(fmt.Sprintf("%s.all[%d]", field, i), rule))
+		}
+	}
+	if m.Any != nil {
+		set++
+		if len(m.Any) == 0 {
+			errs = append(errs, fmt.Errorf("%s.any is empty", field))
+		}
+		for i := range m.Any {
+			errs = append(errs, m.Any[i].validate(fmt.Sprintf("%s.any[%d]", field, i), rule))
+		}
+	}
+	if set != 1 {
+		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any (got %d)", field, set))
+	}
+	return errors.Join(errs...)
+}
+
+// bounds returns the upper bound in the percent's own unit and the
+// number of buckets (100 or 1000); -1 when unset.
+func (p *Percent) bounds() (to int, buckets uint32) {
+	switch {
+	case p.Percent != nil:
+		return *p.Percent, 100
+	case p.PerMille != nil:
+		return *p.PerMille, 1000
+	}
+	return -1, 0
+}

@@ -1,0 +1,302 @@
+package gray
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Sentinels for "a value no rule names" and "no such attribute"; they
+// contain a NUL byte, which no rule value can equal in practice.
+const (
+	other  = "\x00other"
+	absent = "\x00absent"
+)
+
+// srcGroup is a hash ordering: the key source ("" is Context.Key, else an
+// attribute) and the group that salts it.
+type srcGroup struct{ source, group string }
+
+// cell is an elementary slice of h % 1000 that no percentage rule splits.
+type cell struct{ start, width uint32 }
+
+// space is the set of request classes that can tell a set of rules apart.
+type space struct {
+	keys            []string
+	attrs           []string
+	values          map[string][]string
+	sources         []string              // sources with percentages, sorted
+	groups          map[string][]srcGroup // source → its orderings
+	cells           map[srcGroup][]cell
+	ordinaryKeyOnly bool
+}
+
+func newSpace(rules []compiledRule) *space {
+	sp := &space{values: map[string][]string{}, groups: map[string][]srcGroup{}, cells: map[srcGroup][]cell{}}
+	ids := map[string]bool{}
+	vals := map[string]map[string]bool{}
+	bounds := map[srcGroup]map[uint32]bool{}
+	var walk func(n *node)
+	walk = func(n *node) {
+		switch n.kind {
+		case kIDs:
+			for id := range n.set {
+				ids[id] = true
+			}
+		case kAttr:
+			if vals[n.name] == nil {
+				vals[n.name] = map[string]bool{}
+			}
+			for v := range n.set {
+				vals[n.name][v] = true
+			}
+			for _, v := range n.values { // case-insensitive: other casings are other classes
+				for _, w := range []string{v, strings.ToLower(v), strings.ToUpper(v)} {
+					vals[n.name][w] = true
+				}
+			}
+		case kPct:
+			if n.name != "" && vals[n.name] == nil {
+				vals[n.name] = map[string]bool{}
+			}
+			sg := srcGroup{n.name, n.group}
+			if bounds[sg] == nil {
+				bounds[sg] = map[uint32]bool{0: true, 1000: true}
+			}
+			for d := uint32(0); d < 1000; d += n.buckets {
+				bounds[sg][min(d+n.from, 1000)] = true
+				bounds[sg][min(d+n.to, 1000)] = true
+			}
+		}
+		for i := range n.children {
+			walk(&n.children[i])
+		}
+	}
+	for i := range rules {
+		walk(&rules[i].node)
+	}
+	sp.keys = append(sortedKeys(ids), "", other)
+	sp.attrs = sortedKeys(vals)
+	for _, a := range sp.attrs {
+		sp.values[a] = append(sortedKeys(vals[a]), other, absent)
+	}
+	var sgs []srcGroup
+	for sg := range bounds {
+		sgs = append(sgs, sg)
+	}
+	sort.Slice(sgs, func(i, j int) bool {
+		return sgs[i].source < sgs[j].source || sgs[i].source == sgs[j].source && sgs[i].group < sgs[j].group
+	})
+	for _, sg := range sgs {
+		if len(sp.groups[sg.source]) == 0 {
+			sp.sources = append(sp.sources, sg.source)
+		}
+		sp.groups[sg.source] = append(sp.groups[sg.source], sg)
+		var bs []uint32
+		for b := range bounds[sg] {
+			bs = append(bs, b)
+		}
+		sort.Slice(bs, func(i, j int) bool { return bs[i] < bs[j] })
+		for i := 0; i+1 < len(bs); i++ {
+			sp.cells[sg] = append(sp.cells[sg], cell{start: bs[i], width: bs[i+1] - bs[i]})
+		}
+	}
+	return sp
+}
+
+// size bounds the number of classes each enumerates.
+func (sp *space) size() int {
+	n := len(sp.keys)
+	if sp.ordinaryKeyOnly {
+		n = 1
+	}
+	for _, a := range sp.attrs {
+		n = mulCap(n, len(sp.values[a]))
+	}
+	for _, sgs := range sp.groups {
+		for _, sg := range sgs {
+			n = mulCap(n, len(sp.cells[sg]))
+		}
+	}
+	return n
+}
+
+func mulCap(a, b int) int {
+	if a > maxPoints || b > maxPoints || a*b > maxPoints {
+		return maxPoints + 1
+	}
+	return a * b
+}
+
+// point is one request class.
+type point struct {
+	sp    *space
+	key   string
+	attrs map[string]string
+	cell  map[srcGroup]int // for sources whose value is other
+}
+
+// each calls f for every class; the point is reused between calls.
+func (sp *space) each(f func(p *point)) {
+	p := &point{sp: sp, attrs: map[string]string{}, cell: map[srcGroup]int{}}
+	keys := sp.keys
+	if sp.ordinaryKeyOnly {
+		keys = []string{other}
+	}
+	var cellsOf func(si int)
+	cellsOf = func(si int) {
+		if si == len(sp.sources) {
+			f(p)
+			return
+		}
+		src := sp.sources[si]
+		v := p.key
+		if src != "" {
+			v = p.attrs[src]
+		}
+		if v != other { // a named value hashes to one bucket: no choice
+			cellsOf(si + 1)
+			return
+		}
+		var inGroup func(gi int)
+		sgs := sp.groups[src]
+		inGroup = func(gi int) {
+			if gi == len(sgs) {
+				cellsOf(si + 1)
+				return
+			}
+			for c := range sp.cells[sgs[gi]] {
+				p.cell[sgs[gi]] = c
+				inGroup(gi + 1)
+			}
+			delete(p.cell, sgs[gi])
+		}
+		inGroup(0)
+	}
+	var attrsOf func(ai int)
+	attrsOf = func(ai int) {
+		if ai == len(sp.attrs) {
+			cellsOf(0)
+			return
+		}
+		a := sp.attrs[ai]
+		for _, v := range sp.values[a] {
+			p.attrs[a] = v
+			attrsOf(ai + 1)
+		}
+	}
+	for _, k := range keys {
+		p.key = k
+		attrsOf(0)
+	}
+}
+
+// match evaluates a rule's condition on the class. A probability matches
+// when it may (sure == false: p > 0) or surely (sure: p ≥ 1).
+func (p *point) match(n *node, sure bool) bool {
+	switch n.kind {
+	case kIDs:
+		_, ok := n.set[p.key]
+		return ok
+	case kAttr:
+		v := p.attrs[n.name]
+		if v == other || v == absent || v == "" && !p.has(n.name) {
+			return false
+		}
+		if !n.fold {
+			_, ok := n.set[v]
+			return ok
+		}
+		for _, w := range n.values {
+			if strings.EqualFold(v, w) {
+				return true
+			}
+		}
+		return false
+	case kPct:
+		v := p.key
+		if n.name != "" {
+			v = p.attrs[n.name]
+		}
+		if v == "" || v == absent {
+			return false
+		}
+		var m uint32
+		if v == other {
+			sg := srcGroup{n.name, n.group}
+			m = p.sp.cells[sg][p.cell[sg]].start
+		} else {
+			m = murmur3(n.group, ":", v) % 1000
+		}
+		b := m%n.buckets + 1
+		return n.from < b && b <= n.to
+	case kProb:
+		if sure {
+			return n.prob >= 1
+		}
+		return n.prob > 0
+	case kAll:
+		for i := range n.children {
+			if !p.match(&n.children[i], sure) {
+				return false
+			}
+		}
+		return true
+	default:
+		for i := range n.children {
+			if p.match(&n.children[i], sure) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (p *point) has(attr string) bool { _, ok := p.attrs[attr]; return ok }
+
+// weight is the class's share of ordinary keys: the product of its bucket
+// cells' widths.
+func (p *point) weight() float64 {
+	w := 1.0
+	for sg, c := range p.cell {
+		w *= float64(p.sp.cells[sg][c].width) / 1000
+	}
+	return w
+}
+
+// attrClass names the class's attribute values.
+func (p *point) attrClass() string {
+	var b strings.Builder
+	for _, a := range p.sp.attrs {
+		b.WriteString(a + "=" + p.attrs[a] + ";")
+	}
+	return b.String()
+}
+
+// String describes the class for a reader.
+func (p *point) String() string {
+	var parts []string
+	switch p.key {
+	case other:
+		parts = append(parts, "any other key")
+	case "":
+		parts = append(parts, "no key")
+	default:
+		parts = append(parts, fmt.Sprintf("key %q", p.key))
+	}
+	for _, a := range p.sp.attrs {
+		switch v := p.attrs[a]; v {
+		case other:
+		case absent:
+		default:
+			parts = append(parts, fmt.Sprintf("%s=%q", a, v))
+		}
+	}
+	var sgs []string
+	for sg, c := range p.cell {
+		cl := p.sp.cells[sg][c]
+		sgs = append(sgs, fmt.Sprintf("hash slice %d–%d‰ of group %q", cl.start, cl.start+cl.width, sg.group))
+	}
+	sort.Strings(sgs)
+	return strings.Join(append(parts, sgs...), ", ")
+}
