@@ -258,7 +258,9 @@ func (a *Analysis) shares(rules []compiledRule) {
 	}
 }
 
-func pct(f float64) string { return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", f*100), "0"), ".0") + "%" }
+func pct(f float64) string {
+	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", f*100), "0"), ".0") + "%"
+}
 
 func sortFindings(fs []Finding, rules []compiledRule) {
 	order := map[string]int{}
