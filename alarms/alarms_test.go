@@ -113,7 +113,9 @@ func TestServiceSpecValidate(t *testing.T) {
 			"Anomaly.MinRequests is 0",
 		}},
 		{"fault rate needs requests", ServiceSpec{Name: "ecs", Preset: PresetECS, Metrics: map[Signal]Metric{SignalFaults: {Namespace: "X", Name: "F"}}, FaultRate: &Threshold{Value: 1}}, []string{`FaultRate needs a "requests" metric`}},
-		{"evaluation window over a day", ServiceSpec{Name: "api", Preset: PresetLambda, LatencyP99: &Threshold{Value: 1, Period: time.Hour, EvaluationPeriods: 25, DatapointsToAlarm: 1}}, []string{"over CloudWatch's 1 day"}},
+		{"evaluation window over a day", ServiceSpec{Name: "api", Preset: PresetLambda, LatencyP99: &Threshold{Value: 1, Period: 30 * time.Minute, EvaluationPeriods: 49, DatapointsToAlarm: 1}}, []string{"over CloudWatch's 24h0m0s"}},
+		{"hourly periods may span a week", ServiceSpec{Name: "api", Preset: PresetLambda, LatencyP99: &Threshold{Value: 1, Period: time.Hour, EvaluationPeriods: 48, DatapointsToAlarm: 1}}, nil},
+		{"20-second period", ServiceSpec{Name: "api", Preset: PresetLambda, LatencyP99: &Threshold{Value: 1, Period: 20 * time.Second}}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

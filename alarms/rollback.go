@@ -3,6 +3,7 @@ package alarms
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -70,7 +71,8 @@ type RollbackAlarms interface {
 	// Bake ORs the aggregate and the low-traffic alarm: the pipeline's bake
 	// watches it.
 	Bake() awscloudwatch.IAlarm
-	// OneBox is the one-box alarm, or nil.
+	// OneBox is the one-box alarm (one-box alarms OR the aggregate), or
+	// nil.
 	OneBox() awscloudwatch.IAlarm
 	// OneBoxBake is the one-box bake alarm, or nil.
 	OneBoxBake() awscloudwatch.IAlarm
@@ -131,9 +133,11 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 			obChildren = append(obChildren, serviceAlarms(r, p.Team, s, true)...)
 		}
 		obChildren = append(obChildren, ob.Extra...)
+		// A regression the one-box causes region-wide must stop it too.
+		obChildren = append(obChildren, Child{Alarm: r.aggregate, Name: AggregateName(p.Team)})
 		one := NewAggregateAlarm(r, jsii.String("OneBox"), &AggregateAlarmProps{
 			Name:        OneBoxName(p.Team),
-			Description: fmt.Sprintf("%s one-box alarm: ORs the %d alarms on one-box metrics in this region.", p.Team, len(obChildren)),
+			Description: fmt.Sprintf("%s one-box alarm: ORs the %d alarms on one-box metrics and the aggregate in this region.", p.Team, len(obChildren)-1),
 			Children:    obChildren,
 		})
 		r.oneBox = one.Alarm()
@@ -193,8 +197,8 @@ func (p RollbackAlarmsProps) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, s := range p.Services {
-		if seen[s.Name] {
-			errs = append(errs, fmt.Errorf("alarms: two Services are named %q", s.Name))
+		if seen[s.Name] || strings.HasSuffix(s.Name, "-onebox") {
+			errs = append(errs, fmt.Errorf("alarms: two Services are named %q, or the name ends in -onebox (reserved for one-box alarms)", s.Name))
 		}
 		seen[s.Name] = true
 		errs = append(errs, s.Validate())
@@ -208,6 +212,12 @@ func (p RollbackAlarmsProps) Validate() error {
 			if err := s.Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("OneBox: %w", err))
 			}
+			// One-box alarms are named <service>-onebox-…: they must not
+			// collide with each other or with a service of that name.
+			if seen[s.Name+"-onebox"] || seen["onebox:"+s.Name] {
+				errs = append(errs, fmt.Errorf("alarms: OneBox service %q collides with another service's alarm names", s.Name))
+			}
+			seen["onebox:"+s.Name] = true
 		}
 		errs = append(errs, validateExtra("OneBox.Extra", ob.Extra), ob.Traffic.validate("OneBox.Traffic"))
 	}

@@ -67,7 +67,7 @@ func TestAggregateNamesEveryHighSeverityAlarm(t *testing.T) {
 			Dimensions: map[string]string{"LoadBalancer": fmt.Sprintf("app/lb-%d/0123", i)},
 			FaultRate:  &Threshold{Value: 1}, LatencyP50: &Threshold{Value: 100}, LatencyP90: &Threshold{Value: 300},
 			LatencyP99: &Threshold{Value: 1000}, UnhealthyHosts: &Threshold{Value: 1},
-			LogErrors:  &LogErrors{LogGroupName: fmt.Sprintf("/svc/%d", i), Threshold: Threshold{Value: 10}},
+			LogErrors: &LogErrors{LogGroupName: fmt.Sprintf("/svc/%d", i), Threshold: Threshold{Value: 10}},
 		})
 	}
 	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{Team: "shop", Services: services})
@@ -141,6 +141,20 @@ func TestOneBoxAndTraffic(t *testing.T) {
 	})
 	for _, name := range []string{AggregateName("orders"), OneBoxName("orders"), BakeName("orders", false), BakeName("orders", true)} {
 		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::CompositeAlarm"), map[string]any{"AlarmName": name})
+	}
+	// The one-box alarm ORs the aggregate: a region-wide regression stops
+	// the one-box too.
+	var aggregateID string
+	for id, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
+		if (*r)["Properties"].(map[string]any)["AlarmName"] == AggregateName("orders") {
+			aggregateID = id
+		}
+	}
+	for _, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
+		p := (*r)["Properties"].(map[string]any)
+		if p["AlarmName"] == OneBoxName("orders") {
+			assert.Contains(t, refs(p["AlarmRule"]), aggregateID)
+		}
 	}
 }
 

@@ -205,8 +205,8 @@ func (t Threshold) validate(field string) error {
 		errs = append(errs, fmt.Errorf("%s.Value is %v; it must be a positive number", field, t.Value))
 	}
 	t = t.withDefaults()
-	if t.Period < 10*time.Second || (t.Period > time.Minute && t.Period%time.Minute != 0) || (t.Period < time.Minute && t.Period != 10*time.Second && t.Period != 30*time.Second) {
-		errs = append(errs, fmt.Errorf("%s.Period is %s; CloudWatch takes 10s, 30s or a multiple of 1m", field, t.Period))
+	if t.Period < 10*time.Second || (t.Period > time.Minute && t.Period%time.Minute != 0) || (t.Period < time.Minute && t.Period%(10*time.Second) != 0) {
+		errs = append(errs, fmt.Errorf("%s.Period is %s; CloudWatch takes 10s, 20s, 30s or a multiple of 1m", field, t.Period))
 	}
 	if t.EvaluationPeriods < 1 {
 		errs = append(errs, fmt.Errorf("%s.EvaluationPeriods is %d; it must be at least 1", field, t.EvaluationPeriods))
@@ -214,8 +214,14 @@ func (t Threshold) validate(field string) error {
 	if t.DatapointsToAlarm < 1 || t.DatapointsToAlarm > t.EvaluationPeriods {
 		errs = append(errs, fmt.Errorf("%s.DatapointsToAlarm is %d; it must be between 1 and EvaluationPeriods (%d)", field, t.DatapointsToAlarm, t.EvaluationPeriods))
 	}
-	if time.Duration(t.EvaluationPeriods)*t.Period > 24*time.Hour {
-		errs = append(errs, fmt.Errorf("%s: EvaluationPeriods × Period is %s, over CloudWatch's 1 day", field, time.Duration(t.EvaluationPeriods)*t.Period))
+	// CloudWatch evaluates at most 1 day of datapoints, or 7 days for
+	// periods of an hour or more.
+	limit := 24 * time.Hour
+	if t.Period >= time.Hour {
+		limit = 7 * 24 * time.Hour
+	}
+	if w := time.Duration(t.EvaluationPeriods) * t.Period; w > limit {
+		errs = append(errs, fmt.Errorf("%s: EvaluationPeriods × Period is %s, over CloudWatch's %s", field, w, limit))
 	}
 	return errors.Join(errs...)
 }

@@ -36,9 +36,13 @@ type Config struct {
 	// name; two different captures in one region and stage are two cells
 	// deployed at once. Default: `(?i)((?:[a-z]{2,4}\d+-)?az\d+|cell-?\d+)`.
 	Cell string `json:"cell,omitempty"`
-	// Aggregate matches the aggregate rollback alarm's name. Default:
-	// `-aggregate-rollback$` (alarms.AggregateName).
+	// Aggregate matches the aggregate rollback alarm's name; a region's
+	// blocker must watch it. Default: `-aggregate-rollback$`
+	// (alarms.AggregateName).
 	Aggregate string `json:"aggregate,omitempty"`
+	// BakeAlarm matches the alarms a bake may watch. Default:
+	// `-(bake|onebox-bake|aggregate-rollback|onebox-rollback)$`.
+	BakeAlarm string `json:"bakeAlarm,omitempty"`
 	// Floors are the minimum bakes. Default: the waves package floors
 	// (one-box 1 h, zonal 30 min, first wave 12 h, later waves 2 h).
 	Floors *Floors `json:"floors,omitempty"`
@@ -87,9 +91,9 @@ func ReadConfig(r io.Reader) (*Config, error) {
 
 // compiled is a Config ready to use.
 type compiled struct {
-	production, oneBox, wave, part, alpha, beta, gamma, gammaOneBox, cell, aggregate *regexp.Regexp
-	floors                                                                           Floors
-	suppressions                                                                     []Suppression
+	production, oneBox, wave, part, alpha, beta, gamma, gammaOneBox, cell, aggregate, bakeAlarm *regexp.Regexp
+	floors                                                                                      Floors
+	suppressions                                                                                []Suppression
 }
 
 func (c *Config) compile() (*compiled, error) {
@@ -119,10 +123,16 @@ func (c *Config) compile() (*compiled, error) {
 		gammaOneBox: re("gammaOneBox", c.GammaOneBox, `(?i)^gamma.*one-?box`),
 		cell:        re("cell", c.Cell, `(?i)((?:[a-z]{2,4}\d+-)?az\d+|cell-?\d+)`),
 		aggregate:   re("aggregate", c.Aggregate, `-aggregate-rollback$`),
+		bakeAlarm:   re("bakeAlarm", c.BakeAlarm, `-(bake|onebox-bake|aggregate-rollback|onebox-rollback)$`),
 		floors: Floors{
 			OneBox: minutes(waves.FloorOneBox), Zonal: minutes(waves.FloorZonal),
 			FirstWave: minutes(waves.FloorFirstWave), LaterWave: minutes(waves.FloorLaterWave),
 		},
+	}
+	for field, r := range map[string]*regexp.Regexp{"wave": out.wave, "part": out.part, "cell": out.cell} {
+		if r.NumSubexp() < 1 {
+			errs = append(errs, fmt.Errorf("verify: config %s %q needs a capture group", field, r))
+		}
 	}
 	if f := c.Floors; f != nil {
 		out.floors = *f

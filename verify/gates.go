@@ -22,39 +22,74 @@ type Watch struct {
 // Bakes returns the stage's bake watches: CloudWatchAlarm rules of its
 // OnSuccess condition (watched for WaitTime minutes) and safepipe watch
 // actions (CodeBuild actions with SAFEPIPE_WATCH and SAFEPIPE_MINUTES > 0).
+//
+// A rule counts only if it fails on ALARM (AlarmStates includes ALARM) and
+// its condition rolls back or fails; an action counts only if it runs
+// after every deploy action of the stage.
 func (s Stage) Bakes() []Watch {
 	var out []Watch
-	if s.OnSuccess != nil {
+	if s.OnSuccess != nil && (s.OnSuccess.Result == "ROLLBACK" || s.OnSuccess.Result == "FAIL") {
 		for _, r := range s.OnSuccess.Rules {
-			if r.Provider != "CloudWatchAlarm" {
+			if r.Provider != "CloudWatchAlarm" || !watchesAlarm(r) {
 				continue
 			}
 			m, _ := strconv.Atoi(r.Configuration["WaitTime"])
 			out = append(out, Watch{Region: r.Region, Alarm: r.Configuration["AlarmName"], Minutes: m, Via: "rule " + r.Name})
 		}
 	}
+	first, last := s.deployOrder()
 	for _, a := range s.Actions {
-		if m, ws := watchAction(a); m > 0 {
+		if m, ws := watchAction(a); m > 0 && a.RunOrder > last && first > 0 {
 			out = append(out, ws...)
 		}
 	}
 	return out
 }
 
+// deployOrder returns the first and last RunOrder of the stage's
+// CloudFormation actions (0, 0 without any).
+func (s Stage) deployOrder() (first, last int) {
+	for _, a := range s.Actions {
+		if a.Provider != "CloudFormation" {
+			continue
+		}
+		if first == 0 || a.RunOrder < first {
+			first = a.RunOrder
+		}
+		last = max(last, a.RunOrder)
+	}
+	return first, last
+}
+
+// watchesAlarm reports whether a CloudWatchAlarm rule fails on ALARM.
+func watchesAlarm(r Rule) bool {
+	for _, st := range strings.Split(r.Configuration["AlarmStates"], ",") {
+		if strings.TrimSpace(st) == "ALARM" {
+			return true
+		}
+	}
+	return false
+}
+
 // Blockers returns the alarms checked before the stage deploys:
-// CloudWatchAlarm rules of its BeforeEntry condition and safepipe watch
-// actions with SAFEPIPE_MINUTES 0.
+// CloudWatchAlarm rules (on ALARM) of a BeforeEntry condition that fails,
+// and safepipe watch actions with SAFEPIPE_MINUTES 0 that run before every
+// deploy action. Alarm rules in a condition that also waits for a
+// DeploymentWindow are not counted: CodePipeline does not re-check them
+// when the window opens.
 func (s Stage) Blockers() []Watch {
 	var out []Watch
-	if s.BeforeEntry != nil {
+	if s.BeforeEntry != nil && s.BeforeEntry.Result == "FAIL" {
+		_, windowed := s.WindowRule()
 		for _, r := range s.BeforeEntry.Rules {
-			if r.Provider == "CloudWatchAlarm" {
+			if r.Provider == "CloudWatchAlarm" && watchesAlarm(r) && !windowed {
 				out = append(out, Watch{Region: r.Region, Alarm: r.Configuration["AlarmName"], Via: "rule " + r.Name})
 			}
 		}
 	}
+	first, _ := s.deployOrder()
 	for _, a := range s.Actions {
-		if m, ws := watchAction(a); m == 0 {
+		if m, ws := watchAction(a); m == 0 && (first == 0 || a.RunOrder < first) {
 			out = append(out, ws...)
 		}
 	}

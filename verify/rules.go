@@ -69,6 +69,8 @@ type checker struct {
 	byPath   map[string]*Template // assembly-relative path → template
 	findings []Finding
 	order    map[string]int // "pipeline/stage" → position, for sorting
+	// pipelineTemplate maps a pipeline's logical ID to its template.
+	pipelineTemplate map[string]string
 }
 
 func (c *checker) add(rule string, f Finding, format string, args ...any) {
@@ -87,6 +89,7 @@ type stageInfo struct {
 
 func (c *checker) pipeline(p Pipeline) {
 	where := Finding{Pipeline: p.LogicalID, Template: p.Template.Path}
+	c.pipelineTemplate[p.LogicalID] = p.Template.Path
 	for i, s := range p.Stages {
 		c.order[p.LogicalID+"/"+s.Name] = i + 1
 	}
@@ -115,12 +118,28 @@ func (c *checker) pipeline(p Pipeline) {
 	aggregateStage := map[string]string{} // region → first stage deploying there
 	var regionOrder []string
 	firstWave := c.waveOf(prod[0].Name)
+	// The last part of a split stage bakes every part's regions.
+	partRegions := map[string][]string{}
+	for _, s := range prod {
+		base := c.baseOf(s.Name)
+		for _, r := range s.DeployRegions() {
+			if !slices.Contains(partRegions[base], r) {
+				partRegions[base] = append(partRegions[base], r)
+			}
+		}
+	}
 	for i, s := range prod {
-		if !c.cc.production.MatchString(s.Name) {
+		// Every stage after the first production stage that deploys is
+		// production, whatever its name.
+		if !c.cc.production.MatchString(s.Name) && len(s.DeployRegions()) == 0 {
 			continue
 		}
 		info := c.position(prod, i, firstWave)
-		c.stage(p, s, info, where)
+		bakeRegions := s.DeployRegions()
+		if info.bakeRequired {
+			bakeRegions = partRegions[c.baseOf(s.Name)]
+		}
+		c.stage(p, s, info, bakeRegions, where)
 		for _, a := range s.Actions {
 			path := a.Configuration["TemplatePath"]
 			if a.Provider != "CloudFormation" || path == "" {
@@ -174,6 +193,13 @@ func (c *checker) preProd(p Pipeline, first int, where Finding) {
 	}
 }
 
+func (c *checker) baseOf(name string) string {
+	if m := c.cc.part.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return name
+}
+
 func (c *checker) waveOf(name string) string {
 	if m := c.cc.part.FindStringSubmatch(name); m != nil {
 		name = m[1]
@@ -223,19 +249,26 @@ func (c *checker) position(prod []Stage, i int, firstWave string) stageInfo {
 	return info
 }
 
-func (c *checker) stage(p Pipeline, s Stage, info stageInfo, where Finding) {
+func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []string, where Finding) {
 	at := where
 	at.Stage = s.Name
 	if s.OnFailure == nil || s.OnFailure.Result != "ROLLBACK" {
 		c.add(RuleRollback, at, "stage %s does not roll back on failure", s.Name)
 	}
-	if _, ok := s.WindowRule(); !ok {
+	switch w, ok := s.WindowRule(); {
+	case !ok:
 		c.add(RuleWindow, at, "stage %s has no DeploymentWindow rule", s.Name)
+	case s.BeforeEntry.Result != "FAIL":
+		c.add(RuleWindow, at, "stage %s's entry condition has result %s: outside the window the stage is skipped, not held", s.Name, s.BeforeEntry.Result)
+	case alwaysOpen(w.Configuration["Cron"]):
+		c.add(RuleWindow, at, "stage %s's deployment window %q is always open", s.Name, w.Configuration["Cron"])
 	}
 	regions := s.DeployRegions()
 	blocked := map[string]bool{}
 	for _, w := range s.Blockers() {
-		blocked[w.Region] = true
+		if c.cc.aggregate.MatchString(w.Alarm) {
+			blocked[w.Region] = true
+		}
 	}
 	for _, r := range regions {
 		if !blocked[r] {
@@ -244,7 +277,12 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, where Finding) {
 			c.add(RuleBlocker, f, "stage %s enters %s without checking an alarm there", s.Name, r)
 		}
 	}
-	bakes := s.Bakes()
+	var bakes []Watch
+	for _, w := range s.Bakes() {
+		if c.cc.bakeAlarm.MatchString(w.Alarm) {
+			bakes = append(bakes, w)
+		}
+	}
 	if info.bakeRequired && len(bakes) == 0 {
 		c.add(RuleBakeMissing, at, "stage %s has no bake (%s needs %d min)", s.Name, info.position, info.floor)
 	}
@@ -253,13 +291,13 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, where Finding) {
 		for _, w := range bakes {
 			baked[w.Region] = max(baked[w.Region], w.Minutes)
 		}
-		for _, r := range regions {
+		for _, r := range bakeRegions {
 			m, ok := baked[r]
 			f := at
 			f.Region = r
 			switch {
 			case !ok && len(bakes) > 0:
-				c.add(RuleBakeCoverage, f, "stage %s deploys to %s but its bake does not watch it", s.Name, r)
+				c.add(RuleBakeCoverage, f, "stage %s deploys to %s but its bake does not watch that region's bake alarm", s.Name, r)
 			case ok && info.bakeRequired && m < info.floor:
 				c.add(RuleBakeShort, f, "stage %s bakes %s for %d min; %s needs %d min", s.Name, r, m, info.position, info.floor)
 			}
@@ -407,4 +445,16 @@ func relevant(t *Template) bool {
 		}
 	}
 	return false
+}
+
+// alwaysOpen reports whether a DeploymentWindow cron allows every hour of
+// every day (no real window).
+func alwaysOpen(cron string) bool {
+	f := strings.Fields(cron)
+	if len(f) < 6 {
+		return false
+	}
+	any := func(v string) bool { return v == "*" || v == "?" || v == "0-23" }
+	days := func(v string) bool { return v == "*" || v == "?" || v == "1-7" || v == "SUN-SAT" }
+	return any(f[2]) && days(f[3]) && f[4] == "*" && days(f[5])
 }

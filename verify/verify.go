@@ -126,7 +126,7 @@ func readAssembly(fsys fs.FS, dir string, seen map[string]bool) ([]*Template, er
 }
 
 func run(templates []*Template, cc *compiled, assembly bool, name string) (*Report, error) {
-	c := &checker{cc: cc, order: map[string]int{}}
+	c := &checker{cc: cc, order: map[string]int{}, pipelineTemplate: map[string]string{}}
 	if assembly {
 		c.byPath = map[string]*Template{}
 		for _, t := range templates {
@@ -200,7 +200,7 @@ func (c *checker) suppress(templates []*Template) {
 			switch {
 			case f.Rule == RuleSuppressionReason:
 				continue
-			case sc.pipeline != "" && f.Pipeline != sc.pipeline: // on a pipeline: its findings
+			case sc.pipeline != "" && (f.Pipeline != sc.pipeline || c.pipelineTemplate[f.Pipeline] != sc.template): // on a pipeline: its findings
 				continue
 			case sc.pipeline == "" && sc.template != "" && f.Template != sc.template: // on a resource: that resource
 				continue

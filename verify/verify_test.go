@@ -67,6 +67,25 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 	}
 }
 
+// TestUnsafeVariantsAreCaught: pipelines that look gated but are not.
+func TestUnsafeVariantsAreCaught(t *testing.T) {
+	for fixture, want := range map[string]map[string]int{
+		"SP002-bake-before-deploy":             {RuleBakeMissing: 1},
+		"SP002-bake-on-ok-state":               {RuleBakeMissing: 1},
+		"SP004-last-part-misses-earlier-parts": {RuleBakeCoverage: 2},
+		"SP005-entry-skips":                    {RuleWindow: 1},
+		"SP005-window-always-open":             {RuleWindow: 1},
+		"SP006-blocker-after-deploy":           {RuleBlocker: 1},
+		"SP006-blocker-rule-behind-window":     {RuleBlocker: 1},
+	} {
+		t.Run(fixture, func(t *testing.T) {
+			rep, err := Path(filepath.Join("testdata", "fail", fixture+".template.json"), nil)
+			require.NoError(t, err)
+			assert.Equal(t, want, rulesOf(rep), "%+v", rep.Findings)
+		})
+	}
+}
+
 func TestFindingDetails(t *testing.T) {
 	rep, err := Path("testdata/fail/SP004-bake-misses-a-region.template.json", nil)
 	require.NoError(t, err)
@@ -76,7 +95,7 @@ func TestFindingDetails(t *testing.T) {
 		Rule: RuleBakeCoverage, Name: "bake-every-region", Severity: Error,
 		Pipeline: "PipelineCodePipeline", Stage: "Prod-W2-Regional", Region: "us-west-2",
 		Template: "testdata/fail/SP004-bake-misses-a-region.template.json",
-		Message:  "stage Prod-W2-Regional deploys to us-west-2 but its bake does not watch it",
+		Message:  "stage Prod-W2-Regional deploys to us-west-2 but its bake does not watch that region's bake alarm",
 		Fix:      ruleInfo(RuleBakeCoverage).Fix,
 	}, f, "an action without Region runs in the pipeline's region, inferred from its home artifact store")
 
@@ -103,6 +122,8 @@ func TestSuppressions(t *testing.T) {
 	assert.ErrorContains(t, err, `config production "("`)
 	_, err = ReadConfig(strings.NewReader(`{"prod": "x"}`))
 	assert.ErrorContains(t, err, "unknown field")
+	_, err = ReadConfig(strings.NewReader(`{"part": "-P\\d+$"}`))
+	assert.ErrorContains(t, err, "needs a capture group")
 
 	// In the template: metadata on the pipeline, with a reason.
 	b, err := os.ReadFile(path)

@@ -81,6 +81,10 @@ type Stage struct {
 	Actions int `json:"actions"`
 	// LastOfWave is true for the last stage of its wave.
 	LastOfWave bool `json:"lastOfWave"`
+	// Watch are the targets the stage's bake watches: its own targets and,
+	// for the last part of a split stage, every earlier part's too, so
+	// that every region of the step bakes for the step's full bake.
+	Watch []Target `json:"watch"`
 }
 
 // Regions returns the stage's region codes, in target order.
@@ -404,6 +408,7 @@ func split(s Stage, p Policy) ([]Stage, error) {
 	s.BakeMinutes = int(s.Bake / time.Minute)
 	s.Actions = len(s.Targets)*p.ActionsPerTarget + p.ActionsPerStage
 	if s.Actions <= MaxActionsPerStage {
+		s.Watch = append([]Target(nil), s.Targets...)
 		return []Stage{s}, nil
 	}
 	perPart := (MaxActionsPerStage - p.ActionsPerStage) / p.ActionsPerTarget
@@ -416,6 +421,10 @@ func split(s Stage, p Policy) ([]Stage, error) {
 	for i := 0; i < len(s.Targets); i += perPart {
 		part := s
 		part.Targets = s.Targets[i:min(i+perPart, len(s.Targets))]
+		part.Watch = append([]Target(nil), part.Targets...)
+		if i+perPart >= len(s.Targets) {
+			part.Watch = append([]Target(nil), s.Targets...) // the last part watches the whole step
+		}
 		part.Name = fmt.Sprintf("%s-P%d", s.Name, len(parts)+1)
 		part.Actions = len(part.Targets)*p.ActionsPerTarget + p.ActionsPerStage
 		part.LastOfWave = s.LastOfWave && i+perPart >= len(s.Targets)

@@ -3,6 +3,7 @@ package waves
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,29 @@ func TestPlanPolicies(t *testing.T) {
 						assert.LessOrEqual(t, s.Bake, time.Hour, s.Name)
 					}
 				}
+			}
+			// The last part's bake watches every part's regions; every
+			// other stage watches its own.
+			partRE := regexp.MustCompile(`-P\d+$`)
+			groups := map[string][]Stage{}
+			var order []string
+			for _, s := range p.Stages {
+				base := partRE.ReplaceAllString(s.Name, "")
+				if groups[base] == nil {
+					order = append(order, base)
+				}
+				groups[base] = append(groups[base], s)
+			}
+			for _, base := range order {
+				parts := groups[base]
+				var all []Target
+				for i, s := range parts {
+					all = append(all, s.Targets...)
+					if i < len(parts)-1 {
+						assert.Equal(t, s.Targets, s.Watch, s.Name)
+					}
+				}
+				assert.Equal(t, all, parts[len(parts)-1].Watch, parts[len(parts)-1].Name)
 			}
 		}},
 	}

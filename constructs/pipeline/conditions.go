@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
@@ -36,7 +37,7 @@ type Rule struct {
 // Condition is a set of rules (1–5) with the result applied when they fail.
 type Condition struct {
 	// Result is FAIL or SKIP (BeforeEntry), ROLLBACK or FAIL (OnSuccess),
-	// ROLLBACK (OnFailure, which may also have no rules).
+	// ROLLBACK or RETRY (OnFailure, which may also have no rules).
 	Result string
 	// Rules are checked together.
 	Rules []Rule
@@ -69,7 +70,7 @@ func (c *Condition) validate(stage, kind string) error {
 	if kind != "OnFailure" && len(c.Rules) == 0 {
 		return fmt.Errorf("stage %s: %s condition has no rules", stage, kind)
 	}
-	results := map[string][]string{"BeforeEntry": {"FAIL", "SKIP"}, "OnSuccess": {"ROLLBACK", "FAIL"}, "OnFailure": {"ROLLBACK", "FAIL", "RETRY"}}
+	results := map[string][]string{"BeforeEntry": {"FAIL", "SKIP"}, "OnSuccess": {"ROLLBACK", "FAIL"}, "OnFailure": {"ROLLBACK", "RETRY"}}
 	if !slices.Contains(results[kind], c.Result) {
 		return fmt.Errorf("stage %s: %s condition result %q is not one of %v", stage, kind, c.Result, results[kind])
 	}
@@ -174,32 +175,52 @@ func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageC
 	return nil
 }
 
-// grantRuleRoles lets the pipeline role assume every role a rule names
-// (rules run as the pipeline role unless they name one).
+// grantRuleRoles lets the pipeline role assume every role a rule names,
+// and read the alarms of CloudWatchAlarm rules that name no role (rules
+// run as the pipeline role unless they name one).
 func grantRuleRoles(p awscodepipeline.Pipeline, byStage map[string]*StageConditions) error {
+	stack := awscdk.Stack_Of(p)
 	seen := map[string]bool{}
-	var roles []string
+	var roles, alarms []string
 	for _, sc := range byStage {
 		for _, c := range []*Condition{sc.BeforeEntry, sc.OnSuccess, sc.OnFailure} {
 			if c == nil {
 				continue
 			}
 			for _, r := range c.Rules {
-				if r.RoleArn != "" && !seen[r.RoleArn] {
+				switch {
+				case r.RoleArn != "" && !seen[r.RoleArn]:
 					seen[r.RoleArn] = true
 					roles = append(roles, r.RoleArn)
+				case r.RoleArn == "" && r.Provider == "CloudWatchAlarm":
+					region := r.Region
+					if region == "" {
+						region = *stack.Region()
+					}
+					arn := fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", *awscdk.Aws_PARTITION(), region, *stack.Account(), r.Configuration["AlarmName"])
+					if !seen[arn] {
+						seen[arn] = true
+						alarms = append(alarms, arn)
+					}
 				}
 			}
 		}
 	}
-	if len(roles) == 0 {
-		return nil
-	}
 	sort.Strings(roles)
-	p.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("SafepipeRuleRoles"),
-		Actions:   jsii.Strings("sts:AssumeRole"),
-		Resources: jsii.Strings(roles...),
-	}))
+	sort.Strings(alarms)
+	if len(roles) > 0 {
+		p.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("SafepipeRuleRoles"),
+			Actions:   jsii.Strings("sts:AssumeRole"),
+			Resources: jsii.Strings(roles...),
+		}))
+	}
+	if len(alarms) > 0 {
+		p.Role().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("SafepipeRuleAlarms"),
+			Actions:   jsii.Strings("cloudwatch:DescribeAlarms"),
+			Resources: jsii.Strings(alarms...),
+		}))
+	}
 	return nil
 }

@@ -38,34 +38,43 @@
 // [SafetyGates] is the organisation's standard Gate. It relies on the
 // alarm names of package alarms, which every service stack creates with
 // alarms.NewRollbackAlarms, and renders on gamma and every production
-// stage: OnFailure ROLLBACK; a BeforeEntry condition (result FAIL) with the
-// plan window's DeploymentWindow rule (production), the organisation alarm,
-// and one CloudWatchAlarm rule per region on its aggregate alarm; and an
-// OnSuccess condition (result ROLLBACK) with one CloudWatchAlarm rule per
-// region on its bake alarm, WaitTime = the plan's bake in minutes.
+// stage:
 //
-// A condition holds at most five rules, and a later wave has a dozen
-// regions or more, so the gates fan in:
-//
-//   - Stages of at most five regions (MaxNativeRegions) use the native
-//     rules above: no compute, visible in the console, overridable there.
-//   - Larger stages get one "Bake" action after their deployments: a small
+//   - Rollback: OnFailure ROLLBACK.
+//   - Window (production): a BeforeEntry condition (result FAIL) with the
+//     plan window's DeploymentWindow rule; it holds the stage until the
+//     window opens.
+//   - Blockers: the organisation alarm and every region's aggregate alarm.
+//     CodePipeline does not re-check alarm rules that share a condition
+//     with a DeploymentWindow rule once the window opens, so production
+//     stages check them in a "Blockers" action that runs before any
+//     deployment of the stage (and fails on a holiday of the window, which
+//     no cron can express). Gamma, which has no window, uses native
+//     CloudWatchAlarm rules when they fit in the condition's five.
+//   - Bake: every watched region's bake alarm, for the plan's bake. Up to
+//     five regions (MaxNativeRegions) this is an OnSuccess condition
+//     (result ROLLBACK) with one CloudWatchAlarm rule per region, WaitTime
+//     = the bake in minutes: no compute, visible and overridable in the
+//     console. Larger stages — a later wave has a dozen regions or more —
+//     fan in through one "Bake" action after the deployments: a small
 //     CodeBuild action that assumes each region's watch role and polls
-//     every region's bake alarm once a minute for the bake time, failing on
-//     the first ALARM (or a missing alarm); the stage then fails and its
-//     OnFailure condition rolls it back. Entry blockers that do not fit the
-//     condition move to a "Blockers" action that runs before any
-//     deployment of the stage.
-//   - Holidays cannot be written as a cron, so a production stage whose
-//     window has holidays gets the "Blockers" action, which fails on a
-//     holiday in the window's time zone.
+//     every region's bake alarm once a minute for the bake, failing on the
+//     first ALARM or missing alarm (and on INSUFFICIENT_DATA at the end);
+//     the stage then fails and rolls back. CodePipeline stops CodeBuild
+//     actions after 8 hours, so a fan-in bake may be at most MaxFanInBake.
+//   - The last part of a split stage bakes every part's regions (the
+//     plan's Stage.Watch), so no region of a step misses the step's bake.
 //
-// Every region of a stage is watched, by exactly one rule or by the action;
-// none is sampled. One action per stage (not per region) keeps the
-// 50-action limit: SafetyGates reserves two actions per stage
+// Every region of a stage is watched, by exactly one rule or by the
+// action; none is sampled. The actions let rollback executions through
+// (they look up their own execution's type), so a failing gate never
+// blocks the rollback it caused. One action per stage (not per region)
+// keeps the 50-action limit: SafetyGates reserves two actions per stage
 // ([ActionReserver]) so the planner splits a stage before it overflows.
-// The action costs CodeBuild minutes for the bake (a small instance,
-// about 2 h per later wave); native rules cost nothing.
+// A Bake action costs CodeBuild minutes for the bake (a small instance);
+// native rules cost nothing. SafetyGates adds its rules to conditions
+// other gates started, and fails if that would exceed five rules or
+// conflict with their result.
 //
 // The watch role defaults to the CDK bootstrap lookup role of each target
 // account and region (read-only; trusted by the pipeline account when the

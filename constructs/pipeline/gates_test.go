@@ -81,8 +81,16 @@ func TestSafetyGatesWatchEveryRegion(t *testing.T) {
 		assert.Equal(t, g.regions, s.DeployRegions(), "%s deploys the plan's regions", g.name)
 		require.NotNil(t, s.OnFailure, g.name)
 		assert.Equal(t, "ROLLBACK", s.OnFailure.Result, g.name)
-		require.NotNil(t, s.BeforeEntry, g.name)
-		assert.Equal(t, "FAIL", s.BeforeEntry.Result, g.name)
+		if g.prod {
+			require.NotNil(t, s.BeforeEntry, g.name)
+			assert.Equal(t, "FAIL", s.BeforeEntry.Result, g.name)
+			// The window holds the stage; alarms are checked when it
+			// starts (CodePipeline does not re-check alarm rules of a
+			// condition that waited for a window).
+			for _, r := range s.BeforeEntry.Rules {
+				assert.Equal(t, "DeploymentWindow", r.Provider, g.name)
+			}
+		}
 		if w, ok := s.WindowRule(); g.prod {
 			require.True(t, ok, "%s has a deployment window", g.name)
 			assert.Equal(t, "* * 9-15 ? * MON-THU", w.Configuration["Cron"])
@@ -161,4 +169,30 @@ func TestSafetyGatesErrorsAndExpedite(t *testing.T) {
 			assert.Equal(t, "ROLLBACK", s.OnFailure.Result, "expedited changes still roll back")
 		}
 	}
+}
+
+// TestSplitStageBakesEveryPart: when the planner splits a step into parts,
+// the last part's bake watches every part's regions for the step's bake.
+func TestSplitStageBakesEveryPart(t *testing.T) {
+	_, stack := toolchain()
+	props := smallProps()
+	props.Policy.Waves = [][]string{{"eu-north-1"}, {"eu-west-1", "us-east-1", "ap-south-1"}}
+	props.Policy.ActionsPerTarget = 20 // two targets per part
+	props.Gates = []Gate{SafetyGates{Team: "shop"}}
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.NoError(t, p.Err())
+	pl := readPipeline(t, stack, "eu-west-1")
+	var last verify.Stage
+	for _, s := range pl.Stages {
+		if s.Name == "Prod-W2-Regional-P2" {
+			last = s
+		}
+	}
+	require.Equal(t, []string{"us-east-1"}, last.DeployRegions())
+	var regions []string
+	for _, w := range last.Bakes() {
+		regions = append(regions, w.Region)
+		assert.Equal(t, 120, w.Minutes)
+	}
+	assert.ElementsMatch(t, []string{"eu-west-1", "us-east-1", "ap-south-1"}, regions)
 }

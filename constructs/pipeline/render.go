@@ -37,6 +37,9 @@ type GatedStage struct {
 	Wave pipelines.Wave
 	// Window is the plan's deployment window.
 	Window waves.Window
+	// PipelineName, PipelineAccount and PipelineRegion locate the
+	// pipeline (the toolchain).
+	PipelineName, PipelineAccount, PipelineRegion string
 }
 
 // renderer turns the plan and pre-production settings into CDK Pipelines
@@ -95,7 +98,9 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 	r.b.stageNames = append(r.b.stageNames, name)
 	wave := r.b.cp.AddWave(jsii.String(name), nil)
 	tester, _ := r.props.Service.(Tester)
-	gs := &GatedStage{Name: name, Environment: env, Stage: planStage, Conditions: r.conditions[name], Wave: wave, Window: r.b.plan.Window}
+	stack := awscdk.Stack_Of(r.b)
+	gs := &GatedStage{Name: name, Environment: env, Stage: planStage, Conditions: r.conditions[name], Wave: wave, Window: r.b.plan.Window,
+		PipelineName: r.props.PipelineName, PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region()}
 	for _, t := range targets {
 		d := Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t)}
 		// CDK Pipelines names a one-stage wave after its stage, so a stage

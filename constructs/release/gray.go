@@ -1,0 +1,177 @@
+package release
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsappconfig"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/gray"
+)
+
+// GrayReleaseProps configure a gray release through AWS AppConfig.
+type GrayReleaseProps struct {
+	// Rules is the rule set. Required; it must pass gray.Analyze without
+	// errors (shadowed rules, overlaps, a variant with two rules).
+	Rules *gray.RuleSet
+	// Flag is the feature flag's name. Required.
+	Flag string
+	// Application is the AppConfig application. Default: a new
+	// application named after the flag.
+	Application awsappconfig.IApplication
+	// EnvironmentName is the AppConfig environment. Default: "prod".
+	EnvironmentName string
+	// Alarms roll the deployment back while in ALARM (the aggregate
+	// rollback alarm, alarms.RollbackAlarms.Aggregate). Required, at least
+	// one: a rollout nobody watches is not a gray release.
+	Alarms []awscloudwatch.IAlarm
+	// DeploymentDuration is how long the exponential rollout takes to reach
+	// every host. Default: 30 minutes.
+	DeploymentDuration time.Duration
+	// FinalBakeTime is how long AppConfig watches the alarms after the
+	// rollout before the deployment completes. Default: 30 minutes.
+	FinalBakeTime time.Duration
+}
+
+// GrayRelease is a rule set deployed as an AppConfig multi-variant feature
+// flag with the doubling rollout (exponential, growth factor 2), a final
+// bake and alarm monitors for automatic rollback.
+type GrayRelease interface {
+	constructs.Construct
+	// Application, Environment and Configuration are the AppConfig
+	// resources (nil on error).
+	Application() awsappconfig.IApplication
+	Environment() awsappconfig.IEnvironment
+	Configuration() awsappconfig.HostedConfiguration
+	// Analysis is the static analysis of the rules (nil if they do not
+	// load).
+	Analysis() *gray.Analysis
+	// Err reports every problem (also synth errors on the construct).
+	Err() error
+}
+
+type grayRelease struct {
+	constructs.Construct
+	app      awsappconfig.IApplication
+	env      awsappconfig.IEnvironment
+	config   awsappconfig.HostedConfiguration
+	analysis *gray.Analysis
+	err      error
+}
+
+func (g *grayRelease) Application() awsappconfig.IApplication          { return g.app }
+func (g *grayRelease) Environment() awsappconfig.IEnvironment          { return g.env }
+func (g *grayRelease) Configuration() awsappconfig.HostedConfiguration { return g.config }
+func (g *grayRelease) Analysis() *gray.Analysis                        { return g.analysis }
+func (g *grayRelease) Err() error                                      { return g.err }
+
+// Defaults of GrayReleaseProps.
+const (
+	DefaultDeploymentDuration = 30 * time.Minute
+	DefaultFinalBakeTime      = 30 * time.Minute
+)
+
+// NewGrayRelease analyses the rules at synth and, if they are sane,
+// renders and deploys them. Problems are reported all at once.
+func NewGrayRelease(scope constructs.Construct, id *string, props *GrayReleaseProps) GrayRelease {
+	g := &grayRelease{}
+	constructs.NewConstruct_Override(g, scope, id)
+	var p GrayReleaseProps
+	if props != nil {
+		p = *props
+	}
+	g.err = g.build(p)
+	if g.err != nil {
+		for _, line := range strings.Split(g.err.Error(), "\n") {
+			awscdk.Annotations_Of(g).AddError(jsii.String(line))
+		}
+	}
+	return g
+}
+
+func (g *grayRelease) build(p GrayReleaseProps) error {
+	var errs []error
+	if p.DeploymentDuration == 0 {
+		p.DeploymentDuration = DefaultDeploymentDuration
+	}
+	if p.FinalBakeTime == 0 {
+		p.FinalBakeTime = DefaultFinalBakeTime
+	}
+	if p.EnvironmentName == "" {
+		p.EnvironmentName = "prod"
+	}
+	if len(p.Alarms) == 0 {
+		errs = append(errs, errors.New("release: GrayReleaseProps.Alarms is empty; the rollout needs the aggregate alarm to roll back on"))
+	}
+	if p.DeploymentDuration < 0 || p.DeploymentDuration > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("release: GrayReleaseProps.DeploymentDuration %s must be 0–24h (AppConfig's limit)", p.DeploymentDuration))
+	}
+	if p.FinalBakeTime < 0 || p.FinalBakeTime > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("release: GrayReleaseProps.FinalBakeTime %s must be 0–24h (AppConfig's limit)", p.FinalBakeTime))
+	}
+	if p.Rules == nil {
+		return errors.Join(append(errs, errors.New("release: GrayReleaseProps.Rules is nil"))...)
+	}
+	a, err := gray.Analyze(p.Rules)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	g.analysis = a
+	for _, f := range a.Findings {
+		if f.Severity == gray.SeverityError {
+			errs = append(errs, fmt.Errorf("release: gray rule %q: %s: %s", f.Rule, f.Kind, f.Message))
+		}
+	}
+	doc, err := gray.AppConfigFlag(p.Rules, p.Flag)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	content, err := json.Marshal(doc) // map keys sorted: deterministic
+	if err != nil {
+		return err
+	}
+
+	g.app = p.Application
+	if g.app == nil {
+		g.app = awsappconfig.NewApplication(g, jsii.String("Application"), &awsappconfig.ApplicationProps{
+			ApplicationName: jsii.String(p.Flag),
+			Description:     jsii.String("safepipe gray release of " + p.Flag),
+		})
+	}
+	var monitors []awsappconfig.Monitor
+	for _, al := range p.Alarms {
+		monitors = append(monitors, awsappconfig.Monitor_FromCloudWatchAlarm(al, nil))
+	}
+	g.env = awsappconfig.NewEnvironment(g, jsii.String("Environment"), &awsappconfig.EnvironmentProps{
+		Application:     g.app,
+		EnvironmentName: jsii.String(p.EnvironmentName),
+		Monitors:        &monitors,
+	})
+	strategy := awsappconfig.NewDeploymentStrategy(g, jsii.String("Doubling"), &awsappconfig.DeploymentStrategyProps{
+		Description: jsii.String("safepipe doubling rollout: exponential, growth factor 2, then a final bake watching the alarms"),
+		RolloutStrategy: awsappconfig.RolloutStrategy_Exponential(&awsappconfig.RolloutStrategyProps{
+			GrowthFactor:       jsii.Number(2),
+			DeploymentDuration: awscdk.Duration_Minutes(jsii.Number(p.DeploymentDuration.Minutes())),
+			FinalBakeTime:      awscdk.Duration_Minutes(jsii.Number(p.FinalBakeTime.Minutes())),
+		}),
+	})
+	g.config = awsappconfig.NewHostedConfiguration(g, jsii.String("Flag"), &awsappconfig.HostedConfigurationProps{
+		Application:        g.app,
+		Name:               jsii.String(p.Flag),
+		Type:               awsappconfig.ConfigurationType_FEATURE_FLAGS,
+		Content:            awsappconfig.ConfigurationContent_FromInlineJson(jsii.String(string(content)), nil),
+		DeploymentStrategy: strategy,
+		DeployTo:           &[]awsappconfig.IEnvironment{g.env},
+	})
+	return nil
+}

@@ -1,0 +1,189 @@
+package gray
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// AppConfig context variables. AppConfig's rule language compares context
+// values; it has no murmur3, no case folding and no randomness, so the
+// application passes them (Engine.AppConfigContext computes them) and the
+// rendered rules only compare:
+//
+//	$key                     Context.Key
+//	$<attribute>             an attribute, for case-sensitive conditions
+//	$<attribute>_lower       the attribute lower-cased, for the others
+//	$bucket_<group>[_<key>]  Bucket(group, key, 100 or 1000), see BucketVar
+//	$random                  a fresh number in [0, 1), for probabilities
+//
+// so AppConfig routes every request exactly as Evaluate does.
+const (
+	AppConfigKey    = "key"
+	AppConfigRandom = "random"
+)
+
+var identRE = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+// BucketVar is the AppConfig context variable that carries the bucket of a
+// percentage: its group, its key attribute ("" for Context.Key) and its
+// bucket count.
+func BucketVar(group, key string, buckets uint32) string {
+	v := "bucket" + strconv.Itoa(int(buckets)) + "_" + identRE.ReplaceAllString(group, "_")
+	if key != "" {
+		v += "__" + identRE.ReplaceAllString(key, "_")
+	}
+	return v
+}
+
+// AppConfigFlag renders the rule set as the content of an AWS AppConfig
+// feature flag configuration (type AWS.AppConfig.FeatureFlags): one
+// multi-variant flag whose variants are the rules in priority order, each
+// carrying its target in the "variant" attribute, then the default
+// variant (the stable one, flag disabled). It fails on an invalid set or a
+// value AppConfig's rule language cannot quote.
+func AppConfigFlag(rs *RuleSet, flag string) (map[string]any, error) {
+	e, err := Compile(rs)
+	if err != nil {
+		return nil, err
+	}
+	if !regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`).MatchString(flag) {
+		return nil, fmt.Errorf("gray: AppConfig flag name %q must be lower case letters, digits, '_' or '-', starting with a letter", flag)
+	}
+	var errs []error
+	vars := map[string]srcGroup{}
+	var variants []any
+	for _, r := range e.rules {
+		expr, err := r.node.appConfig(vars)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("gray: rule %q: %w", r.rule.Name, err))
+			continue
+		}
+		variants = append(variants, map[string]any{"name": r.rule.Name, "rule": expr, "enabled": true, "variant": r.rule.Target})
+	}
+	variants = append(variants, map[string]any{"name": "default", "enabled": false, "variant": e.stable})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"version": "1",
+		"flags": map[string]any{flag: map[string]any{
+			"name":       flag,
+			"attributes": map[string]any{"variant": map[string]any{"constraints": map[string]any{"type": "string", "required": true}}},
+		}},
+		"values": map[string]any{flag: map[string]any{"_variants": variants}},
+	}, nil
+}
+
+func quote(s string) (string, error) {
+	if strings.ContainsAny(s, "\"\\\n\r") {
+		return "", fmt.Errorf("value %q contains a quote, backslash or newline, which AppConfig rules cannot express", s)
+	}
+	return `"` + s + `"`, nil
+}
+
+func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
+	join := func(op string, parts []string) string {
+		if len(parts) == 1 {
+			return parts[0]
+		}
+		return "(" + op + " " + strings.Join(parts, " ") + ")"
+	}
+	switch n.kind {
+	case kIDs:
+		var parts []string
+		for _, id := range sortedKeys(n.set) {
+			q, err := quote(id)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, fmt.Sprintf("(eq $%s %s)", AppConfigKey, q))
+		}
+		return join("or", parts), nil
+	case kAttr:
+		name := identRE.ReplaceAllString(n.name, "_")
+		var vals []string
+		if n.fold {
+			name += "_lower"
+			seen := map[string]bool{}
+			for _, v := range n.values {
+				if l := strings.ToLower(v); !seen[l] {
+					seen[l] = true
+					vals = append(vals, l)
+				}
+			}
+		} else {
+			vals = sortedKeys(n.set)
+		}
+		var parts []string
+		for _, v := range vals {
+			q, err := quote(v)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, fmt.Sprintf("(eq $%s %s)", name, q))
+		}
+		return join("or", parts), nil
+	case kPct:
+		v := BucketVar(n.group, n.name, n.buckets)
+		sg := srcGroup{n.name, n.group}
+		if prev, ok := vars[v]; ok && prev != sg {
+			return "", fmt.Errorf("percent group %q and key %q share the AppConfig variable $%s with group %q and key %q; rename one group", n.group, n.name, v, prev.group, prev.source)
+		}
+		vars[v] = sg
+		return fmt.Sprintf("(and (gt $%s %d) (lte $%s %d))", v, n.from, v, n.to), nil
+	case kProb:
+		return fmt.Sprintf("(lt $%s %s)", AppConfigRandom, strconv.FormatFloat(n.prob, 'f', -1, 64)), nil
+	default:
+		op := "and"
+		if n.kind == kAny {
+			op = "or"
+		}
+		var parts []string
+		for i := range n.children {
+			p, err := n.children[i].appConfig(vars)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, p)
+		}
+		return join(op, parts), nil
+	}
+}
+
+// AppConfigContext is the context an application passes to AppConfig
+// (GetLatestConfiguration with the flag's context) so that the flag
+// routes ctx exactly as Evaluate does: the key, the attributes (and their
+// lower-cased forms), every bucket the rules use, and a random number.
+func (e *Engine) AppConfigContext(ctx *Context) map[string]any {
+	out := map[string]any{AppConfigKey: ctx.Key, AppConfigRandom: rand.Float64()}
+	for k, v := range ctx.Attributes {
+		name := identRE.ReplaceAllString(k, "_")
+		out[name] = v
+		out[name+"_lower"] = strings.ToLower(v)
+	}
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n.kind == kPct {
+			key := ctx.Key
+			if n.name != "" {
+				key = ctx.Attributes[n.name]
+			}
+			if key != "" {
+				out[BucketVar(n.group, n.name, n.buckets)] = int(Bucket(n.group, key, n.buckets))
+			} else {
+				out[BucketVar(n.group, n.name, n.buckets)] = 0 // no key: no slice matches
+			}
+		}
+		for i := range n.children {
+			walk(&n.children[i])
+		}
+	}
+	for i := range e.rules {
+		walk(&e.rules[i].node)
+	}
+	return out
+}
