@@ -440,3 +440,17 @@ func split(s Stage, p Policy) ([]Stage, error) {
 	}
 	return parts, nil
 }
+
+// Batches splits items, in order, into doubling batches of Doubling(len)
+// sizes: 1, 2, 4, 8, …, the last taking the rest. A fleet deployed batch by
+// batch exposes one host first, and each batch is at most as large as all
+// the batches before it plus one.
+func Batches[T any](items []T) [][]T {
+	var out [][]T
+	i := 0
+	for _, n := range Doubling(len(items)) {
+		out = append(out, items[i:i+n:i+n])
+		i += n
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package waves
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"strings"
 	"testing"
@@ -345,5 +346,33 @@ func BenchmarkPlanAndSchedule(b *testing.B) {
 		if _, err := Schedule(p, start, 0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBatchesProperties: every item exactly once and in order, batch sizes
+// 1, 2, 4, … with the last taking the rest, ⌈log2(N+1)⌉ batches.
+func TestBatchesProperties(t *testing.T) {
+	for n := 0; n <= 1100; n++ {
+		items := make([]int, n)
+		for i := range items {
+			items[i] = i
+		}
+		batches := Batches(items)
+		want := bits.Len(uint(n)) // ⌈log2(n+1)⌉
+		require.Len(t, batches, want, "n=%d", n)
+		next := 0
+		for b, batch := range batches {
+			if b < len(batches)-1 {
+				require.Len(t, batch, 1<<b, "n=%d batch %d", n, b)
+			} else {
+				require.LessOrEqual(t, len(batch), 1<<b, "n=%d last batch", n)
+				require.Positive(t, len(batch))
+			}
+			for _, it := range batch {
+				require.Equal(t, next, it, "n=%d: every item once, in order", n)
+				next++
+			}
+		}
+		require.Equal(t, n, next)
 	}
 }

@@ -10,10 +10,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -41,14 +39,17 @@ func stackName(env pipeline.Environment) string {
 // Team names the orders team's alarms in every region.
 const Team = "orders"
 
+// AliasName is the alias callers invoke.
+const AliasName = "live"
+
 // newAlarms declares the team's alarms in the region: the API's
 // high-severity alarms on the live alias, the same alarms scoped to the
 // version being deployed (the one-box: the canary share of invocations),
 // the anomaly guard, and the minimum traffic for promotion (the plan's
 // datapoints over the bake). Every stage creates the one-box alarms, so
 // that the one-box and the regional steps deploy the same stack.
-func newAlarms(stack awscdk.Stack, fn awslambda.Function, alias awslambda.Alias, logs awslogs.LogGroup, d pipeline.Deployment) alarms.RollbackAlarms {
-	live := fmt.Sprintf("%s:%s", *fn.FunctionName(), *alias.AliasName())
+func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, d pipeline.Deployment) alarms.RollbackAlarms {
+	live := fmt.Sprintf("%s:%s", *fn.FunctionName(), AliasName)
 	api := alarms.ServiceSpec{
 		Name:       "api",
 		Preset:     alarms.PresetLambda,
@@ -121,31 +122,17 @@ func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deploym
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 		Tracing:      awslambda.Tracing_ACTIVE,
 	})
-	alias := awslambda.NewAlias(stack, jsii.String("Live"), &awslambda.AliasProps{
-		AliasName: jsii.String("live"),
-		Version:   fn.CurrentVersion(),
-	})
-	rollback := newAlarms(stack, fn, alias, logs, d)
-	// CodeDeploy rolls back on the one-box alarm and on the aggregate.
-	codeDeployAlarms := []interfacesawscloudwatch.IAlarmRef{rollback.OneBox(), rollback.Aggregate()}
-	config := awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE()
-	if d.Target.OneBox {
-		config = awscodedeploy.NewLambdaDeploymentConfig(stack, jsii.String("OneBox"), &awscodedeploy.LambdaDeploymentConfigProps{
-			TrafficRouting: awscodedeploy.NewTimeBasedCanaryTrafficRouting(&awscodedeploy.TimeBasedCanaryTrafficRoutingProps{
-				Percentage: jsii.Number(OneBoxPercent),
-				Interval:   awscdk.Duration_Minutes(jsii.Number(max(1, d.Bake.Minutes()))),
-			}),
-		})
-	}
-	awscodedeploy.NewLambdaDeploymentGroup(stack, jsii.String("Deployment"), &awscodedeploy.LambdaDeploymentGroupProps{
-		Alias:            alias,
-		DeploymentConfig: config,
-		Alarms:           &codeDeployAlarms,
-		AutoRollback: &awscodedeploy.AutoRollbackConfig{
-			FailedDeployment:  jsii.Bool(true),
-			DeploymentInAlarm: jsii.Bool(true),
-			StoppedDeployment: jsii.Bool(true),
-		},
+	rollback := newAlarms(stack, fn, logs, d)
+	// The alias "live", shifted by CodeDeploy: on the one-box step 10% for
+	// the one-box bake, on the regional step linearly; rollback on the
+	// one-box and aggregate alarms.
+	deploy.NewLambdaDeployment(stack, jsii.String("Live"), &deploy.LambdaProps{
+		Function:      fn,
+		Alarms:        rollback,
+		OneBox:        d.Target.OneBox,
+		OneBoxPercent: OneBoxPercent,
+		OneBoxBake:    d.Bake,
+		AliasName:     AliasName,
 	})
 	return stage
 }

@@ -1,0 +1,282 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/waves"
+)
+
+// MinHealthyFleetPercent is the least share of a fleet that stays in
+// service during a deployment: at most a third is replaced at a time.
+const MinHealthyFleetPercent = 67
+
+// Tag selects EC2 instances by tag.
+type Tag struct {
+	Key, Value string
+}
+
+// ServerProps configure an EC2 / Auto Scaling fleet's deployment: a one-box
+// deployment group of one instance first, then the fleet one AZ at a time.
+type ServerProps struct {
+	// Application is the CodeDeploy application. Default: a new one.
+	Application awscodedeploy.IServerApplication
+	// OneBox selects the one-box instance: tag exactly one instance (in the
+	// region's first AZ) with it. Required.
+	OneBox Tag
+	// Fleet selects the fleet by tag. Set Fleet or AutoScalingGroups.
+	Fleet *Tag
+	// AutoScalingGroups are the fleet's groups. Set Fleet or
+	// AutoScalingGroups.
+	AutoScalingGroups []awsautoscaling.IAutoScalingGroup
+	// Alarms are the region's rollback alarms. Required, with a one-box
+	// alarm.
+	Alarms alarms.RollbackAlarms
+	// MinHealthyPercent is the fleet share kept healthy. Default: 67; less
+	// is an error unless OverrideReason is set.
+	MinHealthyPercent float64
+	// MinHealthyPerZonePercent is the share of each zone kept healthy.
+	// Default: 67.
+	MinHealthyPerZonePercent float64
+	// FirstZoneMonitor is how long CodeDeploy watches the first AZ before
+	// the next. Default: the plan's one-box floor, 1 hour.
+	FirstZoneMonitor time.Duration
+	// ZoneMonitor is how long it watches each later AZ. Default: the
+	// plan's zonal floor, 30 minutes.
+	ZoneMonitor time.Duration
+	// OverrideReason allows MinHealthyPercent under 67; it is recorded in
+	// the deployment config's name. Default: none.
+	OverrideReason string
+}
+
+// ServerDeployment is the one-box and fleet deployment groups.
+type ServerDeployment interface {
+	constructs.Construct
+	Application() awscodedeploy.IServerApplication
+	// OneBox deploys to the one-box instance.
+	OneBox() awscodedeploy.ServerDeploymentGroup
+	// Fleet deploys to the fleet, zone by zone.
+	Fleet() awscodedeploy.ServerDeploymentGroup
+	// Err reports invalid props (also synth errors on the construct).
+	Err() error
+}
+
+type serverDeployment struct {
+	constructs.Construct
+	app           awscodedeploy.IServerApplication
+	oneBox, fleet awscodedeploy.ServerDeploymentGroup
+	err           error
+}
+
+func (s *serverDeployment) Application() awscodedeploy.IServerApplication { return s.app }
+func (s *serverDeployment) OneBox() awscodedeploy.ServerDeploymentGroup   { return s.oneBox }
+func (s *serverDeployment) Fleet() awscodedeploy.ServerDeploymentGroup    { return s.fleet }
+func (s *serverDeployment) Err() error                                    { return s.err }
+
+// NewServerDeployment creates the deployment groups and the zonal config.
+func NewServerDeployment(scope constructs.Construct, id *string, props *ServerProps) ServerDeployment {
+	s := &serverDeployment{}
+	constructs.NewConstruct_Override(s, scope, id)
+	var p ServerProps
+	if props != nil {
+		p = *props
+	}
+	if p.MinHealthyPercent == 0 {
+		p.MinHealthyPercent = MinHealthyFleetPercent
+	}
+	if p.MinHealthyPerZonePercent == 0 {
+		p.MinHealthyPerZonePercent = MinHealthyFleetPercent
+	}
+	if p.FirstZoneMonitor == 0 {
+		p.FirstZoneMonitor = waves.FloorOneBox
+	}
+	if p.ZoneMonitor == 0 {
+		p.ZoneMonitor = waves.FloorZonal
+	}
+	if s.err = p.validate(); s.err != nil {
+		report(s, s.err)
+		return s
+	}
+	s.app = p.Application
+	if s.app == nil {
+		s.app = awscodedeploy.NewServerApplication(s, jsii.String("Application"), nil)
+	}
+	tags := func(t Tag) awscodedeploy.InstanceTagSet {
+		return awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{t.Key: jsii.Strings(t.Value)})
+	}
+	s.oneBox = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("OneBox"), &awscodedeploy.ServerDeploymentGroupProps{
+		Application:      s.app,
+		Ec2InstanceTags:  tags(p.OneBox),
+		DeploymentConfig: awscodedeploy.ServerDeploymentConfig_ONE_AT_A_TIME(),
+		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.OneBox(), p.Alarms.Aggregate()},
+		AutoRollback:     autoRollback(),
+		InstallAgent:     jsii.Bool(true),
+	})
+	name := ""
+	if p.OverrideReason != "" {
+		name = "safepipe-override-" + sanitize(p.OverrideReason)
+	}
+	config := awscodedeploy.NewServerDeploymentConfig(s, jsii.String("Zonal"), &awscodedeploy.ServerDeploymentConfigProps{
+		DeploymentConfigName: strOrNil(name),
+		MinimumHealthyHosts:  awscodedeploy.MinimumHealthyHosts_Percentage(jsii.Number(p.MinHealthyPercent)),
+		ZonalConfig: &awscodedeploy.ZonalConfig{
+			FirstZoneMonitorDuration:   awscdk.Duration_Minutes(jsii.Number(p.FirstZoneMonitor.Minutes())),
+			MonitorDuration:            awscdk.Duration_Minutes(jsii.Number(p.ZoneMonitor.Minutes())),
+			MinimumHealthyHostsPerZone: awscodedeploy.MinimumHealthyHostsPerZone_Percentage(jsii.Number(p.MinHealthyPerZonePercent)),
+		},
+	})
+	fleet := &awscodedeploy.ServerDeploymentGroupProps{
+		Application:      s.app,
+		DeploymentConfig: config,
+		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.Aggregate()},
+		AutoRollback:     autoRollback(),
+		InstallAgent:     jsii.Bool(true),
+	}
+	if p.Fleet != nil {
+		fleet.Ec2InstanceTags = tags(*p.Fleet)
+	} else {
+		asgs := append([]awsautoscaling.IAutoScalingGroup(nil), p.AutoScalingGroups...)
+		fleet.AutoScalingGroups = &asgs
+	}
+	s.fleet = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("Fleet"), fleet)
+	return s
+}
+
+func (p ServerProps) validate() error {
+	var errs []error
+	if p.OneBox.Key == "" || p.OneBox.Value == "" {
+		errs = append(errs, errors.New("deploy: ServerProps.OneBox needs a tag key and value; without it the one-box group is empty"))
+	}
+	if (p.Fleet == nil) == (len(p.AutoScalingGroups) == 0) {
+		errs = append(errs, errors.New("deploy: ServerProps: set exactly one of Fleet and AutoScalingGroups"))
+	}
+	if p.Fleet != nil && *p.Fleet == p.OneBox {
+		errs = append(errs, errors.New("deploy: ServerProps.Fleet is the one-box tag; the fleet must be selected separately"))
+	}
+	if p.Alarms == nil || p.Alarms.Aggregate() == nil || p.Alarms.OneBox() == nil {
+		errs = append(errs, errors.New("deploy: ServerProps.Alarms needs the aggregate and one-box alarms"))
+	}
+	if p.MinHealthyPercent > 100 {
+		errs = append(errs, fmt.Errorf("deploy: ServerProps.MinHealthyPercent is %v; it must be at most 100", p.MinHealthyPercent))
+	}
+	if p.MinHealthyPercent < MinHealthyFleetPercent && strings.TrimSpace(p.OverrideReason) == "" {
+		errs = append(errs, fmt.Errorf("deploy: ServerProps.MinHealthyPercent is %v: it would replace %v%% of the fleet at a time, over a third; keep it at %d or more, or set OverrideReason", p.MinHealthyPercent, 100-p.MinHealthyPercent, MinHealthyFleetPercent))
+	}
+	if p.MinHealthyPerZonePercent < 0 || p.MinHealthyPerZonePercent > 100 {
+		errs = append(errs, fmt.Errorf("deploy: ServerProps.MinHealthyPerZonePercent is %v; it must be 0–100", p.MinHealthyPerZonePercent))
+	}
+	for _, m := range []struct {
+		field string
+		d     time.Duration
+	}{{"FirstZoneMonitor", p.FirstZoneMonitor}, {"ZoneMonitor", p.ZoneMonitor}} {
+		if m.d < time.Minute || m.d%time.Minute != 0 {
+			errs = append(errs, fmt.Errorf("deploy: ServerProps.%s is %s; a zonal config needs monitor time in whole minutes (0 means the plan's floor)", m.field, m.d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 60 {
+		out = out[:60]
+	}
+	return out
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return jsii.String(s)
+}
+
+// BatchedServerProps configure a fleet deployed in doubling batches: the
+// hosts, in order, are split into batches of 1, 2, 4, 8, … (the last
+// takes the rest), one deployment group per batch, to be deployed one
+// after the other.
+type BatchedServerProps struct {
+	// Application is the CodeDeploy application. Default: a new one.
+	Application awscodedeploy.IServerApplication
+	// TagKey is the instance tag that names a host (e.g. "Name"). Required.
+	TagKey string
+	// Hosts are the hosts' tag values, in deployment order. Required.
+	Hosts []string
+	// Alarms are the region's rollback alarms. Required.
+	Alarms alarms.RollbackAlarms
+}
+
+// NewBatchedServerDeployment creates one deployment group per doubling
+// batch, named "Batch1", "Batch2", …, each keeping 67% of its batch healthy
+// and rolling back on the aggregate alarm; deploy them in order (for example as consecutive CodeDeploy
+// actions). It returns the groups in order; on invalid props it reports a
+// synth error and returns none.
+func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *BatchedServerProps) []awscodedeploy.ServerDeploymentGroup {
+	c := constructs.NewConstruct(scope, id)
+	var p BatchedServerProps
+	if props != nil {
+		p = *props
+	}
+	var errs []error
+	if p.TagKey == "" {
+		errs = append(errs, errors.New("deploy: BatchedServerProps.TagKey is empty"))
+	}
+	if len(p.Hosts) == 0 {
+		errs = append(errs, errors.New("deploy: BatchedServerProps.Hosts is empty"))
+	}
+	seen := map[string]bool{}
+	for _, h := range p.Hosts {
+		if seen[h] {
+			errs = append(errs, fmt.Errorf("deploy: BatchedServerProps.Hosts lists %q twice", h))
+		}
+		seen[h] = true
+	}
+	if p.Alarms == nil || p.Alarms.Aggregate() == nil {
+		errs = append(errs, errors.New("deploy: BatchedServerProps.Alarms needs the aggregate alarm"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		report(c, err)
+		return nil
+	}
+	app := p.Application
+	if app == nil {
+		app = awscodedeploy.NewServerApplication(c, jsii.String("Application"), nil)
+	}
+	// Inside a batch, at most a third of its hosts are replaced at a time.
+	config := awscodedeploy.NewServerDeploymentConfig(c, jsii.String("WithinBatch"), &awscodedeploy.ServerDeploymentConfigProps{
+		MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Percentage(jsii.Number(MinHealthyFleetPercent)),
+	})
+	var groups []awscodedeploy.ServerDeploymentGroup
+	for i, batch := range waves.Batches(p.Hosts) {
+		hosts := append([]string(nil), batch...)
+		sort.Strings(hosts)
+		groups = append(groups, awscodedeploy.NewServerDeploymentGroup(c, jsii.String(fmt.Sprintf("Batch%d", i+1)), &awscodedeploy.ServerDeploymentGroupProps{
+			Application:      app,
+			Ec2InstanceTags:  awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{p.TagKey: jsii.Strings(hosts...)}),
+			DeploymentConfig: config,
+			Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.Aggregate()},
+			AutoRollback:     autoRollback(),
+		}))
+	}
+	return groups
+}
