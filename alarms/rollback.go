@@ -16,6 +16,11 @@ import (
 // before the pipeline promotes the change: fewer than MinRequests in the
 // trailing Window puts the bake alarm in ALARM, so too little traffic fails
 // promotion instead of passing silently.
+//
+// The bake watches the alarm from the moment the stage deploys, so the
+// metric must count traffic that exists then: requests to the region or
+// alias, not to the new version (a version-scoped count is zero when the
+// bake starts and would fail every bake).
 type Traffic struct {
 	// Metric counts requests (its statistic and period are replaced by Sum
 	// over Window). Required.

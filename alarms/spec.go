@@ -74,19 +74,22 @@ var (
 		SignalLatency:  {Namespace: "AWS/ApiGateway", Name: "Latency"},
 	}}
 	// PresetALB reads AWS/ApplicationELB (LoadBalancer, TargetGroup);
-	// TargetResponseTime is in seconds.
+	// TargetResponseTime is in seconds. Faults are the targets' 5xx; the
+	// load balancer's own 5xx (HTTPCode_ELB_5XX_Count, e.g. 502/503 when
+	// targets crash) need a second spec with Metrics[SignalFaults] set to
+	// it.
 	PresetALB = Preset{Name: "alb", Metrics: map[Signal]Metric{
 		SignalRequests:       {Namespace: "AWS/ApplicationELB", Name: "RequestCount"},
 		SignalFaults:         {Namespace: "AWS/ApplicationELB", Name: "HTTPCode_Target_5XX_Count"},
 		SignalLatency:        {Namespace: "AWS/ApplicationELB", Name: "TargetResponseTime", Scale: 0.001},
 		SignalUnhealthyHosts: {Namespace: "AWS/ApplicationELB", Name: "UnHealthyHostCount"},
 	}}
-	// PresetECS reads AWS/ECS (ClusterName, ServiceName) and, for disk,
-	// Container Insights' ephemeral storage.
+	// PresetECS reads AWS/ECS (ClusterName, ServiceName). ECS publishes no
+	// disk utilisation in percent; set Metrics[SignalDisk] to a metric of
+	// your own for Disk.
 	PresetECS = Preset{Name: "ecs", Metrics: map[Signal]Metric{
 		SignalCPU:    {Namespace: "AWS/ECS", Name: "CPUUtilization"},
 		SignalMemory: {Namespace: "AWS/ECS", Name: "MemoryUtilization"},
-		SignalDisk:   {Namespace: "ECS/ContainerInsights", Name: "EphemeralStorageUtilized"},
 	}}
 )
 

@@ -80,7 +80,11 @@ func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 		Traffic:  &alarms.Traffic{Metric: invocations(api.Dimensions), MinRequests: minRequests, Window: d.Bake},
 		OneBox: &alarms.OneBox{
 			Services: []alarms.ServiceSpec{oneBox},
-			Traffic:  &alarms.Traffic{Metric: invocations(oneBox.Dimensions), MinRequests: minRequests * OneBoxPercent / 100, Window: d.Bake},
+			// The one-box's traffic is checked on the alias, not the new
+			// version: a version-scoped count starts at zero when the bake
+			// starts and would fail every bake. The canary sends the one-box
+			// its share of this traffic.
+			Traffic: &alarms.Traffic{Metric: invocations(api.Dimensions), MinRequests: minRequests, Window: d.Bake},
 		},
 	})
 }
