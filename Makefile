@@ -36,7 +36,7 @@ snapshot-update: tools
 
 ## bench: benchmarks of the core (synth benchmarks: go test ./examples/orders -bench Synth).
 bench:
-	$(GO) test ./waves/ ./verify/ -run XXX -bench . -benchmem
+	$(GO) test ./waves/ ./verify/ ./gray/ -run XXX -bench . -benchmem
 
 ## fuzz: fuzz the catalog parser and the template reader for a minute each.
 fuzz:

@@ -40,7 +40,7 @@ func rollbackAlarms(stack awscdk.Stack, preset alarms.Preset, dims, oneBoxDims m
 
 func handler(stack awscdk.Stack) awslambda.Function {
 	return awslambda.NewFunction(stack, jsii.String("Handler"), &awslambda.FunctionProps{
-		Runtime: awslambda.Runtime_NODEJS_22_X(),
+		Runtime: awslambda.Runtime_NODEJS_24_X(),
 		Handler: jsii.String("index.handler"),
 		Code:    awslambda.Code_FromInline(jsii.String("exports.handler = async () => ({ status: 'ok' });")),
 	})
@@ -95,10 +95,14 @@ func NewBatchedFleet(scope constructs.Construct, env *awscdk.Environment) awscdk
 func NewEcsService(scope constructs.Construct, env *awscdk.Environment) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String("Ecs"), &awscdk.StackProps{Env: env})
 	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{MaxAzs: jsii.Number(2), NatGateways: jsii.Number(0)})
-	cluster := awsecs.NewCluster(stack, jsii.String("Cluster"), &awsecs.ClusterProps{Vpc: vpc})
+	vpc.AddFlowLog(jsii.String("FlowLog"), nil)
+	cluster := awsecs.NewCluster(stack, jsii.String("Cluster"), &awsecs.ClusterProps{
+		Vpc: vpc, ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
+	})
 	task := awsecs.NewFargateTaskDefinition(stack, jsii.String("Task"), nil)
 	task.AddContainer(jsii.String("app"), &awsecs.ContainerDefinitionOptions{
-		Image: awsecs.ContainerImage_FromRegistry(jsii.String("public.ecr.aws/nginx/nginx:stable"), nil),
+		Image:   awsecs.ContainerImage_FromRegistry(jsii.String("public.ecr.aws/nginx/nginx:stable"), nil),
+		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{StreamPrefix: jsii.String("app")}),
 	})
 	a := rollbackAlarms(stack, alarms.PresetECS,
 		map[string]string{"ClusterName": "shapes", "ServiceName": "api"},

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -55,6 +56,14 @@ func TestShapes(t *testing.T) {
 	// Build every stack before reading any: a template is read by
 	// synthesizing the app, after which the tree is frozen.
 	lambdaStack, serverStack, batchedStack, ecs, canaryStack := NewLambda(app, env), NewServerFleet(app, env), NewBatchedFleet(app, env), NewEcsService(app, env), NewCanary(app, env)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Aspects_Of(app).Add(&NagSuppressions{Name: "shapes"}, nil)
+	for _, st := range []awscdk.Stack{lambdaStack, serverStack, batchedStack, ecs, canaryStack} {
+		msgs := assertions.Annotations_FromStack(st).FindError(jsii.String("*"), assertions.Match_AnyValue())
+		for _, m := range *msgs {
+			t.Errorf("%s: %v", *m.Id, m.Entry.Data)
+		}
+	}
 
 	lambda := verifyClean(t, lambdaStack)
 	lambda.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentConfig"), map[string]any{

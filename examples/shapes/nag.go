@@ -1,0 +1,27 @@
+package shapes
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// NagSuppressions is the example's cdk-nag policy: it accepts, with its
+// reason, only the AWS-managed policies AWS scopes to their service.
+// (jsii registers each aspect by address, so it must not be a zero-size
+// value.)
+type NagSuppressions struct{ Name string }
+
+// Visit implements awscdk.IAspect.
+func (*NagSuppressions) Visit(node constructs.IConstruct) {
+	if !*awscdk.Stack_IsStack(node) {
+		return
+	}
+	applies := []any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/(AWSLambdaBasicExecutionRole|AWSCodeDeployRole|AWSCodeDeployRoleForLambda.*)$/`)}}
+	cdknag.NagSuppressions_AddStackSuppressions(awscdk.Stack_Of(node), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM4"),
+		Reason:    jsii.String("AWS-managed service-role policies scoped by AWS to their service: Lambda basic execution (its own logs) and CodeDeploy's roles for EC2 and Lambda deployments."),
+		AppliesTo: &applies,
+	}}, jsii.Bool(true))
+}
