@@ -49,6 +49,11 @@ rules:
   - {name: exact, target: a, priority: 1, match: {attribute: {name: city, in: [Shanghai], caseSensitive: true}}}
   - {name: folded, target: b, priority: 2, match: {attribute: {name: city, in: [shanghai]}}}`,
 			map[string][]string{}},
+		{"a mixed casing still reaches a case-insensitive rule", `
+rules:
+  - {name: exact, target: a, priority: 0, match: {attribute: {name: city, in: [paris, PARIS], caseSensitive: true}}}
+  - {name: folded, target: b, priority: 1, match: {attribute: {name: city, in: [paris]}}}`,
+			map[string][]string{}},
 		{"percent inside a larger percent of the same group", `
 rules:
   - {name: twenty, target: a, priority: 1, match: {percent: {percent: 20, group: g}}}
@@ -187,7 +192,7 @@ func TestShadowDetectionAgainstBruteForce(t *testing.T) {
 	for i := range 2000 {
 		keys = append(keys, fmt.Sprintf("k%d", i))
 	}
-	cityVals := []string{"Paris", "PARIS", "paris", "Rome", "ROME", "rome", "Oslo", "OSLO", "oslo", "Lima", ""}
+	cityVals := []string{"Paris", "PARIS", "paris", "pARIS", "Rome", "ROME", "rome", "rOmE", "Oslo", "OSLO", "oslo", "Lima", ""}
 	osVals := []string{"ios", "IOS", "android", "ANDROID", "tizen", ""}
 	shadowedSeen, total := 0, 0
 	for c := range 60 {

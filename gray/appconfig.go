@@ -14,13 +14,21 @@ import (
 // application passes them (Engine.AppConfigContext computes them) and the
 // rendered rules only compare:
 //
-//	$key                     Context.Key
-//	$<attribute>             an attribute, for case-sensitive conditions
-//	$<attribute>_lower       the attribute lower-cased, for the others
-//	$bucket_<group>[_<key>]  Bucket(group, key, 100 or 1000), see BucketVar
-//	$random                  a fresh number in [0, 1), for probabilities
+//	$key                        Context.Key
+//	$attr_<attribute>           an attribute, for case-sensitive conditions
+//	$attr_<attribute>_lower     the attribute lower-cased, for the others
+//	$bucket<N>_<group>[__<key>] Bucket(group, key, N), see BucketVar
+//	$random                     a fresh number in [0, 1) per request
 //
-// so AppConfig routes every request exactly as Evaluate does.
+// so AppConfig routes every request as Evaluate does. Attributes live
+// under "attr_" so that no attribute can stand in for the key, a bucket or
+// the random number. Case-insensitive values are compared lower-cased
+// (strings.ToLower), which equals EqualFold except for a few letters with
+// several lower-case forms (σ/ς); keep such values case-sensitive.
+//
+// Variant context reaches AppConfig through the AppConfig Agent (the
+// "Context" header, comma-separated key=value pairs), not through
+// GetLatestConfiguration; values containing "," or "=" cannot be sent.
 const (
 	AppConfigKey    = "key"
 	AppConfigRandom = "random"
@@ -54,6 +62,23 @@ func AppConfigFlag(rs *RuleSet, flag string) (map[string]any, error) {
 		return nil, fmt.Errorf("gray: AppConfig flag name %q must be lower case letters, digits, '_' or '-', starting with a letter", flag)
 	}
 	var errs []error
+	attrs := map[string]string{}
+	var walkAttrs func(n *node)
+	walkAttrs = func(n *node) {
+		if n.kind == kAttr || (n.kind == kPct && n.name != "") {
+			v := attrVar(n.name)
+			if prev, ok := attrs[v]; ok && prev != n.name {
+				errs = append(errs, fmt.Errorf("gray: attributes %q and %q both become the AppConfig variable $%s; rename one", prev, n.name, v))
+			}
+			attrs[v] = n.name
+		}
+		for i := range n.children {
+			walkAttrs(&n.children[i])
+		}
+	}
+	for i := range e.rules {
+		walkAttrs(&e.rules[i].node)
+	}
 	vars := map[string]srcGroup{}
 	var variants []any
 	for _, r := range e.rules {
@@ -77,6 +102,9 @@ func AppConfigFlag(rs *RuleSet, flag string) (map[string]any, error) {
 		"values": map[string]any{flag: map[string]any{"_variants": variants}},
 	}, nil
 }
+
+// attrVar is the AppConfig context variable of an attribute.
+func attrVar(name string) string { return "attr_" + identRE.ReplaceAllString(name, "_") }
 
 func quote(s string) (string, error) {
 	if strings.ContainsAny(s, "\"\\\n\r") {
@@ -104,7 +132,7 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 		}
 		return join("or", parts), nil
 	case kAttr:
-		name := identRE.ReplaceAllString(n.name, "_")
+		name := attrVar(n.name)
 		var vals []string
 		if n.fold {
 			name += "_lower"
@@ -161,9 +189,8 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 func (e *Engine) AppConfigContext(ctx *Context) map[string]any {
 	out := map[string]any{AppConfigKey: ctx.Key, AppConfigRandom: rand.Float64()}
 	for k, v := range ctx.Attributes {
-		name := identRE.ReplaceAllString(k, "_")
-		out[name] = v
-		out[name+"_lower"] = strings.ToLower(v)
+		out[attrVar(k)] = v
+		out[attrVar(k)+"_lower"] = strings.ToLower(v)
 	}
 	var walk func(n *node)
 	walk = func(n *node) {

@@ -17,8 +17,11 @@
 //
 // A percentage hashes its key like Unleash's gradual rollout with
 // stickiness: bucket = murmur3_32(group + ":" + key, seed 0) % 100 + 1,
-// and the rule matches From < bucket ≤ Percent. PerMille uses % 1000 for
-// sub-percent rollouts (3‰). The same key always lands in the same bucket,
+// and the rule matches From < bucket ≤ Percent. PerMille refines it for
+// sub-percent rollouts (3‰): the per-mille bucket is (h % 100) * 10 +
+// (h / 100) % 10 + 1, so per-mille 10p holds exactly the users of percent p
+// and a ramp from 3‰ to 5% keeps every user it had. The same key always
+// lands in the same bucket,
 // in every process, after every restart, and in Unleash's SDKs. Rules that
 // share a group slice the same ordering of users, so a later rule should
 // take a disjoint slice (From); rules in different groups slice

@@ -59,6 +59,16 @@ func TestBucketingIsStableAndUniform(t *testing.T) {
 	}
 }
 
+// TestPerMilleNestsInPercent: a ramp from per-mille to percent keeps every
+// user it had (per-mille bucket ≤ 10p exactly when percent bucket ≤ p).
+func TestPerMilleNestsInPercent(t *testing.T) {
+	for i := range 50_000 {
+		id := fmt.Sprintf("user-%d", i)
+		pm, pc := Bucket("ramp", id, 1000), Bucket("ramp", id, 100)
+		require.Equal(t, (pm-1)/10+1, pc, id)
+	}
+}
+
 const sample = `
 stable: v1
 rules:

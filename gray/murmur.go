@@ -47,9 +47,23 @@ func murmur3(a, b, c string) uint32 {
 	return h
 }
 
-// Bucket is Unleash's normalized value of key in group: murmur3(group +
-// ":" + key) % buckets + 1, in 1…buckets. With 100 buckets it matches
-// Unleash's gradual-rollout stickiness; 1000 gives per-mille precision.
+// Bucket is the bucket of key in group, in 1…buckets (100 or 1000). With
+// 100 buckets it is Unleash's normalized value, murmur3(group + ":" + key)
+// % 100 + 1, so it matches Unleash's gradual-rollout stickiness. The
+// per-mille bucket refines the percent bucket — (h % 100) * 10 +
+// (h / 100) % 10 + 1 — so that a ramp from 3‰ to 5% keeps every user it
+// already had: per-mille bucket ≤ 10p exactly when percent bucket ≤ p.
 func Bucket(group, key string, buckets uint32) uint32 {
-	return murmur3(group, ":", key)%buckets + 1
+	return bucketOf(permille(murmur3(group, ":", key)), buckets)
+}
+
+// permille places a hash in 0…999 so that h % 100 is its leading digits.
+func permille(h uint32) uint32 { return (h%100)*10 + (h/100)%10 }
+
+// bucketOf is the 1-based bucket of a per-mille position.
+func bucketOf(m, buckets uint32) uint32 {
+	if buckets == 100 {
+		return m/10 + 1
+	}
+	return m + 1
 }

@@ -68,12 +68,12 @@ type Attribute struct {
 	CaseSensitive bool `json:"caseSensitive,omitempty"`
 }
 
-// Percent is a stable slice of keys: a key's bucket is
-// murmur3_32(Group + ":" + key, seed 0) % N + 1 (N = 100 for Percent, 1000
-// for PerMille), and the rule matches buckets From < bucket ≤ To. With
-// From 0 and Percent p this is exactly Unleash's gradual rollout with
-// stickiness, so a user keeps their bucket across processes, restarts and
-// languages.
+// Percent is a stable slice of keys: a key's bucket is Bucket(Group, key,
+// N) — murmur3_32(Group + ":" + key, seed 0) % 100 + 1 for Percent, its
+// per-mille refinement for PerMille — and the rule matches buckets
+// From < bucket ≤ To. With From 0 and Percent p this is exactly Unleash's
+// gradual rollout with stickiness, so a user keeps their bucket across
+// processes, restarts and languages.
 type Percent struct {
 	// Percent is the upper bound To, in percent (0–100). Set Percent or
 	// PerMille.

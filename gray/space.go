@@ -11,7 +11,16 @@ import (
 const (
 	other  = "\x00other"
 	absent = "\x00absent"
+	// casing + v is the class of values that equal v case-insensitively
+	// but no value a case-sensitive rule names ("Paris" next to "paris"
+	// and "PARIS", or a Kelvin sign K for k): case-insensitive rules match
+	// it, case-sensitive ones do not, and it hashes like any other value.
+	casing = "\x00casing:"
 )
+
+// free reports whether a class value stands for many strings, so that a
+// percentage keyed on it may fall in any hash cell.
+func free(v string) bool { return v == other || strings.HasPrefix(v, casing) }
 
 // srcGroup is a hash ordering: the key source ("" is Context.Key, else an
 // attribute) and the group that salts it.
@@ -50,8 +59,8 @@ func newSpace(rules []compiledRule) *space {
 			for v := range n.set {
 				vals[n.name][v] = true
 			}
-			for _, v := range n.values { // case-insensitive: other casings are other classes
-				for _, w := range []string{v, strings.ToLower(v), strings.ToUpper(v)} {
+			for _, v := range n.values { // case-insensitive: named casings and the rest
+				for _, w := range []string{v, strings.ToLower(v), strings.ToUpper(v), casing + strings.ToLower(v)} {
 					vals[n.name][w] = true
 				}
 			}
@@ -63,10 +72,9 @@ func newSpace(rules []compiledRule) *space {
 			if bounds[sg] == nil {
 				bounds[sg] = map[uint32]bool{0: true, 1000: true}
 			}
-			for d := uint32(0); d < 1000; d += n.buckets {
-				bounds[sg][min(d+n.from, 1000)] = true
-				bounds[sg][min(d+n.to, 1000)] = true
-			}
+			scale := 1000 / n.buckets // percent slices are ten per-mille cells
+			bounds[sg][n.from*scale] = true
+			bounds[sg][n.to*scale] = true
 		}
 		for i := range n.children {
 			walk(&n.children[i])
@@ -154,7 +162,7 @@ func (sp *space) each(f func(p *point)) {
 		if src != "" {
 			v = p.attrs[src]
 		}
-		if v != other { // a named value hashes to one bucket: no choice
+		if !free(v) { // a named value hashes to one bucket: no choice
 			cellsOf(si + 1)
 			return
 		}
@@ -200,7 +208,19 @@ func (p *point) match(n *node, sure bool) bool {
 		return ok
 	case kAttr:
 		v := p.attrs[n.name]
-		if v == other || v == absent || v == "" && !p.has(n.name) {
+		if v == other || v == absent {
+			return false
+		}
+		if c, ok := strings.CutPrefix(v, casing); ok {
+			// another casing of c: only case-insensitive rules match it
+			if !n.fold {
+				return false
+			}
+			for _, w := range n.values {
+				if strings.EqualFold(c, w) {
+					return true
+				}
+			}
 			return false
 		}
 		if !n.fold {
@@ -222,14 +242,13 @@ func (p *point) match(n *node, sure bool) bool {
 			return false
 		}
 		var m uint32
-		if v == other {
+		if free(v) {
 			sg := srcGroup{n.name, n.group}
 			m = p.sp.cells[sg][p.cell[sg]].start
 		} else {
-			m = murmur3(n.group, ":", v) % 1000
+			m = permille(murmur3(n.group, ":", v))
 		}
-		b := m%n.buckets + 1
-		return n.from < b && b <= n.to
+		return n.from < bucketOf(m, n.buckets) && bucketOf(m, n.buckets) <= n.to
 	case kProb:
 		if sure {
 			return n.prob >= 1
@@ -251,8 +270,6 @@ func (p *point) match(n *node, sure bool) bool {
 		return false
 	}
 }
-
-func (p *point) has(attr string) bool { _, ok := p.attrs[attr]; return ok }
 
 // weight is the class's share of ordinary keys: the product of its bucket
 // cells' widths.
@@ -285,9 +302,10 @@ func (p *point) String() string {
 		parts = append(parts, fmt.Sprintf("key %q", p.key))
 	}
 	for _, a := range p.sp.attrs {
-		switch v := p.attrs[a]; v {
-		case other:
-		case absent:
+		switch v := p.attrs[a]; {
+		case v == other, v == absent:
+		case strings.HasPrefix(v, casing):
+			parts = append(parts, fmt.Sprintf("%s=another casing of %q", a, strings.TrimPrefix(v, casing)))
 		default:
 			parts = append(parts, fmt.Sprintf("%s=%q", a, v))
 		}

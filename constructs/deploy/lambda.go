@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -136,11 +137,11 @@ func (p LambdaProps) validate() error {
 	if p.Alarms == nil || p.Alarms.Aggregate() == nil || p.Alarms.OneBox() == nil {
 		errs = append(errs, errors.New("deploy: LambdaProps.Alarms needs the aggregate and one-box alarms (alarms.NewRollbackAlarms with OneBox)"))
 	}
-	if p.OneBoxPercent <= 0 || p.OneBoxPercent >= 100 {
-		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxPercent is %v; it must be between 0 and 100, exclusive", p.OneBoxPercent))
+	if p.OneBoxPercent <= 0 || p.OneBoxPercent >= 100 || p.OneBoxPercent != math.Trunc(p.OneBoxPercent) {
+		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxPercent is %v; it must be a whole percentage between 0 and 100, exclusive", p.OneBoxPercent))
 	}
-	if p.OneBoxBake < time.Minute || p.OneBoxBake > 48*time.Hour {
-		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxBake is %s; CodeDeploy canaries hold 1 minute to 2 days", p.OneBoxBake))
+	if p.OneBoxBake < time.Minute || p.OneBoxBake > 48*time.Hour || p.OneBoxBake%time.Minute != 0 {
+		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxBake is %s; CodeDeploy canaries hold whole minutes, 1 minute to 2 days", p.OneBoxBake))
 	}
 	if p.Rest != RestLinear && p.Rest != RestAllAtOnce {
 		errs = append(errs, fmt.Errorf("deploy: LambdaProps.Rest %q is not %q or %q", p.Rest, RestLinear, RestAllAtOnce))

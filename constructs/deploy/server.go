@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -56,7 +57,8 @@ type ServerProps struct {
 	// plan's zonal floor, 30 minutes.
 	ZoneMonitor time.Duration
 	// OverrideReason allows MinHealthyPercent under 67; it is recorded in
-	// the deployment config's name. Default: none.
+	// the deployment config's template metadata (safepipe:overrideReason).
+	// Default: none.
 	OverrideReason string
 }
 
@@ -115,27 +117,32 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 	tags := func(t Tag) awscodedeploy.InstanceTagSet {
 		return awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{t.Key: jsii.Strings(t.Value)})
 	}
+	// One instance: CodeDeploy's one-at-a-time config reports success even
+	// when its last (here: only) instance fails; "zero must stay healthy"
+	// fails the deployment when the instance does.
+	oneBoxConfig := awscodedeploy.NewServerDeploymentConfig(s, jsii.String("OneBoxConfig"), &awscodedeploy.ServerDeploymentConfigProps{
+		MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Count(jsii.Number(0)),
+	})
 	s.oneBox = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("OneBox"), &awscodedeploy.ServerDeploymentGroupProps{
 		Application:      s.app,
 		Ec2InstanceTags:  tags(p.OneBox),
-		DeploymentConfig: awscodedeploy.ServerDeploymentConfig_ONE_AT_A_TIME(),
+		DeploymentConfig: oneBoxConfig,
 		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.OneBox(), p.Alarms.Aggregate()},
 		AutoRollback:     autoRollback(),
 		InstallAgent:     jsii.Bool(true),
 	})
-	name := ""
-	if p.OverrideReason != "" {
-		name = "safepipe-override-" + sanitize(p.OverrideReason)
-	}
 	config := awscodedeploy.NewServerDeploymentConfig(s, jsii.String("Zonal"), &awscodedeploy.ServerDeploymentConfigProps{
-		DeploymentConfigName: strOrNil(name),
-		MinimumHealthyHosts:  awscodedeploy.MinimumHealthyHosts_Percentage(jsii.Number(p.MinHealthyPercent)),
+		MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Percentage(jsii.Number(p.MinHealthyPercent)),
 		ZonalConfig: &awscodedeploy.ZonalConfig{
 			FirstZoneMonitorDuration:   awscdk.Duration_Minutes(jsii.Number(p.FirstZoneMonitor.Minutes())),
 			MonitorDuration:            awscdk.Duration_Minutes(jsii.Number(p.ZoneMonitor.Minutes())),
 			MinimumHealthyHostsPerZone: awscodedeploy.MinimumHealthyHostsPerZone_Percentage(jsii.Number(p.MinHealthyPerZonePercent)),
 		},
 	})
+	if p.OverrideReason != "" {
+		// Visible in the template, next to the setting it excuses.
+		config.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("safepipe:overrideReason"), p.OverrideReason)
+	}
 	fleet := &awscodedeploy.ServerDeploymentGroupProps{
 		Application:      s.app,
 		DeploymentConfig: config,
@@ -173,6 +180,14 @@ func (p ServerProps) validate() error {
 	if p.MinHealthyPercent < MinHealthyFleetPercent && strings.TrimSpace(p.OverrideReason) == "" {
 		errs = append(errs, fmt.Errorf("deploy: ServerProps.MinHealthyPercent is %v: it would replace %v%% of the fleet at a time, over a third; keep it at %d or more, or set OverrideReason", p.MinHealthyPercent, 100-p.MinHealthyPercent, MinHealthyFleetPercent))
 	}
+	for _, f := range []struct {
+		field string
+		v     float64
+	}{{"MinHealthyPercent", p.MinHealthyPercent}, {"MinHealthyPerZonePercent", p.MinHealthyPerZonePercent}} {
+		if f.v != math.Trunc(f.v) {
+			errs = append(errs, fmt.Errorf("deploy: ServerProps.%s is %v; CodeDeploy takes whole percentages", f.field, f.v))
+		}
+	}
 	if p.MinHealthyPerZonePercent < 0 || p.MinHealthyPerZonePercent > 100 {
 		errs = append(errs, fmt.Errorf("deploy: ServerProps.MinHealthyPerZonePercent is %v; it must be 0–100", p.MinHealthyPerZonePercent))
 	}
@@ -185,30 +200,6 @@ func (p ServerProps) validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sanitize(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 60 {
-		out = out[:60]
-	}
-	return out
-}
-
-func strOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return jsii.String(s)
 }
 
 // BatchedServerProps configure a fleet deployed in doubling batches: the
@@ -227,8 +218,9 @@ type BatchedServerProps struct {
 }
 
 // NewBatchedServerDeployment creates one deployment group per doubling
-// batch, named "Batch1", "Batch2", …, each keeping 67% of its batch healthy
-// and rolling back on the aggregate alarm; deploy them in order (for example as consecutive CodeDeploy
+// batch, named "Batch1", "Batch2", …, each replacing at most a third of its
+// batch at a time and rolling back on the aggregate alarm; deploy them in
+// order (for example as consecutive CodeDeploy
 // actions). It returns the groups in order; on invalid props it reports a
 // synth error and returns none.
 func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *BatchedServerProps) []awscodedeploy.ServerDeploymentGroup {
@@ -262,10 +254,21 @@ func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *B
 	if app == nil {
 		app = awscodedeploy.NewServerApplication(c, jsii.String("Application"), nil)
 	}
-	// Inside a batch, at most a third of its hosts are replaced at a time.
-	config := awscodedeploy.NewServerDeploymentConfig(c, jsii.String("WithinBatch"), &awscodedeploy.ServerDeploymentConfigProps{
-		MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Percentage(jsii.Number(MinHealthyFleetPercent)),
-	})
+	// Inside a batch, at most a third of its hosts are replaced at a time,
+	// as a host count: CodeDeploy rounds a percentage up and fails at once
+	// when the healthy minimum is not below the batch size (67% of 1, 2 or
+	// 3 hosts), so small batches keep n-1 healthy, and a one-host batch 0.
+	configs := map[int]awscodedeploy.IServerDeploymentConfig{}
+	configFor := func(n int) awscodedeploy.IServerDeploymentConfig {
+		if cfg, ok := configs[n]; ok {
+			return cfg
+		}
+		healthy := min(int(math.Ceil(float64(n)*MinHealthyFleetPercent/100)), n-1)
+		configs[n] = awscodedeploy.NewServerDeploymentConfig(c, jsii.String(fmt.Sprintf("Keep%dOf%d", healthy, n)), &awscodedeploy.ServerDeploymentConfigProps{
+			MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Count(jsii.Number(float64(healthy))),
+		})
+		return configs[n]
+	}
 	var groups []awscodedeploy.ServerDeploymentGroup
 	for i, batch := range waves.Batches(p.Hosts) {
 		hosts := append([]string(nil), batch...)
@@ -273,7 +276,7 @@ func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *B
 		groups = append(groups, awscodedeploy.NewServerDeploymentGroup(c, jsii.String(fmt.Sprintf("Batch%d", i+1)), &awscodedeploy.ServerDeploymentGroupProps{
 			Application:      app,
 			Ec2InstanceTags:  awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{p.TagKey: jsii.Strings(hosts...)}),
-			DeploymentConfig: config,
+			DeploymentConfig: configFor(len(batch)),
 			Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.Aggregate()},
 			AutoRollback:     autoRollback(),
 		}))

@@ -38,6 +38,11 @@ type GrayReleaseProps struct {
 	// FinalBakeTime is how long AppConfig watches the alarms after the
 	// rollout before the deployment completes. Default: 30 minutes.
 	FinalBakeTime time.Duration
+	// DeploymentStrategy replaces the doubling strategy this construct
+	// would create; share one per account and region (AppConfig allows 20
+	// strategies). Default: a new exponential strategy, growth factor 2,
+	// over DeploymentDuration with FinalBakeTime.
+	DeploymentStrategy awsappconfig.IDeploymentStrategy
 }
 
 // GrayRelease is a rule set deployed as an AppConfig multi-variant feature
@@ -110,11 +115,16 @@ func (g *grayRelease) build(p GrayReleaseProps) error {
 	if len(p.Alarms) == 0 {
 		errs = append(errs, errors.New("release: GrayReleaseProps.Alarms is empty; the rollout needs the aggregate alarm to roll back on"))
 	}
-	if p.DeploymentDuration < 0 || p.DeploymentDuration > 24*time.Hour {
-		errs = append(errs, fmt.Errorf("release: GrayReleaseProps.DeploymentDuration %s must be 0–24h (AppConfig's limit)", p.DeploymentDuration))
+	if len(p.Alarms) > 5 {
+		errs = append(errs, fmt.Errorf("release: GrayReleaseProps.Alarms has %d alarms; an AppConfig environment takes 5 monitors (pass the aggregate)", len(p.Alarms)))
 	}
-	if p.FinalBakeTime < 0 || p.FinalBakeTime > 24*time.Hour {
-		errs = append(errs, fmt.Errorf("release: GrayReleaseProps.FinalBakeTime %s must be 0–24h (AppConfig's limit)", p.FinalBakeTime))
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"DeploymentDuration", p.DeploymentDuration}, {"FinalBakeTime", p.FinalBakeTime}} {
+		if d.v < 0 || d.v > 24*time.Hour || d.v%time.Minute != 0 {
+			errs = append(errs, fmt.Errorf("release: GrayReleaseProps.%s is %s; AppConfig takes whole minutes, 0–24h", d.field, d.v))
+		}
 	}
 	if p.Rules == nil {
 		return errors.Join(append(errs, errors.New("release: GrayReleaseProps.Rules is nil"))...)
@@ -157,14 +167,17 @@ func (g *grayRelease) build(p GrayReleaseProps) error {
 		EnvironmentName: jsii.String(p.EnvironmentName),
 		Monitors:        &monitors,
 	})
-	strategy := awsappconfig.NewDeploymentStrategy(g, jsii.String("Doubling"), &awsappconfig.DeploymentStrategyProps{
-		Description: jsii.String("safepipe doubling rollout: exponential, growth factor 2, then a final bake watching the alarms"),
-		RolloutStrategy: awsappconfig.RolloutStrategy_Exponential(&awsappconfig.RolloutStrategyProps{
-			GrowthFactor:       jsii.Number(2),
-			DeploymentDuration: awscdk.Duration_Minutes(jsii.Number(p.DeploymentDuration.Minutes())),
-			FinalBakeTime:      awscdk.Duration_Minutes(jsii.Number(p.FinalBakeTime.Minutes())),
-		}),
-	})
+	strategy := p.DeploymentStrategy
+	if strategy == nil {
+		strategy = awsappconfig.NewDeploymentStrategy(g, jsii.String("Doubling"), &awsappconfig.DeploymentStrategyProps{
+			Description: jsii.String("safepipe doubling rollout: exponential, growth factor 2, then a final bake watching the alarms"),
+			RolloutStrategy: awsappconfig.RolloutStrategy_Exponential(&awsappconfig.RolloutStrategyProps{
+				GrowthFactor:       jsii.Number(2),
+				DeploymentDuration: awscdk.Duration_Minutes(jsii.Number(p.DeploymentDuration.Minutes())),
+				FinalBakeTime:      awscdk.Duration_Minutes(jsii.Number(p.FinalBakeTime.Minutes())),
+			}),
+		})
+	}
 	g.config = awsappconfig.NewHostedConfiguration(g, jsii.String("Flag"), &awsappconfig.HostedConfigurationProps{
 		Application:        g.app,
 		Name:               jsii.String(p.Flag),

@@ -79,8 +79,13 @@ func TestShapes(t *testing.T) {
 	server.ResourceCountIs(jsii.String("AWS::CodeDeploy::DeploymentGroup"), jsii.Number(2))
 	server.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentGroup"), map[string]any{
 		"Ec2TagSet":                 map[string]any{"Ec2TagSetList": []any{map[string]any{"Ec2TagGroup": []any{map[string]any{"Key": "safepipe:role", "Type": "KEY_AND_VALUE", "Value": "onebox"}}}}},
-		"DeploymentConfigName":      "CodeDeployDefault.OneAtATime",
+		"DeploymentConfigName":      map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("OneBoxConfig"))},
 		"AutoRollbackConfiguration": rollbackOnAlarm,
+	})
+	// The one-box fails when its one instance fails (one-at-a-time would
+	// report success after a failed last instance).
+	server.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentConfig"), map[string]any{
+		"MinimumHealthyHosts": map[string]any{"Type": "HOST_COUNT", "Value": 0},
 	})
 	server.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentConfig"), map[string]any{
 		"MinimumHealthyHosts": map[string]any{"Type": "FLEET_PERCENT", "Value": 67},
@@ -102,6 +107,14 @@ func TestShapes(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []int{1, 2, 4, 4}, sizes, "doubling batches of 11 hosts")
+	// Within a batch, a third at most at a time, as host counts CodeDeploy
+	// can meet: 0 of 1, 1 of 2, 3 of 4.
+	for _, healthy := range []int{0, 1, 3} {
+		batched.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentConfig"), map[string]any{
+			"MinimumHealthyHosts": map[string]any{"Type": "HOST_COUNT", "Value": healthy},
+		})
+	}
+	batched.ResourceCountIs(jsii.String("AWS::CodeDeploy::DeploymentConfig"), jsii.Number(3))
 
 	tpl := assertions.Template_FromStack(ecs, nil)
 	tpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), map[string]any{
@@ -154,6 +167,8 @@ func TestBadSettingsNameTheField(t *testing.T) {
 			[]string{"ServerProps.ZoneMonitor is 10s"}},
 		{"lambda one-box share", deploy.NewLambdaDeployment(stack, jsii.String("L1"), &deploy.LambdaProps{Function: fn, Alarms: a, OneBoxPercent: 100}).Err(),
 			[]string{"LambdaProps.OneBoxPercent is 100"}},
+		{"fractions CodeDeploy cannot take", deploy.NewLambdaDeployment(stack, jsii.String("L2"), &deploy.LambdaProps{Function: fn, Alarms: a, OneBoxPercent: 2.5, OneBoxBake: 90 * time.Second}).Err(),
+			[]string{"LambdaProps.OneBoxPercent is 2.5", "LambdaProps.OneBoxBake is 1m30s"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
