@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/safepipe/safepipe/waves"
@@ -17,6 +18,10 @@ import (
 type Config struct {
 	// Production matches production stage names. Default: `^Prod-`.
 	Production string `json:"production,omitempty"`
+	// ProductionTag also makes a stage production when a stack it deploys
+	// carries this tag, "key=value" (read from the cloud assembly, so it
+	// works for assemblies only). Default: none.
+	ProductionTag string `json:"productionTag,omitempty"`
 	// OneBox matches one-box stage names. Default: `(?i)one-?box`.
 	OneBox string `json:"oneBox,omitempty"`
 	// Wave captures a stage's wave from its name (first group); stages of
@@ -94,6 +99,7 @@ type compiled struct {
 	production, oneBox, wave, part, alpha, beta, gamma, gammaOneBox, cell, aggregate, bakeAlarm *regexp.Regexp
 	floors                                                                                      Floors
 	suppressions                                                                                []Suppression
+	tagKey, tagValue                                                                            string
 }
 
 func (c *Config) compile() (*compiled, error) {
@@ -128,6 +134,13 @@ func (c *Config) compile() (*compiled, error) {
 			OneBox: minutes(waves.FloorOneBox), Zonal: minutes(waves.FloorZonal),
 			FirstWave: minutes(waves.FloorFirstWave), LaterWave: minutes(waves.FloorLaterWave),
 		},
+	}
+	if c.ProductionTag != "" {
+		k, v, ok := strings.Cut(c.ProductionTag, "=")
+		if !ok || k == "" {
+			errs = append(errs, fmt.Errorf("verify: config productionTag %q must be key=value", c.ProductionTag))
+		}
+		out.tagKey, out.tagValue = k, v
 	}
 	for field, r := range map[string]*regexp.Regexp{"wave": out.wave, "part": out.part, "cell": out.cell} {
 		if r.NumSubexp() < 1 {

@@ -31,10 +31,13 @@
 //
 // # How stages, bakes and regions are recognised
 //
-// Stage roles come from stage-name patterns in [Config]; the defaults are
-// safepipe's naming (production "^Prod-", one-box "one-?box", waves
+// Stage roles come from stage-name patterns in [Config] — and, for
+// production, optionally from a stack tag (Config.ProductionTag, read from
+// the cloud assembly manifest); the defaults are safepipe's naming
+// (production "^Prod-", one-box "one-?box", waves
 // "^Prod-(W\d+)", split parts "-P\d+$", "Alpha", "Beta", "Gamma",
-// "Gamma-OneBox"). A stage's regions are the regions of its CloudFormation
+// "Gamma-OneBox"). Every stage after the first production stage that
+// deploys is production, whatever its name. A stage's regions are the regions of its CloudFormation
 // deploy actions; an action or rule without a Region runs in the
 // pipeline's region (from the assembly manifest, or the home artifact
 // store of the template). A bake is a CloudWatchAlarm rule of the OnSuccess

@@ -19,6 +19,8 @@ type Template struct {
 	Resources map[string]Resource
 	// Metadata is the template's top-level Metadata.
 	Metadata map[string]any
+	// Tags are the stack's tags (from the cloud assembly manifest).
+	Tags map[string]string
 }
 
 // Resource is one template resource.

@@ -103,7 +103,7 @@ func (c *checker) pipeline(p Pipeline) {
 			c.add(RuleLimits, f, "stage %s has %d actions; CodePipeline allows %d", s.Name, n, waves.MaxActionsPerStage)
 		}
 	}
-	first := slices.IndexFunc(p.Stages, func(s Stage) bool { return c.cc.production.MatchString(s.Name) })
+	first := slices.IndexFunc(p.Stages, func(s Stage) bool { return c.cc.production.MatchString(s.Name) || c.taggedProduction(s) })
 	if first < 0 {
 		return // no production stage: nothing to gate
 	}
@@ -171,6 +171,26 @@ func (c *checker) pipeline(p Pipeline) {
 			}
 		}
 	}
+}
+
+// taggedProduction reports whether the stage deploys a stack carrying the
+// configured production tag.
+func (c *checker) taggedProduction(s Stage) bool {
+	if c.cc.tagKey == "" || c.byPath == nil {
+		return false
+	}
+	for _, a := range s.Actions {
+		path := a.Configuration["TemplatePath"]
+		if k := strings.Index(path, "::"); k >= 0 {
+			path = path[k+2:]
+		}
+		if t, ok := c.byPath[path]; ok && t.Tags != nil {
+			if v, ok := t.Tags[c.cc.tagKey]; ok && v == c.cc.tagValue {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *checker) preProd(p Pipeline, first int, where Finding) {

@@ -72,8 +72,9 @@ type manifest struct {
 		Type        string `json:"type"`
 		Environment string `json:"environment"`
 		Properties  struct {
-			TemplateFile  string `json:"templateFile"`
-			DirectoryName string `json:"directoryName"`
+			TemplateFile  string            `json:"templateFile"`
+			Tags          map[string]string `json:"tags"`
+			DirectoryName string            `json:"directoryName"`
 		} `json:"properties"`
 	} `json:"artifacts"`
 }
@@ -113,6 +114,7 @@ func readAssembly(fsys fs.FS, dir string, seen map[string]bool) ([]*Template, er
 			if parts := strings.Split(a.Environment, "/"); len(parts) == 4 && !strings.HasPrefix(parts[3], "unknown") {
 				t.Region = parts[3]
 			}
+			t.Tags = a.Properties.Tags
 			out = append(out, t)
 		case "cdk:cloud-assembly":
 			nested, err := readAssembly(fsys, filepath.Join(dir, a.Properties.DirectoryName), seen)

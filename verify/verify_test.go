@@ -153,6 +153,52 @@ func TestConfigRecognisesOtherNaming(t *testing.T) {
 	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep))
 }
 
+// TestProductionByTag: a pipeline whose production stages have other names
+// is gated when its production stacks carry the configured tag.
+func TestProductionByTag(t *testing.T) {
+	dir := t.TempDir()
+	err := filepath.Walk("testdata/assembly-pass", func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("testdata/assembly-pass", path)
+		s := strings.ReplaceAll(string(b), "Prod-", "Live-")
+		if strings.HasSuffix(path, "manifest.json") && strings.Contains(rel, "Prod-") {
+			// tag the production stacks
+			s = strings.ReplaceAll(s, `"templateFile"`, `"tags": {"environment": "production"}, "templateFile"`)
+		}
+		if strings.HasSuffix(rel, "Pipeline.template.json") {
+			// and remove one production stage's rollback
+			var tpl map[string]any
+			require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+			stages := tpl["Resources"].(map[string]any)["PipelineCodePipeline"].(map[string]any)["Properties"].(map[string]any)["Stages"].([]any)
+			for _, st := range stages {
+				if st.(map[string]any)["Name"] == "Live-W1-Regional" {
+					delete(st.(map[string]any), "OnFailure")
+				}
+			}
+			out, _ := json.Marshal(tpl)
+			s = string(out)
+		}
+		target := filepath.Join(dir, strings.ReplaceAll(rel, "Prod-", "Live-"))
+		require.NoError(t, os.MkdirAll(filepath.Dir(target), 0o755))
+		return os.WriteFile(target, []byte(s), 0o644)
+	})
+	require.NoError(t, err)
+	rep, err := Assembly(dir, nil)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings, "by name alone, Live- stages are not production")
+	rep, err = Assembly(dir, &Config{ProductionTag: "environment=production", Wave: `^Live-(W\d+)`})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "%+v", rep.Findings)
+	_, err = ReadConfig(strings.NewReader(`{"productionTag": "production"}`))
+	assert.ErrorContains(t, err, "must be key=value")
+}
+
 func TestUnreadableInput(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {
