@@ -31,26 +31,35 @@
 //
 // # How stages, bakes and regions are recognised
 //
-// Stage roles come from stage-name patterns in [Config] — and, for
-// production, optionally from a stack tag (Config.ProductionTag, read from
-// the cloud assembly manifest); the defaults are safepipe's naming
-// (production "^Prod-", one-box "one-?box", waves
-// "^Prod-(W\d+)", split parts "-P\d+$", "Alpha", "Beta", "Gamma",
-// "Gamma-OneBox"). Every stage after the first production stage that
-// deploys is production, whatever its name. A stage's regions are the regions of its CloudFormation
-// deploy actions; an action or rule without a Region runs in the
-// pipeline's region (from the assembly manifest, or the home artifact
-// store of the template). A bake is a CloudWatchAlarm rule of the OnSuccess
-// condition (watched for WaitTime minutes) or a safepipe watch action (a
-// CodeBuild action whose project sets SAFEPIPE_WATCH and SAFEPIPE_MINUTES);
-// a blocker is a CloudWatchAlarm rule of BeforeEntry or a watch action
-// with SAFEPIPE_MINUTES 0. A stage's bake floor depends on its position:
-// the last stage of the first wave 12 h, the last stage of a later wave
-// 2 h, a one-box stage 1 h, a zonal stage 30 min (Config.Floors); an
-// earlier part of a split stage needs no bake of its own. Production
-// stacks are the templates the production deploy actions name
-// (TemplatePath); the aggregate alarm is a composite alarm whose name
-// matches Config.Aggregate ("-aggregate-rollback$").
+// Stage roles come from stage-name patterns in [Config] and, for
+// production, optionally from a stack tag (Config.ProductionTag, read
+// from the cloud assembly manifest). The defaults are safepipe's naming:
+// production "^Prod-", one-box "one-?box", waves "^Prod-(W\d+)", split
+// parts "-P\d+$", "Alpha", "Beta", "Gamma", "Gamma-OneBox". Every stage
+// after the first production stage that deploys is production, whatever
+// its name.
+//
+// A stage's regions are the regions of its CloudFormation deploy actions;
+// an action or rule without a Region runs in the pipeline's region (from
+// the assembly manifest, or the home artifact store of the template).
+//
+// A bake is a CloudWatchAlarm rule on ALARM in an OnSuccess condition that
+// rolls back or fails (watched for WaitTime minutes), or a safepipe watch
+// action (a CodeBuild action whose project sets SAFEPIPE_WATCH and
+// SAFEPIPE_MINUTES > 0) that runs after every deploy action; it counts for
+// a region only if it watches a bake alarm (Config.BakeAlarm). A blocker
+// is a CloudWatchAlarm rule on ALARM in a BeforeEntry condition that fails
+// and has no DeploymentWindow rule (CodePipeline does not re-check alarm
+// rules after waiting for a window), or a watch action with
+// SAFEPIPE_MINUTES 0 that runs before every deploy action; it counts for a
+// region only if it watches the aggregate alarm (Config.Aggregate).
+//
+// A stage's bake floor depends on its position: the last stage of the
+// first wave 12 h, the last stage of a later wave 2 h, a one-box stage
+// 1 h, a zonal stage 30 min (Config.Floors). The last part of a split
+// stage must bake every part's regions; earlier parts need no bake of
+// their own. Production stacks are the templates the production deploy
+// actions name (TemplatePath).
 //
 // # Suppressions
 //
