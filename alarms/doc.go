@@ -17,8 +17,9 @@
 //
 //   - the high-severity alarms, named <team>-<service>-<signal>;
 //   - the aggregate rollback alarm <team>-aggregate-rollback, a composite
-//     that ORs them and any extra alarm (a canary's). CodeDeploy rolls back
-//     on it and the pipeline blocks on it. CloudWatch allows 100 children
+//     that ORs them and any extra alarm (a canary's). The pipeline blocks on
+//     it; CodeDeploy and ECS, which document metric alarms, watch its
+//     metric alarms (MetricAlarms) unless a team opts into composites. CloudWatch allows 100 children
 //     and 10,240 characters per composite rule; past either, the aggregate
 //     is split into nested composites <team>-aggregate-rollback-part-N and
 //     the top alarm ORs the parts, so the name never changes;

@@ -70,8 +70,8 @@ type RollbackAlarmsProps struct {
 // package.
 type RollbackAlarms interface {
 	constructs.Construct
-	// Aggregate ORs every high-severity alarm: CodeDeploy rolls back on it
-	// and the pipeline blocks on it.
+	// Aggregate ORs every high-severity alarm: the pipeline blocks on it
+	// and AppConfig rolls back on it.
 	Aggregate() awscloudwatch.IAlarm
 	// Bake ORs the aggregate and the low-traffic alarm: the pipeline's bake
 	// watches it.
@@ -83,6 +83,13 @@ type RollbackAlarms interface {
 	OneBoxBake() awscloudwatch.IAlarm
 	// HighSeverity are the names of the aggregate's direct children.
 	HighSeverity() []string
+	// MetricAlarms are the region's high-severity metric alarms (the
+	// aggregate's children except Extra), for services that take metric
+	// alarms only.
+	MetricAlarms() []awscloudwatch.IAlarm
+	// OneBoxMetricAlarms are the one-box-scoped metric alarms (nil without
+	// OneBox).
+	OneBoxMetricAlarms() []awscloudwatch.IAlarm
 	// Err reports invalid props (also a synth error on the construct);
 	// the alarms are then nil.
 	Err() error
@@ -92,7 +99,15 @@ type rollbackAlarms struct {
 	constructs.Construct
 	aggregate, bake, oneBox, oneBoxBake awscloudwatch.IAlarm
 	high                                []string
+	metric, oneBoxMetric                []awscloudwatch.IAlarm
 	err                                 error
+}
+
+func (r *rollbackAlarms) MetricAlarms() []awscloudwatch.IAlarm {
+	return append([]awscloudwatch.IAlarm(nil), r.metric...)
+}
+func (r *rollbackAlarms) OneBoxMetricAlarms() []awscloudwatch.IAlarm {
+	return append([]awscloudwatch.IAlarm(nil), r.oneBoxMetric...)
 }
 
 func (r *rollbackAlarms) Aggregate() awscloudwatch.IAlarm  { return r.aggregate }
@@ -121,6 +136,9 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 	for _, s := range p.Services {
 		children = append(children, serviceAlarms(r, p.Team, s, false)...)
 	}
+	for _, c := range children {
+		r.metric = append(r.metric, c.Alarm)
+	}
 	children = append(children, p.Extra...)
 	for _, c := range children {
 		r.high = append(r.high, c.Name)
@@ -136,6 +154,9 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 		var obChildren []Child
 		for _, s := range ob.Services {
 			obChildren = append(obChildren, serviceAlarms(r, p.Team, s, true)...)
+		}
+		for _, c := range obChildren {
+			r.oneBoxMetric = append(r.oneBoxMetric, c.Alarm)
 		}
 		obChildren = append(obChildren, ob.Extra...)
 		// A regression the one-box causes region-wide must stop it too.

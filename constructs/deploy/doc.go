@@ -1,15 +1,24 @@
 // Package deploy renders how one region takes a change, with the AWS-native
-// mechanisms a team would choose by hand, pre-wired to the region's
-// one-box and aggregate alarms (package alarms) and to automatic rollback.
-// The pipeline decides where and when; a team's service stage factory
-// calls one of these in a few lines.
+// mechanisms a team would choose by hand, pre-wired to the region's alarms
+// (package alarms) and to automatic rollback. The pipeline decides where
+// and when; a team's service stage factory calls one of these in a few
+// lines.
+//
+// CodeDeploy and ECS watch the region's high-severity metric alarms (and,
+// on a one-box step, the one-box-scoped ones), at most
+// MaxDeploymentAlarms: both services document metric alarms, and one that
+// looked a composite alarm up as a metric alarm would not find it.
+// CompositeAlarms (EcsRolling's composite argument) hands them the
+// composite one-box and aggregate alarms instead, without the limit; turn
+// it on once you have seen composites work with the service in your
+// account.
 //
 //   - [NewLambdaDeployment]: the function's current version behind an
 //     alias ("live"), shifted by CodeDeploy: on the one-box step a canary
 //     that holds OneBoxPercent (10%) for the one-box bake, then the rest;
 //     on the regional step linear (10% a minute) or all at once. CodeDeploy
-//     watches the one-box and aggregate alarms and rolls back on failure,
-//     on alarm and when stopped; optional pre/post-traffic hooks.
+//     watches the alarms and rolls back on failure, on alarm and when
+//     stopped; optional pre/post-traffic hooks.
 //   - [NewServerDeployment] (EC2 / Auto Scaling): a one-box deployment
 //     group (the one instance carrying the one-box tag) deployed first,
 //     then the fleet with CodeDeploy's zonal configuration — one AZ at a

@@ -17,7 +17,11 @@ import (
 // 200% unless props set them). The caller's props are not modified.
 // Settings that would replace more than a third of the tasks at a time are
 // errors.
-func EcsRolling(props awsecs.FargateServiceProps, rollback alarms.RollbackAlarms) (*awsecs.FargateServiceProps, error) {
+//
+// ECS watches the region's high-severity metric alarms (at most
+// MaxDeploymentAlarms); composite=true gives it the composite aggregate
+// instead, once checked in your account.
+func EcsRolling(props awsecs.FargateServiceProps, rollback alarms.RollbackAlarms, composite bool) (*awsecs.FargateServiceProps, error) {
 	p := props
 	var errs []error
 	if rollback == nil || rollback.Aggregate() == nil {
@@ -35,12 +39,20 @@ func EcsRolling(props awsecs.FargateServiceProps, rollback alarms.RollbackAlarms
 	if p.CircuitBreaker != nil && (p.CircuitBreaker.Rollback == nil || !*p.CircuitBreaker.Rollback) {
 		errs = append(errs, errors.New("deploy: FargateServiceProps.CircuitBreaker must roll back"))
 	}
+	var names []*string
+	if len(errs) == 0 {
+		watch, err := deploymentAlarms("EcsRolling", rollback, false, composite)
+		errs = append(errs, err)
+		for _, w := range watch {
+			names = append(names, w.AlarmName())
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	p.CircuitBreaker = &awsecs.DeploymentCircuitBreaker{Enable: jsii.Bool(true), Rollback: jsii.Bool(true)}
 	p.DeploymentAlarms = &awsecs.DeploymentAlarmConfig{
-		AlarmNames: &[]*string{rollback.Aggregate().AlarmName()},
+		AlarmNames: &names,
 		Behavior:   awsecs.AlarmBehavior_ROLLBACK_ON_ALARM,
 	}
 	return &p, nil

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -34,8 +34,8 @@ type LambdaProps struct {
 	// version. Required.
 	Function awslambda.Function
 	// Alarms are the region's rollback alarms; CodeDeploy stops and rolls
-	// back on the one-box alarm and on the aggregate. Required, with a
-	// one-box alarm.
+	// back on the one-box and regional high-severity alarms. Required, with
+	// a one-box alarm.
 	Alarms alarms.RollbackAlarms
 	// OneBox says whether this deployment is the one-box step: then the new
 	// version takes OneBoxPercent of invocations for OneBoxBake, and the
@@ -53,6 +53,11 @@ type LambdaProps struct {
 	// PreTraffic and PostTraffic are CodeDeploy hook functions. Default:
 	// none.
 	PreTraffic, PostTraffic awslambda.IFunction
+	// CompositeAlarms gives CodeDeploy the composite one-box and aggregate
+	// alarms instead of their metric alarms. Default: false (the metric
+	// alarms, at most MaxDeploymentAlarms: CodeDeploy documents metric
+	// alarms; check composites in your account before turning this on).
+	CompositeAlarms bool
 }
 
 // LambdaDeployment is a function version behind an alias, shifted by a
@@ -96,7 +101,11 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	if p.AliasName == "" {
 		p.AliasName = "live"
 	}
-	if l.err = p.validate(); l.err != nil {
+	watch, err := []awscloudwatch.IAlarm(nil), p.validate()
+	if err == nil {
+		watch, err = deploymentAlarms("LambdaProps.Alarms", p.Alarms, true, p.CompositeAlarms)
+	}
+	if l.err = err; l.err != nil {
 		report(l, l.err)
 		return l
 	}
@@ -121,7 +130,7 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	l.group = awscodedeploy.NewLambdaDeploymentGroup(l, jsii.String("Deployment"), &awscodedeploy.LambdaDeploymentGroupProps{
 		Alias:            l.alias,
 		DeploymentConfig: config,
-		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.OneBox(), p.Alarms.Aggregate()},
+		Alarms:           refs(watch),
 		AutoRollback:     autoRollback(),
 		PreHook:          p.PreTraffic,
 		PostHook:         p.PostTraffic,

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
-	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -56,6 +56,9 @@ type ServerProps struct {
 	// ZoneMonitor is how long it watches each later AZ. Default: the
 	// plan's zonal floor, 30 minutes.
 	ZoneMonitor time.Duration
+	// CompositeAlarms gives CodeDeploy the composite alarms instead of their
+	// metric alarms. Default: false (see LambdaProps.CompositeAlarms).
+	CompositeAlarms bool
 	// OverrideReason allows MinHealthyPercent under 67; it is recorded in
 	// the deployment config's template metadata (safepipe:overrideReason).
 	// Default: none.
@@ -106,7 +109,15 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 	if p.ZoneMonitor == 0 {
 		p.ZoneMonitor = waves.FloorZonal
 	}
-	if s.err = p.validate(); s.err != nil {
+	err := p.validate()
+	var oneBoxWatch, fleetWatch []awscloudwatch.IAlarm
+	if err == nil {
+		oneBoxWatch, err = deploymentAlarms("ServerProps.Alarms (one-box)", p.Alarms, true, p.CompositeAlarms)
+	}
+	if err == nil {
+		fleetWatch, err = deploymentAlarms("ServerProps.Alarms (fleet)", p.Alarms, false, p.CompositeAlarms)
+	}
+	if s.err = err; s.err != nil {
 		report(s, s.err)
 		return s
 	}
@@ -127,7 +138,7 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		Application:      s.app,
 		Ec2InstanceTags:  tags(p.OneBox),
 		DeploymentConfig: oneBoxConfig,
-		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.OneBox(), p.Alarms.Aggregate()},
+		Alarms:           refs(oneBoxWatch),
 		AutoRollback:     autoRollback(),
 		InstallAgent:     jsii.Bool(true),
 	})
@@ -146,7 +157,7 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 	fleet := &awscodedeploy.ServerDeploymentGroupProps{
 		Application:      s.app,
 		DeploymentConfig: config,
-		Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.Aggregate()},
+		Alarms:           refs(fleetWatch),
 		AutoRollback:     autoRollback(),
 		InstallAgent:     jsii.Bool(true),
 	}
@@ -215,6 +226,9 @@ type BatchedServerProps struct {
 	Hosts []string
 	// Alarms are the region's rollback alarms. Required.
 	Alarms alarms.RollbackAlarms
+	// CompositeAlarms gives CodeDeploy the composite aggregate instead of
+	// its metric alarms. Default: false (see LambdaProps.CompositeAlarms).
+	CompositeAlarms bool
 }
 
 // NewBatchedServerDeployment creates one deployment group per doubling
@@ -245,6 +259,12 @@ func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *B
 	}
 	if p.Alarms == nil || p.Alarms.Aggregate() == nil {
 		errs = append(errs, errors.New("deploy: BatchedServerProps.Alarms needs the aggregate alarm"))
+	}
+	var watch []awscloudwatch.IAlarm
+	if len(errs) == 0 {
+		w, err := deploymentAlarms("BatchedServerProps.Alarms", p.Alarms, false, p.CompositeAlarms)
+		watch = w
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		report(c, err)
@@ -277,7 +297,7 @@ func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *B
 			Application:      app,
 			Ec2InstanceTags:  awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{p.TagKey: jsii.Strings(hosts...)}),
 			DeploymentConfig: configFor(len(batch)),
-			Alarms:           &[]interfacesawscloudwatch.IAlarmRef{p.Alarms.Aggregate()},
+			Alarms:           refs(watch),
 			AutoRollback:     autoRollback(),
 		}))
 	}

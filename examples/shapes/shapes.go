@@ -111,7 +111,7 @@ func NewEcsService(scope constructs.Construct, env *awscdk.Environment) awscdk.S
 		awscdk.Annotations_Of(stack).AddError(jsii.String(err.Error()))
 		return stack
 	}
-	props, err := deploy.EcsRolling(awsecs.FargateServiceProps{Cluster: cluster, TaskDefinition: task, DesiredCount: jsii.Number(6)}, a)
+	props, err := deploy.EcsRolling(awsecs.FargateServiceProps{Cluster: cluster, TaskDefinition: task, DesiredCount: jsii.Number(6)}, a, false)
 	if err != nil {
 		awscdk.Annotations_Of(stack).AddError(jsii.String(err.Error()))
 		return stack

@@ -72,7 +72,8 @@ func TestShapes(t *testing.T) {
 	})
 	lambda.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentGroup"), map[string]any{
 		"AutoRollbackConfiguration": rollbackOnAlarm,
-		"AlarmConfiguration":        map[string]any{"Enabled": true, "Alarms": []any{alarmNamed("onebox"), alarmNamed("aggregate")}},
+		// metric alarms: the one-box's fault rate and p99, the region's
+		"AlarmConfiguration": map[string]any{"Enabled": true, "Alarms": []any{alarmNamed("a"), alarmNamed("b"), alarmNamed("c"), alarmNamed("d")}},
 	})
 
 	server := verifyClean(t, serverStack)
@@ -178,7 +179,24 @@ func TestBadSettingsNameTheField(t *testing.T) {
 			}
 		})
 	}
-	_, err := deploy.EcsRolling(awsecs.FargateServiceProps{MinHealthyPercent: jsii.Number(50)}, a)
+	// More metric alarms than a deployment group takes: an error, unless
+	// the team opts into composite alarms.
+	var many []alarms.ServiceSpec
+	for _, name := range []string{"api", "web"} {
+		many = append(many, alarms.ServiceSpec{Name: name, Preset: alarms.PresetALB, Dimensions: map[string]string{"LoadBalancer": name},
+			FaultRate: &alarms.Threshold{Value: 1}, LatencyP50: &alarms.Threshold{Value: 1}, LatencyP90: &alarms.Threshold{Value: 1},
+			LatencyP99: &alarms.Threshold{Value: 1}, UnhealthyHosts: &alarms.Threshold{Value: 1}, Anomaly: &alarms.AnomalyGuard{MinRequests: 1}})
+	}
+	big := alarms.NewRollbackAlarms(stack, jsii.String("Many"), &alarms.RollbackAlarmsProps{Team: "many", Services: many,
+		OneBox: &alarms.OneBox{Services: []alarms.ServiceSpec{{Name: "api", Preset: alarms.PresetALB, Dimensions: map[string]string{"TargetGroup": "one"}, FaultRate: &alarms.Threshold{Value: 1}}}}})
+	require.NoError(t, big.Err())
+	tags := &deploy.ServerProps{OneBox: deploy.Tag{Key: "k", Value: "one"}, Fleet: &deploy.Tag{Key: "k", Value: "v"}, Alarms: big}
+	assert.ErrorContains(t, deploy.NewServerDeployment(stack, jsii.String("S3"), tags).Err(), "over the 10 a deployment takes")
+	withComposite := *tags
+	withComposite.CompositeAlarms = true
+	assert.NoError(t, deploy.NewServerDeployment(stack, jsii.String("S4"), &withComposite).Err(), "composites have no such limit")
+
+	_, err := deploy.EcsRolling(awsecs.FargateServiceProps{MinHealthyPercent: jsii.Number(50)}, a, false)
 	assert.ErrorContains(t, err, "FargateServiceProps.MinHealthyPercent is 50")
 	msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Weight is 120")))
 	assert.NotEmpty(t, *msgs, "bad settings fail synth")
