@@ -87,6 +87,7 @@ type watched struct {
 	account, region, role string
 	oneBox                bool
 	alarm                 string
+	org                   bool // the organisation alarm
 }
 
 // MaxFanInBake is the longest bake a watch action can hold: CodePipeline
@@ -152,7 +153,11 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 		if region == "" {
 			region = s.PipelineRegion
 		}
-		blockers = append(blockers, watched{region: region, role: "-", alarm: g.OrganizationAlarm})
+		orgRole := g.OrganizationAlarmRoleArn
+		if orgRole == "" {
+			orgRole = "-" // the pipeline account's own alarm
+		}
+		blockers = append(blockers, watched{region: region, role: orgRole, alarm: g.OrganizationAlarm, org: true})
 	}
 	for _, w := range deployed {
 		w.alarm = alarms.AggregateName(g.Team)
@@ -168,7 +173,7 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 		holidays = s.Window.Holidays
 	} else if existing(c.BeforeEntry)+len(blockers) <= MaxRulesPerCondition {
 		for _, w := range blockers {
-			if w.role == "-" {
+			if w.org {
 				entry = append(entry, Rule{Name: RuleOrganizationAlarm, Provider: "CloudWatchAlarm",
 					Configuration: map[string]string{"AlarmName": w.alarm, "AlarmStates": "ALARM"}, Region: w.region, RoleArn: g.OrganizationAlarmRoleArn})
 				continue

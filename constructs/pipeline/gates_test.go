@@ -196,3 +196,23 @@ func TestSplitStageBakesEveryPart(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"eu-west-1", "us-east-1", "ap-south-1"}, regions)
 }
+
+// TestOrganizationAlarmInAnotherAccount: the Blockers action assumes the
+// organisation alarm's role when it names one.
+func TestOrganizationAlarmInAnotherAccount(t *testing.T) {
+	_, stack := toolchain()
+	props := smallProps()
+	role := "arn:aws:iam::444444444444:role/org-alarm-reader"
+	props.Gates = []Gate{SafetyGates{Team: "shop", OrganizationAlarm: "org-freeze", OrganizationAlarmRegion: "us-east-1", OrganizationAlarmRoleArn: role}}
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.NoError(t, p.Err())
+	pl := readPipeline(t, stack, "eu-west-1")
+	for _, s := range pl.Stages {
+		if s.Name != "Prod-W1-Regional" {
+			continue
+		}
+		act, ok := s.Action(StepBlockers)
+		require.True(t, ok)
+		assert.Contains(t, act.Env["SAFEPIPE_WATCH"], role+" us-east-1 org-freeze")
+	}
+}
