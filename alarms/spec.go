@@ -3,8 +3,9 @@ package alarms
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -270,7 +271,7 @@ func (s ServiceSpec) Validate() error {
 			}
 		}
 	}
-	for _, sig := range sortedSignals(s.Metrics) {
+	for _, sig := range slices.Sorted(maps.Keys(s.Metrics)) {
 		m := s.Metrics[sig]
 		if m.Namespace == "" || m.Name == "" {
 			add(fmt.Errorf("Metrics[%q] needs both Namespace and Name (got %q, %q)", sig, m.Namespace, m.Name))
@@ -308,13 +309,4 @@ func fieldOf(signal string) string {
 		"latency-p99": "LatencyP99", "cpu": "CPU", "memory": "Memory", "disk": "Disk",
 		"unhealthy-hosts": "UnhealthyHosts",
 	}[signal]
-}
-
-func sortedSignals(m map[Signal]Metric) []Signal {
-	out := make([]Signal, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

@@ -2,6 +2,8 @@ package gray
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -104,7 +106,7 @@ func Analyze(rs *RuleSet) (*Analysis, error) {
 	for _, r := range rules {
 		byTarget[r.rule.Target] = append(byTarget[r.rule.Target], r.rule.Name)
 	}
-	for _, t := range sortedKeys(byTarget) {
+	for _, t := range slices.Sorted(maps.Keys(byTarget)) {
 		if names := byTarget[t]; len(names) > 1 {
 			for _, n := range names {
 				a.Findings = append(a.Findings, Finding{Kind: FindingOneVariant, Severity: SeverityError, Rule: n, Others: without(names, n),
@@ -114,7 +116,7 @@ func Analyze(rs *RuleSet) (*Analysis, error) {
 	}
 
 	for i, r := range rules {
-		if hasProb(&r.node) {
+		if hasKind(&r.node, kProb) {
 			a.Findings = append(a.Findings, Finding{Kind: FindingNonSticky, Severity: SeverityInfo, Rule: r.rule.Name,
 				Message: "a probability decides this rule: a user may get a different variant on every request; never use it when one version writes data the other reads"})
 		}
@@ -162,7 +164,7 @@ func Analyze(rs *RuleSet) (*Analysis, error) {
 			a.Findings = append(a.Findings, Finding{Kind: FindingMatchNothing, Severity: SeverityError, Rule: r.rule.Name,
 				Message: "the rule's conditions accept no request (an empty slice or contradictory conditions)"})
 		case !uncovered:
-			names := sortedKeys(shadowers)
+			names := slices.Sorted(maps.Keys(shadowers))
 			a.Findings = append(a.Findings, Finding{Kind: FindingShadowed, Severity: SeverityError, Rule: r.rule.Name, Others: names,
 				Message: fmt.Sprintf("never matches: every request it accepts is taken first by %s", strings.Join(names, ", "))})
 		}
@@ -202,7 +204,7 @@ func (a *Analysis) shares(rules []compiledRule) {
 		}
 	}
 	for i, r := range rules {
-		s := Share{Rule: r.rule.Name, Target: r.rule.Target, Priority: r.rule.Priority, Sticky: !hasProb(&r.node), Percent: hasPct(&r.node)}
+		s := Share{Rule: r.rule.Name, Target: r.rule.Target, Priority: r.rule.Priority, Sticky: !hasKind(&r.node, kProb), Percent: hasKind(&r.node, kPct)}
 		sp := newSpace(rules[:i+1])
 		sp.ordinaryKeyOnly = true
 		if sp.size() <= maxPoints {
@@ -275,12 +277,13 @@ func sortFindings(fs []Finding, rules []compiledRule) {
 	})
 }
 
-func hasProb(n *node) bool {
-	if n.kind == kProb {
+// hasKind reports whether a condition contains a k condition.
+func hasKind(n *node, k kind) bool {
+	if n.kind == k {
 		return true
 	}
 	for i := range n.children {
-		if hasProb(&n.children[i]) {
+		if hasKind(&n.children[i], k) {
 			return true
 		}
 	}
@@ -302,17 +305,6 @@ func pctOrderings(n *node) map[srcGroup]bool {
 	return out
 }
 
-func hasPct(n *node) bool {
-	if n.kind == kPct {
-		return true
-	}
-	for i := range n.children {
-		if hasPct(&n.children[i]) {
-			return true
-		}
-	}
-	return false
-}
 
 func without(names []string, n string) []string {
 	var out []string
@@ -321,14 +313,5 @@ func without(names []string, n string) []string {
 			out = append(out, x)
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -3,8 +3,10 @@ package gray
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -123,7 +125,7 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 	switch n.kind {
 	case kIDs:
 		var parts []string
-		for _, id := range sortedKeys(n.set) {
+		for _, id := range slices.Sorted(maps.Keys(n.set)) {
 			q, err := quote(id)
 			if err != nil {
 				return "", err
@@ -144,7 +146,7 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 				}
 			}
 		} else {
-			vals = sortedKeys(n.set)
+			vals = slices.Sorted(maps.Keys(n.set))
 		}
 		var parts []string
 		for _, v := range vals {

@@ -2,6 +2,8 @@ package gray
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -83,10 +85,10 @@ func newSpace(rules []compiledRule) *space {
 	for i := range rules {
 		walk(&rules[i].node)
 	}
-	sp.keys = append(sortedKeys(ids), "", other)
-	sp.attrs = sortedKeys(vals)
+	sp.keys = append(slices.Sorted(maps.Keys(ids)), "", other)
+	sp.attrs = slices.Sorted(maps.Keys(vals))
 	for _, a := range sp.attrs {
-		sp.values[a] = append(sortedKeys(vals[a]), other, absent)
+		sp.values[a] = append(slices.Sorted(maps.Keys(vals[a])), other, absent)
 	}
 	var sgs []srcGroup
 	for sg := range bounds {

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -116,7 +117,7 @@ type Rule struct {
 // ID. region is the stack's region, the default of actions and rules.
 func (t *Template) Pipelines() []Pipeline {
 	var out []Pipeline
-	for _, id := range sortedKeys(t.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		if r.Type != "AWS::CodePipeline::Pipeline" {
 			continue
@@ -268,15 +269,6 @@ func str(v any) string {
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // DeployRegions are the regions a stage deploys CloudFormation stacks to

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -359,11 +360,11 @@ func (c *checker) cells(s Stage, at Finding) {
 		}
 		stacks[k][a.Configuration["StackName"]]++
 	}
-	for _, r := range sortedKeys(cells) {
+	for _, r := range slices.Sorted(maps.Keys(cells)) {
 		if n := len(cells[r]); n > 1 {
 			f := at
 			f.Region = r
-			c.add(RuleTwoCells, f, "stage %s deploys %d cells/AZs of %s at once (%s)", s.Name, n, r, strings.Join(sortedKeys(cells[r]), ", "))
+			c.add(RuleTwoCells, f, "stage %s deploys %d cells/AZs of %s at once (%s)", s.Name, n, r, strings.Join(slices.Sorted(maps.Keys(cells[r])), ", "))
 		}
 	}
 	keys := make([]key, 0, len(stacks))
@@ -374,7 +375,7 @@ func (c *checker) cells(s Stage, at Finding) {
 		return keys[i].region < keys[j].region || keys[i].region == keys[j].region && keys[i].order < keys[j].order
 	})
 	for _, k := range keys {
-		for _, name := range sortedKeys(stacks[k]) {
+		for _, name := range slices.Sorted(maps.Keys(stacks[k])) {
 			if stacks[k][name] > 1 {
 				f := at
 				f.Region = k.region
@@ -396,7 +397,7 @@ func (c *checker) hasAggregate(t *Template) bool {
 // resources checks CodeDeploy and Lambda alias resources of a template.
 func (c *checker) resources(t *Template, at Finding, production bool) {
 	at.Template = t.Path
-	for _, id := range sortedKeys(t.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		f := at
 		f.Resource = id

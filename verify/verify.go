@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -96,7 +98,7 @@ func readAssembly(fsys fs.FS, dir string, seen map[string]bool) ([]*Template, er
 	}
 	var out []*Template
 	var errs []error
-	for _, id := range sortedKeys(m.Artifacts) {
+	for _, id := range slices.Sorted(maps.Keys(m.Artifacts)) {
 		a := m.Artifacts[id]
 		switch a.Type {
 		case "aws:cloudformation:stack":
@@ -176,7 +178,7 @@ func (c *checker) suppress(templates []*Template) {
 		all = append(all, scoped{s: s})
 	}
 	for _, t := range templates {
-		for _, id := range sortedKeys(t.Resources) {
+		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 			list, _ := t.Resources[id].Metadata["safepipe:suppress"].([]any)
 			for _, item := range list {
 				m := asMap(item)

@@ -3,6 +3,8 @@ package waves
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
@@ -276,7 +278,7 @@ func fill(pool []Region, sizes []int, p Policy) ([][]string, error) {
 	groups := make([][]string, len(sizes))
 	var errs []error
 	used := map[string]bool{}
-	for _, code := range sortedKeys(p.Pin) {
+	for _, code := range slices.Sorted(maps.Keys(p.Pin)) {
 		w := p.Pin[code]
 		if w > len(sizes) {
 			errs = append(errs, fmt.Errorf("policy: pin: region %q is pinned to wave %d, but the %s policy makes %d waves here", code, w, p.Kind, len(sizes)))

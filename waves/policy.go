@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -193,7 +194,7 @@ func (p Policy) validate(c *Catalog) error {
 		excluded[code] = true
 		known("exclude", code)
 	}
-	for _, code := range sortedKeys(p.Pin) {
+	for _, code := range slices.Sorted(maps.Keys(p.Pin)) {
 		w := p.Pin[code]
 		if known("pin", code) && excluded[code] {
 			add("policy: pin: region %q is pinned to wave %d but also excluded", code, w)
@@ -267,15 +268,6 @@ func (p Policy) validate(c *Catalog) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // policyFile is the JSON form of a Policy: durations in minutes, weekdays as

@@ -3,8 +3,9 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -318,7 +319,7 @@ func validateAccounts(a Accounts, plan *waves.Plan) error {
 	}
 	check("PreProd", a.PreProd)
 	check("Prod", a.Prod)
-	for _, w := range sortedInts(a.ProdByWave) {
+	for _, w := range slices.Sorted(maps.Keys(a.ProdByWave)) {
 		check(fmt.Sprintf("ProdByWave[%d]", w), a.ProdByWave[w])
 		if w < 1 || w > len(plan.Waves) {
 			errs = append(errs, fmt.Errorf("pipeline: Accounts.ProdByWave[%d]: the plan has waves 1–%d", w, len(plan.Waves)))
@@ -351,15 +352,6 @@ func validateRegions(c *waves.Catalog, p BasePipelineProps) error {
 		seen[r] = true
 	}
 	return errors.Join(errs...)
-}
-
-func sortedInts[V any](m map[int]V) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
 }
 
 func strOrNil(s string) *string {
