@@ -2,8 +2,8 @@ package alarms
 
 import (
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -74,7 +74,7 @@ func NewAggregateAlarm(scope constructs.Construct, id *string, props *AggregateA
 	constructs.NewConstruct_Override(a, scope, id)
 	if err := validateAggregate(p); err != nil {
 		a.err = err
-		awscdk.Annotations_Of(a).AddError(jsii.String(err.Error()))
+		synth.Report(a, err)
 		return a
 	}
 	children := p.Children

@@ -3,10 +3,10 @@ package alarms
 import (
 	"errors"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -129,7 +129,7 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 	constructs.NewConstruct_Override(r, scope, id)
 	if err := p.Validate(); err != nil {
 		r.err = err
-		awscdk.Annotations_Of(r).AddError(jsii.String(err.Error()))
+		synth.Report(r, err)
 		return r
 	}
 	var children []Child

@@ -2,7 +2,7 @@ package alarms
 
 import (
 	"fmt"
-	"os"
+	"github.com/safepipe/safepipe/internal/synth"
 	"regexp"
 	"sort"
 	"testing"
@@ -15,12 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { synth.TestMain(m) }
 
 func newStack() awscdk.Stack {
 	app := awscdk.NewApp(nil)

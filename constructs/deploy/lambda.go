@@ -3,8 +3,8 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -106,7 +106,7 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 		watch, err = deploymentAlarms("LambdaProps.Alarms", p.Alarms, true, p.CompositeAlarms)
 	}
 	if l.err = err; l.err != nil {
-		report(l, l.err)
+		synth.Report(l, l.err)
 		return l
 	}
 	l.alias = awslambda.NewAlias(l, jsii.String("Alias"), &awslambda.AliasProps{
@@ -164,12 +164,5 @@ func autoRollback() *awscodedeploy.AutoRollbackConfig {
 		FailedDeployment:  jsii.Bool(true),
 		DeploymentInAlarm: jsii.Bool(true),
 		StoppedDeployment: jsii.Bool(true),
-	}
-}
-
-// report adds every line of err as a synth error on c.
-func report(c constructs.Construct, err error) {
-	for _, line := range strings.Split(err.Error(), "\n") {
-		awscdk.Annotations_Of(c).AddError(jsii.String(line))
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"errors"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"math"
 	"sort"
 	"strings"
@@ -118,7 +119,7 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		fleetWatch, err = deploymentAlarms("ServerProps.Alarms (fleet)", p.Alarms, false, p.CompositeAlarms)
 	}
 	if s.err = err; s.err != nil {
-		report(s, s.err)
+		synth.Report(s, s.err)
 		return s
 	}
 	s.app = p.Application
@@ -267,7 +268,7 @@ func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *B
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		report(c, err)
+		synth.Report(c, err)
 		return nil
 	}
 	app := p.Application

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"maps"
 	"regexp"
 	"slices"
@@ -148,22 +149,9 @@ func NewBasePipeline(scope constructs.Construct, id *string, props *BasePipeline
 	}
 	b.err = b.build(p)
 	if b.err != nil {
-		for _, e := range flatten(b.err) {
-			awscdk.Annotations_Of(b).AddError(jsii.String(e.Error()))
-		}
+		synth.Report(b, b.err)
 	}
 	return b
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // build is NewBasePipeline's body. It copies before defaulting and never

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"os"
 	"strings"
 	"testing"
@@ -17,12 +18,7 @@ import (
 	"github.com/safepipe/safepipe/waves"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { synth.TestMain(m) }
 
 // tinyService deploys one placeholder resource per target, so that these
 // tests exercise the pipeline, not a service.

@@ -3,6 +3,7 @@ package release
 import (
 	"errors"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"math"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -65,7 +66,7 @@ func NewWeightedAlias(scope constructs.Construct, id *string, props *WeightedAli
 		p.AliasName = "live"
 	}
 	if w.err = p.validate(); w.err != nil {
-		awscdk.Annotations_Of(w).AddError(jsii.String(w.err.Error()))
+		synth.Report(w, w.err)
 		return w
 	}
 	props2 := &awslambda.AliasProps{AliasName: jsii.String(p.AliasName)}
@@ -161,7 +162,7 @@ func NewABTest(scope constructs.Construct, id *string, props *ABTestProps) ABTes
 	}
 	if p.Alias.Weight <= 0 || p.Alias.Weight >= 100 {
 		a.err = fmt.Errorf("release: ABTestProps.Alias.Weight is %v; an A/B test splits traffic, so it must be strictly between 0 and 100", p.Alias.Weight)
-		awscdk.Annotations_Of(a).AddError(jsii.String(a.err.Error()))
+		synth.Report(a, a.err)
 		return a
 	}
 	a.alias = NewWeightedAlias(a, jsii.String("Alias"), &p.Alias)

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/safepipe/safepipe/internal/synth"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -93,11 +93,7 @@ func NewGrayRelease(scope constructs.Construct, id *string, props *GrayReleasePr
 		p = *props
 	}
 	g.err = g.build(p)
-	if g.err != nil {
-		for _, line := range strings.Split(g.err.Error(), "\n") {
-			awscdk.Annotations_Of(g).AddError(jsii.String(line))
-		}
-	}
+	synth.Report(g, g.err)
 	return g
 }
 

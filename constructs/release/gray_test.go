@@ -2,6 +2,7 @@ package release
 
 import (
 	"encoding/json"
+	"github.com/safepipe/safepipe/internal/synth"
 	"os"
 	"strings"
 	"testing"
@@ -16,12 +17,7 @@ import (
 	"github.com/safepipe/safepipe/gray"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { synth.TestMain(m) }
 
 func load(t *testing.T, path string) *gray.RuleSet {
 	t.Helper()

@@ -3,7 +3,7 @@ package shapes
 import (
 	"bytes"
 	"encoding/json"
-	"os"
+	"github.com/safepipe/safepipe/internal/synth"
 	"testing"
 	"time"
 
@@ -22,12 +22,7 @@ import (
 	"github.com/safepipe/safepipe/verify"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { synth.TestMain(m) }
 
 var env = &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("eu-west-1")}
 

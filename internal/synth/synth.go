@@ -1,0 +1,48 @@
+// Package synth holds what safepipe's constructs and their tests share
+// about synthesis: reporting a user's mistakes as synth errors, and one
+// jsii process per test binary.
+package synth
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Report adds err as synth errors on c: one error per problem when err
+// joins several (errors.Join), so `cdk synth` lists each on its own line.
+// A nil err adds nothing.
+func Report(c constructs.IConstruct, err error) {
+	for _, e := range Flatten(err) {
+		awscdk.Annotations_Of(c).AddError(jsii.String(e.Error()))
+	}
+}
+
+// Flatten returns the problems joined in err, depth first; nil for nil.
+func Flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, Flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// TestMain runs a test binary's tests in one jsii process, quiet about
+// Node's end of life, and closes it before exiting:
+//
+//	func TestMain(m *testing.M) { synth.TestMain(m) }
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
