@@ -37,10 +37,11 @@ type ServerProps struct {
 	// OneBox selects the one-box instance: tag exactly one instance (in the
 	// region's first AZ) with it. Required.
 	OneBox Tag
-	// Fleet selects the fleet by tag. Set Fleet or AutoScalingGroups.
+	// Fleet selects the fleet by tag. Required unless AutoScalingGroups is
+	// set (exactly one of the two).
 	Fleet *Tag
-	// AutoScalingGroups are the fleet's groups. Set Fleet or
-	// AutoScalingGroups.
+	// AutoScalingGroups are the fleet's groups. Required unless Fleet is
+	// set (exactly one of the two).
 	AutoScalingGroups []awsautoscaling.IAutoScalingGroup
 	// Alarms are the region's rollback alarms. Required, with a one-box
 	// alarm.
