@@ -71,17 +71,40 @@ func TestTermLengthBoundsTheRealRule(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	assert.Equal(t, "orders-aggregate-rollback", AggregateName("orders"))
-	assert.Equal(t, "orders-onebox-rollback", OneBoxName("orders"))
-	assert.Equal(t, "orders-bake", BakeName("orders", false))
-	assert.Equal(t, "orders-onebox-bake", BakeName("orders", true))
-	assert.Equal(t, "orders-api-fault-rate", HighSeverityName("orders", "api", false, "fault-rate"))
-	assert.Equal(t, "orders-api-onebox-fault-rate", HighSeverityName("orders", "api", true, "fault-rate"))
+	cases := []struct {
+		n                                      Names
+		aggregate, oneBox, bake, oneBoxBake, hs string
+	}{
+		{Names{Team: "orders", Environment: "prod"}, "orders-prod-aggregate-rollback", "orders-prod-onebox-rollback", "orders-prod-bake", "orders-prod-onebox-bake", "orders-prod-api-onebox-fault-rate"},
+		{Names{Team: "orders", Environment: "alpha"}, "orders-alpha-aggregate-rollback", "orders-alpha-onebox-rollback", "orders-alpha-bake", "orders-alpha-onebox-bake", "orders-alpha-api-onebox-fault-rate"},
+		{Names{Team: "pay", Environment: "prod", Cell: "use1-az2"}, "pay-prod-use1-az2-aggregate-rollback", "pay-prod-use1-az2-onebox-rollback", "pay-prod-use1-az2-bake", "pay-prod-use1-az2-onebox-bake", "pay-prod-use1-az2-api-onebox-fault-rate"},
+	}
+	for _, c := range cases {
+		assert.NoError(t, c.n.Validate())
+		assert.Equal(t, c.aggregate, c.n.Aggregate())
+		assert.Equal(t, c.oneBox, c.n.OneBox())
+		assert.Equal(t, c.bake, c.n.Bake(false))
+		assert.Equal(t, c.oneBoxBake, c.n.Bake(true))
+		assert.Equal(t, c.hs, c.n.HighSeverity("api", true, "fault-rate"))
+	}
+	// Deployments that share an account and region never share a name.
+	all := map[string]Names{}
+	for _, n := range []Names{{"orders", "alpha", ""}, {"orders", "beta", ""}, {"orders", "gamma", ""}, {"orders", "prod", ""}, {"orders", "prod", "use1-az1"}, {"orders", "prod", "use1-az2"}} {
+		for _, name := range []string{n.Aggregate(), n.OneBox(), n.Bake(false), n.Bake(true), n.LowTraffic(false), n.LowTraffic(true), n.HighSeverity("api", false, "fault-rate")} {
+			prev, dup := all[name]
+			assert.False(t, dup, "%s is made by %+v and %+v", name, prev, n)
+			all[name] = n
+		}
+	}
 	for _, ok := range []string{"orders", "a", "team-2"} {
 		assert.True(t, ValidName(ok), ok)
 	}
 	for _, bad := range []string{"", "Orders", "2team", "team_x", strings.Repeat("a", 41), "a b"} {
 		assert.False(t, ValidName(bad), bad)
+	}
+	err := Names{Team: "Bad", Environment: "", Cell: "use1_az1"}.Validate()
+	for _, want := range []string{`Names.Team "Bad"`, `Names.Environment ""`, `Names.Cell "use1_az1"`} {
+		assert.ErrorContains(t, err, want)
 	}
 }
 

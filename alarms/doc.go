@@ -13,25 +13,36 @@
 //
 // # What it becomes
 //
-// [NewRollbackAlarms] creates, in the stack's region:
+// [NewRollbackAlarms] creates, in the stack's region, every alarm named by
+// the deployment's [Names] (prefix "<team>-<environment>[-<cell>]"):
 //
-//   - the high-severity alarms, named <team>-<service>-<signal>;
-//   - the aggregate rollback alarm <team>-aggregate-rollback, a composite
-//     that ORs them and any extra alarm (a canary's). The pipeline blocks on
-//     it; CodeDeploy and ECS, which document metric alarms, watch its
-//     metric alarms (MetricAlarms) unless a team opts into composites. CloudWatch allows 100 children
-//     and 10,240 characters per composite rule; past either, the aggregate
-//     is split into nested composites <team>-aggregate-rollback-part-N and
-//     the top alarm ORs the parts, so the name never changes;
-//   - the one-box alarm <team>-onebox-rollback on one-box-scoped metrics;
-//   - the bake alarms <team>-bake and <team>-onebox-bake: the aggregate (or
-//     one-box) alarm OR a low-traffic alarm, so that a region that served
-//     too little traffic during the bake fails promotion instead of passing
-//     silently.
+//   - the high-severity alarms, named <prefix>-<service>-<signal>;
+//   - the aggregate rollback alarm <prefix>-aggregate-rollback, a composite
+//     that ORs them and any extra alarm (the synthetic-traffic canary's).
+//     The pipeline blocks on it; CodeDeploy and ECS, which document metric
+//     alarms, watch its metric alarms (MetricAlarms) unless a team opts
+//     into composites. CloudWatch allows 100 children and 10,240
+//     characters per composite rule; past either, the aggregate is split
+//     into nested composites <prefix>-aggregate-rollback-part-N and the top
+//     alarm ORs the parts, so the name never changes;
+//   - the one-box alarm <prefix>-onebox-rollback on one-box-scoped metrics;
+//   - the bake alarms <prefix>-bake and <prefix>-onebox-bake: the aggregate
+//     (or one-box) alarm OR a low-traffic alarm, so that a region that
+//     served too little traffic during the bake fails promotion instead of
+//     passing silently.
 //
-// The names are a contract (see names.go): the pipeline's gates
-// (constructs/pipeline.SafetyGates) and safepipe verify look the alarms up
-// by name in every region, so they never depend on construct paths.
+// # One naming contract
+//
+// Alarm names are unique per account and region, and alpha and beta (or
+// the per-AZ stacks of a zonal service) share an account and region, so
+// every name carries the team, the environment and the cell. The names
+// are one value, [Names], that the pipeline makes for each deployment
+// (pipeline.Deployment.Alarms) and hands to the service: the service
+// passes it to NewRollbackAlarms, and the pipeline's gates watch the names
+// it gives. The pipeline also reads back which alarms each service stage
+// really creates, and refuses to synthesize a gate that watches an alarm
+// no stack of that account and region creates, or two stacks that create
+// the same alarm name in one account and region.
 //
 // # The anomaly guard
 //

@@ -48,8 +48,9 @@ type OneBox struct {
 
 // RollbackAlarmsProps configure a team's alarms in one region.
 type RollbackAlarmsProps struct {
-	// Team prefixes every alarm name (see AggregateName). Required.
-	Team string
+	// Names names every alarm: pass the pipeline's Deployment.Alarms, the
+	// value the pipeline's gates watch. Required.
+	Names Names
 	// Services are the team's microservices' high-severity alarm specs.
 	// Required, at least one.
 	Services []ServiceSpec
@@ -134,7 +135,7 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 	}
 	var children []Child
 	for _, s := range p.Services {
-		children = append(children, serviceAlarms(r, p.Team, s, false)...)
+		children = append(children, serviceAlarms(r, p.Names, s, false)...)
 	}
 	for _, c := range children {
 		r.metric = append(r.metric, c.Alarm)
@@ -144,37 +145,37 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 		r.high = append(r.high, c.Name)
 	}
 	agg := NewAggregateAlarm(r, jsii.String("Aggregate"), &AggregateAlarmProps{
-		Name:        AggregateName(p.Team),
-		Description: fmt.Sprintf("%s aggregate rollback alarm: ORs the %d high-severity alarms of the team in this region.", p.Team, len(children)),
+		Name:        p.Names.Aggregate(),
+		Description: fmt.Sprintf("%s aggregate rollback alarm: ORs the %d high-severity alarms of the team in this region.", p.Names.Prefix(), len(children)),
 		Children:    children,
 	})
 	r.aggregate = agg.Alarm()
-	r.bake = bakeAlarm(r, "Bake", p.Team, false, Child{Alarm: r.aggregate, Name: AggregateName(p.Team)}, p.Traffic)
+	r.bake = bakeAlarm(r, "Bake", p.Names, false, Child{Alarm: r.aggregate, Name: p.Names.Aggregate()}, p.Traffic)
 	if ob := p.OneBox; ob != nil {
 		var obChildren []Child
 		for _, s := range ob.Services {
-			obChildren = append(obChildren, serviceAlarms(r, p.Team, s, true)...)
+			obChildren = append(obChildren, serviceAlarms(r, p.Names, s, true)...)
 		}
 		for _, c := range obChildren {
 			r.oneBoxMetric = append(r.oneBoxMetric, c.Alarm)
 		}
 		obChildren = append(obChildren, ob.Extra...)
 		// A regression the one-box causes region-wide must stop it too.
-		obChildren = append(obChildren, Child{Alarm: r.aggregate, Name: AggregateName(p.Team)})
+		obChildren = append(obChildren, Child{Alarm: r.aggregate, Name: p.Names.Aggregate()})
 		one := NewAggregateAlarm(r, jsii.String("OneBox"), &AggregateAlarmProps{
-			Name:        OneBoxName(p.Team),
-			Description: fmt.Sprintf("%s one-box alarm: ORs the %d alarms on one-box metrics and the aggregate in this region.", p.Team, len(obChildren)-1),
+			Name:        p.Names.OneBox(),
+			Description: fmt.Sprintf("%s one-box alarm: ORs the %d alarms on one-box metrics and the aggregate in this region.", p.Names.Prefix(), len(obChildren)-1),
 			Children:    obChildren,
 		})
 		r.oneBox = one.Alarm()
-		r.oneBoxBake = bakeAlarm(r, "OneBoxBake", p.Team, true, Child{Alarm: r.oneBox, Name: OneBoxName(p.Team)}, ob.Traffic)
+		r.oneBoxBake = bakeAlarm(r, "OneBoxBake", p.Names, true, Child{Alarm: r.oneBox, Name: p.Names.OneBox()}, ob.Traffic)
 	}
 	return r
 }
 
 // bakeAlarm ORs the watched alarm and, when traffic is set, a low-traffic
 // alarm.
-func bakeAlarm(scope constructs.Construct, id, team string, oneBox bool, watched Child, t *Traffic) awscloudwatch.IAlarm {
+func bakeAlarm(scope constructs.Construct, id string, n Names, oneBox bool, watched Child, t *Traffic) awscloudwatch.IAlarm {
 	children := []Child{watched}
 	what := "region"
 	if oneBox {
@@ -182,14 +183,11 @@ func bakeAlarm(scope constructs.Construct, id, team string, oneBox bool, watched
 	}
 	if t != nil {
 		w := clampWindow(t.Window)
-		name := team + "-low-traffic"
-		if oneBox {
-			name = team + "-onebox-low-traffic"
-		}
+		name := n.LowTraffic(oneBox)
 		metric := t.Metric.With(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: seconds(w)})
 		low := awscloudwatch.NewAlarm(scope, jsii.String(id+"LowTraffic"), &awscloudwatch.AlarmProps{
 			AlarmName:          jsii.String(name),
-			AlarmDescription:   jsii.String(fmt.Sprintf("%s: the %s served fewer than %v requests in the last %s; promotion needs at least that (no data counts as none).", team, what, t.MinRequests, w)),
+			AlarmDescription:   jsii.String(fmt.Sprintf("%s: the %s served fewer than %v requests in the last %s; promotion needs at least that (no data counts as none).", n.Prefix(), what, t.MinRequests, w)),
 			Metric:             metric,
 			Threshold:          jsii.Number(t.MinRequests),
 			EvaluationPeriods:  jsii.Number(1),
@@ -198,8 +196,8 @@ func bakeAlarm(scope constructs.Construct, id, team string, oneBox bool, watched
 		})
 		children = append(children, Child{Alarm: low, Name: name})
 	}
-	return composite(scope, id, BakeName(team, oneBox),
-		fmt.Sprintf("%s bake alarm (%s): the pipeline promotes only while this stays out of ALARM for the bake time.", team, what), children)
+	return composite(scope, id, n.Bake(oneBox),
+		fmt.Sprintf("%s bake alarm (%s): the pipeline promotes only while this stays out of ALARM for the bake time.", n.Prefix(), what), children)
 }
 
 // clampWindow bounds a traffic window to what one CloudWatch period can
@@ -215,9 +213,7 @@ func clampWindow(w time.Duration) time.Duration {
 // Validate reports every problem of the props at once.
 func (p RollbackAlarmsProps) Validate() error {
 	var errs []error
-	if err := checkName("alarms: Team", p.Team); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, p.Names.Validate())
 	if len(p.Services) == 0 {
 		errs = append(errs, errors.New("alarms: Services is empty; the aggregate needs at least one microservice's alarms"))
 	}

@@ -65,7 +65,7 @@ func TestAggregateNamesEveryHighSeverityAlarm(t *testing.T) {
 			LogErrors: &LogErrors{LogGroupName: fmt.Sprintf("/svc/%d", i), Threshold: Threshold{Value: 10}},
 		})
 	}
-	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{Team: "shop", Services: services})
+	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{Names: shop, Services: services})
 	require.NoError(t, ra.Err())
 	require.Len(t, ra.HighSeverity(), 150)
 	assert.Nil(t, ra.OneBox())
@@ -82,13 +82,13 @@ func TestAggregateNamesEveryHighSeverityAlarm(t *testing.T) {
 		composites[p["AlarmName"].(string)] = p
 		idOf[id] = p["AlarmName"].(string)
 	}
-	top := composites[AggregateName("shop")]
+	top := composites[shop.Aggregate()]
 	require.NotNil(t, top, "the aggregate keeps its documented name when split")
 	var covered []string
 	for _, id := range refs(top["AlarmRule"]) {
 		part, ok := idOf[id]
 		require.True(t, ok, "the split aggregate ORs its parts")
-		assert.Regexp(t, regexp.MustCompile(`^shop-aggregate-rollback-part-\d+$`), part)
+		assert.Regexp(t, regexp.MustCompile(`^shop-prod-aggregate-rollback-part-\d+$`), part)
 		children := refs(composites[part]["AlarmRule"])
 		assert.LessOrEqual(t, len(children), MaxCompositeChildren)
 		for _, c := range children {
@@ -99,8 +99,13 @@ func TestAggregateNamesEveryHighSeverityAlarm(t *testing.T) {
 	sort.Strings(want)
 	sort.Strings(covered)
 	assert.Equal(t, want, covered, "every high-severity alarm is ORed exactly once")
-	assert.Contains(t, composites, BakeName("shop", false))
+	assert.Contains(t, composites, shop.Bake(false))
 }
+
+var (
+	shop   = Names{Team: "shop", Environment: "prod"}
+	orders = Names{Team: "orders", Environment: "prod"}
+)
 
 func TestOneBoxAndTraffic(t *testing.T) {
 	stack := newStack()
@@ -110,7 +115,7 @@ func TestOneBoxAndTraffic(t *testing.T) {
 	one.Anomaly = nil
 	traffic := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("Invocations")})
 	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{
-		Team: "orders", Services: []ServiceSpec{api},
+		Names: orders, Services: []ServiceSpec{api},
 		Traffic: &Traffic{Metric: traffic, MinRequests: 100, Window: 0},
 		OneBox:  &OneBox{Services: []ServiceSpec{one}, Traffic: &Traffic{Metric: traffic, MinRequests: 10, Window: 90 * 60e9}},
 	})
@@ -118,36 +123,36 @@ func TestOneBoxAndTraffic(t *testing.T) {
 	require.NotNil(t, ra.OneBox())
 	tpl := assertions.Template_FromStack(stack, nil)
 	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-		"AlarmName": "orders-low-traffic", "ComparisonOperator": "LessThanThreshold", "Threshold": 100,
+		"AlarmName": "orders-prod-low-traffic", "ComparisonOperator": "LessThanThreshold", "Threshold": 100,
 		"Period": 3600, "Statistic": "Sum", "TreatMissingData": "breaching",
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-		"AlarmName": "orders-onebox-low-traffic", "Threshold": 10, "Period": 5400,
+		"AlarmName": "orders-prod-onebox-low-traffic", "Threshold": 10, "Period": 5400,
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-		"AlarmName":  "orders-api-onebox-fault-rate",
+		"AlarmName":  "orders-prod-api-onebox-fault-rate",
 		"Metrics":    assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Id": "faults", "MetricStat": assertions.Match_ObjectLike(&map[string]any{"Metric": assertions.Match_ObjectLike(&map[string]any{"Dimensions": assertions.Match_ArrayWith(&[]any{map[string]any{"Name": "ExecutedVersion", "Value": "7"}})})})})}),
 		"Threshold":  1,
 		"Statistic":  assertions.Match_Absent(),
 		"MetricName": assertions.Match_Absent(),
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-		"AlarmName": "orders-api-latency-anomaly", "ComparisonOperator": "GreaterThanUpperThreshold",
+		"AlarmName": "orders-prod-api-latency-anomaly", "ComparisonOperator": "GreaterThanUpperThreshold",
 	})
-	for _, name := range []string{AggregateName("orders"), OneBoxName("orders"), BakeName("orders", false), BakeName("orders", true)} {
+	for _, name := range []string{orders.Aggregate(), orders.OneBox(), orders.Bake(false), orders.Bake(true)} {
 		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::CompositeAlarm"), map[string]any{"AlarmName": name})
 	}
 	// The one-box alarm ORs the aggregate: a region-wide regression stops
 	// the one-box too.
 	var aggregateID string
 	for id, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
-		if (*r)["Properties"].(map[string]any)["AlarmName"] == AggregateName("orders") {
+		if (*r)["Properties"].(map[string]any)["AlarmName"] == orders.Aggregate() {
 			aggregateID = id
 		}
 	}
 	for _, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
 		p := (*r)["Properties"].(map[string]any)
-		if p["AlarmName"] == OneBoxName("orders") {
+		if p["AlarmName"] == orders.OneBox() {
 			assert.Contains(t, refs(p["AlarmRule"]), aggregateID)
 		}
 	}
@@ -156,13 +161,13 @@ func TestOneBoxAndTraffic(t *testing.T) {
 func TestInvalidPropsAreReportedNotPanicked(t *testing.T) {
 	stack := newStack()
 	ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{
-		Team:     "Bad Team",
+		Names:    Names{Team: "Bad Team", Environment: "prod"},
 		Services: []ServiceSpec{{Name: "api", Preset: PresetLambda}, {Name: "api", Preset: PresetLambda, FaultRate: &Threshold{Value: 1}}},
 		Traffic:  &Traffic{},
 	})
 	err := ra.Err()
 	require.Error(t, err)
-	for _, want := range []string{`Team "Bad Team"`, `two Services are named "api"`, "declares no alarm", "Traffic.Metric is nil", "Traffic.MinRequests is 0"} {
+	for _, want := range []string{`Names.Team "Bad Team"`, `two Services are named "api"`, "declares no alarm", "Traffic.Metric is nil", "Traffic.MinRequests is 0"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.Nil(t, ra.Aggregate())

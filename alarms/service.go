@@ -16,14 +16,15 @@ const anomalyPeriod = 5 * time.Minute
 
 // serviceAlarms creates the high-severity alarms of one spec under scope
 // and returns them, named, in a fixed order. The spec is valid.
-func serviceAlarms(scope constructs.Construct, team string, spec ServiceSpec, oneBox bool) []Child {
+func serviceAlarms(scope constructs.Construct, n Names, spec ServiceSpec, oneBox bool) []Child {
+	prefix := n.Prefix()
 	var out []Child
 	base := spec.Name
 	if oneBox {
 		base += "-onebox"
 	}
 	newAlarm := func(signal string, metric awscloudwatch.IMetric, t Threshold, threshold float64, description string) {
-		name := HighSeverityName(team, spec.Name, oneBox, signal)
+		name := n.HighSeverity(spec.Name, oneBox, signal)
 		a := awscloudwatch.NewAlarm(scope, jsii.String(base+"-"+signal), &awscloudwatch.AlarmProps{
 			AlarmName:          jsii.String(name),
 			AlarmDescription:   jsii.String(description),
@@ -39,7 +40,7 @@ func serviceAlarms(scope constructs.Construct, team string, spec ServiceSpec, on
 	for _, c := range spec.checks() {
 		m, _ := spec.metric(c.source)
 		desc := fmt.Sprintf("%s %s: %s above %v for %d of %d periods of %s (high severity: rolls back).",
-			team, base, c.signal, c.threshold.Value, c.threshold.DatapointsToAlarm, c.threshold.EvaluationPeriods, c.threshold.Period)
+			prefix, base, c.signal, c.threshold.Value, c.threshold.DatapointsToAlarm, c.threshold.EvaluationPeriods, c.threshold.Period)
 		if c.percent {
 			req, _ := spec.metric(SignalRequests)
 			expr := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
@@ -70,33 +71,34 @@ func serviceAlarms(scope constructs.Construct, team string, spec ServiceSpec, on
 		filter := awslogs.NewMetricFilter(scope, jsii.String(base+"-log-errors-filter"), &awslogs.MetricFilterProps{
 			LogGroup:        group,
 			FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(pattern)),
-			MetricNamespace: jsii.String("safepipe/" + team),
-			MetricName:      jsii.String(base + "-log-errors"),
+			MetricNamespace: jsii.String(n.MetricNamespace()),
+			MetricName:      jsii.String(n.metricName(base + "-log-errors")),
 			MetricValue:     jsii.String("1"),
 			DefaultValue:    jsii.Number(0),
 		})
 		metric := filter.Metric(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: seconds(t.Period)})
-		newAlarm("log-errors", metric, t, t.Value, fmt.Sprintf("%s %s: more than %v log lines matching %q per %s.", team, base, t.Value, pattern, t.Period))
+		newAlarm("log-errors", metric, t, t.Value, fmt.Sprintf("%s %s: more than %v log lines matching %q per %s.", prefix, base, t.Value, pattern, t.Period))
 	}
 	if a := spec.Anomaly; a != nil {
-		out = append(out, anomalyAlarms(scope, team, base, spec, oneBox, *a)...)
+		out = append(out, anomalyAlarms(scope, n, base, spec, oneBox, *a)...)
 	}
 	return out
 }
 
 // anomalyAlarms creates the anomaly guard: traffic falling to (near) zero,
 // and latency p99 and faults above their learned band.
-func anomalyAlarms(scope constructs.Construct, team, base string, spec ServiceSpec, oneBox bool, a AnomalyGuard) []Child {
+func anomalyAlarms(scope constructs.Construct, n Names, base string, spec ServiceSpec, oneBox bool, a AnomalyGuard) []Child {
+	prefix := n.Prefix()
 	var out []Child
 	std := a.StdDevs
 	if std == 0 {
 		std = DefaultStdDevs
 	}
 	req, _ := spec.metric(SignalRequests)
-	lowName := HighSeverityName(team, spec.Name, oneBox, "requests-low")
+	lowName := n.HighSeverity(spec.Name, oneBox, "requests-low")
 	low := awscloudwatch.NewAlarm(scope, jsii.String(base+"-requests-low"), &awscloudwatch.AlarmProps{
 		AlarmName:          jsii.String(lowName),
-		AlarmDescription:   jsii.String(fmt.Sprintf("%s %s: fewer than %v requests per 5 minutes (no data counts as none).", team, base, a.MinRequests)),
+		AlarmDescription:   jsii.String(fmt.Sprintf("%s %s: fewer than %v requests per 5 minutes (no data counts as none).", prefix, base, a.MinRequests)),
 		Metric:             spec.cwMetric(req, SignalRequests, "Sum", anomalyPeriod),
 		Threshold:          jsii.Number(a.MinRequests),
 		EvaluationPeriods:  jsii.Number(3),
@@ -114,10 +116,10 @@ func anomalyAlarms(scope constructs.Construct, team, base string, spec ServiceSp
 		if !ok {
 			continue
 		}
-		name := HighSeverityName(team, spec.Name, oneBox, sc.suffix)
+		name := n.HighSeverity(spec.Name, oneBox, sc.suffix)
 		al := awscloudwatch.NewAnomalyDetectionAlarm(scope, jsii.String(base+"-"+sc.suffix), &awscloudwatch.AnomalyDetectionAlarmProps{
 			AlarmName:          jsii.String(name),
-			AlarmDescription:   jsii.String(fmt.Sprintf("%s %s: %s %s above its anomaly band (%v standard deviations).", team, base, sc.signal, sc.stat, std)),
+			AlarmDescription:   jsii.String(fmt.Sprintf("%s %s: %s %s above its anomaly band (%v standard deviations).", prefix, base, sc.signal, sc.stat, std)),
 			Metric:             spec.cwMetric(m, sc.signal, sc.stat, anomalyPeriod),
 			StdDevs:            jsii.Number(std),
 			EvaluationPeriods:  jsii.Number(3),
