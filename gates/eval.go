@@ -1,0 +1,272 @@
+package gates
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// State is a CloudWatch alarm state.
+type State string
+
+// The alarm states.
+const (
+	StateOK               State = "OK"
+	StateAlarm            State = "ALARM"
+	StateInsufficientData State = "INSUFFICIENT_DATA"
+)
+
+// Transition is one change of an alarm's state.
+type Transition struct {
+	At       time.Time
+	From, To State
+}
+
+// StageState is what CodePipeline says of a stage.
+type StageState struct {
+	// Rollback is true while a rollback execution runs in the stage or
+	// waits to enter it: the gates then open, so that no gate blocks the
+	// rollback its own alarm caused.
+	Rollback bool
+	// BakeStart is when the stage's current execution finished its actions
+	// (the start of its bake); zero while it deploys or has not run.
+	BakeStart time.Time
+}
+
+// Observer reads the world the controller decides on: alarms, stacks and
+// the pipeline. The Lambda function implements it with the AWS APIs; the
+// simulator and the tests with their own state.
+type Observer interface {
+	// Alarms returns the state of each named alarm that exists in the
+	// place; a name missing from the result does not exist there.
+	Alarms(ctx context.Context, p Place, names []string) (map[string]State, error)
+	// History returns the alarm's state changes since a time, oldest first.
+	History(ctx context.Context, p Place, name string, since time.Time) ([]Transition, error)
+	// StackExists reports whether a CloudFormation stack exists (and is
+	// not deleted) in the place.
+	StackExists(ctx context.Context, p Place, stack string) (bool, error)
+	// Stages returns the pipeline's stages by name.
+	Stages(ctx context.Context) (map[string]StageState, error)
+}
+
+// Decision is the controller's verdict on one stage.
+type Decision struct {
+	// Stage is the stage name.
+	Stage string `json:"stage"`
+	// EntryBlocked closes the stage's entry gate; EntryReasons say why.
+	EntryBlocked bool     `json:"entryBlocked"`
+	EntryReasons []string `json:"entryReasons,omitempty"`
+	// BakeBreached fails the stage's bake; BakeReasons say why.
+	BakeBreached bool     `json:"bakeBreached"`
+	BakeReasons  []string `json:"bakeReasons,omitempty"`
+	// Notes are facts worth a log line that close no gate (a region's first
+	// deployment, a rollback let through).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// EndOfBakeSlack is how close to the end of a bake an alarm without data
+// counts as a breach: a bake alarm that still has no data when the bake
+// ends has proved nothing.
+const EndOfBakeSlack = 2 * time.Minute
+
+type reading struct {
+	state State
+	found bool
+	err   error
+}
+
+// Evaluate decides every stage's gates at now. It never fails: whatever it
+// cannot read closes the gate it guards (fails closed), with the reason.
+func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decision {
+	stages, stagesErr := o.Stages(ctx)
+
+	// Read every alarm once, grouped by where it lives.
+	byPlace := map[Place]map[string]bool{}
+	want := func(a Alarm) {
+		if byPlace[a.Place()] == nil {
+			byPlace[a.Place()] = map[string]bool{}
+		}
+		byPlace[a.Place()][a.Name] = true
+	}
+	if c.Organization != nil {
+		want(*c.Organization)
+	}
+	for _, s := range c.Stages {
+		for _, a := range s.Blockers {
+			want(a)
+		}
+		for _, a := range s.Bake {
+			want(a)
+		}
+	}
+	readings := map[Place]map[string]reading{}
+	for _, p := range slices.SortedFunc(maps.Keys(byPlace), comparePlaces) {
+		names := slices.Sorted(maps.Keys(byPlace[p]))
+		states, err := o.Alarms(ctx, p, names)
+		readings[p] = map[string]reading{}
+		for _, n := range names {
+			st, ok := states[n]
+			readings[p][n] = reading{state: st, found: ok, err: err}
+		}
+	}
+	read := func(a Alarm) reading { return readings[a.Place()][a.Name] }
+	stackCache := map[string]struct {
+		ok  bool
+		err error
+	}{}
+	stackExists := func(a Alarm) (bool, error) {
+		key := a.Account + "/" + a.Region + "/" + a.Role + "/" + a.Stack
+		if r, ok := stackCache[key]; ok {
+			return r.ok, r.err
+		}
+		ok, err := o.StackExists(ctx, a.Place(), a.Stack)
+		stackCache[key] = struct {
+			ok  bool
+			err error
+		}{ok, err}
+		return ok, err
+	}
+
+	w, werr := c.Window.waves()
+	windowOpen, holiday := false, false
+	if werr == nil {
+		next, err := w.NextStart(now)
+		windowOpen = err == nil && next.Equal(now)
+		holiday = w.IsHoliday(now)
+	}
+
+	out := make([]Decision, 0, len(c.Stages))
+	for _, s := range c.Stages {
+		d := Decision{Stage: s.Name}
+		st := stages[s.Name]
+		if stagesErr == nil && st.Rollback {
+			d.Notes = append(d.Notes, "a rollback execution is in the stage: its gates are open")
+			out = append(out, d)
+			continue
+		}
+		block := func(format string, args ...any) {
+			d.EntryBlocked = true
+			d.EntryReasons = append(d.EntryReasons, fmt.Sprintf(format, args...))
+		}
+		if stagesErr != nil {
+			block("cannot read the pipeline's state (%v): rollbacks cannot be told apart", stagesErr)
+		}
+		if s.Window {
+			switch {
+			case werr != nil:
+				block("the deployment window is invalid: %v", werr)
+			case holiday:
+				block("%s is a holiday (%s)", now.In(w.Location()).Format(time.DateOnly), w.TimeZone)
+			case !windowOpen:
+				block("outside the deployment window (%s)", w)
+			}
+		}
+		if c.Organization != nil {
+			checkBlocker(&d, *c.Organization, read(*c.Organization), nil, "organization alarm")
+		}
+		for _, a := range s.Blockers {
+			checkBlocker(&d, a, read(a), stackExists, "alarm")
+		}
+		checkBake(ctx, &d, s, st, stagesErr, read, o, now)
+		out = append(out, d)
+	}
+	return out
+}
+
+func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool, error), what string) {
+	where := fmt.Sprintf("%s %q in account %s, region %s", what, a.Name, a.Account, a.Region)
+	block := func(format string, args ...any) {
+		d.EntryBlocked = true
+		d.EntryReasons = append(d.EntryReasons, where+": "+fmt.Sprintf(format, args...))
+	}
+	switch {
+	case r.err != nil:
+		block("cannot be read (%v)", r.err)
+	case !r.found && a.Stack != "" && stackExists != nil:
+		exists, err := stackExists(a)
+		switch {
+		case err != nil:
+			block("does not exist, and stack %s cannot be read (%v)", a.Stack, err)
+		case exists:
+			block("does not exist although stack %s, which creates it, does", a.Stack)
+		default:
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: not created yet (stack %s does not exist: the first deployment there)", where, a.Stack))
+		}
+	case !r.found:
+		block("does not exist")
+	case r.state == StateAlarm:
+		block("is in ALARM")
+	}
+}
+
+func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, o Observer, now time.Time) {
+	if len(s.Bake) == 0 {
+		return
+	}
+	start := st.BakeStart
+	if stagesErr != nil {
+		// Without the pipeline's state the bake's start is unknown: judge
+		// the trailing bake, which holds every bake that could be running.
+		start = now.Add(-time.Duration(s.BakeMinutes) * time.Minute)
+	}
+	if start.IsZero() || start.After(now) {
+		return
+	}
+	end := start.Add(time.Duration(s.BakeMinutes) * time.Minute)
+	for _, a := range s.Bake {
+		r := read(a)
+		where := fmt.Sprintf("bake alarm %q in account %s, region %s", a.Name, a.Account, a.Region)
+		breach := func(format string, args ...any) {
+			d.BakeBreached = true
+			d.BakeReasons = append(d.BakeReasons, where+": "+fmt.Sprintf(format, args...))
+		}
+		switch {
+		case r.err != nil:
+			breach("cannot be read (%v)", r.err)
+			continue
+		case !r.found:
+			breach("does not exist after the stage deployed")
+			continue
+		case r.state == StateAlarm:
+			breach("is in ALARM")
+			continue
+		}
+		hist, err := o.History(ctx, a.Place(), a.Name, start)
+		if err != nil {
+			breach("its history cannot be read (%v)", err)
+			continue
+		}
+		if t, ok := alarmedIn(hist, start); ok {
+			breach("was in ALARM at %s, during the bake that started at %s", t.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339))
+			continue
+		}
+		if r.state == StateInsufficientData && !now.Before(end.Add(-EndOfBakeSlack)) {
+			breach("has no data at the end of the bake")
+		}
+	}
+}
+
+// alarmedIn returns when the alarm was in ALARM at or after since, judged
+// from its transitions since then: one into ALARM, or the first one out of
+// ALARM (it was in ALARM when the bake started).
+func alarmedIn(hist []Transition, since time.Time) (time.Time, bool) {
+	for _, t := range hist {
+		if t.At.Before(since) {
+			continue
+		}
+		if t.From == StateAlarm {
+			return since, true
+		}
+		if t.To == StateAlarm {
+			return t.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func comparePlaces(a, b Place) int {
+	return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region), cmp.Compare(a.Role, b.Role))
+}
