@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/safepipe/safepipe/gates"
+)
+
+// The AWS APIs the controller calls, as interfaces so that tests can
+// stand in for the pipeline (moto does not model pipeline state).
+type (
+	cloudWatchAPI interface {
+		DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+		DescribeAlarmHistory(context.Context, *cloudwatch.DescribeAlarmHistoryInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmHistoryOutput, error)
+		PutMetricData(context.Context, *cloudwatch.PutMetricDataInput, ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error)
+	}
+	cloudFormationAPI interface {
+		DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	}
+	pipelineAPI interface {
+		GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error)
+	}
+)
+
+// awsWorld implements gates.Observer with the AWS APIs: the pipeline and
+// its own alarms with the function's role, every other account's alarms
+// and stacks with the configured role, assumed once per run and region.
+type awsWorld struct {
+	base     aws.Config
+	pipeline string
+
+	mu       sync.Mutex
+	cw       map[gates.Place]cloudWatchAPI
+	cfn      map[gates.Place]cloudFormationAPI
+	pipe     pipelineAPI
+	ownCW    cloudWatchAPI
+	newCW    func(aws.Config) cloudWatchAPI
+	newCFN   func(aws.Config) cloudFormationAPI
+	newCreds func(aws.Config, string) aws.CredentialsProvider
+}
+
+func newAWS(base aws.Config, pipeline string) *awsWorld {
+	return &awsWorld{
+		base: base, pipeline: pipeline,
+		cw: map[gates.Place]cloudWatchAPI{}, cfn: map[gates.Place]cloudFormationAPI{},
+		pipe:   codepipeline.NewFromConfig(base),
+		ownCW:  cloudwatch.NewFromConfig(base),
+		newCW:  func(c aws.Config) cloudWatchAPI { return cloudwatch.NewFromConfig(c) },
+		newCFN: func(c aws.Config) cloudFormationAPI { return cloudformation.NewFromConfig(c) },
+		newCreds: func(c aws.Config, role string) aws.CredentialsProvider {
+			return aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c), role, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = "safepipe-gates"
+			}))
+		},
+	}
+}
+
+// configFor is the SDK configuration of a place: its region, and the
+// place's role when it names one.
+func (w *awsWorld) configFor(p gates.Place) aws.Config {
+	c := w.base.Copy()
+	c.Region = p.Region
+	if p.Role != "" {
+		c.Credentials = w.newCreds(c, p.Role)
+	}
+	return c
+}
+
+func (w *awsWorld) cloudWatch(p gates.Place) cloudWatchAPI {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.cw[p]; ok {
+		return c
+	}
+	c := w.newCW(w.configFor(p))
+	w.cw[p] = c
+	return c
+}
+
+func (w *awsWorld) cloudFormation(p gates.Place) cloudFormationAPI {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.cfn[p]; ok {
+		return c
+	}
+	c := w.newCFN(w.configFor(p))
+	w.cfn[p] = c
+	return c
+}
+
+// bothTypes asks for composite and metric alarms: "If you omit this
+// parameter, only metric alarms are returned"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html,
+// AlarmTypes). Reading composites also needs cloudwatch:DescribeAlarms
+// on "*" (same page): the roles the pipeline grants have it.
+var bothTypes = []cwtypes.AlarmType{cwtypes.AlarmTypeCompositeAlarm, cwtypes.AlarmTypeMetricAlarm}
+
+// Alarms implements gates.Observer: DescribeAlarms by name, 100 at a time.
+func (w *awsWorld) Alarms(ctx context.Context, p gates.Place, names []string) (map[string]gates.State, error) {
+	cw := w.cloudWatch(p)
+	out := map[string]gates.State{}
+	for chunk := range slices.Chunk(names, 100) {
+		in := &cloudwatch.DescribeAlarmsInput{AlarmNames: chunk, AlarmTypes: bothTypes, MaxRecords: aws.Int32(100)}
+		for {
+			resp, err := cw.DescribeAlarms(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range resp.MetricAlarms {
+				out[aws.ToString(a.AlarmName)] = gates.State(a.StateValue)
+			}
+			for _, a := range resp.CompositeAlarms {
+				out[aws.ToString(a.AlarmName)] = gates.State(a.StateValue)
+			}
+			if resp.NextToken == nil {
+				break
+			}
+			in.NextToken = resp.NextToken
+		}
+	}
+	return out, nil
+}
+
+// historyData is the part of a StateUpdate history item's HistoryData the
+// controller reads.
+type historyData struct {
+	OldState struct {
+		StateValue string `json:"stateValue"`
+	} `json:"oldState"`
+	NewState struct {
+		StateValue string `json:"stateValue"`
+	} `json:"newState"`
+}
+
+// History implements gates.Observer: the alarm's StateUpdate history items
+// since a time, oldest first.
+func (w *awsWorld) History(ctx context.Context, p gates.Place, name string, since time.Time) ([]gates.Transition, error) {
+	cw := w.cloudWatch(p)
+	in := &cloudwatch.DescribeAlarmHistoryInput{
+		AlarmName: aws.String(name), AlarmTypes: bothTypes, HistoryItemType: cwtypes.HistoryItemTypeStateUpdate,
+		StartDate: aws.Time(since), EndDate: aws.Time(time.Now().Add(time.Minute)), ScanBy: cwtypes.ScanByTimestampAscending,
+	}
+	var out []gates.Transition
+	for {
+		resp, err := cw.DescribeAlarmHistory(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range resp.AlarmHistoryItems {
+			var d historyData
+			if err := json.Unmarshal([]byte(aws.ToString(h.HistoryData)), &d); err != nil {
+				return nil, fmt.Errorf("history of %s: %w", name, err)
+			}
+			out = append(out, gates.Transition{At: aws.ToTime(h.Timestamp), From: gates.State(d.OldState.StateValue), To: gates.State(d.NewState.StateValue)})
+		}
+		if resp.NextToken == nil {
+			break
+		}
+		in.NextToken = resp.NextToken
+	}
+	slices.SortStableFunc(out, func(a, b gates.Transition) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+// StackExists implements gates.Observer. DescribeStacks fails with a
+// ValidationError naming the stack when it does not exist; a deleted
+// stack is reported by name only with its stack ID, so by name it does
+// not exist either.
+func (w *awsWorld) StackExists(ctx context.Context, p gates.Place, stack string) (bool, error) {
+	resp, err := w.cloudFormation(p).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, s := range resp.Stacks {
+		if s.StackStatus != "DELETE_COMPLETE" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Stages implements gates.Observer from GetPipelineState: one call, no
+// pagination, so the answer does not depend on how many executions the
+// pipeline has had. A stage is in a rollback while its latest execution is
+// an in-progress ROLLBACK or a ROLLBACK execution waits to enter it
+// (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StageExecution.html,
+// type: "The type of pipeline execution for the stage, such as a rollback
+// pipeline execution."). Its bake starts when its current execution's
+// actions have all succeeded.
+func (w *awsWorld) Stages(ctx context.Context) (map[string]gates.StageState, error) {
+	resp, err := w.pipe.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(w.pipeline)})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]gates.StageState{}
+	for _, s := range resp.StageStates {
+		var st gates.StageState
+		latest := s.LatestExecution
+		if latest != nil && latest.Type == cptypes.ExecutionTypeRollback && latest.Status == cptypes.StageExecutionStatusInProgress {
+			st.Rollback = true
+		}
+		inbound := slices.Clone(s.InboundExecutions)
+		if s.InboundExecution != nil {
+			inbound = append(inbound, *s.InboundExecution)
+		}
+		for _, e := range inbound {
+			if e.Type == cptypes.ExecutionTypeRollback {
+				st.Rollback = true
+			}
+		}
+		if latest != nil && latest.Status == cptypes.StageExecutionStatusInProgress && len(s.ActionStates) > 0 {
+			done := true
+			var last time.Time
+			for _, a := range s.ActionStates {
+				e := a.LatestExecution
+				if e == nil || e.Status != cptypes.ActionExecutionStatusSucceeded {
+					done = false
+					break
+				}
+				if t := aws.ToTime(e.LastStatusChange); t.After(last) {
+					last = t
+				}
+			}
+			if done {
+				st.BakeStart = last
+			}
+		}
+		out[aws.ToString(s.StageName)] = st
+	}
+	return out, nil
+}
+
+// publish writes one EntryBlocked and one BakeBreached datum per stage,
+// 1000 per call at most.
+func (w *awsWorld) publish(ctx context.Context, pipeline string, ds []gates.Decision, now time.Time) error {
+	var data []cwtypes.MetricDatum
+	for _, d := range ds {
+		dims := []cwtypes.Dimension{{Name: aws.String("Pipeline"), Value: aws.String(pipeline)}, {Name: aws.String("Stage"), Value: aws.String(d.Stage)}}
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String(gates.MetricEntryBlocked), Dimensions: dims, Timestamp: aws.Time(now), Value: aws.Float64(oneIf(d.EntryBlocked)), Unit: cwtypes.StandardUnitCount},
+			cwtypes.MetricDatum{MetricName: aws.String(gates.MetricBakeBreached), Dimensions: dims, Timestamp: aws.Time(now), Value: aws.Float64(oneIf(d.BakeBreached)), Unit: cwtypes.StandardUnitCount},
+		)
+	}
+	var errs []error
+	for chunk := range slices.Chunk(data, 1000) {
+		_, err := w.ownCW.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(gates.Namespace), MetricData: chunk})
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/gates"
+)
+
+// motoServer starts moto's AWS stand-in (installed with Python's moto 5)
+// on a free port and points the SDK at it. Tests that need it are skipped,
+// saying why, where moto is not installed.
+func motoServer(t *testing.T) {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server is not installed (pip install 'moto[server]'): the AWS adapter is tested against it")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-p", fmt.Sprint(port))
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server did not start: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// fakePipeline answers GetPipelineState.
+type fakePipeline struct{ out *codepipeline.GetPipelineStateOutput }
+
+func (f fakePipeline) GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {
+	return f.out, nil
+}
+
+// withHistory is moto's CloudWatch with recorded alarm history: moto 5
+// does not implement DescribeAlarmHistory. The items are in the format
+// CloudWatch documents for StateUpdate history data.
+type withHistory struct {
+	cloudWatchAPI
+	items []cwtypes.AlarmHistoryItem
+}
+
+func (w withHistory) DescribeAlarmHistory(_ context.Context, in *cloudwatch.DescribeAlarmHistoryInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmHistoryOutput, error) {
+	var out []cwtypes.AlarmHistoryItem
+	for _, it := range w.items {
+		if aws.ToString(it.AlarmName) == aws.ToString(in.AlarmName) && !aws.ToTime(it.Timestamp).Before(aws.ToTime(in.StartDate)) {
+			out = append(out, it)
+		}
+	}
+	return &cloudwatch.DescribeAlarmHistoryOutput{AlarmHistoryItems: out}, nil
+}
+
+func stateUpdate(alarm string, at time.Time, from, to string) cwtypes.AlarmHistoryItem {
+	return cwtypes.AlarmHistoryItem{
+		AlarmName: aws.String(alarm), Timestamp: aws.Time(at), HistoryItemType: cwtypes.HistoryItemTypeStateUpdate,
+		HistoryData: aws.String(fmt.Sprintf(`{"version":"1.0","oldState":{"stateValue":%q,"stateReason":"r"},"newState":{"stateValue":%q,"stateReason":"r"}}`, from, to)),
+	}
+}
+
+// TestAgainstMoto runs the controller's AWS adapter against moto: alarms
+// read by name across regions and an assumed role, a stack's existence,
+// the pipeline's state, and the published metrics.
+func TestAgainstMoto(t *testing.T) {
+	motoServer(t)
+	ctx := context.Background()
+	base, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+
+	const acct = "123456789012"
+	role := "arn:aws:iam::" + acct + ":role/cdk-hnb659fds-lookup-role-" + acct + "-eu-west-1"
+	euw1 := base.Copy()
+	euw1.Region = "eu-west-1"
+	cw := cloudwatch.NewFromConfig(euw1)
+	for _, name := range []string{"orders-prod-aggregate-rollback", "orders-prod-bake"} {
+		_, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+			AlarmName: aws.String(name), Namespace: aws.String("AWS/Lambda"), MetricName: aws.String("Errors"), Statistic: cwtypes.StatisticSum,
+			Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		})
+		require.NoError(t, err)
+	}
+	_, err = cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("orders-prod-aggregate-rollback"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("test")})
+	require.NoError(t, err)
+	_, err = cloudformation.NewFromConfig(euw1).CreateStack(ctx, &cloudformation.CreateStackInput{
+		StackName:    aws.String("orders-service"),
+		TemplateBody: aws.String(`{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}`),
+	})
+	require.NoError(t, err)
+
+	bakeStart := time.Now().Add(-20 * time.Minute).UTC().Truncate(time.Second)
+	w := newAWS(base, "OrdersPipeline-Pipeline")
+	w.pipe = fakePipeline{&codepipeline.GetPipelineStateOutput{StageStates: []cptypes.StageState{
+		{StageName: aws.String("Prod-W1"), LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String("e2"), Status: cptypes.StageExecutionStatusInProgress, Type: cptypes.ExecutionTypeStandard},
+			ActionStates: []cptypes.ActionState{
+				{ActionName: aws.String("orders-service.Prepare"), LatestExecution: &cptypes.ActionExecution{Status: cptypes.ActionExecutionStatusSucceeded, LastStatusChange: aws.Time(bakeStart.Add(-5 * time.Minute))}},
+				{ActionName: aws.String("orders-service.Deploy"), LatestExecution: &cptypes.ActionExecution{Status: cptypes.ActionExecutionStatusSucceeded, LastStatusChange: aws.Time(bakeStart)}},
+			}},
+		{StageName: aws.String("Prod-W2"), InboundExecutions: []cptypes.StageExecution{{PipelineExecutionId: aws.String("e3"), Status: cptypes.StageExecutionStatusInProgress, Type: cptypes.ExecutionTypeRollback}}},
+	}}}
+	newCW := w.newCW
+	w.newCW = func(c aws.Config) cloudWatchAPI {
+		return withHistory{newCW(c), []cwtypes.AlarmHistoryItem{
+			stateUpdate("orders-prod-bake", bakeStart.Add(5*time.Minute), "OK", "ALARM"),
+			stateUpdate("orders-prod-bake", bakeStart.Add(7*time.Minute), "ALARM", "OK"),
+		}}
+	}
+	alarm := func(name string) gates.Alarm {
+		return gates.Alarm{Account: acct, Region: "eu-west-1", Role: role, Name: name, Stack: "orders-service"}
+	}
+	cfg := &gates.Config{Version: gates.Version, Pipeline: "OrdersPipeline-Pipeline",
+		Window: gates.Window{TimeZone: "UTC", Days: []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, StartHour: 0, EndHour: 24},
+		Stages: []gates.Stage{
+			{Name: "Prod-W1", Window: true, BakeMinutes: 60,
+				Blockers: []gates.Alarm{alarm("orders-prod-aggregate-rollback"), alarm("orders-prod-missing")},
+				Bake:     []gates.Alarm{alarm("orders-prod-bake")}},
+			{Name: "Prod-W2", Window: true, Blockers: []gates.Alarm{alarm("orders-prod-aggregate-rollback")}},
+		}}
+	require.NoError(t, cfg.Validate())
+	now := time.Now().UTC()
+	ds := gates.Evaluate(ctx, cfg, w, now)
+	require.Len(t, ds, 2)
+	reasons := strings.Join(ds[0].EntryReasons, "\n")
+	assert.True(t, ds[0].EntryBlocked)
+	assert.Contains(t, reasons, `alarm "orders-prod-aggregate-rollback" in account 123456789012, region eu-west-1: is in ALARM`)
+	assert.Contains(t, reasons, `alarm "orders-prod-missing" in account 123456789012, region eu-west-1: does not exist although stack orders-service, which creates it, does`)
+	assert.True(t, ds[0].BakeBreached, "the alarm the bake saw for two minutes is not lost")
+	assert.Contains(t, strings.Join(ds[0].BakeReasons, "\n"), "was in ALARM at "+bakeStart.Add(5*time.Minute).Format(time.RFC3339))
+	assert.False(t, ds[1].EntryBlocked, "a rollback waiting to enter Prod-W2 passes its gate: %v", ds[1].EntryReasons)
+
+	require.NoError(t, w.publish(ctx, cfg.Pipeline, ds, now))
+	own := cloudwatch.NewFromConfig(base)
+	metrics, err := own.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String(gates.Namespace)})
+	require.NoError(t, err)
+	var names []string
+	for _, m := range metrics.Metrics {
+		dims := map[string]string{}
+		for _, d := range m.Dimensions {
+			dims[aws.ToString(d.Name)] = aws.ToString(d.Value)
+		}
+		names = append(names, aws.ToString(m.MetricName)+"/"+dims["Pipeline"]+"/"+dims["Stage"])
+	}
+	assert.ElementsMatch(t, []string{
+		"EntryBlocked/OrdersPipeline-Pipeline/Prod-W1", "BakeBreached/OrdersPipeline-Pipeline/Prod-W1",
+		"EntryBlocked/OrdersPipeline-Pipeline/Prod-W2", "BakeBreached/OrdersPipeline-Pipeline/Prod-W2",
+	}, names)
+}
+
+// TestStackExistsFirstDeployment: before the stack exists, a missing
+// alarm is the region's first deployment and does not block.
+func TestStackExistsFirstDeployment(t *testing.T) {
+	motoServer(t)
+	ctx := context.Background()
+	base, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	w := newAWS(base, "p")
+	ok, err := w.StackExists(ctx, gates.Place{Account: "123456789012", Region: "eu-west-1"}, "never-deployed")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
