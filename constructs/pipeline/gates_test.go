@@ -1,159 +1,371 @@
 package pipeline
 
 import (
-	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/alarms"
-	"github.com/safepipe/safepipe/verify"
+	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/waves"
 )
 
-// bigWave has 13 regions, more than a condition's five rules can watch.
+// bigWave has 13 regions, more than a condition's five rules could watch
+// one by one.
 var bigWave = []string{
 	"ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1",
 	"eu-central-1", "eu-west-2", "eu-west-3", "sa-east-1", "us-east-2", "us-west-1", "us-west-2",
 }
 
-func readPipeline(t *testing.T, stack awscdk.Stack, region string) verify.Pipeline {
-	t.Helper()
-	b, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
-	require.NoError(t, err)
-	tpl, err := verify.ParseTemplate(bytes.NewReader(b), "")
-	require.NoError(t, err)
-	tpl.Region = region
-	ps := tpl.Pipelines()
-	require.Len(t, ps, 1)
-	return ps[0]
+// synthesized is what the tests read of a pipeline stack: its stages, the
+// gate controller's configuration, and every resource.
+type synthesized struct {
+	stages    map[string]pipelineStage
+	order     []string
+	gates     gates.Config
+	resources map[string]map[string]any
 }
 
-// TestSafetyGatesWatchEveryRegion renders the gates over a plan with a
-// 13-region wave and checks, for every gated stage of the plan, that the
-// stage rolls back on failure, keeps the window, blocks on every region's
-// aggregate alarm and bakes every region for the plan's bake.
+func synthesize(t *testing.T, stack awscdk.Stack) synthesized {
+	t.Helper()
+	tpl := assertions.Template_FromStack(stack, nil)
+	out := synthesized{stages: map[string]pipelineStage{}, resources: map[string]map[string]any{}}
+	for _, s := range stagesOf(t, stack) {
+		out.stages[s.Name] = s
+		out.order = append(out.order, s.Name)
+	}
+	for id, r := range *tpl.ToJSON() {
+		if id != "Resources" {
+			continue
+		}
+		for lid, res := range r.(map[string]any) {
+			out.resources[lid] = res.(map[string]any)
+		}
+	}
+	for _, r := range out.resources {
+		if r["Type"] != "AWS::Lambda::Function" {
+			continue
+		}
+		if meta, ok := r["Metadata"].(map[string]any)[MetadataGates]; ok {
+			b, err := json.Marshal(meta)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, &out.gates))
+		}
+	}
+	return out
+}
+
+// rules returns a condition's rules by name.
+func rules(cond map[string]any) (string, map[string]map[string]any) {
+	if cond == nil {
+		return "", nil
+	}
+	c := cond["Conditions"].([]any)[0].(map[string]any)
+	out := map[string]map[string]any{}
+	for _, r := range c["Rules"].([]any) {
+		rule := r.(map[string]any)
+		out[rule["Name"].(string)] = rule
+	}
+	return c["Result"].(string), out
+}
+
+func configuration(rule map[string]any) map[string]any {
+	return rule["Configuration"].(map[string]any)
+}
+
+func gateStage(c gates.Config, name string) (gates.Stage, bool) {
+	for _, s := range c.Stages {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return gates.Stage{}, false
+}
+
+// TestSafetyGatesWatchEveryRegion renders the default gates over a plan
+// with a 13-region wave and checks every gated stage: rollback on failure;
+// an entry gate (window, holidays, organisation alarm, every region's
+// aggregate) before anything in the stage runs; a bake over every region
+// it deployed; and the controller, its alarms and the permissions that let
+// each rule and the controller read what they watch.
 func TestSafetyGatesWatchEveryRegion(t *testing.T) {
 	_, stack := toolchain()
 	props := smallProps()
 	props.Policy.Waves = [][]string{{"eu-north-1"}, bigWave, {"ap-east-1", "me-south-1"}}
-	props.Policy.Window = waves.Window{TimeZone: "Europe/Dublin", Holidays: []string{"2026-12-25"}}
-	props.Gates = []Gate{SafetyGates{Team: "shop", OrganizationAlarm: "org-freeze"}}
+	props.Policy.Window = waves.Window{TimeZone: "Europe/Dublin", Holidays: []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"}}
+	props.Gates = []Gate{SafetyGates{OrganizationAlarm: "org-freeze"}}
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.NoError(t, p.Err())
-	pl := readPipeline(t, stack, "eu-west-1")
-	byName := map[string]verify.Stage{}
-	for _, s := range pl.Stages {
-		byName[s.Name] = s
-	}
+	out := synthesize(t, stack)
+	cfg := out.gates
+	require.NoError(t, cfg.Validate(), "the controller's configuration is valid")
+	assert.Equal(t, "Toolchain-Pipeline", cfg.Pipeline)
+	assert.Equal(t, &gates.Alarm{Account: "111111111111", Region: "eu-west-1", Name: "org-freeze"}, cfg.Organization)
+	assert.Equal(t, []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"}, cfg.Window.Holidays)
 
-	type gated struct {
-		name    string
-		regions []string
-		oneBox  bool
-		bake    time.Duration
-		prod    bool
-	}
-	var want []gated
-	for _, s := range p.Plan().Stages {
-		g := gated{name: s.Name, bake: s.Bake, prod: true, oneBox: s.Kind == waves.KindOneBox}
-		for _, tg := range s.Targets {
-			g.regions = append(g.regions, tg.Region)
+	sawBig := false
+	for _, ps := range p.Plan().Stages {
+		name := ps.Name
+		s, ok := out.stages[name]
+		require.True(t, ok, name)
+		assert.Equal(t, map[string]any{"Result": "ROLLBACK"}, s.OnFailure, name)
+
+		result, entry := rules(s.BeforeEntry)
+		assert.Equal(t, "FAIL", result, "%s: a closed entry gate refuses; it never rolls back", name)
+		gate := configuration(entry[RuleEntryGate])
+		assert.Equal(t, GateMetricAlarm(cfg.Pipeline, name, "entry"), gate["AlarmName"], name)
+		assert.Equal(t, "ALARM", gate["AlarmStates"], name)
+		assert.Equal(t, fmt.Sprint((113+24)*60), gate["WaitTime"], "%s waits through the longest closed stretch (Wednesday 23 December 16:00 to Monday 28 December 09:00) and a day", name)
+		win := configuration(entry[RuleDeploymentWindow])
+		assert.Equal(t, "* * 9-15 ? * MON-THU", win["Cron"], name)
+		assert.Equal(t, "Europe/Dublin", win["TimeZone"], name)
+
+		result, onSuccess := rules(s.OnSuccess)
+		assert.Equal(t, "ROLLBACK", result, name)
+		bake := configuration(onSuccess[RuleBakeGate])
+		assert.Equal(t, GateMetricAlarm(cfg.Pipeline, name, "bake"), bake["AlarmName"], name)
+		assert.Equal(t, fmt.Sprint(int(ps.Bake/time.Minute)), bake["WaitTime"], "%s bakes for the plan's bake", name)
+
+		gs, ok := gateStage(cfg, name)
+		require.True(t, ok, "the controller watches %s", name)
+		assert.True(t, gs.Window, name)
+		assert.Equal(t, int(ps.Bake/time.Minute), gs.BakeMinutes, name)
+		var blocked, baked []string
+		for _, a := range gs.Blockers {
+			assert.Equal(t, alarms.Names{Team: "shop", Environment: "prod"}.Aggregate(), a.Name, name)
+			assert.Equal(t, "svc-prod", a.Stack, "%s: the controller knows the stack that creates the alarm", name)
+			assert.Equal(t, DefaultWatchRole("333333333333", a.Region), a.Role, name)
+			blocked = append(blocked, a.Region)
 		}
-		want = append(want, g)
+		for _, a := range gs.Bake {
+			assert.Equal(t, alarms.Names{Team: "shop", Environment: "prod"}.Bake(ps.Kind == waves.KindOneBox), a.Name, name)
+			baked = append(baked, a.Region)
+		}
+		assert.Equal(t, ps.Regions(), blocked, "%s blocks on every region it deploys", name)
+		assert.Equal(t, ps.Regions(), baked, "%s bakes every region it deploys", name)
+		sawBig = sawBig || len(blocked) > MaxRulesPerCondition
 	}
-	gamma := []string{"eu-north-1"}
-	gamma = append(gamma, bigWave...)
-	want = append(want, gated{name: StageGammaOneBox, regions: gamma, oneBox: true, bake: waves.FloorOneBox}, gated{name: StageGamma, regions: gamma, bake: 30 * time.Minute})
-	require.Contains(t, strings.Join(p.StageNames(), ","), "Prod-W2-Regional")
+	assert.True(t, sawBig, "a stage of more regions than a condition's rules is watched in full")
+	for _, name := range []string{StageGammaOneBox, StageGamma} {
+		s := out.stages[name]
+		_, entry := rules(s.BeforeEntry)
+		assert.Contains(t, entry, RuleEntryGate, name)
+		assert.NotContains(t, entry, RuleDeploymentWindow, "%s has no window", name)
+		gs, _ := gateStage(cfg, name)
+		assert.False(t, gs.Window, name)
+		assert.Equal(t, alarms.Names{Team: "shop", Environment: "gamma"}.Aggregate(), gs.Blockers[0].Name)
+	}
+	for _, name := range []string{StageAlpha, StageBeta} {
+		assert.Nil(t, out.stages[name].BeforeEntry, name)
+		_, ok := gateStage(cfg, name)
+		assert.False(t, ok, name)
+	}
 
-	sawBigStage := false
-	for _, g := range want {
-		s, ok := byName[g.name]
-		require.True(t, ok, g.name)
-		assert.Equal(t, g.regions, s.DeployRegions(), "%s deploys the plan's regions", g.name)
-		require.NotNil(t, s.OnFailure, g.name)
-		assert.Equal(t, "ROLLBACK", s.OnFailure.Result, g.name)
-		if g.prod {
-			require.NotNil(t, s.BeforeEntry, g.name)
-			assert.Equal(t, "FAIL", s.BeforeEntry.Result, g.name)
-			// The window holds the stage; alarms are checked when it
-			// starts (CodePipeline does not re-check alarm rules of a
-			// condition that waited for a window).
-			for _, r := range s.BeforeEntry.Rules {
-				assert.Equal(t, "DeploymentWindow", r.Provider, g.name)
+	// Every gate rule's alarm exists in the pipeline's account and region,
+	// on the controller's metric, and fails closed.
+	gateAlarms := map[string]map[string]any{}
+	for _, r := range out.resources {
+		if r["Type"] == "AWS::CloudWatch::Alarm" {
+			props := r["Properties"].(map[string]any)
+			gateAlarms[props["AlarmName"].(string)] = props
+		}
+	}
+	for _, name := range out.order {
+		for _, cond := range []map[string]any{out.stages[name].BeforeEntry, out.stages[name].OnSuccess} {
+			_, rs := rules(cond)
+			for _, r := range rs {
+				if r["RuleTypeId"].(map[string]any)["Provider"] != "CloudWatchAlarm" {
+					continue
+				}
+				assert.Nil(t, r["Region"], "gate rules read the pipeline's own region")
+				assert.Nil(t, r["RoleArn"], "gate rules read the pipeline's own account")
+				a, ok := gateAlarms[configuration(r)["AlarmName"].(string)]
+				if assert.True(t, ok, "%s: %s has its alarm", name, r["Name"]) {
+					assert.Equal(t, gates.Namespace, a["Namespace"])
+					assert.Equal(t, "breaching", a["TreatMissingData"], "a silent controller closes the gate")
+				}
 			}
 		}
-		if w, ok := s.WindowRule(); g.prod {
-			require.True(t, ok, "%s has a deployment window", g.name)
-			assert.Equal(t, "* * 9-15 ? * MON-THU", w.Configuration["Cron"])
-			assert.Equal(t, "Europe/Dublin", w.Configuration["TimeZone"])
-			act, ok := s.Action(StepBlockers)
-			require.True(t, ok, "%s refuses holidays", g.name)
-			assert.Equal(t, "2026-12-25", act.Env["SAFEPIPE_HOLIDAYS"])
-		}
+	}
+	checkPolicies(t, out)
+}
 
-		blocked := map[string]string{}
-		for _, w := range s.Blockers() {
-			blocked[w.Region] = w.Alarm
+// checkPolicies walks the synthesized IAM policies: the pipeline role
+// (CloudWatchAlarm rules run as it) may read every gate alarm, and the
+// controller may read every alarm, assume every watch role of its
+// configuration, read the pipeline's state and publish its metrics.
+func checkPolicies(t *testing.T, out synthesized) {
+	t.Helper()
+	allowed := map[string][]string{} // role logical ID → "action resource"
+	for _, r := range out.resources {
+		// CDK moves statements past a policy's size limit into overflow
+		// managed policies attached to the same role.
+		if r["Type"] != "AWS::IAM::Policy" && r["Type"] != "AWS::IAM::ManagedPolicy" {
+			continue
 		}
-		assert.Equal(t, "org-freeze", blocked["eu-west-1"], "%s: the organisation alarm blocks (pipeline region)", g.name)
-		baked := map[string]verify.Watch{}
-		for _, w := range s.Bakes() {
-			_, dup := baked[w.Region]
-			assert.False(t, dup, "%s bakes %s once", g.name, w.Region)
-			baked[w.Region] = w
-		}
-		for _, r := range g.regions {
-			if r != "eu-west-1" {
-				assert.Equal(t, alarms.AggregateName("shop"), blocked[r], "%s blocks on %s's aggregate", g.name, r)
+		props := r["Properties"].(map[string]any)
+		doc := props["PolicyDocument"].(map[string]any)
+		for _, role := range props["Roles"].([]any) {
+			roleID := role.(map[string]any)["Ref"].(string)
+			for _, st := range doc["Statement"].([]any) {
+				stmt := st.(map[string]any)
+				if stmt["Effect"] != "Allow" {
+					continue
+				}
+				for _, a := range list(stmt["Action"]) {
+					for _, res := range list(stmt["Resource"]) {
+						allowed[roleID] = append(allowed[roleID], a+" "+res)
+					}
+				}
 			}
-			w, ok := baked[r]
-			if assert.True(t, ok, "%s bakes %s", g.name, r) {
-				assert.Equal(t, alarms.BakeName("shop", g.oneBox), w.Alarm, "%s %s", g.name, r)
-				assert.Equal(t, int(g.bake/time.Minute), w.Minutes, "%s bakes %s for the plan's bake", g.name, r)
-			}
-		}
-		assert.Len(t, baked, len(g.regions), "%s watches exactly its regions", g.name)
-		if len(g.regions) > MaxNativeRegions {
-			sawBigStage = true
-			_, ok := s.Action(StepBake)
-			assert.True(t, ok, "%s fans in through the Bake action", g.name)
-			assert.Nil(t, s.OnSuccess, g.name)
-		} else {
-			assert.Len(t, s.OnSuccess.Rules, len(g.regions), g.name)
 		}
 	}
-	assert.True(t, sawBigStage)
+	may := func(roleID, action, resourceSuffix string) bool {
+		for _, g := range allowed[roleID] {
+			a, res, _ := strings.Cut(g, " ")
+			if a == action && (res == "*" || strings.HasSuffix(res, resourceSuffix+`"]]}`) || strings.HasSuffix(res, resourceSuffix)) {
+				return true
+			}
+		}
+		return false
+	}
+	var pipelineRole, controllerRole string
+	for id, r := range out.resources {
+		if r["Type"] == "AWS::CodePipeline::Pipeline" {
+			pipelineRole = r["Properties"].(map[string]any)["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		}
+		if r["Type"] == "AWS::Lambda::Function" && r["Metadata"].(map[string]any)[MetadataGates] != nil {
+			controllerRole = r["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		}
+		_ = id
+	}
+	require.NotEmpty(t, pipelineRole)
+	require.NotEmpty(t, controllerRole)
+	for _, name := range out.order {
+		for _, cond := range []map[string]any{out.stages[name].BeforeEntry, out.stages[name].OnSuccess} {
+			_, rs := rules(cond)
+			for _, r := range rs {
+				if alarm, ok := configuration(r)["AlarmName"].(string); ok {
+					assert.True(t, may(pipelineRole, "cloudwatch:DescribeAlarms", ":alarm:"+alarm), "the pipeline role reads %s (%s)", alarm, name)
+				}
+			}
+		}
+	}
+	assert.True(t, may(controllerRole, "cloudwatch:DescribeAlarms", "*"), "composite alarms need DescribeAlarms on *")
+	assert.True(t, may(controllerRole, "cloudwatch:DescribeAlarmHistory", "*"))
+	assert.True(t, may(controllerRole, "cloudwatch:PutMetricData", "*"))
+	assert.True(t, may(controllerRole, "codepipeline:GetPipelineState", ":"+out.gates.Pipeline))
+	for _, s := range out.gates.Stages {
+		for _, a := range append(slices.Clone(s.Blockers), s.Bake...) {
+			if a.Role != "" {
+				assert.True(t, may(controllerRole, "sts:AssumeRole", a.Role), "the controller assumes %s", a.Role)
+			}
+		}
+	}
+}
 
-	// The pipeline role may assume the watch roles the native rules name
-	// (CDK may move the statement to an overflow managed policy).
-	b, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
-	require.NoError(t, err)
-	assert.Contains(t, string(b), `"Sid":"SafepipeRuleRoles"`)
-	assert.Contains(t, string(b), ":iam::333333333333:role/cdk-hnb659fds-lookup-role-333333333333-eu-north-1")
+func list(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			} else {
+				b, _ := json.Marshal(e)
+				out = append(out, string(b))
+			}
+		}
+		return out
+	default:
+		b, _ := json.Marshal(v)
+		return []string{string(b)}
+	}
+}
+
+// TestAlarmContract: a gate watching an alarm that no stack creates, and
+// two stacks creating one alarm name in an account and region, are synth
+// errors naming the alarm, the account, the region and the stage.
+func TestAlarmContract(t *testing.T) {
+	// The service names its alarms after another team.
+	_, stack := toolchain()
+	props := smallProps()
+	props.Service = alarmedWith(func(d Deployment) alarms.Names { n := d.Alarms; n.Team = "shop-team"; return n })
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	assert.ErrorContains(t, p.Err(), `pipeline: stage Prod-W1-OneBox: the entry gate watches alarm "shop-prod-aggregate-rollback" in account 333333333333, region eu-north-1, and no stack of the pipeline creates it there`)
+	assert.ErrorContains(t, p.Err(), `stage Gamma: the bake watches alarm "shop-gamma-bake" in account 111111111111`)
+
+	// Every environment uses one name: alpha and beta collide.
+	_, stack = toolchain()
+	props = smallProps()
+	props.Service = alarmedWith(func(d Deployment) alarms.Names { return alarms.Names{Team: "shop", Environment: "all"} })
+	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-all-aggregate-rollback" is created by two stacks in account 111111111111, region eu-west-1: svc-alpha (stage Alpha) and svc-beta (stage Beta)`)
+}
+
+// TestSafeByDefault: a pipeline without gates gets SafetyGates; going
+// without needs a reason, which the template records.
+func TestSafeByDefault(t *testing.T) {
+	_, stack := toolchain()
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), smallProps())
+	require.NoError(t, p.Err())
+	out := synthesize(t, stack)
+	for _, ps := range p.Plan().Stages {
+		_, entry := rules(out.stages[ps.Name].BeforeEntry)
+		assert.Contains(t, entry, RuleEntryGate, ps.Name)
+		assert.Equal(t, map[string]any{"Result": "ROLLBACK"}, out.stages[ps.Name].OnFailure, ps.Name)
+	}
+
+	_, stack = toolchain()
+	props := smallProps()
+	props.Service = tinyService
+	props.UngatedReason = "load-test pipeline in a sandbox account"
+	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.NoError(t, p.Err())
+	tpl := assertions.Template_FromStack(stack, nil)
+	tpl.HasResourceProperties(jsii.String("AWS::CodePipeline::Pipeline"), map[string]any{
+		"Variables": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"Name": UngatedVariable, "DefaultValue": props.UngatedReason})}),
+		"Tags":      assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "safepipe:ungated", "Value": props.UngatedReason}}),
+	})
+	for _, s := range stagesOf(t, stack) {
+		assert.Nil(t, s.BeforeEntry, s.Name)
+		assert.Nil(t, s.OnFailure, s.Name)
+	}
+
+	_, stack = toolchain()
+	props = smallProps()
+	props.UngatedReason = "why not"
+	props.Gates = []Gate{SafetyGates{}}
+	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	assert.ErrorContains(t, p.Err(), "UngatedReason is set and Gates are given")
 }
 
 func TestSafetyGatesErrorsAndExpedite(t *testing.T) {
 	_, stack := toolchain()
 	props := smallProps()
-	props.Gates = []Gate{SafetyGates{Team: "Not A Team"}}
+	props.Gates = []Gate{SafetyGates{EntryWait: 100 * 24 * time.Hour}}
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.Error(t, p.Err())
-	assert.Contains(t, p.Err().Error(), `SafetyGates.Team "Not A Team"`)
+	assert.Contains(t, p.Err().Error(), `SafetyGates.EntryWait is 2400h0m0s; want 1 minute to 1440h0m0s`)
 
 	_, stack = toolchain()
 	props = smallProps()
 	props.Policy.ExpediteReason = "SEV2 fix for TT-1234"
 	props.Policy.Bakes = waves.Bakes{OneBox: 10 * time.Minute, FirstWave: 30 * time.Minute, LaterWaves: 15 * time.Minute}
-	props.Gates = []Gate{SafetyGates{Team: "shop"}}
 	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.NoError(t, p.Err())
 	tpl := assertions.Template_FromStack(stack, nil)
@@ -161,58 +373,65 @@ func TestSafetyGatesErrorsAndExpedite(t *testing.T) {
 		"Variables": []any{map[string]any{"Name": ExpediteVariable, "DefaultValue": "SEV2 fix for TT-1234", "Description": assertions.Match_AnyValue()}},
 		"Tags":      assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "safepipe:expedite", "Value": "SEV2 fix for TT-1234"}}),
 	})
-	pl := readPipeline(t, stack, "eu-west-1")
-	for _, s := range pl.Stages {
+	for _, s := range stagesOf(t, stack) {
 		if s.Name == "Prod-W1-Regional" {
-			require.Len(t, s.Bakes(), 1)
-			assert.Equal(t, 30, s.Bakes()[0].Minutes, "the expedited bake is what the rule watches")
-			assert.Equal(t, "ROLLBACK", s.OnFailure.Result, "expedited changes still roll back")
+			_, onSuccess := rules(s.OnSuccess)
+			assert.Equal(t, "30", configuration(onSuccess[RuleBakeGate])["WaitTime"], "the expedited bake is what the rule watches")
+			assert.Equal(t, "ROLLBACK", s.OnFailure["Result"], "expedited changes still roll back")
 		}
 	}
 }
 
 // TestSplitStageBakesEveryPart: when the planner splits a step into parts,
-// the last part's bake watches every part's regions for the step's bake.
+// the last part's bake watches every part's regions for the step's bake;
+// and the planner splits from what one target really deploys (here two
+// stacks: four actions), so CDK Pipelines never splits a stage behind it.
 func TestSplitStageBakesEveryPart(t *testing.T) {
 	_, stack := toolchain()
 	props := smallProps()
-	props.Policy.Waves = [][]string{{"eu-north-1"}, {"eu-west-1", "us-east-1", "ap-south-1"}}
-	props.Policy.ActionsPerTarget = 20 // two targets per part
-	props.Gates = []Gate{SafetyGates{Team: "shop"}}
+	many := []string{"eu-west-1", "us-east-1", "ap-south-1", "eu-central-1", "us-west-2", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2",
+		"ca-central-1", "eu-west-2", "eu-west-3", "sa-east-1", "us-east-2"}
+	props.Policy.Waves = [][]string{{"eu-north-1"}, many}
+	props.GammaRegions = []string{"eu-north-1", "eu-west-1"}
+	props.Service = ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := alarmedService.NewStage(scope, id, d)
+		extra := awscdk.NewStack(st, jsii.String("Extra"), &awscdk.StackProps{StackName: jsii.String("svc-extra-" + string(d.Environment))})
+		awscdk.NewCfnWaitConditionHandle(extra, jsii.String("Placeholder"), nil)
+		return st
+	})
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.NoError(t, p.Err())
-	pl := readPipeline(t, stack, "eu-west-1")
-	var last verify.Stage
-	for _, s := range pl.Stages {
-		if s.Name == "Prod-W2-Regional-P2" {
-			last = s
+	var parts []waves.Stage
+	for _, s := range p.Plan().Stages {
+		if strings.HasPrefix(s.Name, "Prod-W2-Regional-P") {
+			parts = append(parts, s)
 		}
 	}
-	require.Equal(t, []string{"us-east-1"}, last.DeployRegions())
-	var regions []string
-	for _, w := range last.Bakes() {
-		regions = append(regions, w.Region)
-		assert.Equal(t, 120, w.Minutes)
+	require.Len(t, parts, 2, "13 targets of 4 actions each need two parts of at most 50 actions")
+	out := synthesize(t, stack)
+	for _, part := range parts {
+		assert.LessOrEqual(t, len(out.stages[part.Name].Actions), waves.MaxActionsPerStage)
 	}
-	assert.ElementsMatch(t, []string{"eu-west-1", "us-east-1", "ap-south-1"}, regions)
+	last, ok := gateStage(out.gates, parts[1].Name)
+	require.True(t, ok)
+	var regions []string
+	for _, a := range last.Bake {
+		regions = append(regions, a.Region)
+	}
+	assert.ElementsMatch(t, many, regions)
+	assert.Equal(t, 120, last.BakeMinutes)
 }
 
-// TestOrganizationAlarmInAnotherAccount: the Blockers action assumes the
+// TestOrganizationAlarmInAnotherAccount: the controller assumes the
 // organisation alarm's role when it names one.
 func TestOrganizationAlarmInAnotherAccount(t *testing.T) {
 	_, stack := toolchain()
 	props := smallProps()
 	role := "arn:aws:iam::444444444444:role/org-alarm-reader"
-	props.Gates = []Gate{SafetyGates{Team: "shop", OrganizationAlarm: "org-freeze", OrganizationAlarmRegion: "us-east-1", OrganizationAlarmRoleArn: role}}
+	props.Gates = []Gate{SafetyGates{OrganizationAlarm: "org-freeze", OrganizationAlarmAccount: "444444444444", OrganizationAlarmRegion: "us-east-1", OrganizationAlarmRoleArn: role}}
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.NoError(t, p.Err())
-	pl := readPipeline(t, stack, "eu-west-1")
-	for _, s := range pl.Stages {
-		if s.Name != "Prod-W1-Regional" {
-			continue
-		}
-		act, ok := s.Action(StepBlockers)
-		require.True(t, ok)
-		assert.Contains(t, act.Env["SAFEPIPE_WATCH"], role+" us-east-1 org-freeze")
-	}
+	out := synthesize(t, stack)
+	assert.Equal(t, &gates.Alarm{Account: "444444444444", Region: "us-east-1", Name: "org-freeze", Role: role}, out.gates.Organization)
+	checkPolicies(t, out)
 }

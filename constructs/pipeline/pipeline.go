@@ -15,6 +15,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -50,6 +51,10 @@ type Accounts struct {
 // BasePipelineProps configure a base pipeline. A platform team fixes most of
 // them in its organisation package; a service team supplies the Service.
 type BasePipelineProps struct {
+	// Team owns the service: it names the team's alarms in every
+	// deployment (Deployment.Alarms), which the gates watch. Required:
+	// lower case letters, digits and dashes.
+	Team string
 	// Service builds the cdk.Stage deployed to each target. Required.
 	Service Service
 	// Catalog is the region catalog. Default: ResolveCatalog (context file,
@@ -83,8 +88,15 @@ type BasePipelineProps struct {
 	// so that gates can grant read access to exactly this pipeline.
 	PipelineName string
 	// Gates add safety gates to gamma and every production stage, in order.
-	// Default: none.
+	// Default: SafetyGates{} (entry gates, bakes and rollback on every
+	// gated stage); an empty list means the default too.
 	Gates []Gate
+	// UngatedReason turns the default gates off: the pipeline then has no
+	// gate at all, and the reason is recorded in the template (the pipeline
+	// variable SAFEPIPE_UNGATED_REASON and the tag safepipe:ungated), where
+	// safepipe verify still reports every missing gate. Setting it with
+	// Gates is an error. Default: none (gated).
+	UngatedReason string
 	// StageAspects are applied to every service stage before CDK Pipelines
 	// synthesizes it (aspects on the app do not reach a stage that a
 	// pipeline has already synthesized), e.g. cdk-nag packs or tagging.
@@ -111,6 +123,7 @@ type BasePipeline interface {
 
 type basePipeline struct {
 	constructs.Construct
+	variables  []any
 	plan       *waves.Plan
 	source     CatalogSource
 	cp         pipelines.CodePipeline
@@ -161,7 +174,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		// A team's Service or a CDK call may throw (jsii turns that into a
 		// panic); report it as a synth error instead of a crash.
 		if r := recover(); r != nil {
-			err = errors.Join(err, fmt.Errorf("pipeline: %v", r))
+			err = errors.Join(err, fmt.Errorf("pipeline: %v%s", r, panicSite()))
 		}
 	}()
 	stack := awscdk.Stack_Of(b)
@@ -172,6 +185,16 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	}
 	if p.Service == nil {
 		add("pipeline: Service is nil; supply the team's service stage factory")
+	}
+	if !alarms.ValidName(p.Team) {
+		add("pipeline: Team %q must be lower case letters, digits and dashes, starting with a letter (it names the team's alarms)", p.Team)
+	}
+	switch {
+	case p.UngatedReason != "" && len(p.Gates) > 0:
+		add("pipeline: UngatedReason is set and Gates are given; an ungated pipeline has no gates")
+	case p.UngatedReason == "" && len(p.Gates) == 0:
+		// Safe by default: a pipeline without gates must be asked for.
+		p.Gates = []Gate{SafetyGates{}}
 	}
 	if p.Source.Branch == "" {
 		p.Source.Branch = "main"
@@ -209,28 +232,6 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		return err
 	}
 
-	policy := p.Policy
-	policy.ReservedStages = b.reservedStages(p)
-	for _, g := range p.Gates {
-		if r, ok := g.(ActionReserver); ok {
-			policy.ActionsPerStage += r.ReservedActions()
-		}
-	}
-	plan, err := waves.NewPlan(catalog, policy)
-	if err != nil {
-		return err
-	}
-	b.plan = plan
-	if len(p.GammaRegions) == 0 {
-		for _, w := range plan.Waves[:min(2, len(plan.Waves))] {
-			p.GammaRegions = append(p.GammaRegions, w.Regions...)
-		}
-	}
-	errs = append(errs, validateAccounts(p.Accounts, plan), validateRegions(catalog, p))
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-
 	b.cp = pipelines.NewCodePipeline(b, jsii.String("CodePipeline"), &pipelines.CodePipelineProps{
 		PipelineType:      awscodepipeline.PipelineType_V2,
 		PipelineName:      strOrNil(p.PipelineName),
@@ -243,16 +244,82 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 			PrimaryOutputDirectory: jsii.String("cdk.out"),
 		}),
 	})
-	r := &renderer{b: b, props: p, catalog: catalog, conditions: map[string]*StageConditions{}}
+	r := &renderer{b: b, props: p, catalog: catalog, conditions: map[string]*StageConditions{}, alarms: newAlarmIndex(), actions: map[string]int{}}
+
+	// Alpha first: what one target deploys (its stacks) sizes the plan's
+	// stages, so that CDK Pipelines never splits a stage behind the plan.
+	// (With a bad pre-production account or home region, every problem is
+	// reported below instead.)
+	pre := errors.Join(validateAccounts(Accounts{PreProd: p.Accounts.PreProd}, &waves.Plan{}), validateHomeRegion(catalog, p.HomeRegion))
+	if pre == nil {
+		if err := r.renderAlpha(); err != nil {
+			return err
+		}
+	}
+	policy := p.Policy
+	policy.ReservedStages = b.reservedStages(p)
+	if policy.ActionsPerTarget == 0 {
+		policy.ActionsPerTarget = r.actionsPerTarget
+	}
+	for _, g := range p.Gates {
+		if rv, ok := g.(ActionReserver); ok {
+			policy.ActionsPerStage += rv.ReservedActions()
+		}
+	}
+	plan, err := waves.NewPlan(catalog, policy)
+	if err != nil {
+		return err
+	}
+	b.plan = plan
+	if len(p.GammaRegions) == 0 {
+		for _, w := range plan.Waves[:min(2, len(plan.Waves))] {
+			p.GammaRegions = append(p.GammaRegions, w.Regions...)
+		}
+		r.props.GammaRegions = p.GammaRegions
+	}
+	errs = append(errs, validateAccounts(p.Accounts, plan), validateHomeRegion(catalog, p.HomeRegion), validateRegions(catalog, p))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	r.controller = newController(p.PipelineName, plan.Window)
 	if err := r.render(); err != nil {
+		return err
+	}
+	if err := errors.Join(r.alarms.check(), r.checkActions()); err != nil {
+		return err
+	}
+	pipelineArn := fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", partition(*stack.Region()), *stack.Region(), *stack.Account(), p.PipelineName)
+	if err := r.controller.build(b, pipelineArn); err != nil {
 		return err
 	}
 	b.cp.BuildPipeline()
 	if err := checkActionLimits(b.cp.Pipeline()); err != nil {
 		return err
 	}
+	b.markUngated(p.UngatedReason)
 	b.markExpedite(plan.ExpediteReason)
 	return applyStageConditions(b.cp.Pipeline(), r.conditions)
+}
+
+// UngatedVariable is the pipeline variable that records why a pipeline
+// has no gates.
+const UngatedVariable = "SAFEPIPE_UNGATED_REASON"
+
+// markUngated records, in the template, why the pipeline has no gates.
+func (b *basePipeline) markUngated(reason string) {
+	if reason == "" {
+		return
+	}
+	b.addVariable(UngatedVariable, reason, "safepipe: this pipeline has no safety gates (no bake, blocker, window or rollback); safepipe verify reports every missing gate")
+	awscdk.Tags_Of(b.cp.Pipeline()).Add(jsii.String("safepipe:ungated"), jsii.String(reason), nil)
+}
+
+// addVariable adds a pipeline variable (CDK Pipelines exposes none).
+func (b *basePipeline) addVariable(name, value, description string) {
+	b.variables = append(b.variables, map[string]any{"Name": name, "DefaultValue": value, "Description": description})
+	if cfn, ok := b.cp.Pipeline().Node().DefaultChild().(awscodepipeline.CfnPipeline); ok {
+		cfn.AddPropertyOverride(jsii.String("Variables"), b.variables)
+	}
 }
 
 // ExpediteVariable is the pipeline variable that records an expedited
@@ -266,15 +333,8 @@ func (b *basePipeline) markExpedite(reason string) {
 	if reason == "" {
 		return
 	}
-	p := b.cp.Pipeline()
-	awscdk.Tags_Of(p).Add(jsii.String("safepipe:expedite"), jsii.String(reason), nil)
-	if cfn, ok := p.Node().DefaultChild().(awscodepipeline.CfnPipeline); ok {
-		cfn.AddPropertyOverride(jsii.String("Variables"), []any{map[string]any{
-			"Name":         ExpediteVariable,
-			"DefaultValue": reason,
-			"Description":  "safepipe: this pipeline runs expedited changes (shortened bakes); every stage and alarm still runs",
-		}})
-	}
+	awscdk.Tags_Of(b.cp.Pipeline()).Add(jsii.String("safepipe:expedite"), jsii.String(reason), nil)
+	b.addVariable(ExpediteVariable, reason, "safepipe: this pipeline runs expedited changes (shortened bakes); every stage and alarm still runs")
 }
 
 // reservedStages counts the pipeline stages that are not production stages:
@@ -321,11 +381,15 @@ func validateAccounts(a Accounts, plan *waves.Plan) error {
 	return errors.Join(errs...)
 }
 
+func validateHomeRegion(c *waves.Catalog, home string) error {
+	if _, ok := c.Region(home); !ok {
+		return fmt.Errorf("pipeline: HomeRegion %q is not in the catalog", home)
+	}
+	return nil
+}
+
 func validateRegions(c *waves.Catalog, p BasePipelineProps) error {
 	var errs []error
-	if _, ok := c.Region(p.HomeRegion); !ok {
-		errs = append(errs, fmt.Errorf("pipeline: HomeRegion %q is not in the catalog", p.HomeRegion))
-	}
 	if len(p.GammaRegions) < 2 {
 		errs = append(errs, fmt.Errorf("pipeline: GammaRegions %v: gamma needs at least two regions to be prod-like", p.GammaRegions))
 	}

@@ -10,11 +10,13 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -24,10 +26,30 @@ func TestMain(m *testing.M) { synth.TestMain(m) }
 // tests exercise the pipeline, not a service.
 var tinyService = ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
 	st := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
-	stack := awscdk.NewStack(st, jsii.String("Svc"), nil)
+	stack := awscdk.NewStack(st, jsii.String("Svc"), &awscdk.StackProps{StackName: jsii.String("svc-" + string(d.Environment))})
 	awscdk.NewCfnWaitConditionHandle(stack, jsii.String("Placeholder"), nil)
 	return st
 })
+
+// alarmedService is tinyService with the alarms the gates watch: the
+// aggregate and the bake alarms named by the deployment's Alarms (cheap
+// composites, so the tests stay fast).
+var alarmedService = alarmedWith(func(d Deployment) alarms.Names { return d.Alarms })
+
+// alarmedWith names the alarms with names(d) instead of d.Alarms.
+func alarmedWith(names func(Deployment) alarms.Names) Service {
+	return ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
+		stack := awscdk.NewStack(st, jsii.String("Svc"), &awscdk.StackProps{StackName: jsii.String("svc-" + string(d.Environment))})
+		n := names(d)
+		for i, name := range []string{n.Aggregate(), n.Bake(false), n.Bake(true)} {
+			awscloudwatch.NewCfnCompositeAlarm(stack, jsii.String(fmt.Sprint("A", i)), &awscloudwatch.CfnCompositeAlarmProps{
+				AlarmName: jsii.String(name), AlarmRule: jsii.String(`ALARM("x")`),
+			})
+		}
+		return st
+	})
+}
 
 func toolchain() (awscdk.App, awscdk.Stack) {
 	app := awscdk.NewApp(nil)
@@ -39,7 +61,8 @@ func toolchain() (awscdk.App, awscdk.Stack) {
 
 func smallProps() *BasePipelineProps {
 	return &BasePipelineProps{
-		Service:  tinyService,
+		Team:     "shop",
+		Service:  alarmedService,
 		Policy:   waves.Policy{Kind: waves.PolicyExplicit, Shape: waves.ShapeRegional, Waves: [][]string{{"eu-north-1"}, {"eu-west-1", "us-east-1"}}},
 		Accounts: Accounts{Prod: "333333333333"},
 		Source:   Source{CodeCommitRepository: "svc"},
@@ -142,7 +165,7 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 		Source: Source{ConnectionArn: "arn:aws:codeconnections:eu-west-1:111111111111:connection/x", Repo: "no-slash"},
 	})
 	require.Error(t, p.Err())
-	for _, want := range []string{"Service is nil", `Source.Repo "no-slash" must be "owner/name"`} {
+	for _, want := range []string{"Service is nil", `Source.Repo "no-slash" must be "owner/name"`, `Team "" must be lower case`} {
 		assert.Contains(t, p.Err().Error(), want)
 	}
 
@@ -184,6 +207,22 @@ func TestPanickingServiceBecomesAnError(t *testing.T) {
 	var p BasePipeline
 	require.NotPanics(t, func() { p = NewBasePipeline(stack, jsii.String("Pipeline"), props) })
 	assert.ErrorContains(t, p.Err(), "There is already a Construct with name 'Same'")
+	assert.ErrorContains(t, p.Err(), "pipeline: stage Alpha, target eu-west-1: the Service panicked")
+
+	// A Go panic in the team's code names the stage, the target and the
+	// team's frame.
+	_, stack = toolchain()
+	props = smallProps()
+	props.Service = ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		if d.Environment == Prod {
+			var byRegion map[string]int
+			byRegion[d.Target.Region]++ // assignment to entry in nil map
+		}
+		return alarmedService.NewStage(scope, id, d)
+	})
+	require.NotPanics(t, func() { p = NewBasePipeline(stack, jsii.String("Pipeline"), props) })
+	require.Error(t, p.Err())
+	assert.Regexp(t, `pipeline: stage Prod-W1-OneBox, target eu-north-1-onebox: the Service panicked: assignment to entry in nil map \(at .*/constructs/pipeline/pipeline_test\.go:\d+ in .*TestPanickingServiceBecomesAnError\.func\d+\)`, p.Err().Error())
 }
 
 func TestConditionValidation(t *testing.T) {

@@ -3,12 +3,16 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -40,6 +44,30 @@ type GatedStage struct {
 	// PipelineName, PipelineAccount and PipelineRegion locate the
 	// pipeline (the toolchain).
 	PipelineName, PipelineAccount, PipelineRegion string
+	// Controller is the pipeline's gate controller, shared by every gate.
+	Controller *Controller
+
+	watch  []Deployment
+	alarms *alarmIndex
+}
+
+// Watch declares an alarm the gate watches: the pipeline fails synth
+// unless a stack of the pipeline creates it in that account and region.
+func (s *GatedStage) Watch(a WatchedAlarm) {
+	s.alarms.watched = append(s.alarms.watched, a)
+}
+
+// Created returns the alarm a stack of the pipeline creates in place, as
+// far as the pipeline has rendered (this stage included).
+func (s *GatedStage) Created(p Place, name string) (CreatedAlarm, bool) {
+	return s.alarms.lookup(p, name)
+}
+
+// BakeWatch are the deployments the stage's bake watches: its own, and
+// for the last part of a split stage every part's (the plan's
+// Stage.Watch), so that no region of a step misses the step's bake.
+func (s *GatedStage) BakeWatch() []Deployment {
+	return append([]Deployment(nil), s.watch...)
 }
 
 // renderer turns the plan and pre-production settings into CDK Pipelines
@@ -49,16 +77,48 @@ type renderer struct {
 	props      BasePipelineProps
 	catalog    *waves.Catalog
 	conditions map[string]*StageConditions
+	alarms     *alarmIndex
+	controller *Controller
+	// actions counts each stage's CodePipeline actions as CDK Pipelines
+	// will build them; actionsPerTarget is what alpha's target needs.
+	actions          map[string]int
+	actionsPerTarget int
+	deployActions    int // of the last target rendered
+}
+
+// actionsPerStack is what CDK Pipelines makes of one stack: "When enabled,
+// creates a "Prepare" and "Execute" action for each stack" (CodePipelineProps.UseChangeSets, default true).
+const actionsPerStack = 2
+
+// renderAlpha renders the alpha stage and measures one target's actions.
+func (r *renderer) renderAlpha() error {
+	home := waves.Target{Region: r.props.HomeRegion}
+	if err := r.stage(StageAlpha, Alpha, r.props.Accounts.PreProd, nil, []waves.Target{home}, false); err != nil {
+		return err
+	}
+	r.actionsPerTarget = r.deployActions
+	return nil
+}
+
+// checkActions reports every stage whose actions would exceed
+// CodePipeline's limit, before CDK Pipelines builds (and silently splits)
+// it.
+func (r *renderer) checkActions() error {
+	var errs []error
+	for _, name := range r.b.stageNames {
+		if n := r.actions[name]; n > waves.MaxActionsPerStage {
+			errs = append(errs, fmt.Errorf("pipeline: stage %s would have %d actions, over CodePipeline's %d (each stack a target deploys is a Prepare and a Deploy action, plus tests and gate steps); set Policy.ActionsPerTarget to the actions of the largest target so that the planner splits the stage, or deploy fewer stacks per target",
+				name, n, waves.MaxActionsPerStage))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *renderer) render() error {
 	p, plan := r.props, r.b.plan
 	var errs []error
 	home := waves.Target{Region: p.HomeRegion}
-	errs = append(errs,
-		r.stage(StageAlpha, Alpha, p.Accounts.PreProd, nil, []waves.Target{home}, false),
-		r.stage(StageBeta, Beta, p.Accounts.PreProd, nil, []waves.Target{home}, false),
-	)
+	errs = append(errs, r.stage(StageBeta, Beta, p.Accounts.PreProd, nil, []waves.Target{home}, false))
 	var oneBoxes, regions []waves.Target
 	for _, code := range p.GammaRegions {
 		t := waves.Target{Region: code, OneBox: true}
@@ -99,20 +159,31 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 	wave := r.b.cp.AddWave(jsii.String(name), nil)
 	tester, _ := r.props.Service.(Tester)
 	stack := awscdk.Stack_Of(r.b)
-	gs := &GatedStage{Name: name, Environment: env, Stage: planStage, Conditions: r.conditions[name], Wave: wave, Window: r.b.plan.Window,
-		PipelineName: r.props.PipelineName, PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region()}
+	var window waves.Window
+	if r.b.plan != nil {
+		window = r.b.plan.Window
+	}
+	gs := &GatedStage{Name: name, Environment: env, Stage: planStage, Conditions: r.conditions[name], Wave: wave, Window: window,
+		PipelineName: r.props.PipelineName, PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(),
+		Controller: r.controller, alarms: r.alarms}
 	for _, t := range targets {
-		d := Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t)}
+		d := Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t), Alarms: r.alarmNames(env, t)}
 		// CDK Pipelines names a one-stage wave after its stage, so a stage
 		// with one target takes the pipeline stage's name as its id.
 		id := name
 		if len(targets) > 1 {
 			id = fmt.Sprintf("%s-%s", name, t.ID())
 		}
-		st := r.props.Service.NewStage(r.b, id, d)
+		st, err := newServiceStage(r.props.Service, r.b, id, d, name)
+		if err != nil {
+			return err
+		}
 		if st == nil {
 			return fmt.Errorf("pipeline: Service returned a nil stage for %s in stage %s", t.ID(), name)
 		}
+		stacks := r.alarms.addStage(st, name)
+		r.deployActions = stacks * actionsPerStack
+		r.actions[name] += r.deployActions
 		for _, a := range r.props.StageAspects {
 			awscdk.Aspects_Of(st).Add(a, nil)
 		}
@@ -120,6 +191,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		if tester != nil && env != Prod {
 			if steps := tester.Tests(env, t.Region); len(steps) > 0 {
 				opts.Post = &steps
+				r.actions[name] += len(steps)
 			}
 		}
 		wave.AddStage(st, opts)
@@ -128,6 +200,13 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 	if !gated {
 		return nil
 	}
+	gs.watch = gs.Deployments
+	if planStage != nil && len(planStage.Watch) > len(planStage.Targets) {
+		gs.watch = nil
+		for _, t := range planStage.Watch {
+			gs.watch = append(gs.watch, Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t), Alarms: r.alarmNames(env, t)})
+		}
+	}
 	var errs []error
 	for _, g := range r.props.Gates {
 		if err := g.Gate(gs); err != nil {
@@ -135,6 +214,80 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// alarmNames is the naming contract of the team's alarms for a target:
+// the team, the environment, and the AZ for a per-AZ target.
+func (r *renderer) alarmNames(env Environment, t waves.Target) alarms.Names {
+	return alarms.Names{Team: r.props.Team, Environment: string(env), Cell: t.AZ}
+}
+
+// newServiceStage calls the team's Service. A panic in the team's code (or
+// in a CDK call it makes, which jsii raises as a panic) becomes an error
+// naming the pipeline stage, the target and the first frame of the team's
+// code, instead of a crash or an anonymous message.
+func newServiceStage(svc Service, scope constructs.Construct, id string, d Deployment, stage string) (st awscdk.Stage, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			where := ""
+			if f, ok := teamFrame(); ok {
+				where = fmt.Sprintf(" (at %s:%d in %s)", f.File, f.Line, f.Function)
+			}
+			st, err = nil, fmt.Errorf("pipeline: stage %s, target %s: the Service panicked: %v%s", stage, d.Target.ID(), p, where)
+		}
+	}()
+	return svc.NewStage(scope, id, d), nil
+}
+
+// libraryPrefixes are the packages whose frames are not the team's code.
+var libraryPrefixes = []string{
+	"runtime.", "github.com/aws/jsii-runtime-go", "github.com/aws/aws-cdk-go/", "github.com/aws/constructs-go/",
+	"github.com/safepipe/safepipe/constructs/pipeline.",
+}
+
+// teamFrame returns the innermost frame of the panicking goroutine that is
+// not the Go runtime, jsii, the CDK or this package (this package's tests
+// count as team code). Called from a deferred function while panicking, the
+// stack still holds the frames of the panic.
+func teamFrame() (runtime.Frame, bool) { return panicFrame(libraryPrefixes) }
+
+// panicSite is the innermost frame of a panic outside the Go runtime: where
+// a bug in safepipe itself is.
+func panicSite() string {
+	f, ok := panicFrame([]string{"runtime.", "github.com/aws/"})
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (at %s:%d in %s; please report this)", f.File, f.Line, f.Function)
+}
+
+// panicFrame returns the first frame below the panic (the frames under
+// runtime.gopanic) whose function starts with none of skip; frames in
+// _test.go files are never skipped.
+func panicFrame(skip []string) (runtime.Frame, bool) {
+	pcs := make([]uintptr, 128)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	below := false
+	for {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			below = true
+		} else if below && f.Function != "" {
+			skipped := false
+			for _, p := range skip {
+				if strings.HasPrefix(f.Function, p) && !strings.HasSuffix(f.File, "_test.go") {
+					skipped = true
+					break
+				}
+			}
+			if !skipped {
+				return f, true
+			}
+		}
+		if !more {
+			return runtime.Frame{}, false
+		}
+	}
 }
 
 // bake is the plan's bake for a production target, or the one-box floor for

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -42,6 +43,11 @@ type Deployment struct {
 	// bake for one-box targets). A one-box deployment may hold its small
 	// share of traffic for this long.
 	Bake time.Duration
+	// Alarms names the team's alarms of this deployment: pass it to
+	// alarms.NewRollbackAlarms. The pipeline's gates watch exactly these
+	// names, and the pipeline fails synth if the stage does not create the
+	// alarms its gates watch.
+	Alarms alarms.Names
 }
 
 // Env returns the CDK environment (account and region) of the deployment.

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/constructs/pipeline"
+	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/verify"
@@ -21,9 +23,9 @@ import (
 )
 
 // TestReferenceSafetyGates checks every production stage of the plan: it
-// rolls back on failure, keeps the deployment window, is blocked by the
-// organisation alarm and every region's aggregate alarm, and bakes every
-// region it deploys for the plan's bake.
+// rolls back on failure; its entry gate holds it for the deployment window,
+// the holidays, the organisation alarm and every region's aggregate alarm;
+// and its bake watches every region it deploys for the plan's bake.
 func TestReferenceSafetyGates(t *testing.T) {
 	tpl, plan, _ := reference(t)
 	b, err := json.Marshal(tpl)
@@ -35,6 +37,19 @@ func TestReferenceSafetyGates(t *testing.T) {
 	for _, s := range vt.Pipelines()[0].Stages {
 		stages[s.Name] = s
 	}
+	var cfg gates.Config
+	for _, r := range vt.Resources {
+		if meta, ok := r.Metadata[pipeline.MetadataGates]; ok {
+			mb, err := json.Marshal(meta)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(mb, &cfg))
+		}
+	}
+	require.NoError(t, cfg.Validate(), "the reference pipeline has a gate controller")
+	assert.Equal(t, orgbase.Holidays, cfg.Window.Holidays)
+	require.NotNil(t, cfg.Organization)
+	assert.Equal(t, orgbase.OrganizationAlarm, cfg.Organization.Name)
+	prod := alarms.Names{Team: service.Team, Environment: "prod"}
 	for _, ps := range plan.Stages {
 		s, ok := stages[ps.Name]
 		require.True(t, ok, ps.Name)
@@ -46,26 +61,29 @@ func TestReferenceSafetyGates(t *testing.T) {
 			assert.Equal(t, plan.Window.Cron(), w.Configuration["Cron"])
 			assert.Equal(t, "America/Los_Angeles", w.Configuration["TimeZone"])
 		}
-		holidays, ok := s.Action("Blockers")
-		if assert.True(t, ok, "%s refuses holidays", ps.Name) {
-			assert.Equal(t, strings.Join(orgbase.Holidays, " "), holidays.Env["SAFEPIPE_HOLIDAYS"])
+		if assert.NotNil(t, s.BeforeEntry, ps.Name) {
+			assert.Equal(t, "FAIL", s.BeforeEntry.Result, "%s refuses; it does not roll back", ps.Name)
 		}
-		blockers := map[string][]string{}
-		for _, w := range s.Blockers() {
-			blockers[w.Region] = append(blockers[w.Region], w.Alarm)
+		var gs gates.Stage
+		for _, c := range cfg.Stages {
+			if c.Name == ps.Name {
+				gs = c
+			}
 		}
-		assert.Contains(t, blockers[orgbase.ToolchainRegion], orgbase.OrganizationAlarm, ps.Name)
-		bakes := map[string]verify.Watch{}
-		for _, w := range s.Bakes() {
-			bakes[w.Region] = w
+		require.Equal(t, ps.Name, gs.Name, "the controller gates %s", ps.Name)
+		assert.True(t, gs.Window, ps.Name)
+		assert.Equal(t, int(ps.Bake/time.Minute), gs.BakeMinutes, "%s bakes for the plan's %s", ps.Name, ps.Bake)
+		blockers, bakes := map[string]string{}, map[string]string{}
+		for _, a := range gs.Blockers {
+			blockers[a.Region] = a.Name
+		}
+		for _, a := range gs.Bake {
+			bakes[a.Region] = a.Name
 		}
 		assert.Len(t, bakes, len(ps.Targets), "%s bakes exactly its regions", ps.Name)
 		for _, tg := range ps.Targets {
-			assert.Contains(t, blockers[tg.Region], alarms.AggregateName(service.Team), "%s blocks on %s", ps.Name, tg.Region)
-			if bw, ok := bakes[tg.Region]; assert.True(t, ok, "%s bakes %s", ps.Name, tg.Region) {
-				assert.Equal(t, alarms.BakeName(service.Team, tg.OneBox), bw.Alarm, "%s %s", ps.Name, tg.Region)
-				assert.Equal(t, int(ps.Bake/time.Minute), bw.Minutes, "%s bakes %s for the plan's %s", ps.Name, tg.Region, ps.Bake)
-			}
+			assert.Equal(t, prod.Aggregate(), blockers[tg.Region], "%s blocks on %s", ps.Name, tg.Region)
+			assert.Equal(t, prod.Bake(tg.OneBox), bakes[tg.Region], "%s %s", ps.Name, tg.Region)
 		}
 	}
 }
@@ -75,6 +93,7 @@ func TestReferenceSafetyGates(t *testing.T) {
 // region, and CodeDeploy rolls back on the one-box and aggregate alarms.
 func TestReferenceAggregateAlarms(t *testing.T) {
 	_, plan, dir := reference(t)
+	prod := alarms.Names{Team: service.Team, Environment: "prod"}
 	want := 0
 	for _, s := range plan.Stages {
 		want += len(s.Targets)
@@ -91,14 +110,14 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 		for id, r := range tpl.Resources {
 			name := verify.Flatten(r.Properties["AlarmName"])
 			switch {
-			case r.Type == "AWS::CloudWatch::Alarm" && strings.HasPrefix(name, service.Team+"-api-") && !strings.Contains(name, "-onebox-"):
+			case r.Type == "AWS::CloudWatch::Alarm" && strings.HasPrefix(name, prod.Prefix()+"-api-") && !strings.Contains(name, "-onebox-"):
 				high = append(high, "${"+id+".Arn}")
 			case r.Type == "AWS::CloudWatch::CompositeAlarm":
 				composites[name] = r
 			}
 		}
 		sort.Strings(high)
-		agg, ok := composites[alarms.AggregateName(service.Team)]
+		agg, ok := composites[prod.Aggregate()]
 		require.True(t, ok, "%s has the aggregate rollback alarm", f)
 		rule := verify.Flatten(agg.Properties["AlarmRule"])
 		var named []string
@@ -108,7 +127,7 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 		sort.Strings(named)
 		assert.Equal(t, high, named, "%s: the aggregate names every high-severity alarm", filepath.Base(filepath.Dir(f)))
 		assert.GreaterOrEqual(t, len(high), 5)
-		for _, name := range []string{alarms.BakeName(service.Team, false), alarms.OneBoxName(service.Team), alarms.BakeName(service.Team, true)} {
+		for _, name := range []string{prod.Bake(false), prod.OneBox(), prod.Bake(true)} {
 			assert.Contains(t, composites, name, f)
 		}
 	}

@@ -39,9 +39,10 @@ var Holidays = []string{"2026-12-24", "2026-12-25", "2026-12-31", "2027-01-01"}
 type Props struct {
 	// Repo is the team's repository, "owner/name". Required.
 	Repo string
-	// Team names the team's alarms in every region (see package alarms);
-	// the service creates them with alarms.NewRollbackAlarms and the
-	// pipeline's gates watch them. Required.
+	// Team names the team's alarms in every deployment (see
+	// pipeline.Deployment.Alarms): the service creates them with
+	// alarms.NewRollbackAlarms and the pipeline's gates watch them.
+	// Required.
 	Team string
 	// Service builds the team's stage for each target. Required.
 	Service pipeline.Service
@@ -91,15 +92,13 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 			cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}),
 			&serviceSuppressions{name: "service"},
 		},
+		Team:     p.Team,
 		Service:  p.Service,
 		Policy:   Policy(p.Shape, p.Exclude),
 		Accounts: pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
 		Source:   pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
 		Zeta:     p.Zeta,
-		Gates: []pipeline.Gate{pipeline.SafetyGates{
-			Team:              p.Team,
-			OrganizationAlarm: OrganizationAlarm,
-		}},
+		Gates: []pipeline.Gate{pipeline.SafetyGates{OrganizationAlarm: OrganizationAlarm}},
 	})
 	suppressPipelineRoleWildcards(base)
 	return base

@@ -34,7 +34,7 @@ func rollbackAlarms(stack awscdk.Stack, preset alarms.Preset, dims, oneBoxDims m
 	one := api
 	one.Dimensions = oneBoxDims
 	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), &alarms.RollbackAlarmsProps{
-		Team: Team, Services: []alarms.ServiceSpec{api}, OneBox: &alarms.OneBox{Services: []alarms.ServiceSpec{one}},
+		Names: alarms.Names{Team: Team, Environment: "prod"}, Services: []alarms.ServiceSpec{api}, OneBox: &alarms.OneBox{Services: []alarms.ServiceSpec{one}},
 	})
 }
 

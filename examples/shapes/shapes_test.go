@@ -182,7 +182,7 @@ func TestBadSettingsNameTheField(t *testing.T) {
 			FaultRate: &alarms.Threshold{Value: 1}, LatencyP50: &alarms.Threshold{Value: 1}, LatencyP90: &alarms.Threshold{Value: 1},
 			LatencyP99: &alarms.Threshold{Value: 1}, UnhealthyHosts: &alarms.Threshold{Value: 1}, Anomaly: &alarms.AnomalyGuard{MinRequests: 1}})
 	}
-	big := alarms.NewRollbackAlarms(stack, jsii.String("Many"), &alarms.RollbackAlarmsProps{Team: "many", Services: many,
+	big := alarms.NewRollbackAlarms(stack, jsii.String("Many"), &alarms.RollbackAlarmsProps{Names: alarms.Names{Team: "many", Environment: "prod"}, Services: many,
 		OneBox: &alarms.OneBox{Services: []alarms.ServiceSpec{{Name: "api", Preset: alarms.PresetALB, Dimensions: map[string]string{"TargetGroup": "one"}, FaultRate: &alarms.Threshold{Value: 1}}}}})
 	require.NoError(t, big.Err())
 	tags := &deploy.ServerProps{OneBox: deploy.Tag{Key: "k", Value: "one"}, Fleet: &deploy.Tag{Key: "k", Value: "v"}, Alarms: big}

@@ -75,7 +75,7 @@ func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("Invocations"), DimensionsMap: &m})
 	}
 	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), &alarms.RollbackAlarmsProps{
-		Team:     Team,
+		Names:    d.Alarms,
 		Services: []alarms.ServiceSpec{api},
 		Traffic:  &alarms.Traffic{Metric: invocations(api.Dimensions), MinRequests: minRequests, Window: d.Bake},
 		OneBox: &alarms.OneBox{

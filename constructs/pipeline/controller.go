@@ -1,0 +1,339 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/waves"
+)
+
+// Controller is the pipeline's gate controller, shared by every gate: a
+// Lambda function, run every minute, that reads every alarm a gate
+// watches — in any account and region — and publishes one metric per gate
+// (package gates decides; cmd/safepipe-gates is the function). Each gate
+// is then one CloudWatchAlarm rule on an alarm of the pipeline's own
+// account and region. See the package documentation ("Gates that hold").
+//
+// Gates register their stages with EntryRule and BakeRule; the pipeline
+// creates the function, its schedule, its role and the gate alarms once,
+// after every stage is rendered, if any gate used the controller.
+type Controller struct {
+	pipeline string
+	window   waves.Window
+	org      *gates.Alarm
+	stages   []gates.Stage
+	index    map[string]int
+}
+
+func newController(pipeline string, window waves.Window) *Controller {
+	return &Controller{pipeline: pipeline, window: window, index: map[string]int{}}
+}
+
+// GateMetricAlarm is the name of the alarm on one stage's gate metric:
+// "safepipe-<pipeline>-<stage>-entry" or "-bake".
+func GateMetricAlarm(pipeline, stage, gate string) string {
+	return fmt.Sprintf("safepipe-%s-%s-%s", pipeline, stage, gate)
+}
+
+func (c *Controller) stage(name string) *gates.Stage {
+	i, ok := c.index[name]
+	if !ok {
+		i = len(c.stages)
+		c.index[name] = i
+		c.stages = append(c.stages, gates.Stage{Name: name})
+	}
+	return &c.stages[i]
+}
+
+// SetOrganization makes a alarm block every gated stage. Gates that set
+// it must agree.
+func (c *Controller) SetOrganization(a gates.Alarm) error {
+	if c.org != nil && *c.org != a {
+		return fmt.Errorf("two organisation alarms: %s and %s", c.org.Name, a.Name)
+	}
+	c.org = &a
+	return nil
+}
+
+// EntryRule registers the stage's entry gate — blocked while any blocker
+// is in ALARM and, for a windowed stage, outside the window or on a
+// holiday — and returns the CloudWatchAlarm rule, for the stage's
+// BeforeEntry condition, that holds the stage while the gate is closed,
+// for at most wait.
+//
+// "For the Entry condition, this is the amount of time CodePipeline will
+// wait if the alarm is in ALARM state when it is first evaluated. If the
+// alarm is in OK state when the rule is first checked, the rule will
+// immediately succeed."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-CloudWatchAlarm.html,
+// WaitTime)
+func (c *Controller) EntryRule(stage string, window bool, blockers []gates.Alarm, wait time.Duration) Rule {
+	s := c.stage(stage)
+	s.Window = s.Window || window
+	s.Blockers = append(s.Blockers, blockers...)
+	return Rule{
+		Name:     RuleEntryGate,
+		Provider: "CloudWatchAlarm",
+		Configuration: map[string]string{
+			"AlarmName":   GateMetricAlarm(c.pipeline, stage, "entry"),
+			"AlarmStates": "ALARM",
+			"WaitTime":    strconv.Itoa(minutes(wait)),
+		},
+	}
+}
+
+// BakeRule registers the stage's bake — breached if any alarm has been in
+// ALARM since the stage's actions succeeded — and returns the
+// CloudWatchAlarm rule, for the stage's OnSuccess condition, that watches
+// it for the bake.
+//
+// "For On Success conditions, OK and INSUFFICIENT_DATA meet the criteria."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works-conditions.html):
+// the gate alarm treats missing data as breaching, so a controller that
+// stopped publishing fails the bake instead of passing it.
+func (c *Controller) BakeRule(stage string, bake time.Duration, watched []gates.Alarm) Rule {
+	s := c.stage(stage)
+	s.Bake = append(s.Bake, watched...)
+	s.BakeMinutes = max(s.BakeMinutes, minutes(bake))
+	return Rule{
+		Name:     RuleBakeGate,
+		Provider: "CloudWatchAlarm",
+		Configuration: map[string]string{
+			"AlarmName":   GateMetricAlarm(c.pipeline, stage, "bake"),
+			"AlarmStates": "ALARM",
+			"WaitTime":    strconv.Itoa(minutes(bake)),
+		},
+	}
+}
+
+func minutes(d time.Duration) int { return int(d.Round(time.Minute) / time.Minute) }
+
+// Config is the controller's configuration so far.
+func (c *Controller) Config() gates.Config {
+	return gates.Config{
+		Version:      gates.Version,
+		Pipeline:     c.pipeline,
+		Window:       gates.NewWindow(c.window),
+		Organization: c.org,
+		Stages:       slices.Clone(c.stages),
+	}
+}
+
+// Names of the rules the controller's gates use; verify and the simulator
+// recognise them.
+const (
+	RuleEntryGate = "SafepipeEntryGate"
+	RuleBakeGate  = "SafepipeBakeGate"
+)
+
+// MetadataGates is the template metadata key, on the controller function,
+// that carries its configuration for verify and the simulator.
+const MetadataGates = "safepipe:gates"
+
+// GatesCommand is the Go package of the controller function.
+const GatesCommand = "github.com/safepipe/safepipe/cmd/safepipe-gates"
+
+// build creates the controller's resources in scope: the function (its code
+// built from GatesCommand with gates.json beside it), its log group, role
+// and schedule, and two alarms per registered stage. accountOf maps a
+// role to nothing: the roles the function assumes are those of the
+// configuration.
+func (c *Controller) build(scope constructs.Construct, pipelineArn string) error {
+	if len(c.stages) == 0 {
+		return nil
+	}
+	cfg := c.Config()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	doc, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	src, err := os.MkdirTemp("", "safepipe-gates-*")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(src, "gates.json"), doc, 0o644); err != nil {
+		return err
+	}
+	root := constructs.NewConstruct(scope, jsii.String("GateController"))
+	logs := awslogs.NewLogGroup(root, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_THREE_MONTHS,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	fn := awslambda.NewFunction(root, jsii.String("Function"), &awslambda.FunctionProps{
+		Description:  jsii.String("safepipe gate controller of pipeline " + c.pipeline + ": publishes each gated stage's EntryBlocked and BakeBreached every minute"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		MemorySize:   jsii.Number(256),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(55)),
+		LogGroup:     logs,
+		Code: awslambda.Code_FromAsset(jsii.String(src), &awss3assets.AssetOptions{
+			AssetHashType: awscdk.AssetHashType_OUTPUT,
+			Bundling: &awscdk.BundlingOptions{
+				// Used only if the local build fails, to say so clearly.
+				Image: awscdk.DockerImage_FromRegistry(jsii.String("public.ecr.aws/docker/library/golang:1")),
+				Local: &gatesBuild{config: doc},
+			},
+		}),
+	})
+	if cfn, ok := fn.Node().DefaultChild().(awslambda.CfnFunction); ok {
+		var meta any
+		_ = json.Unmarshal(doc, &meta)
+		cfn.AddMetadata(jsii.String(MetadataGates), meta)
+	}
+	var roles []string
+	for _, s := range cfg.Stages {
+		for _, a := range append(slices.Clone(s.Blockers), s.Bake...) {
+			if a.Role != "" {
+				roles = append(roles, a.Role)
+			}
+		}
+	}
+	if cfg.Organization != nil && cfg.Organization.Role != "" {
+		roles = append(roles, cfg.Organization.Role)
+	}
+	slices.Sort(roles)
+	roles = slices.Compact(roles)
+	statements := []awsiam.PolicyStatement{
+		// Composite alarms are returned only to a DescribeAlarms permission
+		// "scoped to *": "You can't return information about composite
+		// alarms if your cloudwatch:DescribeAlarms permission has a
+		// narrower scope."
+		// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html)
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadAlarms"),
+			Actions:   jsii.Strings("cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"),
+			Resources: jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("PublishGates"),
+			Actions:    jsii.Strings("cloudwatch:PutMetricData"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": gates.Namespace}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadPipeline"),
+			Actions:   jsii.Strings("codepipeline:GetPipelineState"),
+			Resources: jsii.Strings(pipelineArn),
+		}),
+	}
+	if len(roles) > 0 {
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AssumeWatchRoles"),
+			Actions:   jsii.Strings("sts:AssumeRole"),
+			Resources: jsii.Strings(roles...),
+		}))
+	}
+	for _, st := range statements {
+		fn.AddToRolePolicy(st)
+	}
+	awsevents.NewRule(root, jsii.String("EveryMinute"), &awsevents.RuleProps{
+		Description: jsii.String("safepipe: run the gate controller of " + c.pipeline + " every minute"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(0)})},
+	})
+	for _, s := range cfg.Stages {
+		for _, g := range []struct{ gate, metric string }{{"entry", gates.MetricEntryBlocked}, {"bake", gates.MetricBakeBreached}} {
+			if g.gate == "entry" && len(s.Blockers) == 0 && !s.Window && cfg.Organization == nil {
+				continue
+			}
+			if g.gate == "bake" && len(s.Bake) == 0 {
+				continue
+			}
+			// Two of three one-minute datapoints: one late run of the
+			// controller (missing data counts as breaching) does not close
+			// a gate, a real breach closes it within two minutes.
+			awscloudwatch.NewCfnAlarm(root, jsii.String(s.Name+"-"+g.gate), &awscloudwatch.CfnAlarmProps{
+				AlarmName:          jsii.String(GateMetricAlarm(c.pipeline, s.Name, g.gate)),
+				AlarmDescription:   jsii.String(fmt.Sprintf("safepipe %s gate of stage %s: in ALARM while the gate controller closes it (see its log for the reasons).", g.gate, s.Name)),
+				Namespace:          jsii.String(gates.Namespace),
+				MetricName:         jsii.String(g.metric),
+				Dimensions: &[]any{
+					&awscloudwatch.CfnAlarm_DimensionProperty{Name: jsii.String("Pipeline"), Value: jsii.String(c.pipeline)},
+					&awscloudwatch.CfnAlarm_DimensionProperty{Name: jsii.String("Stage"), Value: jsii.String(s.Name)},
+				},
+				Statistic:          jsii.String("Maximum"),
+				Period:             jsii.Number(60),
+				EvaluationPeriods:  jsii.Number(3),
+				DatapointsToAlarm:  jsii.Number(2),
+				Threshold:          jsii.Number(1),
+				ComparisonOperator: jsii.String("GreaterThanOrEqualToThreshold"),
+				TreatMissingData:   jsii.String("breaching"),
+			})
+		}
+	}
+	nagSuppress(fn.Role(), "AwsSolutions-IAM4", "The controller's role uses AWSLambdaBasicExecutionRole, scoped by AWS to writing its own logs.")
+	if p, ok := fn.Role().Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+		nagSuppress(p, "AwsSolutions-IAM5", "cloudwatch:DescribeAlarms must be scoped to * to return composite alarms (DescribeAlarms API reference); PutMetricData has no resource and is limited to the safepipe/gates namespace by condition.")
+	}
+	return nil
+}
+
+// gatesBuild builds the controller function into the asset's output
+// directory: GatesCommand for linux/arm64, reproducibly (-trimpath, no
+// VCS stamp, no build ID), and gates.json beside it. It builds from the
+// current directory's module, so a team's app builds the controller of the
+// safepipe version it requires.
+type gatesBuild struct {
+	config []byte
+}
+
+// TryBundle implements awscdk.ILocalBundling.
+func (g *gatesBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
+		"-ldflags", "-s -w -buildid=", "-o", filepath.Join(*outputDir, "bootstrap"), GatesCommand)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "safepipe: go build %s for linux/arm64 failed: %v\n%s", GatesCommand, err, out)
+		return jsii.Bool(false)
+	}
+	if err := os.WriteFile(filepath.Join(*outputDir, "gates.json"), g.config, 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "safepipe: writing gates.json: %v\n", err)
+		return jsii.Bool(false)
+	}
+	return jsii.Bool(true)
+}
+
+// nagSuppress records a cdk-nag suppression on c's CloudFormation resource
+// as the metadata cdk-nag reads ("cdk_nag": {"rules_to_suppress": …}), so
+// that safepipe's own resources carry their reasons without safepipe
+// depending on cdk-nag, whatever the stack is called.
+func nagSuppress(c constructs.IConstruct, rule, reason string) {
+	res, ok := c.Node().DefaultChild().(awscdk.CfnResource)
+	if !ok {
+		if r, ok2 := c.(awscdk.CfnResource); ok2 {
+			res = r
+		} else {
+			return
+		}
+	}
+	entry := map[string]any{"id": rule, "reason": reason}
+	var existing []any
+	if m, ok := res.GetMetadata(jsii.String("cdk_nag")).(map[string]any); ok {
+		if rs, ok := m["rules_to_suppress"].([]any); ok {
+			existing = rs
+		}
+	}
+	res.AddMetadata(jsii.String("cdk_nag"), map[string]any{"rules_to_suppress": append(existing, entry)})
+}
