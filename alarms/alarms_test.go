@@ -72,7 +72,7 @@ func TestTermLengthBoundsTheRealRule(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	cases := []struct {
-		n                                      Names
+		n                                       Names
 		aggregate, oneBox, bake, oneBoxBake, hs string
 	}{
 		{Names{Team: "orders", Environment: "prod"}, "orders-prod-aggregate-rollback", "orders-prod-onebox-rollback", "orders-prod-bake", "orders-prod-onebox-bake", "orders-prod-api-onebox-fault-rate"},

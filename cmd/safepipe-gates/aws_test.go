@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -21,46 +18,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/internal/mototest"
 )
 
-// motoServer starts moto's AWS stand-in (installed with Python's moto 5)
-// on a free port and points the SDK at it. Tests that need it are skipped,
-// saying why, where moto is not installed.
-func motoServer(t *testing.T) {
-	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Skip("moto_server is not installed (pip install 'moto[server]'): the AWS adapter is tested against it")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-p", fmt.Sprint(port))
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not start: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Setenv("AWS_ENDPOINT_URL", url)
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_REGION", "us-west-2")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-}
-
 // fakePipeline answers GetPipelineState.
-type fakePipeline struct{ out *codepipeline.GetPipelineStateOutput }
+type fakePipeline struct {
+	out *codepipeline.GetPipelineStateOutput
+}
 
 func (f fakePipeline) GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {
 	return f.out, nil
@@ -95,7 +59,7 @@ func stateUpdate(alarm string, at time.Time, from, to string) cwtypes.AlarmHisto
 // read by name across regions and an assumed role, a stack's existence,
 // the pipeline's state, and the published metrics.
 func TestAgainstMoto(t *testing.T) {
-	motoServer(t)
+	mototest.Start(t)
 	ctx := context.Background()
 	base, err := config.LoadDefaultConfig(ctx)
 	require.NoError(t, err)
@@ -181,7 +145,7 @@ func TestAgainstMoto(t *testing.T) {
 // TestStackExistsFirstDeployment: before the stack exists, a missing
 // alarm is the region's first deployment and does not block.
 func TestStackExistsFirstDeployment(t *testing.T) {
-	motoServer(t)
+	mototest.Start(t)
 	ctx := context.Background()
 	base, err := config.LoadDefaultConfig(ctx)
 	require.NoError(t, err)

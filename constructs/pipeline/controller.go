@@ -22,6 +22,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -265,10 +266,10 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			// controller (missing data counts as breaching) does not close
 			// a gate, a real breach closes it within two minutes.
 			awscloudwatch.NewCfnAlarm(root, jsii.String(s.Name+"-"+g.gate), &awscloudwatch.CfnAlarmProps{
-				AlarmName:          jsii.String(GateMetricAlarm(c.pipeline, s.Name, g.gate)),
-				AlarmDescription:   jsii.String(fmt.Sprintf("safepipe %s gate of stage %s: in ALARM while the gate controller closes it (see its log for the reasons).", g.gate, s.Name)),
-				Namespace:          jsii.String(gates.Namespace),
-				MetricName:         jsii.String(g.metric),
+				AlarmName:        jsii.String(GateMetricAlarm(c.pipeline, s.Name, g.gate)),
+				AlarmDescription: jsii.String(fmt.Sprintf("safepipe %s gate of stage %s: in ALARM while the gate controller closes it (see its log for the reasons).", g.gate, s.Name)),
+				Namespace:        jsii.String(gates.Namespace),
+				MetricName:       jsii.String(g.metric),
 				Dimensions: &[]any{
 					&awscloudwatch.CfnAlarm_DimensionProperty{Name: jsii.String("Pipeline"), Value: jsii.String(c.pipeline)},
 					&awscloudwatch.CfnAlarm_DimensionProperty{Name: jsii.String("Stage"), Value: jsii.String(s.Name)},
@@ -283,9 +284,9 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			})
 		}
 	}
-	nagSuppress(fn.Role(), "AwsSolutions-IAM4", "The controller's role uses AWSLambdaBasicExecutionRole, scoped by AWS to writing its own logs.")
+	synth.NagSuppress(fn.Role(), "AwsSolutions-IAM4", "The controller's role uses AWSLambdaBasicExecutionRole, scoped by AWS to writing its own logs.")
 	if p, ok := fn.Role().Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
-		nagSuppress(p, "AwsSolutions-IAM5", "cloudwatch:DescribeAlarms must be scoped to * to return composite alarms (DescribeAlarms API reference); PutMetricData has no resource and is limited to the safepipe/gates namespace by condition.")
+		synth.NagSuppress(p, "AwsSolutions-IAM5", "cloudwatch:DescribeAlarms must be scoped to * to return composite alarms (DescribeAlarms API reference); PutMetricData has no resource and is limited to the safepipe/gates namespace by condition.")
 	}
 	return nil
 }
@@ -313,27 +314,4 @@ func (g *gatesBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bo
 		return jsii.Bool(false)
 	}
 	return jsii.Bool(true)
-}
-
-// nagSuppress records a cdk-nag suppression on c's CloudFormation resource
-// as the metadata cdk-nag reads ("cdk_nag": {"rules_to_suppress": …}), so
-// that safepipe's own resources carry their reasons without safepipe
-// depending on cdk-nag, whatever the stack is called.
-func nagSuppress(c constructs.IConstruct, rule, reason string) {
-	res, ok := c.Node().DefaultChild().(awscdk.CfnResource)
-	if !ok {
-		if r, ok2 := c.(awscdk.CfnResource); ok2 {
-			res = r
-		} else {
-			return
-		}
-	}
-	entry := map[string]any{"id": rule, "reason": reason}
-	var existing []any
-	if m, ok := res.GetMetadata(jsii.String("cdk_nag")).(map[string]any); ok {
-		if rs, ok := m["rules_to_suppress"].([]any); ok {
-			existing = rs
-		}
-	}
-	res.AddMetadata(jsii.String("cdk_nag"), map[string]any{"rules_to_suppress": append(existing, entry)})
 }

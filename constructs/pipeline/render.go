@@ -167,7 +167,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		PipelineName: r.props.PipelineName, PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(),
 		Controller: r.controller, alarms: r.alarms}
 	for _, t := range targets {
-		d := Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t), Alarms: r.alarmNames(env, t)}
+		d := Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t), Alarms: r.alarmNames(env, t), PipelineAccount: *stack.Account()}
 		// CDK Pipelines names a one-stage wave after its stage, so a stage
 		// with one target takes the pipeline stage's name as its id.
 		id := name
@@ -189,7 +189,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		}
 		opts := &pipelines.AddStageOpts{}
 		if tester != nil && env != Prod {
-			if steps := tester.Tests(env, t.Region); len(steps) > 0 {
+			if steps := tester.Tests(d); len(steps) > 0 {
 				opts.Post = &steps
 				r.actions[name] += len(steps)
 			}

@@ -43,6 +43,9 @@ type Deployment struct {
 	// bake for one-box targets). A one-box deployment may hold its small
 	// share of traffic for this long.
 	Bake time.Duration
+	// PipelineAccount is the pipeline's (toolchain) account, which test
+	// roles trust.
+	PipelineAccount string
 	// Alarms names the team's alarms of this deployment: pass it to
 	// alarms.NewRollbackAlarms. The pipeline's gates watch exactly these
 	// names, and the pipeline fails synth if the stage does not create the
@@ -77,9 +80,11 @@ func (f ServiceFunc) NewStage(scope constructs.Construct, id string, d Deploymen
 }
 
 // Tester is an optional capability of a Service: the test steps to run after
-// the service deploys to a pre-production environment (integration tests in
-// alpha, beta and gamma; backward-compatibility tests in zeta). Each call
-// must return new steps: a step object belongs to one pipeline stage.
+// the service deploys to a pre-production deployment (integration tests in
+// alpha, beta and gamma; backward-compatibility tests in zeta). It is
+// called after NewStage for the same deployment. Each call must return new
+// steps: a step object belongs to one pipeline stage. TestStep runs a
+// test as the deployment's test role (NewTestRole), in the target account.
 type Tester interface {
-	Tests(env Environment, region string) []pipelines.Step
+	Tests(d Deployment) []pipelines.Step
 }

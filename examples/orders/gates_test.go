@@ -15,9 +15,9 @@ import (
 
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/constructs/pipeline"
-	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
+	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/verify/verifytest"
 )
@@ -94,6 +94,9 @@ func TestReferenceSafetyGates(t *testing.T) {
 func TestReferenceAggregateAlarms(t *testing.T) {
 	_, plan, dir := reference(t)
 	prod := alarms.Names{Team: service.Team, Environment: "prod"}
+	// The synthetic traffic's alarm is one of the aggregate's children:
+	// a failing canary rolls back like a failing service.
+	canary := prod.HighSeverity("canary", false, "failures")
 	want := 0
 	for _, s := range plan.Stages {
 		want += len(s.Targets)
@@ -110,7 +113,7 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 		for id, r := range tpl.Resources {
 			name := verify.Flatten(r.Properties["AlarmName"])
 			switch {
-			case r.Type == "AWS::CloudWatch::Alarm" && strings.HasPrefix(name, prod.Prefix()+"-api-") && !strings.Contains(name, "-onebox-"):
+			case r.Type == "AWS::CloudWatch::Alarm" && (strings.HasPrefix(name, prod.Prefix()+"-api-") && !strings.Contains(name, "-onebox-") || name == canary):
 				high = append(high, "${"+id+".Arn}")
 			case r.Type == "AWS::CloudWatch::CompositeAlarm":
 				composites[name] = r
@@ -126,7 +129,8 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 		}
 		sort.Strings(named)
 		assert.Equal(t, high, named, "%s: the aggregate names every high-severity alarm", filepath.Base(filepath.Dir(f)))
-		assert.GreaterOrEqual(t, len(high), 5)
+		assert.GreaterOrEqual(t, len(high), 6)
+		assert.Contains(t, strings.Join(named, " "), "SyntheticTrafficFailures", "%s: the canary joins the aggregate", f)
 		for _, name := range []string{prod.Bake(false), prod.OneBox(), prod.Bake(true)} {
 			assert.Contains(t, composites, name, f)
 		}

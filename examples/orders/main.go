@@ -19,7 +19,7 @@ func NewPipeline(app awscdk.App) pipeline.BasePipeline {
 	return orgbase.New(app, "OrdersPipeline", &orgbase.Props{
 		Repo:    "example-org/orders",
 		Team:    service.Team,
-		Service: service.Orders{},
+		Service: service.New(),
 		Shape:   waves.ShapeRegional,      // a Lambda service: one-box, then the region
 		Exclude: []string{"il-central-1"}, // the override: orders does not run in Tel Aviv
 	})

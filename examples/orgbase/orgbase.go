@@ -98,7 +98,7 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 		Accounts: pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
 		Source:   pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
 		Zeta:     p.Zeta,
-		Gates: []pipeline.Gate{pipeline.SafetyGates{OrganizationAlarm: OrganizationAlarm}},
+		Gates:    []pipeline.Gate{pipeline.SafetyGates{OrganizationAlarm: OrganizationAlarm}},
 	})
 	suppressPipelineRoleWildcards(base)
 	return base

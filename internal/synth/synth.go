@@ -46,3 +46,25 @@ func TestMain(m *testing.M) {
 	jsii.Close()
 	os.Exit(code)
 }
+
+// NagSuppress records a cdk-nag suppression on c's CloudFormation resource
+// (c itself, or its default child) as the metadata cdk-nag reads
+// ("cdk_nag": {"rules_to_suppress": [{id, reason}]}), so that safepipe's
+// own resources carry their reasons without safepipe depending on cdk-nag,
+// whatever the stack is called.
+func NagSuppress(c constructs.IConstruct, rule, reason string) {
+	res, ok := c.(awscdk.CfnResource)
+	if !ok {
+		if res, ok = c.Node().DefaultChild().(awscdk.CfnResource); !ok {
+			return
+		}
+	}
+	entry := map[string]any{"id": rule, "reason": reason}
+	var existing []any
+	if m, ok := res.GetMetadata(jsii.String("cdk_nag")).(map[string]any); ok {
+		if rs, ok := m["rules_to_suppress"].([]any); ok {
+			existing = rs
+		}
+	}
+	res.AddMetadata(jsii.String("cdk_nag"), map[string]any{"rules_to_suppress": append(existing, entry)})
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
@@ -48,7 +49,7 @@ const AliasName = "live"
 // the anomaly guard, and the minimum traffic for promotion (the plan's
 // datapoints over the bake). Every stage creates the one-box alarms, so
 // that the one-box and the regional steps deploy the same stack.
-func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, d pipeline.Deployment) alarms.RollbackAlarms {
+func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, d pipeline.Deployment, extra []alarms.Child) alarms.RollbackAlarms {
 	live := fmt.Sprintf("%s:%s", *fn.FunctionName(), AliasName)
 	api := alarms.ServiceSpec{
 		Name:       "api",
@@ -77,6 +78,7 @@ func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), &alarms.RollbackAlarmsProps{
 		Names:    d.Alarms,
 		Services: []alarms.ServiceSpec{api},
+		Extra:    extra,
 		Traffic:  &alarms.Traffic{Metric: invocations(api.Dimensions), MinRequests: minRequests, Window: d.Bake},
 		OneBox: &alarms.OneBox{
 			Services: []alarms.ServiceSpec{oneBox},
@@ -100,11 +102,17 @@ func handlerDir() string {
 	return filepath.Join(filepath.Dir(file), "..", "handler")
 }
 
-// Orders implements pipeline.Service and pipeline.Tester.
-type Orders struct{}
+// Orders implements pipeline.Service and pipeline.Tester. It remembers
+// each pre-production deployment's function-name output for its test.
+type Orders struct {
+	outputs map[string]awscdk.CfnOutput
+}
+
+// New returns the orders service.
+func New() *Orders { return &Orders{outputs: map[string]awscdk.CfnOutput{}} }
 
 // NewStage returns the cdk.Stage that deploys the orders service to d.
-func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deployment) awscdk.Stage {
+func (o *Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deployment) awscdk.Stage {
 	stage := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
 	stack := awscdk.NewStack(stage, jsii.String("Service"), &awscdk.StackProps{
 		StackName:   jsii.String(stackName(d.Environment)),
@@ -126,7 +134,29 @@ func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deploym
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 		Tracing:      awslambda.Tracing_ACTIVE,
 	})
-	rollback := newAlarms(stack, fn, logs, d)
+	// Gamma has no users and quiet regions few: a canary calls the live
+	// alias every minute, its requests count toward the bake's minimum and
+	// its failures join the aggregate. (The payload marks itself as
+	// synthetic.)
+	var extra []alarms.Child
+	if d.Environment == pipeline.Gamma || d.Environment == pipeline.Prod {
+		canary := deploy.NewSyntheticTraffic(stack, jsii.String("SyntheticTraffic"), &deploy.SyntheticTrafficProps{
+			Names: d.Alarms, Function: fn, Qualifier: AliasName,
+			Payload: `{"id":"synthetic","items":1,"synthetic":true}`, Expect: `"status":"ok"`,
+		})
+		extra = append(extra, canary.Alarm())
+	}
+	rollback := newAlarms(stack, fn, logs, d, extra)
+	// Pre-production: the integration test's role, and the function's
+	// name as a stack output for the test step.
+	if d.Environment != pipeline.Prod {
+		tests := pipeline.NewTestRole(stack, "IntegrationTestRole", d)
+		tests.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: jsii.Strings(*fn.FunctionArn() + ":" + AliasName), // the live alias only
+		}))
+		o.outputs[d.Name()] = awscdk.NewCfnOutput(stack, jsii.String("FunctionName"), &awscdk.CfnOutputProps{Value: fn.FunctionName()})
+	}
 	// The alias "live", shifted by CodeDeploy: on the one-box step 10% for
 	// the one-box bake, on the regional step linearly; rollback on the
 	// one-box and aggregate alarms.
@@ -142,14 +172,19 @@ func (Orders) NewStage(scope constructs.Construct, id string, d pipeline.Deploym
 }
 
 // Tests returns the integration test run after each pre-production
-// deployment: it invokes the live alias and checks the acknowledgement.
-func (Orders) Tests(env pipeline.Environment, region string) []pipelines.Step {
-	return []pipelines.Step{pipelines.NewShellStep(jsii.String("IntegrationTest-"+region), &pipelines.ShellStepProps{
-		Env: &map[string]*string{"AWS_REGION": jsii.String(region), "SAFEPIPE_ENV": jsii.String(string(env))},
-		Commands: jsii.Strings(
-			`fn=$(aws cloudformation describe-stack-resources --stack-name `+stackName(env)+` --query "StackResources[?ResourceType=='AWS::Lambda::Function'].PhysicalResourceId" --output text)`,
-			`aws lambda invoke --function-name "$fn:live" --cli-binary-format raw-in-base64-out --payload '{"id":"itest","items":1}' out.json`,
+// deployment: as the deployment's test role, it invokes the live alias of
+// the function the stage just deployed (named by the stack's output) and
+// checks the acknowledgement.
+func (o *Orders) Tests(d pipeline.Deployment) []pipelines.Step {
+	out := o.outputs[d.Name()]
+	if out == nil {
+		return nil
+	}
+	return []pipelines.Step{pipeline.TestStep("IntegrationTest-"+d.Target.Region, d, &pipeline.TestStepProps{
+		EnvFromCfnOutputs: map[string]awscdk.CfnOutput{"FUNCTION_NAME": out},
+		Commands: []string{
+			`aws lambda invoke --function-name "$FUNCTION_NAME:` + AliasName + `" --cli-binary-format raw-in-base64-out --payload '{"id":"itest","items":1}' out.json`,
 			`grep -q '"status":"ok"' out.json`,
-		),
+		},
 	})}
 }
