@@ -256,3 +256,31 @@ func (w Window) LongestClosed(from time.Time, days int) (time.Duration, error) {
 	}
 	return longest, nil
 }
+
+// MinEntryWait is the shortest default entry wait: a long weekend.
+const MinEntryWait = 4 * 24 * time.Hour
+
+// MaxEntryWait is the longest entry wait: CodePipeline's rule timeout
+// goes to 86,400 minutes (RuleDeclaration.timeoutInMinutes, "Maximum value
+// of 86400",
+// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_RuleDeclaration.html).
+const MaxEntryWait = 86400 * time.Minute
+
+// DefaultEntryWait is how long an entry gate waits by default: the longest
+// stretch in which w lets nothing start, over the year of its first
+// holiday (2026 without holidays) and the following weeks, plus a day for
+// a freeze; at least MinEntryWait, at most MaxEntryWait. A stage that
+// waits longer fails at its entry (it refuses; nothing rolls back).
+func DefaultEntryWait(w waves.Window) (time.Duration, error) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if len(w.Holidays) > 0 {
+		if t, err := time.Parse(time.DateOnly, slices.Min(w.Holidays)); err == nil {
+			from = time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+	longest, err := NewWindow(w).LongestClosed(from, 400)
+	if err != nil {
+		return 0, err
+	}
+	return min(max(longest+24*time.Hour, MinEntryWait), MaxEntryWait), nil
+}

@@ -92,7 +92,7 @@ func TestPlanRegionalAndTable(t *testing.T) {
 	}
 	code, out, _ = runCLI("plan", "--policy", "doubling")
 	require.Equal(t, 0, code)
-	for _, want := range []string{"WAVES", "STAGES", "Prod-W1-OneBox", "time to global"} {
+	for _, want := range []string{"WAVES", "STAGES", "Prod-W1-OneBox", "time to global", "entry gates hold a stage until the window opens and its blockers clear, for at most 113h"} {
 		assert.Contains(t, out, want)
 	}
 }

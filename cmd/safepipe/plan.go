@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -146,6 +147,24 @@ func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %d regions\n", len(p.Stages), p.ReservedStages, waves.MaxStages, len(p.Regions()))
 	fmt.Fprintf(w, "time to global: %.1f h, %d business days (start %s, every region deployed %s)\n",
 		tl.TimeToGlobalHours, tl.BusinessDays, tl.Start.Format(layout), tl.Global.Format(layout))
+	printEntryWaits(w, p, tl)
+}
+
+// printEntryWaits says what the pipeline really does while a stage waits
+// for its window: its entry gate holds it, for at most the default entry
+// wait (longer than any closed stretch of the window), after which it
+// would fail the stage without rolling anything back.
+func printEntryWaits(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
+	wait, err := gates.DefaultEntryWait(p.Window)
+	if err != nil {
+		return
+	}
+	longest := 0
+	for _, st := range tl.Steps {
+		longest = max(longest, st.WaitedMinutes)
+	}
+	fmt.Fprintf(w, "entry gates hold a stage until the window opens and its blockers clear, for at most %s (the longest closed stretch plus a day), then fail it without rolling back; the longest wait above is %s\n",
+		fmtDuration(wait), fmtDuration(time.Duration(longest)*time.Minute))
 }
 
 func fmtDuration(d time.Duration) string {

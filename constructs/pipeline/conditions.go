@@ -130,8 +130,10 @@ func (c *Condition) render(kind string) map[string]any {
 }
 
 // applyStageConditions writes conditions onto the built pipeline. It fails
-// if a stage is not in the pipeline.
-func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageConditions) error {
+// if a stage is not in the pipeline. metricAlarm tells the alarms known to
+// be metric alarms (the gate controller's), which a rule may read with a
+// permission scoped to the alarm.
+func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageConditions, metricAlarm func(string) bool) error {
 	index := map[string]int{}
 	var all []string
 	for i, s := range *p.Stages() {
@@ -142,7 +144,7 @@ func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageC
 	if !ok {
 		return fmt.Errorf("pipeline: the CodePipeline has no CfnPipeline child")
 	}
-	if err := grantRuleRoles(p, byStage); err != nil {
+	if err := grantRuleRoles(p, byStage, metricAlarm); err != nil {
 		return err
 	}
 	names := make([]string, 0, len(byStage))
@@ -177,8 +179,15 @@ func applyStageConditions(p awscodepipeline.Pipeline, byStage map[string]*StageC
 
 // grantRuleRoles lets the pipeline role assume every role a rule names,
 // and read the alarms of CloudWatchAlarm rules that name no role (rules
-// run as the pipeline role unless they name one).
-func grantRuleRoles(p awscodepipeline.Pipeline, byStage map[string]*StageConditions) error {
+// run as the pipeline role unless they name one: the rule's roleArn is
+// "The pipeline role ARN associated with the rule",
+// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_RuleDeclaration.html).
+// CodePipeline does not document the permissions a CloudWatchAlarm rule
+// needs; it reads alarm states, so the role gets cloudwatch:DescribeAlarms
+// on the alarm — or on "*" for an alarm that may be a composite, which
+// DescribeAlarms returns only to a permission "scoped to *"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+func grantRuleRoles(p awscodepipeline.Pipeline, byStage map[string]*StageConditions, metricAlarm func(string) bool) error {
 	stack := awscdk.Stack_Of(p)
 	seen := map[string]bool{}
 	var roles, alarms []string
@@ -192,6 +201,11 @@ func grantRuleRoles(p awscodepipeline.Pipeline, byStage map[string]*StageConditi
 				case r.RoleArn != "" && !seen[r.RoleArn]:
 					seen[r.RoleArn] = true
 					roles = append(roles, r.RoleArn)
+				case r.RoleArn == "" && r.Provider == "CloudWatchAlarm" && !metricAlarm(r.Configuration["AlarmName"]):
+					if !seen["*"] {
+						seen["*"] = true
+						alarms = append(alarms, "*")
+					}
 				case r.RoleArn == "" && r.Provider == "CloudWatchAlarm":
 					region := r.Region
 					if region == "" {

@@ -127,6 +127,20 @@ func (c *Controller) BakeRule(stage string, bake time.Duration, watched []gates.
 
 func minutes(d time.Duration) int { return int(d.Round(time.Minute) / time.Minute) }
 
+// isGateAlarm reports whether name is one of the controller's gate
+// alarms (metric alarms).
+func (c *Controller) isGateAlarm(name string) bool {
+	if c == nil {
+		return false
+	}
+	for _, s := range c.stages {
+		if name == GateMetricAlarm(c.pipeline, s.Name, "entry") || name == GateMetricAlarm(c.pipeline, s.Name, "bake") {
+			return true
+		}
+	}
+	return false
+}
+
 // Config is the controller's configuration so far.
 func (c *Controller) Config() gates.Config {
 	return gates.Config{

@@ -3,7 +3,8 @@
 // source through build, alpha, beta, a gamma one-box, gamma (two or more
 // regions), an optional zeta, and then the production stages of the plan —
 // a one-box step and zonal or regional steps per wave, every region of a
-// step in parallel.
+// step in parallel — with a safety gate on gamma and every production
+// stage.
 //
 // # Stage names
 //
@@ -19,67 +20,112 @@
 // Go has no inheritance, so a base pipeline is "subclassed" by composition:
 // an organisation package (see examples/orgbase) wraps NewBasePipeline and
 // fixes what the organisation decides — waves, accounts, bakes, windows,
-// tooling — and accepts the team's parts: a [Service] (the factory that
-// returns the cdk.Stage for one [Deployment]: environment, account, region,
-// AZ, one-box or not), optional capabilities detected by type assertion
-// ([Tester] for integration and zeta tests), and a few overrides the
-// organisation chooses to expose (say, excluded regions).
+// tooling — and accepts the team's parts: its name (Team, which names its
+// alarms everywhere), a [Service] (the factory that returns the cdk.Stage
+// for one [Deployment]: environment, account, region, AZ, one-box or not,
+// and the alarm names to create), optional capabilities detected by type
+// assertion ([Tester] for integration and zeta tests), and a few overrides
+// the organisation chooses to expose (say, excluded regions).
 //
-// # Gates
+// Integration tests run in CodeBuild in the pipeline's account and test
+// resources in the target account: [NewTestRole] creates, in the service
+// stack, a role the pipeline account may assume (the team grants it what
+// its tests need), and [TestStep] runs the test's commands as that role,
+// with the stage's stack outputs in its environment.
 //
-// Safety gates are [Gate] values the organisation plugs in; each sees every
-// gamma and production stage ([GatedStage]) and may add stage conditions or
-// steps. CDK Pipelines has no API for stage conditions, so this package
-// writes them onto the built CfnPipeline by stage index (conditions.go);
-// that layer is the only place safepipe reaches under CDK Pipelines.
+// # Gates that hold when deployed
 //
-// # Safety gates and the fan-in
+// [SafetyGates] is the default Gate (a pipeline without gates must say why,
+// in UngatedReason, which the template records). On gamma and every
+// production stage it renders three stage conditions, and every one of them
+// rests on documented CodePipeline behaviour:
 //
-// [SafetyGates] is the organisation's standard Gate. It relies on the
-// alarm names of package alarms, which every service stack creates with
-// alarms.NewRollbackAlarms, and renders on gamma and every production
-// stage:
+//   - OnFailure ROLLBACK: a failed stage rolls back to "the last successful
+//     pipeline execution in the stage" (StageDeclaration.onFailure,
+//     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StageDeclaration.html).
+//   - BeforeEntry, result FAIL: the entry gate. Blockers — the deployment
+//     window, holidays, the organisation alarm, every region's aggregate
+//     alarm — act before anything in the stage runs, and a closed gate
+//     holds the stage: "For the Entry condition, this is the amount of time
+//     CodePipeline will wait if the alarm is in ALARM state when it is
+//     first evaluated. If the alarm is in OK state when the rule is first
+//     checked, the rule will immediately succeed."
+//     (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-CloudWatchAlarm.html).
+//     The gate waits up to SafetyGates.EntryWait (by default the longest
+//     stretch the window is closed over the year of its holidays, plus a
+//     day) and then fails the stage, which refuses the change; nothing
+//     that only says "not now" rolls anything back. What an entry failure
+//     does to the stage is not documented beyond "the result is engaged";
+//     if CodePipeline were to roll the stage back on it, the rollback would
+//     redeploy what the stage already runs.
+//   - OnSuccess, result ROLLBACK: the bake, a CloudWatchAlarm rule whose
+//     WaitTime is the plan's bake ("The wait time in minutes to allow for a
+//     state change before running the rule result").
 //
-//   - Rollback: OnFailure ROLLBACK.
-//   - Window (production): a BeforeEntry condition (result FAIL) with the
-//     plan window's DeploymentWindow rule; it holds the stage until the
-//     window opens.
-//   - Blockers: the organisation alarm and every region's aggregate alarm.
-//     CodePipeline does not re-check alarm rules that share a condition
-//     with a DeploymentWindow rule once the window opens, so production
-//     stages check them in a "Blockers" action that runs before any
-//     deployment of the stage (and fails on a holiday of the window, which
-//     no cron can express). Gamma, which has no window, uses native
-//     CloudWatchAlarm rules when they fit in the condition's five.
-//   - Bake: every watched region's bake alarm, for the plan's bake. Up to
-//     five regions (MaxNativeRegions) this is an OnSuccess condition
-//     (result ROLLBACK) with one CloudWatchAlarm rule per region, WaitTime
-//     = the bake in minutes: no compute, visible and overridable in the
-//     console. Larger stages — a later wave has a dozen regions or more —
-//     fan in through one "Bake" action after the deployments: a small
-//     CodeBuild action that assumes each region's watch role and polls
-//     every region's bake alarm once a minute for the bake, failing on the
-//     first ALARM or missing alarm (and on INSUFFICIENT_DATA at the end);
-//     the stage then fails and rolls back. CodePipeline stops CodeBuild
-//     actions after 8 hours, so a fan-in bake may be at most MaxFanInBake.
-//   - The last part of a split stage bakes every part's regions (the
-//     plan's Stage.Watch), so no region of a step misses the step's bake.
+// A stage has one condition of each kind with at most five rules ("Array
+// Members: Minimum number of 1 item. Maximum number of 5 items.",
+// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_Condition.html),
+// but a later wave has a dozen regions, in other accounts, and the rules
+// of one condition are evaluated together: "In cases where the
+// DeploymentWindow rule and the CloudWatchAlarm rule are contained together
+// in an entry condition, it is possible that the CloudWatchAlarm alarm
+// might succeed before the deployment window for the DeploymentWindow rule
+// opens. After the deployment window opens, CodePipeline does not check
+// the CloudWatchAlarm alarm again."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-DeploymentWindow.html).
+// Blocker rules beside a window rule would go stale overnight, and beyond
+// five regions they do not fit. The other native fan-ins were weighed and
+// rejected: a LambdaInvoke rule "is met when the check receives the Lambda
+// function result" — it answers once and cannot wait, so beside the window
+// it goes stale the same way, and alone it fails every stage that arrives
+// at night; a VariableCheck rule compares a variable an earlier action set,
+// hours before the window opens.
 //
-// Every region of a stage is watched, by exactly one rule or by the
-// action; none is sampled. The actions let rollback executions through
-// (they look up their own execution's type), so a failing gate never
-// blocks the rollback it caused. One action per stage (not per region)
-// keeps the 50-action limit: SafetyGates reserves two actions per stage
-// ([ActionReserver]) so the planner splits a stage before it overflows.
-// A Bake action costs CodeBuild minutes for the bake (a small instance);
-// native rules cost nothing. SafetyGates adds its rules to conditions
-// other gates started, and fails if that would exceed five rules or
-// conflict with their result.
+// So every gate is one CloudWatchAlarm rule on one alarm in the pipeline's
+// own account and region, and the fan-in happens behind that alarm: the
+// pipeline's gate [Controller], a Lambda function run every minute, reads
+// every alarm each stage watches, in every account and region (assuming
+// each account's watch role), and publishes per stage two metrics —
+// EntryBlocked and BakeBreached — that the gate alarms watch (package
+// gates decides; cmd/safepipe-gates is the function). The entry gate is
+// closed whenever the window is closed or a holiday runs, so the rule
+// cannot succeed before the window opens: it succeeds within minutes of the
+// moment the window is open and every blocker is clear, which is as fresh
+// as a check can be. The DeploymentWindow rule stays beside it so that the
+// console shows the window. The bake gate is breached if any watched alarm
+// was in ALARM at any moment since the stage deployed (the alarms' state
+// history), so a short alarm in a long bake fails it whether CodePipeline
+// watches the rule throughout the WaitTime or checks it at the end (the
+// documentation reads both ways). The gate alarms treat missing data as
+// breaching: a controller that stopped publishing closes every gate.
 //
-// The watch role defaults to the CDK bootstrap lookup role of each target
-// account and region (read-only; trusted by the pipeline account when the
-// targets are bootstrapped with --trust); set SafetyGates.WatchRole to use
-// another.
+// The controller opens both gates of a stage while a rollback execution
+// runs in it or waits to enter it (GetPipelineState's stage execution
+// type), so the alarm that caused a rollback never blocks it; whether
+// CodePipeline evaluates stage conditions during a rollback execution is
+// not documented, and this is safe either way. It reads the pipeline's
+// state with one GetPipelineState call, which does not page and so does
+// not depend on how many executions the pipeline has had.
+//
+// Blockers are strict: an alarm that is missing once the stack that
+// creates it exists blocks the stage, with a log line naming it; before
+// that stack exists (a region's first deployment) it does not. Anything
+// the controller cannot read closes the gate it guards. The watch role
+// defaults to the CDK bootstrap lookup role of each target account and
+// region (ReadOnlyAccess, trusted by the pipeline account when the targets
+// are bootstrapped with --trust or --trust-for-lookup); set
+// SafetyGates.WatchRole to use another.
+//
+// # One alarm contract
+//
+// The alarm names the gates watch and the names the service stacks create
+// are one value: Deployment.Alarms (alarms.Names), which carries the team,
+// the environment and the cell, because alarm names are unique per account
+// and region and alpha and beta share one. The pipeline also reads back,
+// from every service stage it renders, the alarms each stack really
+// creates; a gate watching an alarm that no stack of that account and
+// region creates, or two stacks creating one alarm name in an account and
+// region, fails synth with the alarm, account, region and stage.
 //
 // # Expedited changes
 //
@@ -90,11 +136,22 @@
 // as the pipeline variable SAFEPIPE_EXPEDITE_REASON and the tag
 // safepipe:expedite, and the shortened bakes as each rule's WaitTime.
 //
+// # Limits
+//
+// The planner splits a step whose actions would exceed CodePipeline's 50 per
+// stage; the pipeline measures what one target deploys (two actions per
+// stack, Prepare and Deploy, as CDK Pipelines builds them) from the alpha
+// stage before planning, and checks every stage before CDK Pipelines
+// builds it, so a stage is never split behind the plan's back. Gates add no
+// action.
+//
 // # Errors
 //
-// Every problem in the props — a nil Service, a wave without an account, a
-// region not in the catalog, a plan over CodePipeline's limits, a stage with
-// too many actions — is reported at once, as a synth error on the construct
-// and by BasePipeline.Err. A panic raised by the team's Service or by a CDK
-// call is turned into such an error too.
+// Every problem in the props — a nil Service, an invalid Team, a wave
+// without an account, a region not in the catalog, a plan over
+// CodePipeline's limits, a stage with too many actions, an alarm contract
+// broken — is reported at once, as a synth error on the construct and by
+// BasePipeline.Err. A panic raised by the team's Service (or a CDK call it
+// makes) becomes such an error too, naming the stage, the target and the
+// first frame of the team's code.
 package pipeline

@@ -3,8 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"time"
+		"time"
 
 	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/waves"
@@ -92,34 +91,15 @@ func partition(region string) string {
 	return "aws"
 }
 
-// MaxEntryWait is the longest entry wait: CodePipeline's rule timeout goes
-// to 86,400 minutes (RuleDeclaration.timeoutInMinutes, "Maximum value of
-// 86400", https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_RuleDeclaration.html).
-const MaxEntryWait = 86400 * time.Minute
-
-// MinEntryWait is the shortest default entry wait: a long weekend.
-const MinEntryWait = 4 * 24 * time.Hour
-
 // entryWait is the stage's entry wait.
 func (g SafetyGates) entryWait(w waves.Window) (time.Duration, error) {
 	if g.EntryWait != 0 {
-		if g.EntryWait < time.Minute || g.EntryWait > MaxEntryWait {
-			return 0, fmt.Errorf("SafetyGates.EntryWait is %s; want 1 minute to %s", g.EntryWait, MaxEntryWait)
+		if g.EntryWait < time.Minute || g.EntryWait > gates.MaxEntryWait {
+			return 0, fmt.Errorf("SafetyGates.EntryWait is %s; want 1 minute to %s", g.EntryWait, gates.MaxEntryWait)
 		}
 		return g.EntryWait, nil
 	}
-	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if len(w.Holidays) > 0 {
-		first := slices.Min(w.Holidays)
-		if t, err := time.Parse(time.DateOnly, first); err == nil {
-			from = time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
-		}
-	}
-	longest, err := gates.NewWindow(w).LongestClosed(from, 400)
-	if err != nil {
-		return 0, err
-	}
-	return min(max(longest+24*time.Hour, MinEntryWait), MaxEntryWait), nil
+	return gates.DefaultEntryWait(w)
 }
 
 // Gate renders the gates onto one stage.

@@ -298,7 +298,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	}
 	b.markUngated(p.UngatedReason)
 	b.markExpedite(plan.ExpediteReason)
-	return applyStageConditions(b.cp.Pipeline(), r.conditions)
+	return applyStageConditions(b.cp.Pipeline(), r.conditions, r.controller.isGateAlarm)
 }
 
 // UngatedVariable is the pipeline variable that records why a pipeline
