@@ -3,85 +3,79 @@ package deploy
 import (
 	"errors"
 	"fmt"
-	"github.com/safepipe/safepipe/internal/synth"
-	"math"
-	"time"
+	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/internal/synth"
 )
 
-// Rest is how traffic shifts after the one-box share.
-type Rest string
+// AliasMode is what a deployment does to the alias callers invoke.
+type AliasMode string
 
-// Ways to shift the rest of the traffic.
+// The alias modes.
 const (
-	// RestLinear shifts 10% more every minute.
-	RestLinear Rest = "linear"
-	// RestAllAtOnce shifts the rest in one step.
-	RestAllAtOnce Rest = "all-at-once"
+	// AliasFull points the alias at the new version only: the regional
+	// step, blue/green's switch.
+	AliasFull AliasMode = "full"
+	// AliasCanary keeps the version the alias serves at deploy time (the
+	// live version) and sends a percentage of invocations to the new
+	// version: the one-box step, a weighted canary, an A/B split.
+	AliasCanary AliasMode = "canary"
 )
 
-// LambdaProps configure a Lambda function's regional deployment.
+// LambdaProps configure a Lambda function's deployment in one step of the
+// pipeline.
 type LambdaProps struct {
 	// Function is the function; each deployment publishes its current
 	// version. Required.
 	Function awslambda.Function
-	// Alarms are the region's rollback alarms; CodeDeploy stops and rolls
-	// back on the one-box and regional high-severity alarms. Required, with
-	// a one-box alarm.
-	Alarms alarms.RollbackAlarms
-	// OneBox says whether this deployment is the one-box step: then the new
-	// version takes OneBoxPercent of invocations for OneBoxBake, and the
-	// rest at once. Default: false (the regional step shifts by Rest).
+	// OneBox says whether this deployment is the one-box step: the alias
+	// then keeps serving the version that is live at deploy time and sends
+	// OneBoxPercent of invocations to the new version, for as long as the
+	// step's bake. Default: false (the alias serves the new version only).
 	OneBox bool
-	// OneBoxPercent is the one-box share. Default: 10.
-	OneBoxPercent float64
-	// OneBoxBake is how long the one-box share is held. Default: 1 hour
-	// (waves.FloorOneBox); use the plan's Deployment.Bake.
-	OneBoxBake time.Duration
-	// Rest is how the regional step shifts traffic. Default: RestLinear.
-	Rest Rest
+	// OneBoxPercent is the one-box share, in whole percent, 1–10 (the
+	// one-box takes at most a tenth of a region's traffic). Default: 10.
+	OneBoxPercent int
 	// AliasName is the alias callers invoke. Default: "live".
 	AliasName string
-	// PreTraffic and PostTraffic are CodeDeploy hook functions. Default:
-	// none.
-	PreTraffic, PostTraffic awslambda.IFunction
-	// CompositeAlarms gives CodeDeploy the composite one-box and aggregate
-	// alarms instead of their metric alarms. Default: false (the metric
-	// alarms, at most MaxDeploymentAlarms: CodeDeploy documents metric
-	// alarms; check composites in your account before turning this on).
-	CompositeAlarms bool
 }
 
-// LambdaDeployment is a function version behind an alias, shifted by a
-// CodeDeploy deployment group that rolls back by itself.
+// LambdaDeployment is a function's alias, pointed by an alias controller
+// at deploy time (see the package documentation).
 type LambdaDeployment interface {
 	constructs.Construct
-	Alias() awslambda.Alias
-	DeploymentGroup() awscodedeploy.LambdaDeploymentGroup
+	// AliasName is the alias callers invoke.
+	AliasName() string
+	// AliasArn is the alias's ARN (a token).
+	AliasArn() *string
+	// Version is the version this deployment publishes.
+	Version() awslambda.IVersion
 	// Err reports invalid props (also synth errors on the construct).
 	Err() error
 }
 
 type lambdaDeployment struct {
 	constructs.Construct
-	alias awslambda.Alias
-	group awscodedeploy.LambdaDeploymentGroup
-	err   error
+	alias   string
+	arn     *string
+	version awslambda.IVersion
+	err     error
 }
 
-func (l *lambdaDeployment) Alias() awslambda.Alias                               { return l.alias }
-func (l *lambdaDeployment) DeploymentGroup() awscodedeploy.LambdaDeploymentGroup { return l.group }
-func (l *lambdaDeployment) Err() error                                           { return l.err }
+func (l *lambdaDeployment) AliasName() string           { return l.alias }
+func (l *lambdaDeployment) AliasArn() *string           { return l.arn }
+func (l *lambdaDeployment) Version() awslambda.IVersion { return l.version }
+func (l *lambdaDeployment) Err() error                  { return l.err }
 
-// NewLambdaDeployment creates the alias and its deployment group.
+// NewLambdaDeployment points the function's alias at its current version:
+// on the one-box step, OneBoxPercent of invocations, the rest staying on
+// the live version; otherwise all of them.
 func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaProps) LambdaDeployment {
 	l := &lambdaDeployment{}
 	constructs.NewConstruct_Override(l, scope, id)
@@ -92,49 +86,21 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	if p.OneBoxPercent == 0 {
 		p.OneBoxPercent = 10
 	}
-	if p.OneBoxBake == 0 {
-		p.OneBoxBake = time.Hour
-	}
-	if p.Rest == "" {
-		p.Rest = RestLinear
-	}
 	if p.AliasName == "" {
 		p.AliasName = "live"
 	}
-	watch, err := []awscloudwatch.IAlarm(nil), p.validate()
-	if err == nil {
-		watch, err = deploymentAlarms("LambdaProps.Alarms", p.Alarms, true, p.CompositeAlarms)
-	}
-	if l.err = err; l.err != nil {
+	l.alias = p.AliasName
+	if l.err = p.validate(); l.err != nil {
 		synth.Report(l, l.err)
 		return l
 	}
-	l.alias = awslambda.NewAlias(l, jsii.String("Alias"), &awslambda.AliasProps{
-		AliasName: jsii.String(p.AliasName),
-		Version:   p.Function.CurrentVersion(),
-	})
-	var config awscodedeploy.ILambdaDeploymentConfig
-	switch {
-	case p.OneBox:
-		config = awscodedeploy.NewLambdaDeploymentConfig(l, jsii.String("OneBox"), &awscodedeploy.LambdaDeploymentConfigProps{
-			TrafficRouting: awscodedeploy.NewTimeBasedCanaryTrafficRouting(&awscodedeploy.TimeBasedCanaryTrafficRoutingProps{
-				Percentage: jsii.Number(p.OneBoxPercent),
-				Interval:   awscdk.Duration_Minutes(jsii.Number(max(1, p.OneBoxBake.Minutes()))),
-			}),
-		})
-	case p.Rest == RestAllAtOnce:
-		config = awscodedeploy.LambdaDeploymentConfig_ALL_AT_ONCE()
-	default:
-		config = awscodedeploy.LambdaDeploymentConfig_LINEAR_10PERCENT_EVERY_1MINUTE()
+	l.version = p.Function.CurrentVersion()
+	mode, percent := AliasFull, 100
+	if p.OneBox {
+		mode, percent = AliasCanary, p.OneBoxPercent
 	}
-	l.group = awscodedeploy.NewLambdaDeploymentGroup(l, jsii.String("Deployment"), &awscodedeploy.LambdaDeploymentGroupProps{
-		Alias:            l.alias,
-		DeploymentConfig: config,
-		Alarms:           refs(watch),
-		AutoRollback:     autoRollback(),
-		PreHook:          p.PreTraffic,
-		PostHook:         p.PostTraffic,
-	})
+	res := NewAliasController(l, "Alias", p.Function, p.AliasName, l.version, mode, percent)
+	l.arn = res.GetAttString(jsii.String("AliasArn"))
 	return l
 }
 
@@ -143,26 +109,119 @@ func (p LambdaProps) validate() error {
 	if p.Function == nil {
 		errs = append(errs, errors.New("deploy: LambdaProps.Function is nil"))
 	}
-	if p.Alarms == nil || p.Alarms.Aggregate() == nil || p.Alarms.OneBox() == nil {
-		errs = append(errs, errors.New("deploy: LambdaProps.Alarms needs the aggregate and one-box alarms (alarms.NewRollbackAlarms with OneBox)"))
+	if p.OneBoxPercent < 1 || p.OneBoxPercent > 10 {
+		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxPercent is %d; the one-box takes 1 to 10 percent of the region's invocations", p.OneBoxPercent))
 	}
-	if p.OneBoxPercent <= 0 || p.OneBoxPercent >= 100 || p.OneBoxPercent != math.Trunc(p.OneBoxPercent) {
-		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxPercent is %v; it must be a whole percentage between 0 and 100, exclusive", p.OneBoxPercent))
-	}
-	if p.OneBoxBake < time.Minute || p.OneBoxBake > 48*time.Hour || p.OneBoxBake%time.Minute != 0 {
-		errs = append(errs, fmt.Errorf("deploy: LambdaProps.OneBoxBake is %s; CodeDeploy canaries hold whole minutes, 1 minute to 2 days", p.OneBoxBake))
-	}
-	if p.Rest != RestLinear && p.Rest != RestAllAtOnce {
-		errs = append(errs, fmt.Errorf("deploy: LambdaProps.Rest %q is not %q or %q", p.Rest, RestLinear, RestAllAtOnce))
+	if !aliasNameRE.MatchString(p.AliasName) || len(p.AliasName) > 128 {
+		errs = append(errs, fmt.Errorf("deploy: LambdaProps.AliasName %q is not an alias name (%s)", p.AliasName, aliasNameRE))
 	}
 	return errors.Join(errs...)
 }
 
-// autoRollback rolls back on failure, on alarm and when stopped.
-func autoRollback() *awscodedeploy.AutoRollbackConfig {
-	return &awscodedeploy.AutoRollbackConfig{
-		FailedDeployment:  jsii.Bool(true),
-		DeploymentInAlarm: jsii.Bool(true),
-		StoppedDeployment: jsii.Bool(true),
-	}
+// aliasNameRE is what an alias name may be (not all digits: that is a
+// version).
+var aliasNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]*[a-zA-Z_-][a-zA-Z0-9_-]*$`)
+
+// AliasControllerType is the CloudFormation type of the alias controller
+// resource; verify and the simulator recognise it.
+const AliasControllerType = "Custom::SafepipeAlias"
+
+// NewAliasController adds the custom resource that points alias at
+// version when its stack deploys: mode AliasFull sends every invocation to
+// version; AliasOneBox keeps the alias's live version (read at deploy
+// time) and sends percent to version, or all of them when the alias does
+// not exist yet (a first deployment serves nobody) or already serves
+// version. The resource runs on every deployment that changes version,
+// mode or percent, and again with the old properties when CloudFormation
+// rolls an update back.
+func NewAliasController(scope constructs.Construct, id string, fn awslambda.IFunction, alias string, version awslambda.IVersion, mode AliasMode, percent int) awscdk.CustomResource {
+	provider := aliasProvider(scope, fn)
+	return awscdk.NewCustomResource(scope, jsii.String(id), &awscdk.CustomResourceProps{
+		ServiceToken: provider.FunctionArn(),
+		ResourceType: jsii.String(AliasControllerType),
+		Properties: &map[string]any{
+			"FunctionName": fn.FunctionName(),
+			"AliasName":    alias,
+			"Version":      version.Version(),
+			"Mode":         string(mode),
+			"Percent":      fmt.Sprint(percent),
+		},
+	})
 }
+
+// aliasProvider is the stack's alias controller function, one per stack,
+// allowed to manage the aliases of fn.
+func aliasProvider(scope constructs.Construct, fn awslambda.IFunction) awslambda.SingletonFunction {
+	f := awslambda.NewSingletonFunction(scope, jsii.String("AliasControllerFunction"), &awslambda.SingletonFunctionProps{
+		Uuid:                jsii.String("safepipe-alias-controller-0b1f6d2e"),
+		LambdaPurpose:       jsii.String("SafepipeAliasController"),
+		Description:         jsii.String("safepipe: points Lambda aliases at the versions a deployment ships (one-box share or all)"),
+		Runtime:             awslambda.Runtime_NODEJS_LATEST(),
+		Handler:             jsii.String("index.handler"),
+		Code:                awslambda.Code_FromInline(jsii.String(aliasControllerCode)),
+		Timeout:             awscdk.Duration_Minutes(jsii.Number(2)),
+		MemorySize:          jsii.Number(128),
+	})
+	// Alias operations are authorised on the function (and its qualified
+	// ARNs).
+	f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("lambda:GetAlias", "lambda:CreateAlias", "lambda:UpdateAlias"),
+		Resources: jsii.Strings(*fn.FunctionArn(), *fn.FunctionArn()+":*"),
+	}))
+	if role := f.Role(); role != nil {
+		synth.NagSuppress(role, "AwsSolutions-IAM4", "The alias controller's role uses AWSLambdaBasicExecutionRole, scoped by AWS to writing its own logs.")
+		if p, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+			synth.NagSuppress(p, "AwsSolutions-IAM5", "Alias operations on the team's function's aliases (<function ARN>:*); nothing else.")
+		}
+	}
+	return f
+}
+
+// aliasControllerCode is the alias controller, a CloudFormation custom
+// resource provider: it answers on the request's pre-signed ResponseURL
+// ("The custom resource provider processes the request and returns a
+// response of SUCCESS or FAILED to the pre-signed URL",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref.html)
+// and sets the alias with UpdateAlias / CreateAlias; the one-box share is
+// the alias's routing configuration: "AdditionalVersionWeights: The second
+// version, and the percentage of traffic that's routed to it" (0.0–1.0,
+// https://docs.aws.amazon.com/lambda/latest/api/API_AliasRoutingConfiguration.html).
+// The physical ID is the alias itself, so an update never replaces it. A
+// Delete leaves the alias alone: a renamed resource is created before the
+// old one is deleted, and deleting then would take the live alias away;
+// deleting the function (its stack) deletes its aliases anyway.
+const aliasControllerCode = `const { LambdaClient, GetAliasCommand, CreateAliasCommand, UpdateAliasCommand } = require("@aws-sdk/client-lambda");
+const lambda = new LambdaClient({});
+async function current(p) {
+  try { return await lambda.send(new GetAliasCommand({ FunctionName: p.FunctionName, Name: p.AliasName })); }
+  catch (e) { if (e.name === "ResourceNotFoundException") return undefined; throw e; }
+}
+async function apply(p) {
+  const cur = await current(p);
+  let main = p.Version, routing = { AdditionalVersionWeights: {} };
+  if (p.Mode === "canary" && cur && cur.FunctionVersion !== p.Version) {
+    main = cur.FunctionVersion;
+    routing = { AdditionalVersionWeights: { [p.Version]: Number(p.Percent) / 100 } };
+  } else if (p.Mode !== "canary" && p.Mode !== "full") {
+    throw new Error("unknown mode " + p.Mode);
+  }
+  const args = { FunctionName: p.FunctionName, Name: p.AliasName, FunctionVersion: main, RoutingConfig: routing };
+  const out = cur ? await lambda.send(new UpdateAliasCommand(args)) : await lambda.send(new CreateAliasCommand(args));
+  const share = main === p.Version ? 100 : Number(p.Percent);
+  console.log(JSON.stringify({ alias: p.AliasName, live: main, version: p.Version, percentOnVersion: share, previous: cur ? cur.FunctionVersion : null }));
+  return { AliasArn: out.AliasArn, LiveVersion: main, PercentOnVersion: String(share) };
+}
+exports.handler = async (event) => {
+  const p = event.ResourceProperties;
+  const physical = event.PhysicalResourceId || (p.FunctionName + ":" + p.AliasName);
+  let status = "SUCCESS", reason = "", data = {};
+  try {
+    if (event.RequestType !== "Delete") {
+      data = await apply(p);
+    }
+  } catch (e) { status = "FAILED"; reason = String(e).slice(0, 500); console.error(e); }
+  await fetch(event.ResponseURL, { method: "PUT", headers: { "content-type": "" }, body: JSON.stringify({
+    Status: status, Reason: reason, PhysicalResourceId: physical, StackId: event.StackId,
+    RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, Data: data }) });
+};
+`

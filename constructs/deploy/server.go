@@ -305,3 +305,12 @@ func NewBatchedServerDeployment(scope constructs.Construct, id *string, props *B
 	}
 	return groups
 }
+
+// autoRollback rolls back on failure, on alarm and when stopped.
+func autoRollback() *awscodedeploy.AutoRollbackConfig {
+	return &awscodedeploy.AutoRollbackConfig{
+		FailedDeployment:  jsii.Bool(true),
+		DeploymentInAlarm: jsii.Bool(true),
+		StoppedDeployment: jsii.Bool(true),
+	}
+}

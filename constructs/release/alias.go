@@ -3,31 +3,31 @@ package release
 import (
 	"errors"
 	"fmt"
-	"github.com/safepipe/safepipe/internal/synth"
-	"math"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/constructs/deploy"
+	"github.com/safepipe/safepipe/internal/synth"
 )
 
-// WeightedAliasProps configure an alias over one or two versions of a
-// function: blue/green (Weight 100 or 0), a weighted canary (10 → 90 →
-// 100, a value the team changes in code), or the split of an A/B test.
+// WeightedAliasProps configure an alias over the version live at deploy
+// time and a candidate: blue/green (Percent 100), a weighted canary, or
+// the split of an A/B test.
 type WeightedAliasProps struct {
 	// Function is the function. Required.
 	Function awslambda.IFunction
-	// Stable is the version the alias serves today (blue, or A). Required:
-	// it must exist, so that rollback is instant (repoint the alias).
-	Stable awslambda.IVersion
 	// Candidate is the new version (green, the canary, or B). Required.
 	Candidate awslambda.IVersion
-	// Weight is the candidate's share of invocations in percent, 0–100:
-	// 100 is blue/green's switch, anything between is a canary or an A/B
-	// split. Default: 0.
-	Weight float64
+	// Percent is the candidate's share of invocations, in whole percent,
+	// 0–100; the rest stays on the version the alias serves when the stack
+	// deploys (read then, not written in code: the stable version is
+	// whatever is live in that region). 100 is blue/green's switch; 0 keeps
+	// the candidate published but unused. Default: 0.
+	Percent int
 	// AliasName is the alias. Default: "live".
 	AliasName string
 }
@@ -35,26 +35,29 @@ type WeightedAliasProps struct {
 // WeightedAlias is the alias and the versions it serves.
 type WeightedAlias interface {
 	constructs.Construct
-	// Alias is nil on error.
-	Alias() awslambda.Alias
+	// AliasArn is the alias's ARN (nil on error).
+	AliasArn() *string
+	// LiveVersion is the version the alias served when the stack deployed
+	// (a token; nil on error): A in an A/B test.
+	LiveVersion() *string
 	// Err reports invalid props (also synth errors on the construct).
 	Err() error
 }
 
 type weightedAlias struct {
 	constructs.Construct
-	alias awslambda.Alias
-	err   error
+	arn, live *string
+	err       error
 }
 
-func (w *weightedAlias) Alias() awslambda.Alias { return w.alias }
-func (w *weightedAlias) Err() error             { return w.err }
+func (w *weightedAlias) AliasArn() *string    { return w.arn }
+func (w *weightedAlias) LiveVersion() *string { return w.live }
+func (w *weightedAlias) Err() error           { return w.err }
 
-// NewWeightedAlias points the alias at the candidate with Weight percent
-// and at the stable version with the rest. At most two versions, by
-// construction: Stable and Candidate. At Weight 100 the alias points at the
-// candidate only (blue/green); Stable stays published, so rolling back is
-// setting Weight to 0.
+// NewWeightedAlias points the alias at the candidate with Percent of
+// invocations and at the version live at deploy time with the rest, through
+// the deploy package's alias controller: a redeploy of an earlier template
+// (a pipeline rollback) repoints the alias at once.
 func NewWeightedAlias(scope constructs.Construct, id *string, props *WeightedAliasProps) WeightedAlias {
 	w := &weightedAlias{}
 	constructs.NewConstruct_Override(w, scope, id)
@@ -69,17 +72,13 @@ func NewWeightedAlias(scope constructs.Construct, id *string, props *WeightedAli
 		synth.Report(w, w.err)
 		return w
 	}
-	props2 := &awslambda.AliasProps{AliasName: jsii.String(p.AliasName)}
-	switch p.Weight {
-	case 0:
-		props2.Version = p.Stable
-	case 100:
-		props2.Version = p.Candidate
-	default:
-		props2.Version = p.Stable
-		props2.AdditionalVersions = &[]*awslambda.VersionWeight{{Version: p.Candidate, Weight: jsii.Number(p.Weight / 100)}}
+	mode := deploy.AliasCanary
+	if p.Percent == 100 {
+		mode = deploy.AliasFull
 	}
-	w.alias = awslambda.NewAlias(w, jsii.String("Alias"), props2)
+	res := deploy.NewAliasController(w, "Alias", p.Function, p.AliasName, p.Candidate, mode, p.Percent)
+	w.arn = res.GetAttString(jsii.String("AliasArn"))
+	w.live = res.GetAttString(jsii.String("LiveVersion"))
 	return w
 }
 
@@ -88,28 +87,13 @@ func (p WeightedAliasProps) validate() error {
 	if p.Function == nil {
 		errs = append(errs, errors.New("release: WeightedAliasProps.Function is nil"))
 	}
-	if p.Stable == nil {
-		errs = append(errs, errors.New("release: WeightedAliasProps.Stable is nil: the old version must exist for an instant rollback"))
-	}
 	if p.Candidate == nil {
 		errs = append(errs, errors.New("release: WeightedAliasProps.Candidate is nil"))
+	} else if v := p.Candidate.Version(); v != nil && *v == "$LATEST" {
+		errs = append(errs, errors.New("release: WeightedAliasProps.Candidate is $LATEST; an alias must serve published versions"))
 	}
-	if math.IsNaN(p.Weight) || p.Weight < 0 || p.Weight > 100 {
-		errs = append(errs, fmt.Errorf("release: WeightedAliasProps.Weight is %v; it must be 0–100", p.Weight))
-	}
-	if p.Stable != nil && p.Candidate != nil {
-		sv, cv := p.Stable.Version(), p.Candidate.Version()
-		if sv != nil && cv != nil && !*awscdk.Token_IsUnresolved(sv) && *sv == *cv {
-			errs = append(errs, fmt.Errorf("release: WeightedAliasProps: Stable and Candidate are both version %s", *sv))
-		}
-		for _, v := range []struct {
-			field string
-			ver   awslambda.IVersion
-		}{{"Stable", p.Stable}, {"Candidate", p.Candidate}} {
-			if s := v.ver.Version(); s != nil && *s == "$LATEST" {
-				errs = append(errs, fmt.Errorf("release: WeightedAliasProps.%s is $LATEST; an alias must serve published versions", v.field))
-			}
-		}
+	if p.Percent < 0 || p.Percent > 100 {
+		errs = append(errs, fmt.Errorf("release: WeightedAliasProps.Percent is %d; it is the candidate's share in whole percent, 0–100", p.Percent))
 	}
 	return errors.Join(errs...)
 }
@@ -144,8 +128,8 @@ func (a *abTest) Alias() WeightedAlias               { return a.alias }
 func (a *abTest) Dashboard() awscloudwatch.Dashboard { return a.dashboard }
 func (a *abTest) Err() error                         { return a.err }
 
-// NewABTest splits invocations between A and B with the alias's fixed
-// weight and builds a dashboard of each metric per version (Lambda's
+// NewABTest splits invocations between A (the version live at deploy time)
+// and B (the candidate) with the alias's fixed percent and builds a dashboard of each metric per version (Lambda's
 // ExecutedVersion dimension). The split is per request: one user may see
 // both versions. For per-user assignment, route with gray rules (package
 // gray: a sticky percentage of the user key) and call each version's own
@@ -160,8 +144,8 @@ func NewABTest(scope constructs.Construct, id *string, props *ABTestProps) ABTes
 	if len(p.Metrics) == 0 {
 		p.Metrics = []string{"Invocations", "Errors", "Duration"}
 	}
-	if p.Alias.Weight <= 0 || p.Alias.Weight >= 100 {
-		a.err = fmt.Errorf("release: ABTestProps.Alias.Weight is %v; an A/B test splits traffic, so it must be strictly between 0 and 100", p.Alias.Weight)
+	if p.Alias.Percent <= 0 || p.Alias.Percent >= 100 {
+		a.err = fmt.Errorf("release: ABTestProps.Alias.Percent is %d; an A/B test splits traffic, so it must be strictly between 0 and 100", p.Alias.Percent)
 		synth.Report(a, a.err)
 		return a
 	}
@@ -169,9 +153,12 @@ func NewABTest(scope constructs.Construct, id *string, props *ABTestProps) ABTes
 	if a.err = a.alias.Err(); a.err != nil {
 		return a
 	}
-	al := a.alias.Alias()
-	resource := fmt.Sprintf("%s:%s", *p.Alias.Function.FunctionName(), *al.AliasName())
-	metric := func(name, label string, v awslambda.IVersion) awscloudwatch.IMetric {
+	aliasName := p.Alias.AliasName
+	if aliasName == "" {
+		aliasName = "live"
+	}
+	resource := fmt.Sprintf("%s:%s", *p.Alias.Function.FunctionName(), aliasName)
+	metric := func(name, label string, version *string) awscloudwatch.IMetric {
 		stat := "Sum"
 		if name == "Duration" {
 			stat = "p90"
@@ -184,7 +171,7 @@ func NewABTest(scope constructs.Construct, id *string, props *ABTestProps) ABTes
 			DimensionsMap: &map[string]*string{
 				"FunctionName":    p.Alias.Function.FunctionName(),
 				"Resource":        jsii.String(resource),
-				"ExecutedVersion": v.Version(),
+				"ExecutedVersion": version,
 			},
 			Label: jsii.String(label + " " + name),
 		})
@@ -192,8 +179,8 @@ func NewABTest(scope constructs.Construct, id *string, props *ABTestProps) ABTes
 	a.dashboard = awscloudwatch.NewDashboard(a, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{DashboardName: strOrNil(p.DashboardName)})
 	for _, m := range p.Metrics {
 		a.dashboard.AddWidgets(
-			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(m + ": A"), Left: &[]awscloudwatch.IMetric{metric(m, "A", p.Alias.Stable)}, Width: jsii.Number(12)}),
-			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(m + ": B"), Left: &[]awscloudwatch.IMetric{metric(m, "B", p.Alias.Candidate)}, Width: jsii.Number(12)}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(m + ": A"), Left: &[]awscloudwatch.IMetric{metric(m, "A", a.alias.LiveVersion())}, Width: jsii.Number(12)}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(m + ": B"), Left: &[]awscloudwatch.IMetric{metric(m, "B", p.Alias.Candidate.Version())}, Width: jsii.Number(12)}),
 		)
 	}
 	return a

@@ -81,6 +81,9 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Env:         &awscdk.Environment{Account: jsii.String(ToolchainAccount), Region: jsii.String(ToolchainRegion)},
 		Description: jsii.String("safepipe pipeline " + id),
+		// CloudFormation reads at most 1,000,000 bytes of template; without
+		// indentation a global zonal pipeline has room to spare.
+		SuppressTemplateIndentation: jsii.Bool(true),
 	})
 	// Organisation policy: every stack passes cdk-nag's AWS Solutions checks;
 	// each suppression carries its reason (nag.go).

@@ -1,4 +1,4 @@
-package shapes
+package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"

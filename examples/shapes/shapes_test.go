@@ -1,4 +1,4 @@
-package shapes
+package main
 
 import (
 	"bytes"
@@ -10,9 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -24,7 +22,6 @@ import (
 
 func TestMain(m *testing.M) { synth.TestMain(m) }
 
-var env = &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("eu-west-1")}
 
 // verifyClean runs the verify rules on a stack's template as a production
 // stack: CodeDeploy alarms and auto-rollback, 67% healthy hosts, zonal
@@ -50,28 +47,25 @@ func TestShapes(t *testing.T) {
 	app := awscdk.NewApp(nil)
 	// Build every stack before reading any: a template is read by
 	// synthesizing the app, after which the tree is frozen.
-	lambdaStack, serverStack, batchedStack, ecs, canaryStack := NewLambda(app, env), NewServerFleet(app, env), NewBatchedFleet(app, env), NewEcsService(app, env), NewCanary(app, env)
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	awscdk.Aspects_Of(app).Add(&NagSuppressions{Name: "shapes"}, nil)
-	for _, st := range []awscdk.Stack{lambdaStack, serverStack, batchedStack, ecs, canaryStack} {
-		msgs := assertions.Annotations_FromStack(st).FindError(jsii.String("*"), assertions.Match_AnyValue())
+	st := New(app)
+	for _, stack := range []awscdk.Stack{st.Lambda, st.Server, st.Batched, st.Ecs, st.ABTest} {
+		msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_AnyValue())
 		for _, m := range *msgs {
 			t.Errorf("%s: %v", *m.Id, m.Entry.Data)
 		}
 	}
 
-	lambda := verifyClean(t, lambdaStack)
-	lambda.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentConfig"), map[string]any{
-		"ComputePlatform":      "Lambda",
-		"TrafficRoutingConfig": map[string]any{"Type": "TimeBasedCanary", "TimeBasedCanary": map[string]any{"CanaryPercentage": 10, "CanaryInterval": 60}},
+	// Lambda: the alias controller keeps the live version and gives the
+	// new one 10%; no deployment service can stop a rollback.
+	lambda := assertions.Template_FromStack(st.Lambda, nil)
+	lambda.HasResourceProperties(jsii.String(deploy.AliasControllerType), map[string]any{
+		"AliasName": "live", "Mode": "canary", "Percent": "10",
+		"Version": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("HandlerCurrentVersion")), "Version"}},
 	})
-	lambda.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentGroup"), map[string]any{
-		"AutoRollbackConfiguration": rollbackOnAlarm,
-		// metric alarms: the one-box's fault rate and p99, the region's
-		"AlarmConfiguration": map[string]any{"Enabled": true, "Alarms": []any{alarmNamed("a"), alarmNamed("b"), alarmNamed("c"), alarmNamed("d")}},
-	})
+	lambda.ResourceCountIs(jsii.String("AWS::Lambda::Alias"), jsii.Number(0))
+	lambda.ResourceCountIs(jsii.String("AWS::CodeDeploy::DeploymentGroup"), jsii.Number(0))
 
-	server := verifyClean(t, serverStack)
+	server := verifyClean(t, st.Server)
 	server.ResourceCountIs(jsii.String("AWS::CodeDeploy::DeploymentGroup"), jsii.Number(2))
 	server.HasResourceProperties(jsii.String("AWS::CodeDeploy::DeploymentGroup"), map[string]any{
 		"Ec2TagSet":                 map[string]any{"Ec2TagSetList": []any{map[string]any{"Ec2TagGroup": []any{map[string]any{"Key": "safepipe:role", "Type": "KEY_AND_VALUE", "Value": "onebox"}}}}},
@@ -91,7 +85,7 @@ func TestShapes(t *testing.T) {
 		},
 	})
 
-	batched := verifyClean(t, batchedStack)
+	batched := verifyClean(t, st.Batched)
 	groups := batched.FindResources(jsii.String("AWS::CodeDeploy::DeploymentGroup"), nil)
 	var sizes []int
 	for _, id := range []string{"Batch1", "Batch2", "Batch3", "Batch4"} {
@@ -112,8 +106,11 @@ func TestShapes(t *testing.T) {
 	}
 	batched.ResourceCountIs(jsii.String("AWS::CodeDeploy::DeploymentConfig"), jsii.Number(3))
 
-	tpl := assertions.Template_FromStack(ecs, nil)
-	tpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), map[string]any{
+	// ECS: the deployment watches alarms on the service's own metrics, by
+	// the names CloudFormation gives them, and the tasks can reach the
+	// image registry.
+	ecs := assertions.Template_FromStack(st.Ecs, nil)
+	ecs.HasResourceProperties(jsii.String("AWS::ECS::Service"), map[string]any{
 		"DeploymentConfiguration": assertions.Match_ObjectLike(&map[string]any{
 			"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
 			"Alarms":                   map[string]any{"AlarmNames": assertions.Match_AnyValue(), "Enable": true, "Rollback": true},
@@ -121,18 +118,37 @@ func TestShapes(t *testing.T) {
 			"MaximumPercent":           200,
 		}),
 	})
+	ecs.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(1))
+	var clusterID string
+	for id := range *ecs.FindResources(jsii.String("AWS::ECS::Cluster"), nil) {
+		clusterID = id
+	}
+	alarmsByID := ecs.FindResources(jsii.String("AWS::CloudWatch::Alarm"), nil)
+	require.NotEmpty(t, *alarmsByID)
+	for id, a := range *alarmsByID {
+		dims, _ := json.Marshal((*a)["Properties"].(map[string]any)["Dimensions"])
+		assert.Contains(t, string(dims), clusterID, "%s watches the cluster CloudFormation creates, not a literal name", id)
+		assert.Contains(t, string(dims), `"shapes-api"`, "%s watches the service by the name it is given", id)
+	}
+	ecs.HasResourceProperties(jsii.String("AWS::ECS::Service"), map[string]any{"ServiceName": "shapes-api"})
+	for _, svc := range *ecs.FindResources(jsii.String("AWS::ECS::Service"), nil) {
+		names := (*svc)["Properties"].(map[string]any)["DeploymentConfiguration"].(map[string]any)["Alarms"].(map[string]any)["AlarmNames"].([]any)
+		assert.Len(t, names, len(*alarmsByID), "the deployment watches the service's alarms")
+		for _, n := range names {
+			ref := n.(map[string]any)["Ref"].(string)
+			assert.Contains(t, *alarmsByID, ref)
+		}
+		net, _ := json.Marshal((*svc)["Properties"].(map[string]any)["NetworkConfiguration"])
+		assert.Contains(t, string(net), "PrivateSubnet")
+	}
 
-	canary := verifyClean(t, canaryStack)
-	canary.HasResourceProperties(jsii.String("AWS::Lambda::Alias"), map[string]any{
-		"Name":            "live",
-		"FunctionVersion": "7",
-		"RoutingConfig":   map[string]any{"AdditionalVersionWeights": []any{map[string]any{"FunctionVersion": assertions.Match_AnyValue(), "FunctionWeight": 0.1}}},
-	})
-	canary.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
-	dash := canary.FindResources(jsii.String("AWS::CloudWatch::Dashboard"), nil)
-	for _, d := range *dash {
+	ab := assertions.Template_FromStack(st.ABTest, nil)
+	ab.HasResourceProperties(jsii.String(deploy.AliasControllerType), map[string]any{"Mode": "canary", "Percent": "10"})
+	ab.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
+	for _, d := range *ab.FindResources(jsii.String("AWS::CloudWatch::Dashboard"), nil) {
 		body, _ := json.Marshal((*d)["Properties"])
 		assert.Contains(t, string(body), "ExecutedVersion", "A and B are split by version")
+		assert.Contains(t, string(body), "LiveVersion", "A is the version live when the stack deployed")
 		assert.Contains(t, string(body), `A Errors`)
 		assert.Contains(t, string(body), `B Errors`)
 	}
@@ -140,31 +156,28 @@ func TestShapes(t *testing.T) {
 
 func TestBadSettingsNameTheField(t *testing.T) {
 	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("Bad"), &awscdk.StackProps{Env: env})
-	a := rollbackAlarms(stack, alarms.PresetLambda, map[string]string{"FunctionName": "f"}, map[string]string{"FunctionName": "f", "ExecutedVersion": "1"})
+	stack := awscdk.NewStack(app, jsii.String("Bad"), &awscdk.StackProps{Env: Env})
+	a := rollbackAlarms(stack, "bad", alarms.PresetLambda, map[string]string{"FunctionName": "f"}, map[string]string{"FunctionName": "f", "ExecutedVersion": "1"})
 	fn := handler(stack)
-	stable := awslambda.Version_FromVersionAttributes(stack, jsii.String("Stable"), &awslambda.VersionAttributes{Lambda: fn, Version: jsii.String("7")})
 	cases := []struct {
 		name string
 		err  error
 		want []string
 	}{
-		{"weight out of range", release.NewWeightedAlias(stack, jsii.String("W1"), &release.WeightedAliasProps{Function: fn, Stable: stable, Candidate: fn.CurrentVersion(), Weight: 120}).Err(),
-			[]string{"WeightedAliasProps.Weight is 120"}},
-		{"no old version", release.NewWeightedAlias(stack, jsii.String("W2"), &release.WeightedAliasProps{Function: fn, Candidate: fn.CurrentVersion(), Weight: 10}).Err(),
-			[]string{"WeightedAliasProps.Stable is nil"}},
-		{"same version twice", release.NewWeightedAlias(stack, jsii.String("W3"), &release.WeightedAliasProps{Function: fn, Stable: stable, Candidate: stable, Weight: 10}).Err(),
-			[]string{"Stable and Candidate are both version 7"}},
-		{"A/B without a split", release.NewABTest(stack, jsii.String("AB"), &release.ABTestProps{Alias: release.WeightedAliasProps{Function: fn, Stable: stable, Candidate: fn.CurrentVersion(), Weight: 100}}).Err(),
-			[]string{"ABTestProps.Alias.Weight is 100"}},
+		{"percent out of range", release.NewWeightedAlias(stack, jsii.String("W1"), &release.WeightedAliasProps{Function: fn, Candidate: fn.CurrentVersion(), Percent: 120}).Err(),
+			[]string{"WeightedAliasProps.Percent is 120; it is the candidate's share in whole percent, 0–100"}},
+		{"no candidate", release.NewWeightedAlias(stack, jsii.String("W2"), &release.WeightedAliasProps{Function: fn, Percent: 10}).Err(),
+			[]string{"WeightedAliasProps.Candidate is nil"}},
+		{"A/B without a split", release.NewABTest(stack, jsii.String("AB"), &release.ABTestProps{Alias: release.WeightedAliasProps{Function: fn, Candidate: fn.CurrentVersion(), Percent: 100}}).Err(),
+			[]string{"ABTestProps.Alias.Percent is 100"}},
 		{"more than a third at a time, no one-box", deploy.NewServerDeployment(stack, jsii.String("S1"), &deploy.ServerProps{Fleet: &deploy.Tag{Key: "k", Value: "v"}, Alarms: a, MinHealthyPercent: 50}).Err(),
 			[]string{"ServerProps.MinHealthyPercent is 50: it would replace 50% of the fleet", "ServerProps.OneBox needs a tag"}},
 		{"zonal config without monitor time", deploy.NewServerDeployment(stack, jsii.String("S2"), &deploy.ServerProps{OneBox: deploy.Tag{Key: "k", Value: "one"}, Fleet: &deploy.Tag{Key: "k", Value: "v"}, Alarms: a, ZoneMonitor: 10 * time.Second}).Err(),
 			[]string{"ServerProps.ZoneMonitor is 10s"}},
-		{"lambda one-box share", deploy.NewLambdaDeployment(stack, jsii.String("L1"), &deploy.LambdaProps{Function: fn, Alarms: a, OneBoxPercent: 100}).Err(),
-			[]string{"LambdaProps.OneBoxPercent is 100"}},
-		{"fractions CodeDeploy cannot take", deploy.NewLambdaDeployment(stack, jsii.String("L2"), &deploy.LambdaProps{Function: fn, Alarms: a, OneBoxPercent: 2.5, OneBoxBake: 90 * time.Second}).Err(),
-			[]string{"LambdaProps.OneBoxPercent is 2.5", "LambdaProps.OneBoxBake is 1m30s"}},
+		{"lambda one-box share", deploy.NewLambdaDeployment(stack, jsii.String("L1"), &deploy.LambdaProps{Function: fn, OneBoxPercent: 30, AliasName: "123"}).Err(),
+			[]string{"LambdaProps.OneBoxPercent is 30; the one-box takes 1 to 10 percent", `LambdaProps.AliasName "123" is not an alias name`}},
+		{"ecs replacing half the tasks, watching nothing", deploy.NewEcsRollingService(stack, jsii.String("E1"), &deploy.EcsRollingProps{Service: awsecs.FargateServiceProps{MinHealthyPercent: jsii.Number(50)}}).Err(),
+			[]string{"EcsRollingProps.Service.MinHealthyPercent is 50", "EcsRollingProps.Service.Cluster is nil", "EcsRollingProps.Alarms is nil", "EcsRollingProps.Service.ServiceName is empty"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,8 +204,6 @@ func TestBadSettingsNameTheField(t *testing.T) {
 	withComposite.CompositeAlarms = true
 	assert.NoError(t, deploy.NewServerDeployment(stack, jsii.String("S4"), &withComposite).Err(), "composites have no such limit")
 
-	_, err := deploy.EcsRolling(awsecs.FargateServiceProps{MinHealthyPercent: jsii.Number(50)}, a, false)
-	assert.ErrorContains(t, err, "FargateServiceProps.MinHealthyPercent is 50")
-	msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Weight is 120")))
+	msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Percent is 120")))
 	assert.NotEmpty(t, *msgs, "bad settings fail synth")
 }

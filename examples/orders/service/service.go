@@ -146,7 +146,7 @@ func (o *Orders) NewStage(scope constructs.Construct, id string, d pipeline.Depl
 		})
 		extra = append(extra, canary.Alarm())
 	}
-	rollback := newAlarms(stack, fn, logs, d, extra)
+	newAlarms(stack, fn, logs, d, extra)
 	// Pre-production: the integration test's role, and the function's
 	// name as a stack output for the test step.
 	if d.Environment != pipeline.Prod {
@@ -157,15 +157,15 @@ func (o *Orders) NewStage(scope constructs.Construct, id string, d pipeline.Depl
 		}))
 		o.outputs[d.Name()] = awscdk.NewCfnOutput(stack, jsii.String("FunctionName"), &awscdk.CfnOutputProps{Value: fn.FunctionName()})
 	}
-	// The alias "live", shifted by CodeDeploy: on the one-box step 10% for
-	// the one-box bake, on the regional step linearly; rollback on the
-	// one-box and aggregate alarms.
+	// The alias "live": on the one-box step the live version keeps 90% of
+	// invocations and the new one takes 10% for the one-box bake (the
+	// pipeline's gate watches the one-box alarm meanwhile); on the regional
+	// step the new version takes all of them. A rollback redeploys the
+	// previous template, which repoints the alias at once.
 	deploy.NewLambdaDeployment(stack, jsii.String("Live"), &deploy.LambdaProps{
 		Function:      fn,
-		Alarms:        rollback,
 		OneBox:        d.Target.OneBox,
 		OneBoxPercent: OneBoxPercent,
-		OneBoxBake:    d.Bake,
 		AliasName:     AliasName,
 	})
 	return stage
