@@ -85,6 +85,13 @@ var (
 		SignalLatency:        {Namespace: "AWS/ApplicationELB", Name: "TargetResponseTime", Scale: 0.001},
 		SignalUnhealthyHosts: {Namespace: "AWS/ApplicationELB", Name: "UnHealthyHostCount"},
 	}}
+	// PresetEC2 reads AWS/EC2 (AutoScalingGroupName): CPU, and the
+	// number of instances failing their status checks as unhealthy hosts.
+	// Memory and disk need the CloudWatch agent; set Metrics for them.
+	PresetEC2 = Preset{Name: "ec2", Metrics: map[Signal]Metric{
+		SignalCPU:            {Namespace: "AWS/EC2", Name: "CPUUtilization"},
+		SignalUnhealthyHosts: {Namespace: "AWS/EC2", Name: "StatusCheckFailed", Statistic: "Sum"},
+	}}
 	// PresetECS reads AWS/ECS (ClusterName, ServiceName). ECS publishes no
 	// disk utilisation in percent; set Metrics[SignalDisk] to a metric of
 	// your own for Disk.

@@ -34,17 +34,23 @@ type Tag struct {
 type ServerProps struct {
 	// Application is the CodeDeploy application. Default: a new one.
 	Application awscodedeploy.IServerApplication
-	// OneBox selects the one-box instance: tag exactly one instance (in the
-	// region's first AZ) with it. Required.
+	// OneBox selects the one-box instance by tag: tag exactly one instance
+	// (in the region's first AZ) with it. At most one of OneBox and
+	// OneBoxGroups. Default: none.
 	OneBox Tag
+	// OneBoxGroups are the one-box's Auto Scaling groups (one instance in
+	// all). At most one of OneBox and OneBoxGroups. Default: none — then
+	// the deployment has no one-box group (the stack of an AZ that does
+	// not hold the region's one-box).
+	OneBoxGroups []awsautoscaling.IAutoScalingGroup
 	// Fleet selects the fleet by tag. Required unless AutoScalingGroups is
 	// set (exactly one of the two).
 	Fleet *Tag
 	// AutoScalingGroups are the fleet's groups. Required unless Fleet is
 	// set (exactly one of the two).
 	AutoScalingGroups []awsautoscaling.IAutoScalingGroup
-	// Alarms are the region's rollback alarms. Required, with a one-box
-	// alarm.
+	// Alarms are the region's (or the AZ's) rollback alarms. Required,
+	// with a one-box alarm when there is a one-box.
 	Alarms alarms.RollbackAlarms
 	// MinHealthyPercent is the fleet share kept healthy. Default: 67; less
 	// is an error unless OverrideReason is set.
@@ -71,7 +77,7 @@ type ServerProps struct {
 type ServerDeployment interface {
 	constructs.Construct
 	Application() awscodedeploy.IServerApplication
-	// OneBox deploys to the one-box instance.
+	// OneBox deploys to the one-box instance (nil without a one-box).
 	OneBox() awscodedeploy.ServerDeploymentGroup
 	// Fleet deploys to the fleet, zone by zone.
 	Fleet() awscodedeploy.ServerDeploymentGroup
@@ -112,8 +118,9 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		p.ZoneMonitor = waves.FloorZonal
 	}
 	err := p.validate()
+	hasOneBox := p.OneBox != (Tag{}) || len(p.OneBoxGroups) > 0
 	var oneBoxWatch, fleetWatch []awscloudwatch.IAlarm
-	if err == nil {
+	if err == nil && hasOneBox {
 		oneBoxWatch, err = deploymentAlarms("ServerProps.Alarms (one-box)", p.Alarms, true, p.CompositeAlarms)
 	}
 	if err == nil {
@@ -130,20 +137,31 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 	tags := func(t Tag) awscodedeploy.InstanceTagSet {
 		return awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{t.Key: jsii.Strings(t.Value)})
 	}
-	// One instance: CodeDeploy's one-at-a-time config reports success even
-	// when its last (here: only) instance fails; "zero must stay healthy"
-	// fails the deployment when the instance does.
-	oneBoxConfig := awscodedeploy.NewServerDeploymentConfig(s, jsii.String("OneBoxConfig"), &awscodedeploy.ServerDeploymentConfigProps{
-		MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Count(jsii.Number(0)),
-	})
-	s.oneBox = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("OneBox"), &awscodedeploy.ServerDeploymentGroupProps{
-		Application:      s.app,
-		Ec2InstanceTags:  tags(p.OneBox),
-		DeploymentConfig: oneBoxConfig,
-		Alarms:           refs(oneBoxWatch),
-		AutoRollback:     autoRollback(),
-		InstallAgent:     jsii.Bool(true),
-	})
+	if hasOneBox {
+		// One instance: CodeDeploy's one-at-a-time config reports success
+		// even when its last (here: only) instance fails: "if the deployment
+		// to the last instance fails, the overall deployment is still
+		// successful" (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html).
+		// "Zero must stay healthy" fails the deployment when the instance
+		// does.
+		oneBoxConfig := awscodedeploy.NewServerDeploymentConfig(s, jsii.String("OneBoxConfig"), &awscodedeploy.ServerDeploymentConfigProps{
+			MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Count(jsii.Number(0)),
+		})
+		one := &awscodedeploy.ServerDeploymentGroupProps{
+			Application:      s.app,
+			DeploymentConfig: oneBoxConfig,
+			Alarms:           refs(oneBoxWatch),
+			AutoRollback:     autoRollback(),
+			InstallAgent:     jsii.Bool(true),
+		}
+		if len(p.OneBoxGroups) > 0 {
+			groups := append([]awsautoscaling.IAutoScalingGroup(nil), p.OneBoxGroups...)
+			one.AutoScalingGroups = &groups
+		} else {
+			one.Ec2InstanceTags = tags(p.OneBox)
+		}
+		s.oneBox = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("OneBox"), one)
+	}
 	config := awscodedeploy.NewServerDeploymentConfig(s, jsii.String("Zonal"), &awscodedeploy.ServerDeploymentConfigProps{
 		MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Percentage(jsii.Number(p.MinHealthyPercent)),
 		ZonalConfig: &awscodedeploy.ZonalConfig{
@@ -175,8 +193,11 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 
 func (p ServerProps) validate() error {
 	var errs []error
-	if p.OneBox.Key == "" || p.OneBox.Value == "" {
-		errs = append(errs, errors.New("deploy: ServerProps.OneBox needs a tag key and value; without it the one-box group is empty"))
+	if p.OneBox != (Tag{}) && (p.OneBox.Key == "" || p.OneBox.Value == "") {
+		errs = append(errs, errors.New("deploy: ServerProps.OneBox needs a tag key and value; without both the one-box group is empty"))
+	}
+	if p.OneBox != (Tag{}) && len(p.OneBoxGroups) > 0 {
+		errs = append(errs, errors.New("deploy: ServerProps: set OneBox or OneBoxGroups, not both"))
 	}
 	if (p.Fleet == nil) == (len(p.AutoScalingGroups) == 0) {
 		errs = append(errs, errors.New("deploy: ServerProps: set exactly one of Fleet and AutoScalingGroups"))
@@ -184,8 +205,10 @@ func (p ServerProps) validate() error {
 	if p.Fleet != nil && *p.Fleet == p.OneBox {
 		errs = append(errs, errors.New("deploy: ServerProps.Fleet is the one-box tag; the fleet must be selected separately"))
 	}
-	if p.Alarms == nil || p.Alarms.Aggregate() == nil || p.Alarms.OneBox() == nil {
-		errs = append(errs, errors.New("deploy: ServerProps.Alarms needs the aggregate and one-box alarms"))
+	if p.Alarms == nil || p.Alarms.Aggregate() == nil {
+		errs = append(errs, errors.New("deploy: ServerProps.Alarms needs the aggregate alarm"))
+	} else if (p.OneBox != (Tag{}) || len(p.OneBoxGroups) > 0) && p.Alarms.OneBox() == nil {
+		errs = append(errs, errors.New("deploy: ServerProps.Alarms needs the one-box alarm: the deployment has a one-box"))
 	}
 	if p.MinHealthyPercent > 100 {
 		errs = append(errs, fmt.Errorf("deploy: ServerProps.MinHealthyPercent is %v; it must be at most 100", p.MinHealthyPercent))

@@ -158,6 +158,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 	r.b.stageNames = append(r.b.stageNames, name)
 	wave := r.b.cp.AddWave(jsii.String(name), nil)
 	tester, _ := r.props.Service.(Tester)
+	deployer, _ := r.props.Service.(Deployer)
 	stack := awscdk.Stack_Of(r.b)
 	var window waves.Window
 	if r.b.plan != nil {
@@ -167,7 +168,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		PipelineName: r.props.PipelineName, PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(),
 		Controller: r.controller, alarms: r.alarms}
 	for _, t := range targets {
-		d := Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t), Alarms: r.alarmNames(env, t), PipelineAccount: *stack.Account()}
+		d := r.deployment(name, env, account, planStage, t)
 		// CDK Pipelines names a one-stage wave after its stage, so a stage
 		// with one target takes the pipeline stage's name as its id.
 		id := name
@@ -182,17 +183,26 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 			return fmt.Errorf("pipeline: Service returned a nil stage for %s in stage %s", t.ID(), name)
 		}
 		stacks := r.alarms.addStage(st, name)
-		r.deployActions = stacks * actionsPerStack
-		r.actions[name] += r.deployActions
+		r.actions[name] += stacks * actionsPerStack
 		for _, a := range r.props.StageAspects {
 			awscdk.Aspects_Of(st).Add(a, nil)
 		}
 		opts := &pipelines.AddStageOpts{}
+		var post []pipelines.Step
+		if deployer != nil {
+			post = append(post, deployer.DeploySteps(d)...)
+		}
+		r.deployActions = stacks*actionsPerStack + len(post)
 		if tester != nil && env != Prod {
-			if steps := tester.Tests(d); len(steps) > 0 {
-				opts.Post = &steps
-				r.actions[name] += len(steps)
+			post = append(post, tester.Tests(d)...)
+		}
+		if len(post) > 0 {
+			// Post steps run in order: the deployment's, then the tests.
+			for i := 1; i < len(post); i++ {
+				post[i].AddStepDependency(post[i-1])
 			}
+			opts.Post = &post
+			r.actions[name] += len(post)
 		}
 		wave.AddStage(st, opts)
 		gs.Deployments = append(gs.Deployments, d)
@@ -204,7 +214,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 	if planStage != nil && len(planStage.Watch) > len(planStage.Targets) {
 		gs.watch = nil
 		for _, t := range planStage.Watch {
-			gs.watch = append(gs.watch, Deployment{Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t), Alarms: r.alarmNames(env, t)})
+			gs.watch = append(gs.watch, r.deployment(name, env, account, planStage, t))
 		}
 	}
 	var errs []error
@@ -214,6 +224,17 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deployment is what the team's service learns of one target.
+func (r *renderer) deployment(stage string, env Environment, account string, planStage *waves.Stage, t waves.Target) Deployment {
+	stack := awscdk.Stack_Of(r.b)
+	region, _ := r.catalog.Region(t.Region)
+	return Deployment{
+		Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t),
+		Alarms: r.alarmNames(env, t), Region: region, StageName: stage,
+		PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(), PipelineName: r.props.PipelineName,
+	}
 }
 
 // alarmNames is the naming contract of the team's alarms for a target:

@@ -43,9 +43,18 @@ type Deployment struct {
 	// bake for one-box targets). A one-box deployment may hold its small
 	// share of traffic for this long.
 	Bake time.Duration
+	// Region is the catalog's entry for the target's region: its AZ IDs
+	// in deployment order (map them to subnets with AvailabilityZoneId),
+	// partition and time zone.
+	Region waves.Region
 	// PipelineAccount is the pipeline's (toolchain) account, which test
-	// roles trust.
+	// and deployer roles trust.
 	PipelineAccount string
+	// PipelineName and PipelineRegion locate the pipeline, for steps that
+	// read its state.
+	PipelineName, PipelineRegion string
+	// StageName is the pipeline stage that deploys this target.
+	StageName string
 	// Alarms names the team's alarms of this deployment: pass it to
 	// alarms.NewRollbackAlarms. The pipeline's gates watch exactly these
 	// names, and the pipeline fails synth if the stage does not create the
@@ -77,6 +86,16 @@ type ServiceFunc func(scope constructs.Construct, id string, d Deployment) awscd
 // NewStage calls f.
 func (f ServiceFunc) NewStage(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
 	return f(scope, id, d)
+}
+
+// Deployer is an optional capability of a Service: steps that complete a
+// deployment after its stacks deploy, in every environment — a CodeDeploy
+// revision pushed to the target's deployment group, say
+// (deploy.ServerDeployStep). They run in the target's stage, after its
+// stacks and before its tests, and count toward the stage's actions. Each
+// call must return new steps.
+type Deployer interface {
+	DeploySteps(d Deployment) []pipelines.Step
 }
 
 // Tester is an optional capability of a Service: the test steps to run after

@@ -22,12 +22,16 @@ import (
 // it in the service stack (the team grants it what the tests need), and
 // TestStep runs commands with its credentials.
 
-// TestRoleName is the name of the test role of a deployment: fixed, so that
-// the pipeline's test step (in another account) can name it without a
-// cross-account reference. At most 64 characters (IAM's limit), unique per
-// team, environment and region.
-func TestRoleName(d Deployment) string {
-	name := fmt.Sprintf("safepipe-tests-%s-%s-%s", d.Alarms.Team, d.Environment, d.Target.Region)
+// RoleName is the name of a role safepipe has a service create in its
+// target account for a pipeline step (purpose "tests", "deployer", …):
+// fixed, so that the step (in the pipeline's account) can name it without
+// a cross-account reference; unique per purpose, team, environment,
+// region and AZ; at most 64 characters (IAM's limit), cut with a hash.
+func RoleName(purpose string, d Deployment) string {
+	name := fmt.Sprintf("safepipe-%s-%s-%s-%s", purpose, d.Alarms.Team, d.Environment, d.Target.Region)
+	if d.Target.AZ != "" {
+		name += "-" + d.Target.AZ
+	}
 	if len(name) <= 64 {
 		return name
 	}
@@ -35,26 +39,37 @@ func TestRoleName(d Deployment) string {
 	return name[:55] + "-" + hex.EncodeToString(sum[:4])
 }
 
-// TestRoleArn is the ARN of the deployment's test role.
-func TestRoleArn(d Deployment) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition(d.Target.Region), d.Account, TestRoleName(d))
+// RoleArn is the ARN of RoleName(purpose, d) in d's account.
+func RoleArn(purpose string, d Deployment) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition(d.Target.Region), d.Account, RoleName(purpose, d))
 }
 
-// NewTestRole creates the deployment's test role in scope (a construct of
-// the service's stack for d): named TestRoleName(d), assumable from the
-// pipeline's account only, with no permission until the team grants what
-// its tests need (fn.GrantInvoke(role), table.GrantReadData(role), …).
-func NewTestRole(scope constructs.Construct, id string, d Deployment) awsiam.Role {
+// NewTargetRole creates RoleName(purpose, d) in scope (a construct of the
+// service's stack for d), assumable from the pipeline's account only, with
+// no permission until the team grants what the step needs.
+func NewTargetRole(scope constructs.Construct, id, purpose string, d Deployment) awsiam.Role {
 	principal := d.PipelineAccount
 	if principal == "" {
 		principal = d.Account
 	}
 	return awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
-		RoleName:           jsii.String(TestRoleName(d)),
-		Description:        jsii.String(fmt.Sprintf("safepipe: integration tests of %s, assumed from the pipeline account %s", d.Name(), principal)),
+		RoleName:           jsii.String(RoleName(purpose, d)),
+		Description:        jsii.String(fmt.Sprintf("safepipe: %s of %s, assumed from the pipeline account %s", purpose, d.Name(), principal)),
 		AssumedBy:          awsiam.NewAccountPrincipal(jsii.String(principal)),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 	})
+}
+
+// TestRoleName is the name of the deployment's test role.
+func TestRoleName(d Deployment) string { return RoleName("tests", d) }
+
+// TestRoleArn is the ARN of the deployment's test role.
+func TestRoleArn(d Deployment) string { return RoleArn("tests", d) }
+
+// NewTestRole creates the deployment's test role in scope: grant it what
+// its tests need (fn.GrantInvoke(role), table.GrantReadData(role), …).
+func NewTestRole(scope constructs.Construct, id string, d Deployment) awsiam.Role {
+	return NewTargetRole(scope, id, "tests", d)
 }
 
 // TestStepProps configure a test step.
@@ -86,14 +101,21 @@ const TestProfile = "safepipe-target"
 // session, one hour here)
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
 func TestCredentialsCommand(d Deployment) string {
+	return AssumeRoleCommand(TestRoleArn(d), d.Target.Region, TestProfile)
+}
+
+// AssumeRoleCommand is a shell command that assumes role with the build's
+// own credentials and stores the temporary credentials as the AWS CLI
+// profile profile, with region as its region.
+func AssumeRoleCommand(role, region, profile string) string {
 	return strings.Join([]string{
-		`creds=$(env -u AWS_PROFILE aws sts assume-role --role-arn ` + TestRoleArn(d) + ` --role-session-name safepipe-tests --duration-seconds 3600 --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)`,
+		`creds=$(env -u AWS_PROFILE aws sts assume-role --role-arn ` + role + ` --role-session-name safepipe --duration-seconds 3600 --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)`,
 		`set -- $creds`,
 		`test "$#" -eq 3`,
-		`aws configure set aws_access_key_id "$1" --profile ` + TestProfile,
-		`aws configure set aws_secret_access_key "$2" --profile ` + TestProfile,
-		`aws configure set aws_session_token "$3" --profile ` + TestProfile,
-		`aws configure set region ` + d.Target.Region + ` --profile ` + TestProfile,
+		`aws configure set aws_access_key_id "$1" --profile ` + profile,
+		`aws configure set aws_secret_access_key "$2" --profile ` + profile,
+		`aws configure set aws_session_token "$3" --profile ` + profile,
+		`aws configure set region ` + region + ` --profile ` + profile,
 	}, " && ")
 }
 

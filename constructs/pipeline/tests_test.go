@@ -60,7 +60,7 @@ func TestCredentialsCommandRunsAgainstMoto(t *testing.T) {
 	}
 	run(TestCredentialsCommand(d))
 	who := run("aws sts get-caller-identity --query Arn --output text")
-	assert.Contains(t, who, "assumed-role/"+TestRoleName(d)+"/safepipe-tests", "the next command runs as the test role")
+	assert.Contains(t, who, "assumed-role/"+TestRoleName(d)+"/safepipe", "the next command runs as the test role")
 	cfg, err := os.ReadFile(filepath.Join(home, "config"))
 	require.NoError(t, err)
 	assert.Contains(t, string(cfg), "region = eu-west-1")

@@ -1,0 +1,4 @@
+#!/bin/sh
+set -e
+command -v httpd >/dev/null || dnf install -y httpd
+systemctl enable --now httpd
