@@ -26,6 +26,7 @@ usage:
   safepipe regions  list the region catalog
   safepipe verify   check a synthesized pipeline (cdk.out) against the safety rules
   safepipe gray     check gray-release rules (shadowed rules, overlaps, effective shares)
+  safepipe simulate run a synthesized pipeline (cdk.out) against faults and check its safety
 
 Run "safepipe COMMAND -h" for a command's flags.
 `
@@ -45,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runVerify(args[1:], stdout, stderr)
 	case "gray":
 		return runGray(args[1:], stdout, stderr)
+	case "simulate":
+		return runSimulate(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
