@@ -100,7 +100,7 @@ type runner struct {
 	shareLog  map[string][]SharePoint
 	lastShare map[string]float64
 	violated  map[string]bool
-	opIDs     int
+	regions   []string // production regions, sorted
 }
 
 // Run simulates the model's pipeline taking one change (new code in every
@@ -184,6 +184,14 @@ func (r *runner) baseline() {
 	}
 	for _, reg := range slices.Sorted(maps.Keys(r.prodWave)) {
 		r.shareLog[reg] = []SharePoint{{At: fmtTime(r.opts.Start), Share: 0}}
+		r.regions = append(r.regions, reg)
+	}
+	r.keys = slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys)
+	r.byRegion = map[string][]*stackState{}
+	for _, k := range r.keys {
+		if s := r.stacks[k]; s.prod {
+			r.byRegion[k.Region] = append(r.byRegion[k.Region], s)
+		}
 	}
 	r.std = &execution{id: "exec-change", kind: execStandard, version: 1, status: "InProgress"}
 	r.execs = append(r.execs, r.std)
@@ -396,7 +404,7 @@ func (ar *actionRun) st(r *runner) string {
 }
 
 func (r *runner) stepStacks() {
-	for _, k := range slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys) {
+	for _, k := range r.keys {
 		s := r.stacks[k]
 		op := s.op
 		if op == nil {
@@ -859,7 +867,7 @@ func (r *runner) sample() {
 	if r.now.Before(r.opts.Start) {
 		return
 	}
-	for _, reg := range slices.Sorted(maps.Keys(r.prodWave)) {
+	for _, reg := range r.regions {
 		sh := r.regionShare(reg)
 		if sh > 0 {
 			if _, ok := r.firstV1[reg]; !ok {

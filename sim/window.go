@@ -13,6 +13,9 @@ import (
 // controller closes entry gates by.
 type windowCal struct {
 	waves.Window
+	loc      *time.Location
+	days     [7]bool
+	holidays map[string]bool
 }
 
 var dayIndex = []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
@@ -27,13 +30,27 @@ func newWindowCal(g gates.Window) (windowCal, bool) {
 	if len(w.Days) == 0 {
 		return windowCal{}, false
 	}
-	return windowCal{w}, true
+	c := windowCal{Window: w, loc: w.Location(), holidays: map[string]bool{}}
+	for _, d := range w.Days {
+		c.days[d] = true
+	}
+	for _, h := range w.Holidays {
+		c.holidays[h] = true
+	}
+	return c, true
 }
 
-// open reports whether a stage may start at t.
+// open reports whether a stage may start at t: on a window day that is not
+// a holiday, between the hours, in the window's zone (as
+// waves.Window.NextStart decides, without its search).
 func (c windowCal) open(t time.Time) bool {
-	n, err := c.NextStart(t)
-	return err == nil && n.Equal(t)
+	l := t.In(c.loc)
+	return c.days[l.Weekday()] && !c.holiday(t) && l.Hour() >= c.StartHour && l.Hour() < c.EndHour
+}
+
+// holiday reports whether t's date, in the window's zone, is a holiday.
+func (c windowCal) holiday(t time.Time) bool {
+	return len(c.holidays) > 0 && c.holidays[t.In(c.loc).Format(time.DateOnly)]
 }
 
 // businessDays counts Monday–Friday dates, holidays excluded, from a's

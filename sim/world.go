@@ -91,6 +91,11 @@ type world struct {
 	lastWin [2]bool
 	res     *Result
 	notes   map[string]bool
+	// caches
+	cal           windowCal
+	calOK, calDone bool
+	keys          []StackKey                // every stack, sorted
+	byRegion      map[string][]*stackState // production stacks by region
 }
 
 func newWorld(m *Model, opts Options, res *Result) *world {
@@ -316,8 +321,7 @@ func (w *world) windowState() [2]bool {
 	if !ok {
 		return [2]bool{}
 	}
-	next, err := ww.NextStart(w.now)
-	return [2]bool{err == nil && next.Equal(w.now), ww.IsHoliday(w.now)}
+	return [2]bool{ww.open(w.now), ww.holiday(w.now)}
 }
 
 // evalGateAlarms evaluates the gate metric alarms on the controller's
@@ -390,17 +394,19 @@ func (w *world) window() (windowCal, bool) {
 	if w.p.Gates == nil {
 		return windowCal{}, false
 	}
-	return newWindowCal(w.p.Gates.Window)
+	if !w.calDone {
+		w.cal, w.calOK = newWindowCal(w.p.Gates.Window)
+		w.calDone = true
+	}
+	return w.cal, w.calOK
 }
 
 // regionShare is the new version's share of a region's production traffic
 // (the most of its production stacks).
 func (w *world) regionShare(region string) float64 {
 	s := 0.0
-	for _, st := range w.stacks {
-		if st.prod && st.key.Region == region {
-			s = max(s, st.share())
-		}
+	for _, st := range w.byRegion[region] {
+		s = max(s, st.share())
 	}
 	return s
 }
@@ -409,8 +415,8 @@ func (w *world) regionShare(region string) float64 {
 // serves only the new version.
 func (w *world) regionFull(region string) bool {
 	any := false
-	for _, st := range w.stacks {
-		if st.prod && st.code && st.key.Region == region {
+	for _, st := range w.byRegion[region] {
+		if st.code {
 			any = true
 			if st.share() < 1 {
 				return false
