@@ -43,7 +43,7 @@ type ruleState struct {
 }
 
 func (r ruleState) eval(state func(AlarmKey) string) bool { return state(r.key) == r.state }
-func (r ruleState) children(add func(AlarmKey))          { add(r.key) }
+func (r ruleState) children(add func(AlarmKey))           { add(r.key) }
 
 type ruleOp struct {
 	op   string // AND, OR, NOT

@@ -218,11 +218,30 @@ func (r *runner) checkWaveOrder(reg string) {
 	for w := 1; w < wave; w++ {
 		baked, ok := r.waveBaked[w]
 		if !ok || baked.After(r.now) {
+			why := fmt.Sprintf("before wave %d's bake ended", w)
+			if !ok && r.waveDone(w) {
+				why = fmt.Sprintf("after wave %d, which ended without a bake", w)
+			}
 			r.violate(Violation{Property: PropWaveOrder, Region: reg, Stage: r.waveLastStage(wave),
-				Detail: fmt.Sprintf("%s (wave %d) runs the new version at %s before wave %d's bake ended", reg, wave, fmtTime(r.now), w)})
+				Detail: fmt.Sprintf("%s (wave %d) runs the new version at %s %s", reg, wave, fmtTime(r.now), why)})
 			return
 		}
 	}
+}
+
+// waveDone reports whether every stage of wave w succeeded in the change's
+// execution.
+func (r *runner) waveDone(w int) bool {
+	for _, st := range r.p.Stages {
+		if st.Wave != w {
+			continue
+		}
+		sr := r.firstRun(st, execStandard)
+		if sr == nil || sr.result != "Succeeded" {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *runner) waveLastStage(w int) string {

@@ -79,14 +79,14 @@ func (c shiftConfig) String() string {
 // predefinedLambda are CodeDeploy's predefined Lambda configurations
 // (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html).
 var predefinedLambda = map[string]shiftConfig{
-	"CodeDeployDefault.LambdaAllAtOnce":                  {Kind: "AllAtOnce"},
-	"CodeDeployDefault.LambdaCanary10Percent5Minutes":    {Kind: "Canary", Percent: 10, Interval: 5},
-	"CodeDeployDefault.LambdaCanary10Percent10Minutes":   {Kind: "Canary", Percent: 10, Interval: 10},
-	"CodeDeployDefault.LambdaCanary10Percent15Minutes":   {Kind: "Canary", Percent: 10, Interval: 15},
-	"CodeDeployDefault.LambdaCanary10Percent30Minutes":   {Kind: "Canary", Percent: 10, Interval: 30},
-	"CodeDeployDefault.LambdaLinear10PercentEvery1Minute":  {Kind: "Linear", Percent: 10, Interval: 1},
-	"CodeDeployDefault.LambdaLinear10PercentEvery2Minutes": {Kind: "Linear", Percent: 10, Interval: 2},
-	"CodeDeployDefault.LambdaLinear10PercentEvery3Minutes": {Kind: "Linear", Percent: 10, Interval: 3},
+	"CodeDeployDefault.LambdaAllAtOnce":                     {Kind: "AllAtOnce"},
+	"CodeDeployDefault.LambdaCanary10Percent5Minutes":       {Kind: "Canary", Percent: 10, Interval: 5},
+	"CodeDeployDefault.LambdaCanary10Percent10Minutes":      {Kind: "Canary", Percent: 10, Interval: 10},
+	"CodeDeployDefault.LambdaCanary10Percent15Minutes":      {Kind: "Canary", Percent: 10, Interval: 15},
+	"CodeDeployDefault.LambdaCanary10Percent30Minutes":      {Kind: "Canary", Percent: 10, Interval: 30},
+	"CodeDeployDefault.LambdaLinear10PercentEvery1Minute":   {Kind: "Linear", Percent: 10, Interval: 1},
+	"CodeDeployDefault.LambdaLinear10PercentEvery2Minutes":  {Kind: "Linear", Percent: 10, Interval: 2},
+	"CodeDeployDefault.LambdaLinear10PercentEvery3Minutes":  {Kind: "Linear", Percent: 10, Interval: 3},
 	"CodeDeployDefault.LambdaLinear10PercentEvery10Minutes": {Kind: "Linear", Percent: 10, Interval: 10},
 }
 

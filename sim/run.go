@@ -42,11 +42,13 @@ type ruleRun struct {
 }
 
 type actionRun struct {
-	a      *Action
-	doneAt time.Time
-	status string // InProgress, Succeeded, Failed
-	op     *stackOp
-	why    string
+	a         *Action
+	startedAt time.Time
+	script    *scriptRun
+	doneAt    time.Time
+	status    string // InProgress, Succeeded, Failed
+	op        *stackOp
+	why       string
 }
 
 type stageRun struct {
@@ -101,6 +103,7 @@ type runner struct {
 	lastShare map[string]float64
 	violated  map[string]bool
 	regions   []string // production regions, sorted
+	scripts   []*scriptRun
 }
 
 // Run simulates the model's pipeline taking one change (new code in every
@@ -227,12 +230,14 @@ func (r *runner) loop() {
 		r.refreshStages()
 		r.controller(r.stageSt, r.stChange)
 		r.evalGateAlarms()
+		r.stepScripts()
 		r.stepPipeline()
 		r.sample()
 		if !r.now.Before(start) && r.quiet() {
 			break
 		}
 	}
+	r.stopScripts()
 	if r.now.After(end) {
 		r.now = end
 		r.note(fmt.Sprintf("the simulation stopped after %d days with work still in progress", r.opts.MaxDays))
@@ -692,9 +697,11 @@ func (r *runner) startOrder(sr *stageRun) {
 		if a.RunOrder != next {
 			continue
 		}
-		ar := &actionRun{a: a, status: "InProgress"}
+		ar := &actionRun{a: a, status: "InProgress", startedAt: r.now}
 		sr.actions = append(sr.actions, ar)
 		switch {
+		case isScriptAction(a):
+			r.startScript(ar, sr)
 		case a.Deploys():
 			r.startDeploy(ar, sr.exec.version)
 		case a.Provider == "CloudFormation":
@@ -711,7 +718,15 @@ func (r *runner) stepActions(sr *stageRun) {
 		if ar.a.RunOrder != sr.order {
 			continue
 		}
-		if ar.op == nil && ar.status == "InProgress" && !r.now.Before(ar.doneAt) {
+		switch {
+		case ar.script != nil:
+			if ar.script.done && ar.status == "InProgress" {
+				ar.status, ar.why = "Succeeded", ""
+				if ar.script.failed {
+					ar.status, ar.why = "Failed", ar.script.why
+				}
+			}
+		case ar.op == nil && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
 			ar.status = "Succeeded"
 		}
 		switch ar.status {
@@ -799,7 +814,15 @@ func (r *runner) stepBake(sr *stageRun) {
 		return
 	}
 	if sr.st.Production {
-		r.waveBaked[sr.st.Wave] = r.now
+		baked := false
+		for _, rr := range sr.rules {
+			baked = baked || (rr.r.Provider == "CloudWatchAlarm" && rr.r.Wait > 0)
+		}
+		if baked {
+			r.waveBaked[sr.st.Wave] = r.now
+		} else {
+			delete(r.waveBaked, sr.st.Wave)
+		}
 	}
 	r.next(sr)
 }

@@ -92,10 +92,10 @@ type world struct {
 	res     *Result
 	notes   map[string]bool
 	// caches
-	cal           windowCal
+	cal            windowCal
 	calOK, calDone bool
-	keys          []StackKey                // every stack, sorted
-	byRegion      map[string][]*stackState // production stacks by region
+	keys           []StackKey               // every stack, sorted
+	byRegion       map[string][]*stackState // production stacks by region
 }
 
 func newWorld(m *Model, opts Options, res *Result) *world {
