@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+
+	"github.com/safepipe/safepipe/gates"
 	"maps"
 	"slices"
 	"strings"
@@ -254,6 +256,8 @@ func (r *runner) waveLastStage(w int) string {
 	return name
 }
 
+var gatesWindowUTC = gates.Window{TimeZone: "UTC", Days: []string{"MON", "TUE", "WED", "THU", "FRI"}, StartHour: 0, EndHour: 24}
+
 // finish computes the outcome, the remaining properties and the report.
 func (r *runner) finish() {
 	res := r.res
@@ -323,10 +327,13 @@ func (r *runner) finish() {
 		h := float64(last.Sub(r.opts.Start)) / float64(time.Hour)
 		h = float64(int(h*10+0.5)) / 10
 		res.TimeToGlobalHours = &h
-		if cal, ok := r.window(); ok {
-			d := cal.businessDays(r.opts.Start, last)
-			res.BusinessDays = &d
+		cal, ok := r.window()
+		if !ok { // no window: count Monday–Friday in the pipeline's zone
+			cal, _ = newWindowCal(gatesWindowUTC)
+			cal.loc = r.m.Location()
 		}
+		d := cal.businessDays(r.opts.Start, last)
+		res.BusinessDays = &d
 	}
 	res.Summary = r.summary(regions)
 	slices.SortStableFunc(res.Violations, func(a, b Violation) int {

@@ -245,8 +245,8 @@ func (r *runner) loop() {
 }
 
 // quiet reports whether nothing more can happen: the change's execution
-// and every rollback ended, no stack is updating and every fault that can
-// still fire has fired and cleared.
+// and every rollback ended and no stack or script is still at work (a
+// fault that fires or clears later changes nothing any more).
 func (r *runner) quiet() bool {
 	for _, e := range r.execs {
 		if e.status == "InProgress" {
@@ -258,8 +258,8 @@ func (r *runner) quiet() bool {
 			return false
 		}
 	}
-	for _, f := range r.faults {
-		if f.active {
+	for _, sc := range r.scripts {
+		if !sc.done {
 			return false
 		}
 	}

@@ -56,15 +56,16 @@ type scriptRun struct {
 }
 
 const standIn = `#!/bin/sh
-# safepipe simulator stand-in: asks the simulator and prints its answer.
+# safepipe simulator stand-in: asks the simulator and prints its answer
+# (shell built-ins only, so that a call costs one process).
 d="$SAFEPIPE_SIM_DIR"
 {
-  printf '%s\0' "$(( $# + 3 ))" "$(basename "$0")" "TZ=${TZ-}" "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID-}"
+  printf '%s\0' "$(( $# + 3 ))" "${0##*/}" "TZ=${TZ-}" "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID-}"
   for a in "$@"; do printf '%s\0' "$a"; done
 } > "$d/req"
 IFS= read -r rc < "$d/ack"
-cat "$d/out"
-cat "$d/err" >&2
+while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done < "$d/out"
+if [ -s "$d/err" ]; then while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l" >&2; done < "$d/err"; fi
 exit "$rc"
 `
 

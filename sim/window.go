@@ -56,7 +56,7 @@ func (c windowCal) holiday(t time.Time) bool {
 // businessDays counts Monday–Friday dates, holidays excluded, from a's
 // date to b's date inclusive, in the window's zone (as plan counts them).
 func (c windowCal) businessDays(a, b time.Time) int {
-	loc := c.Location()
+	loc := c.loc
 	a, b = a.In(loc), b.In(loc)
 	day := time.Date(a.Year(), a.Month(), a.Day(), 12, 0, 0, 0, loc)
 	end := time.Date(b.Year(), b.Month(), b.Day(), 12, 0, 0, 0, loc)
