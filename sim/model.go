@@ -341,6 +341,9 @@ func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
 		}
 		p.Stages = append(p.Stages, st)
 	}
+	if len(p.Stages) == 0 {
+		errs = append(errs, fmt.Errorf("sim: pipeline %s has no stages", p.Name))
+	}
 	linkChangeSets(p)
 	if cfg, err := readGates(s); err != nil {
 		errs = append(errs, err)
