@@ -57,6 +57,9 @@ func (l Limits) withDefaults() Limits {
 type Assembly struct {
 	// Stacks in path order.
 	Stacks []*Stack
+	// Lone is true for a single template read without its assembly: what
+	// other stacks create is unknown.
+	Lone   bool
 	byPath map[string]*Stack
 }
 
@@ -129,7 +132,12 @@ func ReadTemplate(r io.Reader, name string, lim Limits) (*Assembly, error) {
 	}
 	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
 	s := &Stack{Name: strings.TrimSuffix(base, ".template.json"), Path: base, Template: t}
-	return &Assembly{Stacks: []*Stack{s}, byPath: map[string]*Stack{s.Path: s}}, nil
+	for _, r := range t.Resources {
+		if r.Type == "AWS::CodePipeline::Pipeline" && s.Region == "" {
+			s.Region = homeRegion(r.Properties) // a pipeline's alarms live in its region
+		}
+	}
+	return &Assembly{Stacks: []*Stack{s}, Lone: true, byPath: map[string]*Stack{s.Path: s}}, nil
 }
 
 // ParseTemplate parses a JSON template strictly: one document, no

@@ -110,8 +110,18 @@ func (m *Model) checkWatched() {
 	if p == nil {
 		return
 	}
+	lone := map[Place]bool{}
+	if m.Assembly.Lone {
+		for _, s := range m.Assembly.Stacks {
+			lone[Place{s.Account, s.Region}] = true
+		}
+	}
 	missing := func(k AlarmKey, stage, what string) {
 		if _, ok := m.Alarms[k]; ok {
+			return
+		}
+		if m.Assembly.Lone && !lone[Place{k.Account, k.Region}] {
+			m.Notes = append(m.Notes, fmt.Sprintf("%s watches alarm %s, outside the one template given: not checked (give the cloud assembly)", what, k))
 			return
 		}
 		m.problems = append(m.problems, Violation{Property: PropAlarmsExist, Stage: stage, Region: k.Region,

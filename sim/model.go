@@ -457,6 +457,7 @@ func linkChangeSets(p *Pipeline) {
 					b.ChangeSet == a.ChangeSet && b.Place.Region == a.Place.Region && b.RunOrder < a.RunOrder {
 					a.Template = b.Template
 					a.Place.Account = b.Place.Account
+					a.Config["TemplatePath"] = b.Config["TemplatePath"]
 				}
 			}
 		}

@@ -1,12 +1,16 @@
 // Command safepipe plans, checks and explains safe deployment pipelines.
 //
 //	safepipe plan     [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional]
-//	                  [--start TIME] [--deploy-minutes N] [--format table|json]
+//	                  [--start TIME] [--deploy-minutes N] [--format table|json] [--from PATH]
 //	safepipe regions  [--catalog FILE] [--format table|json]
 //	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
 //	safepipe gray check [--format text|json] FILE
+//	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--executions N]
+//	                  [--format text|json|html] [--out FILE] PATH
 //
-// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input.
+// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input;
+// simulate also exits 3 when the change was stopped and rolled back as
+// designed.
 package main
 
 import (
