@@ -113,11 +113,11 @@ func TestJmesAndTextOutput(t *testing.T) {
 	}
 	cases := map[string]string{
 		"stageStates[?actionStates[?latestExecution.externalExecutionId=='b2']].latestExecution.pipelineExecutionId | [0]": "e2\n",
-		"stageStates[?stageName=='Z'].stageName | [0]":                   "None\n",
-		"[CompositeAlarms[].StateValue, MetricAlarms[].StateValue][]":     "ALARM\tOK\n",
-		"Credentials.[AccessKeyId,SecretAccessKey,SessionToken]":          "k\ts\tt\n",
-		"stageStates[*].stageName":                                        "A\tB\n",
-		"stageStates[-1].stageName":                                       "B\n",
+		"stageStates[?stageName=='Z'].stageName | [0]":                                                                     "None\n",
+		"[CompositeAlarms[].StateValue, MetricAlarms[].StateValue][]":                                                      "ALARM\tOK\n",
+		"Credentials.[AccessKeyId,SecretAccessKey,SessionToken]":                                                           "k\ts\tt\n",
+		"stageStates[*].stageName":                                         "A\tB\n",
+		"stageStates[-1].stageName":                                        "B\n",
 		"stageStates[?stageName!='A'].latestExecution.pipelineExecutionId": "e2\n",
 	}
 	for q, want := range cases {
