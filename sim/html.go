@@ -129,7 +129,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 24px 0 8p
     el("text", {x: 24, y: y + 12}, svg, s.name + (rb ? " ↩ rollback" : ""));
     var failed = (s.result === "RolledBack" || s.result === "Failed" || s.result === "Refused") ? " failed" : "";
     var seg = function (a, b, kind) {
-      if (!(a >= t0) || !(b >= a)) { return; }
+      if (!(a >= t0) || !(b >= a) || (kind === "wait" && b === a)) { return; }
       var r = el("rect", {"class": "bar " + kind + (rb ? " rollback" : "") + failed, x: x(a), y: y + 2, width: Math.max(1, x(b) - x(a)), height: rowH - 6}, bars);
       el("title", {}, r, s.name + " (" + s.execution + ") " + kind + ": " + s.result + (s.detail ? " — " + s.detail : ""));
     };
