@@ -12,8 +12,10 @@ import (
 	"maps"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/safepipe/safepipe/internal/strictjson"
 )
@@ -235,6 +237,7 @@ type reader struct {
 	assemblies int
 	seen       map[string]bool
 	out        *Assembly
+	raw        map[string][]byte // template bytes by path, parsed after the walk
 }
 
 // ReadAssembly reads the cloud assembly at the root of fsys and its nested
@@ -242,12 +245,15 @@ type reader struct {
 // once however often it is referenced (cycles end there), and must stay
 // inside the root.
 func ReadAssembly(fsys fs.FS, lim Limits) (*Assembly, error) {
-	r := &reader{fsys: fsys, lim: lim.withDefaults(), seen: map[string]bool{}, out: &Assembly{byPath: map[string]*Stack{}}}
+	r := &reader{fsys: fsys, lim: lim.withDefaults(), seen: map[string]bool{}, out: &Assembly{byPath: map[string]*Stack{}}, raw: map[string][]byte{}}
 	if err := r.walk(".", 0); err != nil {
 		return nil, err
 	}
 	if len(r.out.Stacks) == 0 {
 		return nil, errors.New("sim: the cloud assembly has no stack")
+	}
+	if err := r.parse(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(r.out.Stacks, func(a, b *Stack) int { return strings.Compare(a.Path, b.Path) })
 	return r.out, nil
@@ -331,12 +337,8 @@ func (r *reader) walk(dir string, depth int) error {
 				errs = append(errs, fmt.Errorf("sim: stack %s: %w", id, err))
 				continue
 			}
-			t, err := ParseTemplate(tb, rel)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			s := &Stack{Artifact: id, Name: a.Properties.StackName, Path: rel, Template: t}
+			r.raw[rel] = tb
+			s := &Stack{Artifact: id, Name: a.Properties.StackName, Path: rel}
 			if s.Name == "" {
 				s.Name = id
 			}
@@ -361,6 +363,31 @@ func (r *reader) walk(dir string, depth int) error {
 			}
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// parse parses every template read, on every core; errors are reported in
+// path order.
+func (r *reader) parse() error {
+	stacks := r.out.Stacks
+	errs := make([]error, len(stacks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				stacks[i].Template, errs[i] = ParseTemplate(r.raw[stacks[i].Path], stacks[i].Path)
+			}
+		}()
+	}
+	for i := range stacks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	r.raw = nil
 	return errors.Join(errs...)
 }
 

@@ -77,20 +77,21 @@ func (s *stackState) share() float64 {
 // world is the simulated state the observer, the pipeline and the checks
 // read.
 type world struct {
-	m       *Model
-	p       *Pipeline
-	opts    Options
-	now     time.Time
-	alarms  map[AlarmKey]*alarmState
-	byPlace map[Place][]*alarmState
-	gateAl  []*alarmState
-	comps   []*alarmState // composites in evaluation order
-	stacks  map[StackKey]*stackState
-	dirty   bool // an input of the gate decisions changed
-	lastDec []gates.Decision
-	lastWin [2]bool
-	res     *Result
-	notes   map[string]bool
+	m          *Model
+	p          *Pipeline
+	opts       Options
+	now        time.Time
+	alarms     map[AlarmKey]*alarmState
+	byPlace    map[Place][]*alarmState
+	gateAl     []*alarmState
+	comps      []*alarmState // composites in evaluation order
+	stacks     map[StackKey]*stackState
+	dirty      bool // an input of the gate decisions changed
+	lastDec    []gates.Decision
+	decByStage map[string]gates.Decision
+	lastWin    [2]bool
+	res        *Result
+	notes      map[string]bool
 	// caches
 	cal            windowCal
 	calOK, calDone bool
@@ -277,11 +278,12 @@ func (w *world) controller(stages map[string]gates.StageState, stagesChanged boo
 	if w.dirty || stagesChanged || win != w.lastWin || w.lastDec == nil {
 		w.lastDec = gates.Evaluate(context.Background(), g, &observer{w: w, stages: stages}, w.now)
 		w.dirty, w.lastWin = false, win
+		w.decByStage = make(map[string]gates.Decision, len(w.lastDec))
+		for _, d := range w.lastDec {
+			w.decByStage[d.Stage] = d
+		}
 	}
-	dec := map[string]gates.Decision{}
-	for _, d := range w.lastDec {
-		dec[d.Stage] = d
-	}
+	dec := w.decByStage
 	for _, a := range w.gateAl {
 		d, ok := dec[a.stage]
 		p := point{}

@@ -57,12 +57,21 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	executions := fs.Int("executions", 0, "pretend the pipeline already ran `N` more times (its execution history)")
 	format := fs.String("format", "text", "output format: text, json or html")
 	out := fs.String("out", "", "write the output to `FILE` (required for html)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	// Flags may come before or after PATH.
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 	var errs []error
-	if fs.NArg() != 1 {
-		errs = append(errs, fmt.Errorf("simulate takes one PATH (a cdk.out directory or a template), got %d arguments", fs.NArg()))
+	if len(paths) != 1 {
+		errs = append(errs, fmt.Errorf("simulate takes one PATH (a cdk.out directory or a template), got %d arguments", len(paths)))
 	}
 	switch *format {
 	case "text", "json":
@@ -84,7 +93,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}
-	model, err := loadModel(fs.Arg(0))
+	model, err := loadModel(paths[0])
 	if err != nil {
 		return fail(stderr, err)
 	}
