@@ -513,14 +513,22 @@ func (r *runner) checkContainment() {
 			if !st.Production {
 				continue
 			}
+			var reached []string
+			first := time.Time{}
 			for _, reg := range st.Regions() {
 				if slices.Contains(s.Regions(), reg) {
 					continue
 				}
 				if t, ok := r.firstV1[reg]; ok && !t.Before(f.fired) {
-					r.violate(Violation{Property: PropContainment, Stage: st.Name, Region: reg,
-						Detail: fmt.Sprintf("fault %s fired at %s during %s, yet %s ran the new version at %s", f.Spec, fmtTime(f.fired), s.Name, reg, fmtTime(t))})
+					reached = append(reached, reg)
+					if first.IsZero() || t.Before(first) {
+						first = t
+					}
 				}
+			}
+			if len(reached) > 0 {
+				r.violate(Violation{Property: PropContainment, Stage: st.Name, Region: strings.Join(reached, " "),
+					Detail: fmt.Sprintf("fault %s fired at %s during %s, yet %d region(s) of %s ran the new version from %s", f.Spec, fmtTime(f.fired), s.Name, len(reached), st.Name, fmtTime(first))})
 			}
 		}
 		for _, reg := range s.Regions() {

@@ -285,9 +285,6 @@ func (r *runner) stepFaults() {
 			}
 			f.active, f.fired = true, r.now
 			f.during = r.inProgress()
-			if f.stage != nil {
-				f.during = f.stage
-			}
 			r.setForced(f.force, 1)
 			r.event(stageName(f.during), "fault %s: %s goes to ALARM", f.Spec, f.watched)
 			continue
@@ -334,21 +331,15 @@ func (r *runner) faultOver(f *resolvedFault) bool {
 	return !r.now.Before(f.fired.Add(min)) && !r.now.Before(f.gone.Add(min))
 }
 
+// inProgress is the stage the change's execution is in (entered and not
+// ended), nil between stages.
 func (r *runner) inProgress() *Stage {
-	var cur *Stage
 	for _, sr := range r.runs {
 		if sr.exec == r.std && sr.phase != phaseDone && !sr.entered.IsZero() {
-			cur = sr.st
+			return sr.st
 		}
 	}
-	if cur == nil {
-		for i := len(r.runs) - 1; i >= 0; i-- {
-			if r.runs[i].exec == r.std && !r.runs[i].entered.IsZero() {
-				return r.runs[i].st
-			}
-		}
-	}
-	return cur
+	return nil
 }
 
 func (r *runner) firstRun(st *Stage, kind string) *stageRun {

@@ -106,6 +106,11 @@ func TestDefects(t *testing.T) {
 		{"defect-rollback-gated-by-its-alarm", Options{}, []string{"eu-west-1:Prod-W1+45m"}, []string{PropContainment, PropRollbackCompletes}, "Blocker-eu-west-1: alarm svc-prod-aggregate-rollback is in ALARM"},
 		{"defect-rollback-recognition-past-50", Options{Executions: 60, AlarmAtStart: AlarmAtStartIgnored}, []string{"eu-west-1:Prod-W1+45m"}, []string{PropContainment, PropRollbackCompletes}, "Blockers: the script exited 1"},
 		{"defect-wave-without-bake", Options{}, nil, []string{PropWaveOrder}, "ended without a bake"},
+		// The gate design itself (as in the reference): the bake gate's
+		// alarm needs 2 of 3 one-minute datapoints and the OnSuccess rule
+		// waits exactly the bake, so a breach in the bake's last minute is
+		// never seen and the change moves on to the next wave.
+		{"good", Options{}, []string{"eu-west-1:Prod-W1+100m"}, []string{PropContainment}, "during Prod-W1, yet 2 region(s) of Prod-W2 ran the new version"},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
