@@ -263,3 +263,27 @@ func TestOptionsValidate(t *testing.T) {
 	assert.ErrorContains(t, err, "stage Prod-W1 does not deploy to ap-south-1")
 	assert.ErrorContains(t, err, `no stack creates an alarm named "nope"`)
 }
+
+// TestECSRolling: ECS rolls the service with its deployment alarm; a fault
+// before the deployment (ignored by ECS, as documented, then caught by the
+// bake) and one during it (ECS rolls back) both end rolled back, under
+// every reading.
+func TestECSRolling(t *testing.T) {
+	m := load(t, "ecs-rolling")
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o := o
+			o.Start = monday
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
+			for _, spec := range []string{"eu-west-1:Prod-W1+10m", "eu-west-1:Prod-W1+45m", "us-east-1:Prod-W2+35m"} {
+				o.Faults = faults(t, spec)
+				res, err := Run(m, o)
+				require.NoError(t, err)
+				assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", spec, res.Summary, res.Violations)
+				assert.Contains(t, res.RolledBack, strings.SplitN(spec, ":", 2)[0], spec)
+			}
+		})
+	}
+}
