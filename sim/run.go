@@ -528,8 +528,10 @@ func (r *runner) arrive(e *execution, idx int) {
 }
 
 // conditionsApply: "AWS CodePipeline V2 type pipelines now support stage
-// level conditions" (Q6), and whether a rollback execution passes through
-// them is the RollbackConditions reading.
+// level conditions"
+// (https://aws.amazon.com/about-aws/whats-new/2024/08/aws-codepipeline-stage-level-conditions-implement-pipeline-gates;
+// docs/aws-semantics.md Q6), and whether a rollback execution passes
+// through them is the RollbackConditions reading (Q5: not documented).
 func (r *runner) conditionsApply(sr *stageRun) bool {
 	if r.p.Type != "V2" {
 		return false
