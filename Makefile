@@ -36,12 +36,14 @@ snapshot-update: tools
 
 ## bench: benchmarks of the core (synth benchmarks: go test ./examples/orders -bench Synth).
 bench:
-	$(GO) test ./waves/ ./verify/ ./gray/ -run XXX -bench . -benchmem
+	$(GO) test ./waves/ ./verify/ ./gray/ ./sim/ -run XXX -bench . -benchmem
 
 ## fuzz: fuzz the catalog parser and the template reader for a minute each.
 fuzz:
 	$(GO) test ./waves/ -run XXX -fuzz FuzzParseCatalog -fuzztime 60s
 	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime 60s
+	$(GO) test ./sim/ -run XXX -fuzz FuzzReadTemplate -fuzztime 60s
+	$(GO) test ./sim/ -run XXX -fuzz FuzzParseFault -fuzztime 30s
 
 clean:
 	rm -rf cdk.out

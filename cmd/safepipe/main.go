@@ -1,12 +1,16 @@
 // Command safepipe plans, checks and explains safe deployment pipelines.
 //
 //	safepipe plan     [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional]
-//	                  [--start TIME] [--deploy-minutes N] [--format table|json]
+//	                  [--start TIME] [--deploy-minutes N] [--format table|json] [--from PATH]
 //	safepipe regions  [--catalog FILE] [--format table|json]
 //	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
 //	safepipe gray check [--format text|json] FILE
+//	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--executions N]
+//	                  [--format text|json|html] [--out FILE] PATH
 //
-// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input.
+// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input;
+// simulate also exits 3 when the change was stopped and rolled back as
+// designed.
 package main
 
 import (
@@ -26,6 +30,7 @@ usage:
   safepipe regions  list the region catalog
   safepipe verify   check a synthesized pipeline (cdk.out) against the safety rules
   safepipe gray     check gray-release rules (shadowed rules, overlaps, effective shares)
+  safepipe simulate run a synthesized pipeline (cdk.out) against faults and check its safety
 
 Run "safepipe COMMAND -h" for a command's flags.
 `
@@ -45,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runVerify(args[1:], stdout, stderr)
 	case "gray":
 		return runGray(args[1:], stdout, stderr)
+	case "simulate":
+		return runSimulate(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

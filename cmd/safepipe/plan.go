@@ -28,8 +28,12 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone, or \"now\")")
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
 	format := fs.String("format", "table", "output format: table or json")
+	from := fs.String("from", "", "print the plan of a synthesized `PATH` (cdk.out or a template) instead, read from its templates")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *from != "" {
+		return runPlanFrom(*from, *start, *deployMinutes, *format, fs.Args(), stdout, stderr)
 	}
 	if fs.NArg() > 0 {
 		return fail(stderr, fmt.Errorf("plan takes no arguments, got %q", fs.Args()))

@@ -32,7 +32,7 @@ var (
 	refErr      error
 )
 
-func reference(t *testing.T) (map[string]any, *waves.Plan, string) {
+func reference(t testing.TB) (map[string]any, *waves.Plan, string) {
 	t.Helper()
 	refOnce.Do(func() {
 		os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")

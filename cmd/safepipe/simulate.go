@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/safepipe/safepipe/sim"
+	"github.com/safepipe/safepipe/waves"
+)
+
+// faultFlags collects repeated --fault values.
+type faultFlags []string
+
+func (f *faultFlags) String() string     { return strings.Join(*f, ",") }
+func (f *faultFlags) Set(v string) error { *f = append(*f, v); return nil }
+
+const simulateUsage = `usage: safepipe simulate [flags] PATH
+
+Runs the synthesized pipeline at PATH (a cdk.out directory or one template)
+against the documented semantics of CodePipeline, CloudFormation, CodeDeploy
+and CloudWatch, taking one change through every stage, with the faults you
+inject, and checks the safety properties.
+
+Faults (--fault, repeatable):
+  REGION:STAGE+DURATION        that region's aggregate alarm fires DURATION after STAGE starts
+  ALARM@REGION:STAGE+DURATION  the named alarm fires DURATION after STAGE starts
+  org:STAGE+DURATION           the organisation alarm fires DURATION after STAGE starts
+  REGION@+DURATION             that region's aggregate alarm fires DURATION after the run starts
+  org@+DURATION                the organisation alarm fires DURATION after the run starts
+  …~HOLD                       the alarm stays in ALARM for HOLD (an unrelated incident)
+DURATION and HOLD: 20m, 1h30m, 2d, 1d12h. Without ~HOLD a region's alarm stays
+in ALARM while the change is in that region; the organisation alarm to the end.
+
+Exit codes: 0 the change reached every production region and no property
+failed; 3 the change was stopped (and rolled back) as designed; 1 a safety
+property failed; 2 bad input.
+
+Flags:
+`
+
+func runSimulate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, simulateUsage)
+		fs.PrintDefaults()
+	}
+	start := fs.String("start", referenceStart, "when the change's execution starts (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone)")
+	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "how long a CloudFormation stack update takes, apart from traffic shifting, in minutes")
+	var faults faultFlags
+	fs.Var(&faults, "fault", "inject a fault `SPEC` (repeatable; see above)")
+	executions := fs.Int("executions", 0, "pretend the pipeline already ran `N` more times (its execution history)")
+	format := fs.String("format", "text", "output format: text, json or html")
+	out := fs.String("out", "", "write the output to `FILE` (required for html)")
+	// Flags may come before or after PATH.
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	var errs []error
+	if len(paths) != 1 {
+		errs = append(errs, fmt.Errorf("simulate takes one PATH (a cdk.out directory or a template), got %d arguments", len(paths)))
+	}
+	switch *format {
+	case "text", "json":
+	case "html":
+		if *out == "" {
+			errs = append(errs, errors.New("--format html needs --out FILE"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--format %q is unknown (want text, json or html)", *format))
+	}
+	if *deployMinutes <= 0 {
+		errs = append(errs, fmt.Errorf("--deploy-minutes %d must be positive", *deployMinutes))
+	}
+	if *executions < 0 {
+		errs = append(errs, fmt.Errorf("--executions %d must not be negative", *executions))
+	}
+	parsed, err := sim.ParseFaults(faults)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return fail(stderr, err)
+	}
+	model, err := loadModel(paths[0])
+	if err != nil {
+		return fail(stderr, err)
+	}
+	t0, err := parseStart(*start, model.Location())
+	if err != nil {
+		return fail(stderr, err)
+	}
+	res, err := sim.Run(model, sim.Options{Start: t0, DeployMinutes: *deployMinutes, Faults: parsed, Executions: *executions})
+	if err != nil {
+		return fail(stderr, err)
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		defer f.Close()
+		w = f
+	}
+	switch *format {
+	case "json":
+		err = res.WriteJSON(w)
+	case "html":
+		err = res.WriteHTML(w)
+		if err == nil {
+			fmt.Fprintf(stdout, "%s (exit %d): %s\nwrote %s\n", strings.ToUpper(res.Outcome), res.ExitCode, res.Summary, *out)
+		}
+	default:
+		err = res.WriteText(w)
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	return res.ExitCode
+}
+
+func loadModel(path string) (*sim.Model, error) {
+	a, err := sim.Load(path, sim.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return sim.NewModel(a)
+}

@@ -1,0 +1,206 @@
+// Package sim executes a synthesized cloud assembly: it takes one change
+// through the pipeline the templates describe — with the documented
+// semantics of CodePipeline, CloudFormation, CodeDeploy and CloudWatch, the
+// real gate decisions of package gates, and the faults a user injects — and
+// checks safety properties on what happened. It is pure Go (no jsii, no
+// CDK, no AWS SDK); "safepipe simulate" and "safepipe plan --from" wrap it.
+//
+// Everything is read from the templates, never from stage names or the
+// plan: which stages are production (a deployment window), which stages
+// form a wave (production stages in a row deploying the same regions),
+// which bake is a one-box bake (its alarms follow package alarms' naming
+// contract, "<prefix>-onebox-bake"), how traffic moves (the deployment
+// group's configuration), what a gate watches (the gates configuration in
+// the controller's template metadata, "safepipe:gates").
+//
+// # Entry points
+//
+// [Load] reads a cloud assembly directory (nested stage assemblies
+// included) or one template, strictly and within [Limits]: one JSON
+// document per file, no duplicate or case-variant keys, bounded size,
+// nesting and file count, nested assemblies walked once each and never
+// outside the root, intrinsic functions expanded within bounds of depth,
+// work and size. (verify has its own reader; its assembly walk is not
+// exported and does not keep accounts or stack names, which the simulator
+// needs.) [NewModel] finds the pipeline, its stages, actions, conditions,
+// the gates configuration and every alarm the stacks create. [Run]
+// simulates and returns a [Result]: reached, rolledBack and blastRadius
+// regions, time to global, every stage run, violations, faults, each
+// production region's share of the new version over time, the closed
+// windows, events and notes; [Result.WriteText], [Result.WriteJSON] and
+// [Result.WriteHTML] print it. [ParseFault] reads the fault grammar (see
+// [Fault]).
+//
+// # The world
+//
+// Time moves in one-minute steps from Options.Start (ten minutes of
+// warm-up before it let the gate alarms settle). Before the run, one
+// earlier successful execution deployed the previous version through every
+// stage: every stack the pipeline deploys exists with the template of the
+// last stage that deploys it, and that execution is every stage's
+// rollback target. The change is new code in every stack: a Lambda
+// function or an ECS task definition changes; a stack without code does
+// not change. Options.Executions adds earlier executions to the history
+// (only scripts that read it see them).
+//
+// Every minute: faults fire or clear; stack updates and traffic shifting
+// advance; the gate controller runs — [gates.Evaluate], the very code the
+// controller Lambda runs, over an observer of the simulated world (alarm
+// states and histories, stacks, the pipeline's stage states with rollback
+// executions and bake starts) — and its EntryBlocked and BakeBreached
+// decisions become the datapoints of the gate metric alarms the pipeline
+// stack defines; those alarms are evaluated; scripts advance; the pipeline
+// advances. The decisions are recomputed whenever one of their inputs
+// changed (an alarm, a stack, a stage, the window), which is what a run
+// every minute would give.
+//
+// safepipe no longer generates the CodeBuild watch actions (Blockers and
+// Bake scripts) that the issue asking for this simulator mentions: the
+// gate controller replaced them. The simulator still runs such actions —
+// any CodeBuild action whose project sets SAFEPIPE_WATCH — as the real
+// build commands under /bin/sh with aws, date and sleep stand-ins that
+// answer from the simulated state (see script.go), so that older pipelines
+// and the fixtures of their defects stay executable.
+//
+// # Semantics and where they come from
+//
+// docs/aws-semantics.md (Qn) digests the documents; each rule's code cites
+// its page and sentence. On documentation:
+//
+//   - CodePipeline V2 stage conditions (Q1, Q2, Q3, Q6): a condition fails
+//     if any rule fails; an entry CloudWatchAlarm rule succeeds at once if
+//     the alarm is not in its AlarmStates when first checked, otherwise
+//     waits up to WaitTime minutes (re-checked every minute) and fails;
+//     once succeeded it is not checked again ("After the deployment window
+//     opens, CodePipeline does not check the CloudWatchAlarm alarm
+//     again"); a DeploymentWindow rule holds until its cron admits the
+//     minute in its time zone; OnSuccess rules treat OK and
+//     INSUFFICIENT_DATA as passing; results FAIL, SKIP and ROLLBACK; V1
+//     pipelines have no conditions. Actions run by run order; the stage
+//     fails when an action of a run order failed and the others of that
+//     run order finished.
+//   - Stage rollback (Q5): a failed stage with OnFailure ROLLBACK, or an
+//     OnSuccess ROLLBACK result, starts a ROLLBACK execution of that stage
+//     with the target execution's artifacts (the previous version); the
+//     change's execution stops.
+//   - CloudFormation (Q13): a stack update changes something only when the
+//     template (Metadata and Description aside: "you cannot update the
+//     Metadata section by itself") or the code differs from what is
+//     deployed; resource names are unique per account and region (IAM per
+//     account, S3 everywhere).
+//   - CodeDeploy for Lambda (Q9): an alias with the
+//     CodeDeployLambdaAliasUpdate policy shifts through its deployment
+//     group's configuration (custom TimeBasedCanary / TimeBasedLinear or a
+//     predefined one) when its version changes; the stack update waits for
+//     it; an alarm of the group in ALARM (or missing: ignorePollAlarmFailure
+//     is false by default) stops it, and with DEPLOYMENT_STOP_ON_ALARM
+//     traffic goes back at once; the stack update then fails and
+//     CloudFormation rolls the stack back.
+//   - ECS rolling updates (Q11): deployment alarms stop and, with Rollback,
+//     roll back; an alarm already in ALARM when the deployment starts is
+//     ignored for that deployment. Traffic moves linearly over the stack
+//     update.
+//   - CloudWatch (Q8): composite alarms evaluate their rule (ALARM, OK,
+//     INSUFFICIENT_DATA, TRUE, FALSE, AND, OR, NOT) over their children in
+//     the same account and region; metric alarms on the gate metrics use
+//     their period, M of N datapoints and missing-data treatment; other
+//     metric alarms are OK unless a fault fires them.
+//   - The aws stand-in (Q7, Q16): --output text prints null as "None";
+//     with --query and --max-items a truncated result gets a stray "None"
+//     line; describe-alarms returns only metric alarms without
+//     --alarm-types.
+//
+// On a documented assumption (the docs are silent; the simulator chooses
+// the side that exposes a design relying on the unknown):
+//
+//   - An entry FAIL stops the execution at that stage without a rollback
+//     (Q1). A DeploymentWindow rule waits without limit (Q1, Q3); in an
+//     OnSuccess condition it fails outside the window (Q3). A
+//     CloudWatchAlarm rule on an alarm that does not exist fails (Q2).
+//     LambdaInvoke, VariableCheck and Commands rules pass, with a note.
+//   - A rollback execution covers only its stage, and one that fails is
+//     not rolled back again (Q5).
+//   - An unchanged stack update succeeds in a minute (Q13); a stack
+//     update takes Options.DeployMinutes plus the traffic shifting;
+//     CloudFormation's rollback of a failed update takes
+//     Options.ActionMinutes. Other actions take Options.ActionMinutes;
+//     manual approvals pass at once.
+//   - A linear configuration shifts its first increment when the
+//     deployment starts and completes at ceil(100/percent)−1 intervals.
+//
+// Where the documentation leaves two readings, the simulator runs either,
+// and the tests check the properties under both:
+//
+//   - Options.RollbackConditions: whether a rollback execution passes
+//     through the stage's conditions (Q5). Default: evaluated — the
+//     reading under which a gate can hold a rollback.
+//   - Options.BakeWatch: whether an OnSuccess alarm rule with a WaitTime
+//     watches the alarm over the wait or checks it once at its end (Q2).
+//     Default: continuous.
+//   - Options.AlarmAtStart: whether a CodeDeploy deployment that starts
+//     while one of its alarms is in ALARM stops (Q9's safe assumption) or
+//     ignores that alarm (what ECS documents for itself). Default: stops —
+//     under it a stage rollback through a deployment group whose alarms the
+//     bad version keeps firing fails, and the bad version stays.
+//
+// # Faults
+//
+// See [Fault] for the grammar. A region's fault fires the first metric
+// alarm of the region's aggregate alarm, so that every watcher sees it;
+// without a hold it lasts while the change is in the region (deploying or
+// serving traffic) and at least Options.ClearMinutes.
+//
+// # Properties
+//
+// [Properties] lists them; each failure is a [Violation]:
+//
+//   - wave-bake-order: no production region runs the new version before
+//     the previous wave's bake ended (a wave whose stages have no bake
+//     never ends baking).
+//   - onebox-share: during a one-box bake the new version serves at most
+//     Options.OneBoxShare (10%) of the region's traffic.
+//   - fault-containment: a fault that fires in region R during stage S
+//     lets no region of a later stage run the change afterwards, and every
+//     region of S no longer runs it at the end. Faults with a hold (an
+//     unrelated incident) and the organisation alarm are not the change's.
+//   - rollback-completes: every rollback execution succeeds, and none
+//     waits at its entry longer than Options.RollbackHoldMinutes (the gate
+//     alarms' own evaluation lag).
+//   - no-op-stage: no stage of the change deploys only stacks that are
+//     identical to what is deployed or whose code is already the new
+//     version (its deployment configuration then never runs).
+//   - start-window: no stage starts outside its DeploymentWindow or the
+//     gates window, on a holiday, or while an alarm its entry watches is in
+//     ALARM. Rollback executions are exempt: they must run at any time.
+//   - alarms-exist: every alarm a gate (gates configuration, alarm rules)
+//     or a deployment (CodeDeploy group, ECS service) watches is created by
+//     a stack of the assembly in that account and region, and the stack
+//     the gates configuration names creates it. The organisation alarm is
+//     created outside the app: assumed to exist, with a note.
+//   - unique-names: no two stacks create one named resource in a scope.
+//
+// # Exit codes
+//
+// [ExitReached] (0): the change's execution succeeded, every production
+// region serves only the new version, and no property failed.
+// [ExitStopped] (3): the change was stopped (refused, rolled back, or
+// still held when the simulation ended) and no property failed.
+// [ExitViolated] (1): a property failed. [ExitBadInput] (2) is the
+// command's for input it cannot read.
+//
+// # Not modelled
+//
+// Said in the result's notes when an assembly uses them: EC2/on-premises
+// and ECS blue/green deployments made by pipeline CodeDeploy actions
+// (the action succeeds after Options.ActionMinutes and its traffic is not
+// tracked; zonal configurations are therefore not simulated); deployment
+// configurations the simulator does not know (traffic moves at once, with
+// a note); lifecycle hooks; the ECS circuit breaker (faults are alarms,
+// not failing tasks); IAM (every read is allowed; the permissions are
+// verify's concern); metrics other than the gate metrics (service alarms
+// are OK unless a fault fires them; INSUFFICIENT_DATA is not produced);
+// CloudWatch evaluation delays beyond one-minute periods; pipeline
+// self-mutation (the change is code only, so rollback targets stay valid);
+// SUPERSEDED, QUEUED and PARALLEL execution modes (one change runs); only
+// the first pipeline of an assembly is simulated.
+package sim

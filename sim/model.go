@@ -1,0 +1,617 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/safepipe/safepipe/gates"
+)
+
+// MetadataGates is the template metadata key, on the gate controller's
+// function, that carries the gates configuration (constructs/pipeline
+// writes it under the same name).
+const MetadataGates = "safepipe:gates"
+
+// Place is an account and a region.
+type Place struct{ Account, Region string }
+
+func (p Place) String() string { return p.Account + "/" + p.Region }
+
+// AlarmKey names an alarm: alarm names are unique per account and region.
+type AlarmKey struct{ Account, Region, Name string }
+
+func (k AlarmKey) String() string { return fmt.Sprintf("%s (%s/%s)", k.Name, k.Account, k.Region) }
+
+// StackKey names a stack instance: stack names are unique per account and
+// region.
+type StackKey struct{ Account, Region, Name string }
+
+func (k StackKey) String() string { return fmt.Sprintf("%s (%s/%s)", k.Name, k.Account, k.Region) }
+
+// Model is a cloud assembly read for simulation: the pipeline, its stages
+// and gates, and what each stack creates.
+type Model struct {
+	// Assembly is what was read.
+	Assembly *Assembly
+	// Pipeline is the simulated pipeline (the first CodePipeline found).
+	Pipeline *Pipeline
+	// Alarms are the alarms the assembly's stacks create.
+	Alarms map[AlarmKey]*AlarmDef
+	// Notes are what the simulator does not model in this assembly.
+	Notes []string
+	// Problems are facts found while reading that break a property
+	// statically (collisions, missing alarms); Run reports them as
+	// violations.
+	problems []Violation
+}
+
+// AlarmDef is an alarm a stack creates.
+type AlarmDef struct {
+	Key AlarmKey
+	// Composite alarms evaluate Rule over other alarms.
+	Composite bool
+	Rule      ruleExpr
+	RuleText  string
+	// Metric alarms: the metric and how it is evaluated.
+	Namespace, MetricName string
+	Dimensions            map[string]string
+	Period                int // seconds
+	EvaluationPeriods     int
+	DatapointsToAlarm     int
+	Threshold             float64
+	Comparison            string
+	TreatMissing          string
+	// Stacks are the stack instances that create it.
+	Stacks []StackKey
+}
+
+// Pipeline is a CodePipeline read from its template.
+type Pipeline struct {
+	// Name is the pipeline's name (its Name property, else its logical ID).
+	Name string
+	// Stack is the pipeline's stack.
+	Stack *Stack
+	// Place is the pipeline's account and region.
+	Place Place
+	// Type is V1 or V2.
+	Type string
+	// ExecutionMode is QUEUED, SUPERSEDED or PARALLEL.
+	ExecutionMode string
+	// Stages in order.
+	Stages []*Stage
+	// Gates is the gate controller's configuration, when the pipeline has
+	// one (template metadata "safepipe:gates").
+	Gates *gates.Config
+}
+
+// Stage is one pipeline stage.
+type Stage struct {
+	Index int
+	Name  string
+	// Actions in declaration order.
+	Actions []*Action
+	// Conditions (nil when absent).
+	BeforeEntry, OnSuccess, OnFailure *Condition
+	// Production is true for a production stage: one with a deployment
+	// window (a DeploymentWindow rule or a windowed gate), and every stage
+	// after the first one that deploys.
+	Production bool
+	// Gate is the stage's entry in the gates configuration, or nil.
+	Gate *gates.Stage
+	// Wave numbers the production stages that deploy the same regions in a
+	// row (a one-box stage and the stages that follow it in those regions);
+	// 0 for pre-production.
+	Wave int
+}
+
+// Action is one stage action.
+type Action struct {
+	Name, Category, Provider string
+	// Place is where the action runs (its Region, the account of the stack
+	// it deploys or of its role).
+	Place    Place
+	RunOrder int
+	Config   map[string]string
+	// CloudFormation actions.
+	StackName, Mode, ChangeSet string
+	// Template is the stack the action deploys (its TemplatePath in the
+	// assembly), nil when not found.
+	Template *Stack
+	// CodeBuild actions: the project's environment and build commands.
+	Env      map[string]string
+	Commands []string
+	Timeout  int // minutes
+}
+
+// Deploys reports whether the action updates a stack (executes a change
+// set or creates/updates directly).
+func (a *Action) Deploys() bool {
+	if a.Provider != "CloudFormation" {
+		return false
+	}
+	switch a.Mode {
+	case "CHANGE_SET_EXECUTE", "CREATE_UPDATE", "REPLACE_ON_FAILURE":
+		return true
+	}
+	return false
+}
+
+// Key is the stack instance a CloudFormation action works on.
+func (a *Action) Key() StackKey {
+	return StackKey{Account: a.Place.Account, Region: a.Place.Region, Name: a.StackName}
+}
+
+// Condition is a stage condition.
+type Condition struct {
+	Result string
+	Rules  []*Rule
+}
+
+// Rule is one rule of a condition.
+type Rule struct {
+	Name, Provider string
+	Place          Place
+	Config         map[string]string
+	// CloudWatchAlarm: the alarm and how long to wait (minutes).
+	Alarm AlarmKey
+	Wait  int
+	// DeploymentWindow: the parsed cron.
+	Window *cronWindow
+}
+
+// Regions returns the regions the stage deploys to, sorted.
+func (s *Stage) Regions() []string {
+	set := map[string]bool{}
+	for _, a := range s.Actions {
+		if a.Deploys() {
+			set[a.Place.Region] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// DeployPlaces returns the stack instances the stage deploys, sorted.
+func (s *Stage) DeployKeys() []StackKey {
+	set := map[StackKey]bool{}
+	for _, a := range s.Actions {
+		if a.Deploys() {
+			set[a.Key()] = true
+		}
+	}
+	return slices.SortedFunc(maps.Keys(set), compareStackKeys)
+}
+
+func compareStackKeys(a, b StackKey) int {
+	return strings.Compare(a.Region+"/"+a.Account+"/"+a.Name, b.Region+"/"+b.Account+"/"+b.Name)
+}
+
+func compareAlarmKeys(a, b AlarmKey) int {
+	return strings.Compare(a.Region+"/"+a.Account+"/"+a.Name, b.Region+"/"+b.Account+"/"+b.Name)
+}
+
+var roleAccountRE = regexp.MustCompile(`:iam::([0-9]{12}):`)
+
+// NewModel reads the assembly's pipeline and stacks.
+func NewModel(a *Assembly) (*Model, error) {
+	m := &Model{Assembly: a, Alarms: map[AlarmKey]*AlarmDef{}}
+	var errs []error
+	for _, s := range a.Stacks {
+		errs = append(errs, m.readAlarms(s))
+	}
+	for _, s := range a.Stacks {
+		for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
+			if s.Template.Resources[id].Type != "AWS::CodePipeline::Pipeline" {
+				continue
+			}
+			if m.Pipeline != nil {
+				m.Notes = append(m.Notes, fmt.Sprintf("pipeline %s in %s is not simulated: only the first pipeline is", id, s.Path))
+				continue
+			}
+			p, err := m.readPipeline(s, id)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m.Pipeline = p
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if m.Pipeline == nil {
+		return nil, errors.New("sim: the input has no AWS::CodePipeline::Pipeline: nothing to simulate")
+	}
+	m.checkNames()
+	return m, nil
+}
+
+func (m *Model) readAlarms(s *Stack) error {
+	e := newEvaluator(s)
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
+		r := s.Template.Resources[id]
+		if r.Type != "AWS::CloudWatch::Alarm" && r.Type != "AWS::CloudWatch::CompositeAlarm" {
+			continue
+		}
+		name, _ := e.str(map[string]any{"Ref": id})
+		key := AlarmKey{Account: s.Account, Region: s.Region, Name: name}
+		if d, ok := m.Alarms[key]; ok {
+			if !slices.Contains(d.Stacks, stackKey(s)) {
+				d.Stacks = append(d.Stacks, stackKey(s))
+			}
+			continue
+		}
+		d := &AlarmDef{Key: key, Stacks: []StackKey{stackKey(s)}}
+		if r.Type == "AWS::CloudWatch::CompositeAlarm" {
+			d.Composite = true
+			text, _ := e.str(r.Properties["AlarmRule"])
+			expr, err := parseAlarmRule(text, Place{s.Account, s.Region})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("sim: %s: composite alarm %s: %w", s.Path, id, err))
+				continue
+			}
+			d.Rule, d.RuleText = expr, text
+		} else {
+			p := r.Properties
+			d.Namespace, _ = e.str(p["Namespace"])
+			d.MetricName, _ = e.str(p["MetricName"])
+			d.Dimensions = map[string]string{}
+			dims, _ := p["Dimensions"].([]any)
+			for _, dm := range dims {
+				mm, _ := dm.(map[string]any)
+				k, _ := e.str(mm["Name"])
+				v, _ := e.str(mm["Value"])
+				d.Dimensions[k] = v
+			}
+			d.Period = intOf(e, p["Period"], 60)
+			d.EvaluationPeriods = intOf(e, p["EvaluationPeriods"], 1)
+			d.DatapointsToAlarm = intOf(e, p["DatapointsToAlarm"], d.EvaluationPeriods)
+			th, _ := e.str(p["Threshold"])
+			d.Threshold, _ = strconv.ParseFloat(th, 64)
+			d.Comparison, _ = e.str(p["ComparisonOperator"])
+			d.TreatMissing, _ = e.str(p["TreatMissingData"])
+			if d.TreatMissing == "" {
+				d.TreatMissing = "missing"
+			}
+		}
+		m.Alarms[key] = d
+	}
+	return errors.Join(errs...)
+}
+
+func intOf(e *evaluator, v any, def int) int {
+	if v == nil {
+		return def
+	}
+	s, _ := e.str(v)
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func stackKey(s *Stack) StackKey { return StackKey{Account: s.Account, Region: s.Region, Name: s.Name} }
+
+func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
+	r := s.Template.Resources[id]
+	e := newEvaluator(s)
+	p := &Pipeline{Stack: s, Place: Place{s.Account, s.Region}}
+	p.Name, _ = e.str(r.Properties["Name"])
+	if p.Name == "" || strings.Contains(p.Name, "${") {
+		p.Name = id
+	}
+	p.Type, _ = e.str(r.Properties["PipelineType"])
+	if p.Type == "" {
+		p.Type = "V1"
+	}
+	p.ExecutionMode, _ = e.str(r.Properties["ExecutionMode"])
+	if p.ExecutionMode == "" {
+		p.ExecutionMode = "SUPERSEDED"
+	}
+	if p.Place.Region == "" {
+		p.Place.Region = homeRegion(r.Properties)
+	}
+	var errs []error
+	stages, _ := r.Properties["Stages"].([]any)
+	for i, sv := range stages {
+		sm, _ := sv.(map[string]any)
+		st := &Stage{Index: i}
+		st.Name, _ = e.str(sm["Name"])
+		acts, _ := sm["Actions"].([]any)
+		for _, av := range acts {
+			st.Actions = append(st.Actions, m.readAction(s, e, p, av))
+		}
+		var err error
+		if st.BeforeEntry, err = readCondition(e, p, sm["BeforeEntry"]); err != nil {
+			errs = append(errs, fmt.Errorf("sim: stage %s: BeforeEntry: %w", st.Name, err))
+		}
+		if st.OnSuccess, err = readCondition(e, p, sm["OnSuccess"]); err != nil {
+			errs = append(errs, fmt.Errorf("sim: stage %s: OnSuccess: %w", st.Name, err))
+		}
+		if st.OnFailure, err = readCondition(e, p, sm["OnFailure"]); err != nil {
+			errs = append(errs, fmt.Errorf("sim: stage %s: OnFailure: %w", st.Name, err))
+		}
+		p.Stages = append(p.Stages, st)
+	}
+	if len(p.Stages) == 0 {
+		errs = append(errs, fmt.Errorf("sim: pipeline %s has no stages", p.Name))
+	}
+	linkChangeSets(p)
+	if cfg, err := readGates(s); err != nil {
+		errs = append(errs, err)
+	} else if cfg != nil {
+		p.Gates = cfg
+		for i := range cfg.Stages {
+			for _, st := range p.Stages {
+				if st.Name == cfg.Stages[i].Name {
+					st.Gate = &cfg.Stages[i]
+				}
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if p.Type != "V2" {
+		for _, st := range p.Stages {
+			if st.BeforeEntry != nil || st.OnSuccess != nil || st.OnFailure != nil {
+				m.Notes = append(m.Notes, "the pipeline is V1: its stage conditions are ignored (conditions are a V2 feature)")
+				break
+			}
+		}
+	}
+	markProduction(p)
+	return p, nil
+}
+
+// homeRegion infers a cross-region pipeline's own region from its artifact
+// stores: the home store's bucket is a resource of the template (a Ref).
+func homeRegion(props map[string]any) string {
+	stores, _ := props["ArtifactStores"].([]any)
+	for _, sv := range stores {
+		sm, _ := sv.(map[string]any)
+		as, _ := sm["ArtifactStore"].(map[string]any)
+		loc, _ := as["Location"].(map[string]any)
+		if _, ok := loc["Ref"]; ok {
+			r, _ := sm["Region"].(string)
+			return r
+		}
+	}
+	return ""
+}
+
+func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action {
+	am, _ := av.(map[string]any)
+	typ, _ := am["ActionTypeId"].(map[string]any)
+	a := &Action{Config: map[string]string{}, RunOrder: 1}
+	a.Name, _ = e.str(am["Name"])
+	a.Category, _ = typ["Category"].(string)
+	a.Provider, _ = typ["Provider"].(string)
+	a.Place = p.Place
+	if r, _ := am["Region"].(string); r != "" {
+		a.Place.Region = r
+	}
+	if ro := intOf(e, am["RunOrder"], 1); ro > 0 {
+		a.RunOrder = ro
+	}
+	cfg, _ := am["Configuration"].(map[string]any)
+	for k, v := range cfg {
+		a.Config[k], _ = e.str(v)
+	}
+	role, _ := e.str(am["RoleArn"])
+	if mm := roleAccountRE.FindStringSubmatch(role); mm != nil {
+		a.Place.Account = mm[1]
+	}
+	switch a.Provider {
+	case "CloudFormation":
+		a.StackName, a.Mode, a.ChangeSet = a.Config["StackName"], a.Config["ActionMode"], a.Config["ChangeSetName"]
+		if tp := a.Config["TemplatePath"]; tp != "" {
+			_, rel, _ := strings.Cut(tp, "::")
+			a.Template = m.Assembly.Stack(rel)
+			if a.Template != nil {
+				if a.Template.Account != "" {
+					a.Place.Account = a.Template.Account
+				}
+			}
+		}
+	case "CodeBuild":
+		ref, _ := cfg["ProjectName"].(map[string]any)
+		if id, ok := ref["Ref"].(string); ok {
+			if proj := s.Template.Resources[id]; proj != nil && proj.Type == "AWS::CodeBuild::Project" {
+				a.Env = map[string]string{}
+				env, _ := proj.Properties["Environment"].(map[string]any)
+				vars, _ := env["EnvironmentVariables"].([]any)
+				for _, v := range vars {
+					vm, _ := v.(map[string]any)
+					k, _ := e.str(vm["Name"])
+					a.Env[k], _ = e.str(vm["Value"])
+				}
+				a.Timeout = intOf(e, proj.Properties["TimeoutInMinutes"], 60)
+				src, _ := proj.Properties["Source"].(map[string]any)
+				spec, _ := e.str(src["BuildSpec"])
+				a.Commands = buildCommands(spec)
+			}
+		}
+	}
+	return a
+}
+
+// linkChangeSets gives a CHANGE_SET_EXECUTE action the template of the
+// CHANGE_SET_REPLACE action that prepared its change set.
+func linkChangeSets(p *Pipeline) {
+	for _, st := range p.Stages {
+		for _, a := range st.Actions {
+			if a.Provider != "CloudFormation" || a.Mode != "CHANGE_SET_EXECUTE" || a.Template != nil {
+				continue
+			}
+			for _, b := range st.Actions {
+				if b.Provider == "CloudFormation" && b.Mode == "CHANGE_SET_REPLACE" && b.StackName == a.StackName &&
+					b.ChangeSet == a.ChangeSet && b.Place.Region == a.Place.Region && b.RunOrder < a.RunOrder {
+					a.Template = b.Template
+					a.Place.Account = b.Place.Account
+					a.Config["TemplatePath"] = b.Config["TemplatePath"]
+				}
+			}
+		}
+	}
+}
+
+func readCondition(e *evaluator, p *Pipeline, v any) (*Condition, error) {
+	m, _ := v.(map[string]any)
+	if m == nil {
+		return nil, nil
+	}
+	c := &Condition{}
+	c.Result, _ = m["Result"].(string)
+	conds, _ := m["Conditions"].([]any)
+	var errs []error
+	for _, cv := range conds {
+		cm, _ := cv.(map[string]any)
+		if c.Result == "" {
+			c.Result, _ = cm["Result"].(string)
+		}
+		rules, _ := cm["Rules"].([]any)
+		for _, rv := range rules {
+			rm, _ := rv.(map[string]any)
+			typ, _ := rm["RuleTypeId"].(map[string]any)
+			r := &Rule{Config: map[string]string{}, Place: p.Place}
+			r.Name, _ = e.str(rm["Name"])
+			r.Provider, _ = typ["Provider"].(string)
+			if reg, _ := rm["Region"].(string); reg != "" {
+				r.Place.Region = reg
+			}
+			role, _ := e.str(rm["RoleArn"])
+			if mm := roleAccountRE.FindStringSubmatch(role); mm != nil {
+				r.Place.Account = mm[1]
+			}
+			cfg, _ := rm["Configuration"].(map[string]any)
+			for k, cv := range cfg {
+				r.Config[k], _ = e.str(cv)
+			}
+			switch r.Provider {
+			case "CloudWatchAlarm":
+				r.Alarm = AlarmKey{Account: r.Place.Account, Region: r.Place.Region, Name: r.Config["AlarmName"]}
+				if w := r.Config["WaitTime"]; w != "" {
+					n, err := strconv.Atoi(w)
+					if err != nil || n < 0 {
+						errs = append(errs, fmt.Errorf("rule %s: WaitTime %q is not a number of minutes", r.Name, w))
+					}
+					r.Wait = n
+				}
+			case "DeploymentWindow":
+				cw, err := parseCron(r.Config["Cron"], r.Config["TimeZone"])
+				if err != nil {
+					errs = append(errs, fmt.Errorf("rule %s: %w", r.Name, err))
+				}
+				r.Window = cw
+			}
+			c.Rules = append(c.Rules, r)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// readGates finds the gate controller's configuration in the pipeline's
+// template and parses it strictly with package gates.
+func readGates(s *Stack) (*gates.Config, error) {
+	for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
+		meta, ok := s.Template.Resources[id].Metadata[MetadataGates]
+		if !ok {
+			continue
+		}
+		b, err := decodeJSON(meta)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s: %s metadata on %s: %w", s.Path, MetadataGates, id, err)
+		}
+		cfg, err := gates.Parse(bytes.NewReader(b), s.Path+" "+id+" "+MetadataGates)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		return cfg, nil
+	}
+	return nil, nil
+}
+
+// markProduction marks production stages and numbers waves: a production
+// stage has a deployment window (a DeploymentWindow entry rule or a
+// windowed gate); every deploying stage after the first one is production
+// too. A wave is a run of production stages deploying the same regions.
+func markProduction(p *Pipeline) {
+	prod := false
+	wave := 0
+	var last string
+	for _, st := range p.Stages {
+		windowed := st.Gate != nil && st.Gate.Window
+		if st.BeforeEntry != nil {
+			for _, r := range st.BeforeEntry.Rules {
+				if r.Provider == "DeploymentWindow" {
+					windowed = true
+				}
+			}
+		}
+		deploys := len(st.Regions()) > 0
+		if windowed && deploys {
+			prod = true
+		}
+		if !prod || !deploys {
+			continue
+		}
+		st.Production = true
+		key := strings.Join(st.Regions(), ",")
+		if key != last {
+			wave++
+			last = key
+		}
+		st.Wave = wave
+	}
+}
+
+// buildCommands extracts the commands of a JSON build spec (install,
+// pre_build, build, post_build, in that order).
+func buildCommands(spec string) []string {
+	if spec == "" {
+		return nil
+	}
+	var bs struct {
+		Phases map[string]struct {
+			Commands []string `json:"commands"`
+		} `json:"phases"`
+	}
+	if err := strictUnmarshalLoose([]byte(spec), &bs); err != nil {
+		return nil
+	}
+	var out []string
+	for _, ph := range []string{"install", "pre_build", "build", "post_build"} {
+		out = append(out, bs.Phases[ph].Commands...)
+	}
+	return out
+}
+
+// Location is the time zone of the pipeline's deployment window (UTC when
+// it has none): the zone a start time without an offset is read in.
+func (m *Model) Location() *time.Location {
+	if g := m.Pipeline.Gates; g != nil {
+		if loc, err := time.LoadLocation(g.Window.TimeZone); err == nil {
+			return loc
+		}
+	}
+	for _, st := range m.Pipeline.Stages {
+		if st.BeforeEntry == nil {
+			continue
+		}
+		for _, r := range st.BeforeEntry.Rules {
+			if r.Window != nil {
+				return r.Window.loc
+			}
+		}
+	}
+	return time.UTC
+}

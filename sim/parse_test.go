@@ -1,0 +1,287 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseFault(t *testing.T) {
+	cases := []struct {
+		spec string
+		want Fault
+		err  string
+	}{
+		{spec: "eu-west-1:Prod-W3-OneBox+20m", want: Fault{Region: "eu-west-1", Stage: "Prod-W3-OneBox", After: 20 * time.Minute}},
+		{spec: "orders-prod-bake@eu-west-1:Prod-W3+1h30m", want: Fault{Alarm: "orders-prod-bake", Region: "eu-west-1", Stage: "Prod-W3", After: 90 * time.Minute}},
+		{spec: "a@b@eu-west-1:Prod@W3+0s", want: Fault{Alarm: "a@b", Region: "eu-west-1", Stage: "Prod@W3"}},
+		{spec: "org:Prod-W2-OneBox+0m~2d", want: Fault{Org: true, Stage: "Prod-W2-OneBox", Hold: 48 * time.Hour}},
+		{spec: "us-east-1@+1d12h", want: Fault{Region: "us-east-1", After: 36 * time.Hour}},
+		{spec: "org@+5m~30m", want: Fault{Org: true, After: 5 * time.Minute, Hold: 30 * time.Minute}},
+		{spec: "eu-west-1:Prod-W3", err: "no +DURATION"},
+		{spec: "eu-west-1+20m", err: "no :STAGE"},
+		{spec: "Europe:Prod-W3+20m", err: `"Europe" is not a region code`},
+		{spec: "eu-west-1:Prod W3+20m", err: "is not a stage name"},
+		{spec: "eu-west-1:Prod-W3+-5m", err: "negative"},
+		{spec: "eu-west-1:Prod-W3+soon", err: `duration "soon"`},
+		{spec: "eu-west-1:Prod-W3+5m~0s", err: "not a positive duration"},
+		{spec: "@eu-west-1:Prod-W3+5m", err: "alarm name must be 1–255"},
+		{spec: "mars@+5m", err: `"mars" is not a region code`},
+	}
+	for _, c := range cases {
+		t.Run(c.spec, func(t *testing.T) {
+			f, err := ParseFault(c.spec)
+			if c.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), c.err)
+				assert.Contains(t, err.Error(), fmt.Sprintf("fault %q", c.spec), "the error names the spec")
+				return
+			}
+			require.NoError(t, err)
+			c.want.Spec = c.spec
+			assert.Equal(t, c.want, f)
+		})
+	}
+	_, err := ParseFaults([]string{"x", "eu-west-1:A+1m", "y"})
+	assert.ErrorContains(t, err, `fault "x"`)
+	assert.ErrorContains(t, err, `fault "y"`, "every bad spec at once")
+}
+
+func TestCron(t *testing.T) {
+	c, err := parseCron("* * 9-15 ? * MON-THU", "America/Los_Angeles")
+	require.NoError(t, err)
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	assert.True(t, c.open(time.Date(2026, 1, 5, 9, 0, 0, 0, la)), "Monday 09:00")
+	assert.True(t, c.open(time.Date(2026, 1, 8, 15, 59, 0, 0, la)), "Thursday 15:59")
+	assert.False(t, c.open(time.Date(2026, 1, 8, 16, 0, 0, 0, la)), "Thursday 16:00")
+	assert.False(t, c.open(time.Date(2026, 1, 9, 10, 0, 0, 0, la)), "Friday")
+	assert.True(t, c.open(time.Date(2026, 1, 5, 17, 0, 0, 0, time.UTC)), "Monday 09:00 LA is 17:00 UTC")
+	assert.False(t, c.open(time.Date(2026, 1, 5, 16, 59, 0, 0, time.UTC)), "08:59 LA is closed")
+
+	c, err = parseCron("0 0/30 8-10 1,15 JAN,JUL ? 2026", "UTC+05:30")
+	require.NoError(t, err)
+	ist := time.FixedZone("x", 5*3600+1800)
+	assert.True(t, c.open(time.Date(2026, 7, 15, 8, 30, 0, 0, ist)))
+	assert.False(t, c.open(time.Date(2026, 7, 15, 8, 31, 0, 0, ist)))
+	assert.False(t, c.open(time.Date(2027, 7, 15, 8, 30, 0, 0, ist)))
+
+	for _, bad := range []struct{ cron, tz, err string }{
+		{"* * 9-15 ? *", "UTC", "has 5 fields"},
+		{"* * 25 ? * MON", "UTC", `"25" is not in 0–23`},
+		{"* * 15-9 ? * MON", "UTC", "runs backwards"},
+		{"* * 9 ? * MON", "PST", "abbreviation"},
+		{"* * 9 ? * MON", "UTC+25:00", "UTC±HH:MM"},
+		{"* * 9 ? * FUNDAY", "UTC", `"FUNDAY"`},
+	} {
+		_, err := parseCron(bad.cron, bad.tz)
+		assert.ErrorContains(t, err, bad.err, bad.cron)
+	}
+}
+
+func TestAlarmRule(t *testing.T) {
+	place := Place{"333333333333", "eu-west-1"}
+	e, err := parseAlarmRule(`(ALARM("arn:aws:cloudwatch:eu-west-1:333333333333:alarm:a") OR ALARM(b)) AND NOT OK("c") AND TRUE`, place)
+	require.NoError(t, err)
+	states := map[string]string{"a": "OK", "b": "ALARM", "c": "ALARM"}
+	get := func(k AlarmKey) string { return states[k.Name] }
+	assert.True(t, e.eval(get))
+	states["c"] = "OK"
+	assert.False(t, e.eval(get))
+	var kids []string
+	e.children(func(k AlarmKey) { kids = append(kids, k.String()) })
+	assert.Equal(t, []string{"a (333333333333/eu-west-1)", "b (333333333333/eu-west-1)", "c (333333333333/eu-west-1)"}, kids)
+	for _, bad := range []string{"ALARM(a", "ALARM a", "(ALARM(a)", "ALARM(a) XOR ALARM(b)", `ALARM("a)`, strings.Repeat("NOT ", 100) + "TRUE", strings.Repeat("x", maxRuleLength+1)} {
+		_, err := parseAlarmRule(bad, place)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestJmesAndTextOutput(t *testing.T) {
+	doc := map[string]any{
+		"stageStates": []any{
+			map[string]any{"stageName": "A", "latestExecution": map[string]any{"pipelineExecutionId": "e1"}, "actionStates": []any{map[string]any{"latestExecution": map[string]any{"externalExecutionId": "b1"}}}},
+			map[string]any{"stageName": "B", "latestExecution": map[string]any{"pipelineExecutionId": "e2"}, "actionStates": []any{map[string]any{"latestExecution": map[string]any{"externalExecutionId": "b2"}}}},
+		},
+		"MetricAlarms":    []any{map[string]any{"StateValue": "OK"}},
+		"CompositeAlarms": []any{map[string]any{"StateValue": "ALARM"}},
+		"Credentials":     map[string]any{"AccessKeyId": "k", "SecretAccessKey": "s", "SessionToken": "t"},
+	}
+	cases := map[string]string{
+		"stageStates[?actionStates[?latestExecution.externalExecutionId=='b2']].latestExecution.pipelineExecutionId | [0]": "e2\n",
+		"stageStates[?stageName=='Z'].stageName | [0]":                                                                     "None\n",
+		"[CompositeAlarms[].StateValue, MetricAlarms[].StateValue][]":                                                      "ALARM\tOK\n",
+		"Credentials.[AccessKeyId,SecretAccessKey,SessionToken]":                                                           "k\ts\tt\n",
+		"stageStates[*].stageName":                                         "A\tB\n",
+		"stageStates[-1].stageName":                                        "B\n",
+		"stageStates[?stageName!='A'].latestExecution.pipelineExecutionId": "e2\n",
+	}
+	for q, want := range cases {
+		n, err := parseJmes(q)
+		require.NoError(t, err, q)
+		assert.Equal(t, want, textOutput(evalJmes(n, doc)), q)
+	}
+	for _, bad := range []string{"a[", "a[?b", "a.", "[a,", "'x", strings.Repeat("a.", 3000)} {
+		_, err := parseJmes(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestFormatDate(t *testing.T) {
+	now := time.Date(2026, 12, 24, 7, 30, 5, 0, time.UTC)
+	for _, c := range []struct {
+		tz   string
+		args []string
+		want string
+	}{
+		{"", []string{"+%s"}, "1798097405"},
+		{"America/Los_Angeles", []string{"+%F %T %a %u"}, "2026-12-23 23:30:05 Wed 3"},
+		{"Asia/Tokyo", []string{"+%F"}, "2026-12-24"},
+		{"Asia/Tokyo", []string{"-u", "+%H%%"}, "07%"},
+	} {
+		got, err := formatDate(now, c.tz, c.args)
+		require.NoError(t, err)
+		assert.Equal(t, c.want, got)
+	}
+	_, err := formatDate(now, "", []string{"-d", "tomorrow"})
+	assert.ErrorContains(t, err, "not modelled")
+}
+
+// TestReaderIsStrictAndBounded: duplicate keys, trailing data, oversized
+// files, paths that leave the assembly and nested cycles.
+func TestReaderIsStrictAndBounded(t *testing.T) {
+	tmpl := `{"Resources":{"P":{"Type":"AWS::CodePipeline::Pipeline","Properties":{"PipelineType":"V2","Stages":[]}}}}`
+	manifest := func(arts string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(`{"version":"54.0.0","artifacts":{` + arts + `}}`)}
+	}
+	stack := `"s":{"type":"aws:cloudformation:stack","environment":"aws://111111111111/us-west-2","properties":{"templateFile":"p.template.json"}}`
+	cases := []struct {
+		name string
+		fs   fstest.MapFS
+		lim  Limits
+		err  string
+	}{
+		{"ok", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl)}}, Limits{}, ""},
+		{"cycle", fstest.MapFS{"manifest.json": manifest(stack + `,"n":{"type":"cdk:cloud-assembly","properties":{"directoryName":"n"}}`), "p.template.json": {Data: []byte(tmpl)},
+			"n/manifest.json": manifest(`"back":{"type":"cdk:cloud-assembly","properties":{"directoryName":".."}}`)}, Limits{}, ""},
+		{"nested escape", fstest.MapFS{"manifest.json": manifest(stack + `,"n":{"type":"cdk:cloud-assembly","properties":{"directoryName":"n"}}`), "p.template.json": {Data: []byte(tmpl)},
+			"n/manifest.json": manifest(`"up":{"type":"cdk:cloud-assembly","properties":{"directoryName":"../.."}}`)}, Limits{}, "leaves the assembly"},
+		{"self cycle", fstest.MapFS{"manifest.json": manifest(stack + `,"n":{"type":"cdk:cloud-assembly","properties":{"directoryName":"."}}`), "p.template.json": {Data: []byte(tmpl)}}, Limits{}, ""},
+		{"escape", fstest.MapFS{"manifest.json": manifest(`"s":{"type":"aws:cloudformation:stack","properties":{"templateFile":"../etc/passwd"}}`)}, Limits{}, "leaves the assembly"},
+		{"absolute", fstest.MapFS{"manifest.json": manifest(`"s":{"type":"aws:cloudformation:stack","properties":{"templateFile":"/etc/passwd"}}`)}, Limits{}, "must be relative"},
+		{"duplicate key", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Resources":{"P":{"Type":"a","Type":"b"}}}`)}}, Limits{}, "appears twice"},
+		{"trailing", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl + "{}")}}, Limits{}, "data after"},
+		{"too big", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl)}}, Limits{MaxFileBytes: 64}, "larger than 64 bytes"},
+		{"too much", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl)}}, Limits{MaxTotalBytes: 200}, "larger than 200 bytes in all"},
+		{"no resources", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Outputs":{}}`)}}, Limits{}, "no Resources"},
+		{"no manifest", fstest.MapFS{}, Limits{}, "no cloud assembly manifest"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := ReadAssembly(c.fs, c.lim)
+			if c.err != "" {
+				assert.ErrorContains(t, err, c.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, a.Stacks, 1)
+			assert.Equal(t, "111111111111", a.Stacks[0].Account)
+		})
+	}
+	deep := fstest.MapFS{"manifest.json": manifest(`"n":{"type":"cdk:cloud-assembly","properties":{"directoryName":"d"}}`)}
+	dir := "d"
+	for i := 0; i < 12; i++ {
+		deep[dir+"/manifest.json"] = manifest(`"n":{"type":"cdk:cloud-assembly","properties":{"directoryName":"d"}}`)
+		dir += "/d"
+	}
+	_, err := ReadAssembly(deep, Limits{})
+	assert.ErrorContains(t, err, "nested deeper than 8")
+}
+
+func TestIntrinsicsAreBounded(t *testing.T) {
+	s := &Stack{Name: "st", Account: "1", Region: "r", Template: &Template{Resources: map[string]*Resource{
+		"A": {Type: "AWS::CloudWatch::Alarm", Properties: map[string]any{"AlarmName": map[string]any{"Ref": "B"}}},
+		"B": {Type: "AWS::CloudWatch::Alarm", Properties: map[string]any{"AlarmName": map[string]any{"Ref": "A"}}},
+		"C": {Type: "AWS::CloudWatch::Alarm", Properties: map[string]any{"AlarmName": map[string]any{"Fn::Sub": "${AWS::StackName}-${AWS::Region}-x"}}},
+	}}}
+	e := newEvaluator(s)
+	_, ok := e.str(map[string]any{"Ref": "A"})
+	assert.False(t, ok, "a Ref cycle is cut off, not followed forever")
+	v, ok := e.str(map[string]any{"Fn::GetAtt": []any{"C", "Arn"}})
+	assert.True(t, ok)
+	assert.Equal(t, "arn:aws:cloudwatch:r:1:alarm:st-r-x", v)
+	var join any = "x"
+	for i := 0; i < 20; i++ {
+		join = map[string]any{"Fn::Join": []any{"", []any{join, join}}}
+	}
+	v, ok = e.str(join)
+	assert.False(t, ok, "exponential expansion is cut off")
+	assert.LessOrEqual(t, len(v), maxEvalBytes)
+}
+
+func FuzzParseFault(f *testing.F) {
+	for _, s := range []string{"eu-west-1:Prod-W3-OneBox+20m", "a@eu-west-1:S+1h~2d", "org:S+0s", "us-east-1@+1d", "org@+5m~1m", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ft, err := ParseFault(s)
+		if err == nil && ft.Spec != s {
+			t.Fatalf("spec not kept: %q", s)
+		}
+	})
+}
+
+func FuzzParseAlarmRule(f *testing.F) {
+	for _, s := range []string{`ALARM("a") OR OK(b)`, "NOT (TRUE AND FALSE)", `INSUFFICIENT_DATA("arn:aws:cloudwatch:r:1:alarm:x")`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if e, err := parseAlarmRule(s, Place{"1", "r"}); err == nil {
+			e.eval(func(AlarmKey) string { return "ALARM" })
+		}
+	})
+}
+
+func FuzzJmes(f *testing.F) {
+	for _, s := range []string{"a[?b=='c'].d | [0]", "[a[].b, c[*]][]", "x.[y,z]", "a[-1]"} {
+		f.Add(s)
+	}
+	doc := map[string]any{"a": []any{map[string]any{"b": "c", "d": 1.0}}, "c": []any{"x"}}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := parseJmes(s); err == nil {
+			_ = textOutput(evalJmes(n, doc))
+		}
+	})
+}
+
+func FuzzCron(f *testing.F) {
+	f.Add("* * 9-15 ? * MON-THU", "America/Los_Angeles")
+	f.Add("0 0/5 * 1,15 JAN-MAR ? 2026", "UTC-03:00")
+	f.Fuzz(func(t *testing.T, expr, tz string) {
+		if c, err := parseCron(expr, tz); err == nil {
+			c.open(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+		}
+	})
+}
+
+// FuzzReadTemplate: any bytes either fail cleanly or give a model whose
+// run is bounded.
+func FuzzReadTemplate(f *testing.F) {
+	f.Add([]byte(`{"Resources":{"P":{"Type":"AWS::CodePipeline::Pipeline","Properties":{"PipelineType":"V2","Stages":[{"Name":"A","Actions":[{"Name":"x","ActionTypeId":{"Provider":"CodeBuild"},"RunOrder":1}],"BeforeEntry":{"Conditions":[{"Result":"FAIL","Rules":[{"Name":"w","RuleTypeId":{"Provider":"DeploymentWindow"},"Configuration":{"Cron":"* * 9-15 ? * MON-THU"}}]}]}}]}}}}`))
+	f.Add([]byte(`{"Resources":{"A":{"Type":"AWS::CloudWatch::CompositeAlarm","Properties":{"AlarmName":"a","AlarmRule":{"Fn::Join":["",["ALARM(",{"Ref":"A"},")"]]}}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ReadTemplate(strings.NewReader(string(data)), "fuzz.template.json", Limits{MaxFileBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		m, err := NewModel(a)
+		if err != nil {
+			return
+		}
+		_, _ = Run(m, Options{Start: monday, MaxDays: 1})
+	})
+}

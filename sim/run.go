@@ -1,0 +1,949 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/safepipe/safepipe/gates"
+)
+
+// Execution types (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PipelineExecution.html:
+// "executionType ... Valid Values: STANDARD | ROLLBACK").
+const (
+	execStandard = "STANDARD"
+	execRollback = "ROLLBACK"
+)
+
+type execution struct {
+	id      string
+	kind    string
+	version int // the artifacts: 1 the change, 0 what ran before
+	status  string
+	stage   int // rollback: the stage it rolls back
+}
+
+const (
+	phaseEntry = iota
+	phaseActions
+	phaseBake
+	phaseDone
+)
+
+type ruleRun struct {
+	r      *Rule
+	status string // "", "Succeeded", "Failed"
+	first  time.Time
+	why    string
+}
+
+type actionRun struct {
+	a         *Action
+	startedAt time.Time
+	script    *scriptRun
+	doneAt    time.Time
+	status    string // InProgress, Succeeded, Failed
+	op        *stackOp
+	why       string
+}
+
+type stageRun struct {
+	st       *Stage
+	exec     *execution
+	phase    int
+	arrived  time.Time
+	entered  time.Time
+	baking   time.Time
+	ended    time.Time
+	result   string
+	detail   string
+	rules    []*ruleRun
+	condFrom time.Time
+	order    int
+	actions  []*actionRun
+	holdWhy  string
+}
+
+// stackOp is one stack update in flight.
+type stackOp struct {
+	key        StackKey
+	act        *actionRun
+	kind       string // identical, create, config, code
+	tmpl       *Stack
+	version    int
+	resDone    time.Time
+	shifting   bool
+	shiftStart time.Time
+	unit       trafficUnit
+	ignored    map[AlarmKey]bool
+	prev       stackState
+	failedAt   time.Time
+	why        string
+}
+
+type runner struct {
+	*world
+	execs    []*execution
+	std      *execution
+	runs     []*stageRun
+	faults   []*resolvedFault
+	stageSt  map[string]gates.StageState
+	stChange bool
+	// property bookkeeping
+	firstV1   map[string]time.Time
+	fullAt    map[string]time.Time
+	waveBaked map[int]time.Time
+	prodWave  map[string]int
+	oneboxMax map[string]float64 // stage|region → max share during its bake
+	shareLog  map[string][]SharePoint
+	lastShare map[string]float64
+	violated  map[string]bool
+	regions   []string // production regions, sorted
+	scripts   []*scriptRun
+}
+
+// Run simulates the model's pipeline taking one change (new code in every
+// stack it deploys) from opts.Start, with opts.Faults, and checks the
+// safety properties.
+func Run(m *Model, opts Options) (*Result, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	faults, err := resolveFaults(m, opts.Faults)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Pipeline: m.Pipeline.Name, Start: opts.Start.UTC(), Reached: []string{}, RolledBack: []string{}, BlastRadius: []string{},
+		Violations: []Violation{}, Faults: []FaultResult{}, Regions: []RegionResult{}, Closed: []Interval{}, Events: []Event{}, Notes: []string{},
+		Options: RunOptions{DeployMinutes: opts.DeployMinutes, ActionMinutes: opts.ActionMinutes, Executions: opts.Executions,
+			RollbackConditions: opts.RollbackConditions, BakeWatch: opts.BakeWatch, AlarmAtStart: opts.AlarmAtStart, OneBoxShare: opts.OneBoxShare}}
+	r := &runner{world: newWorld(m, opts, res), faults: faults, stageSt: map[string]gates.StageState{},
+		firstV1: map[string]time.Time{}, fullAt: map[string]time.Time{}, waveBaked: map[int]time.Time{}, prodWave: map[string]int{},
+		oneboxMax: map[string]float64{}, shareLog: map[string][]SharePoint{}, lastShare: map[string]float64{}, violated: map[string]bool{}}
+	for _, n := range m.Notes {
+		r.note(n)
+	}
+	r.note(fmt.Sprintf("readings: stage conditions during a rollback execution %s; an OnSuccess alarm rule watches %s; a CodeDeploy alarm already in ALARM when a deployment starts %s",
+		opts.RollbackConditions, map[Reading]string{BakeContinuous: "continuously over its WaitTime", BakeAtEnd: "once at the end of its WaitTime"}[opts.BakeWatch], opts.AlarmAtStart))
+	r.baseline()
+	r.loop()
+	r.finish()
+	return res, nil
+}
+
+// baseline is the world before the run: one earlier successful execution
+// deployed the previous version (0) through every stage, so every stack the
+// pipeline deploys exists with the template of the last stage that deploys
+// it, and that execution is every stage's rollback target.
+func (r *runner) baseline() {
+	for _, st := range r.p.Stages {
+		for _, a := range st.Actions {
+			if !a.Deploys() {
+				continue
+			}
+			k := a.Key()
+			s := r.stacks[k]
+			if s == nil {
+				s = &stackState{key: k, exists: true}
+				r.stacks[k] = s
+			}
+			if a.Template != nil {
+				s.template, s.effective, s.code = a.Template, a.Template.Template.Effective, hasCode(a.Template)
+			}
+			if st.Production {
+				s.prod = true
+				if _, ok := r.prodWave[k.Region]; !ok {
+					r.prodWave[k.Region] = st.Wave
+				}
+			}
+			if a.Template == nil {
+				r.note(fmt.Sprintf("stage %s: action %s deploys a template not in the assembly (%s): modelled as a configuration change", st.Name, a.Name, a.Config["TemplatePath"]))
+			}
+		}
+		for _, a := range st.Actions {
+			switch a.Provider {
+			case "CodeDeploy", "CodeDeployToECS":
+				r.note(fmt.Sprintf("stage %s: action %s (%s) deploys a revision outside CloudFormation; EC2 and ECS blue/green deployments by pipeline actions are not modelled (it succeeds after %d min, and its traffic is not tracked)", st.Name, a.Name, a.Provider, r.opts.ActionMinutes))
+			case "Manual":
+				r.note(fmt.Sprintf("stage %s: manual approval %s is assumed approved at once", st.Name, a.Name))
+			}
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys) {
+		s := r.stacks[k]
+		if s.template == nil {
+			continue
+		}
+		for _, u := range trafficUnits(s.template) {
+			if u.Note != "" {
+				r.note(fmt.Sprintf("%s: %s; its traffic is modelled as moving at once", k, u.Note))
+			}
+		}
+	}
+	for _, reg := range slices.Sorted(maps.Keys(r.prodWave)) {
+		r.shareLog[reg] = []SharePoint{{At: fmtTime(r.opts.Start), Share: 0}}
+		r.regions = append(r.regions, reg)
+	}
+	r.keys = slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys)
+	r.byRegion = map[string][]*stackState{}
+	for _, k := range r.keys {
+		if s := r.stacks[k]; s.prod {
+			r.byRegion[k.Region] = append(r.byRegion[k.Region], s)
+		}
+	}
+	r.std = &execution{id: "exec-change", kind: execStandard, version: 1, status: "InProgress"}
+	r.execs = append(r.execs, r.std)
+	if r.opts.Executions > 0 {
+		r.note(fmt.Sprintf("the pipeline's history holds %d earlier executions (only scripts that read the history see them; the gate controller reads the pipeline's state)", r.opts.Executions+1))
+	}
+}
+
+func (r *runner) event(stage, format string, args ...any) {
+	r.res.Events = append(r.res.Events, Event{At: fmtTime(r.now), Stage: stage, What: fmt.Sprintf(format, args...)})
+}
+
+func (r *runner) violate(v Violation) {
+	key := v.Property + "|" + v.Stage + "|" + v.Region + "|" + v.Detail
+	if r.violated[key] {
+		return
+	}
+	r.violated[key] = true
+	r.res.Violations = append(r.res.Violations, v)
+}
+
+const warmUp = 10 * time.Minute
+
+func (r *runner) loop() {
+	start := r.opts.Start.Truncate(time.Minute)
+	end := start.Add(time.Duration(r.opts.MaxDays) * 24 * time.Hour)
+	for r.now = start.Add(-warmUp); !r.now.After(end); r.now = r.now.Add(time.Minute) {
+		if r.now.Equal(start) {
+			r.arrive(r.std, 0)
+		}
+		r.stepFaults()
+		r.stepStacks()
+		r.refreshStages()
+		r.controller(r.stageSt, r.stChange)
+		r.evalGateAlarms()
+		r.stepScripts()
+		r.stepPipeline()
+		r.sample()
+		if !r.now.Before(start) && r.quiet() {
+			break
+		}
+	}
+	r.stopScripts()
+	if r.now.After(end) {
+		r.now = end
+		r.note(fmt.Sprintf("the simulation stopped after %d days with work still in progress", r.opts.MaxDays))
+	}
+}
+
+// quiet reports whether nothing more can happen: the change's execution
+// and every rollback ended and no stack or script is still at work (a
+// fault that fires or clears later changes nothing any more).
+func (r *runner) quiet() bool {
+	for _, e := range r.execs {
+		if e.status == "InProgress" {
+			return false
+		}
+	}
+	for _, s := range r.stacks {
+		if s.op != nil {
+			return false
+		}
+	}
+	for _, sc := range r.scripts {
+		if !sc.done {
+			return false
+		}
+	}
+	return true
+}
+
+// --- faults ---
+
+func (r *runner) stepFaults() {
+	for _, f := range r.faults {
+		if f.done {
+			continue
+		}
+		if !f.active {
+			var at time.Time
+			if f.stage == nil {
+				at = r.opts.Start.Add(f.After)
+			} else if sr := r.firstRun(f.stage, execStandard); sr != nil && !sr.entered.IsZero() {
+				at = sr.entered.Add(f.After)
+			}
+			if at.IsZero() || r.now.Before(at) {
+				continue
+			}
+			f.active, f.fired = true, r.now
+			f.during = r.inProgress()
+			r.setForced(f.force, 1)
+			r.event(stageName(f.during), "fault %s: %s goes to ALARM", f.Spec, f.watched)
+			continue
+		}
+		if !r.faultOver(f) {
+			continue
+		}
+		f.active, f.done, f.cleared = false, true, r.now
+		r.setForced(f.force, -1)
+		r.event(stageName(f.during), "fault %s: %s returns to OK", f.Spec, f.watched)
+	}
+}
+
+func stageName(s *Stage) string {
+	if s == nil {
+		return ""
+	}
+	return s.Name
+}
+
+// faultOver: a fault with a hold lasts that long; the organisation's
+// lasts to the end; a region's lasts while the change is in the region.
+func (r *runner) faultOver(f *resolvedFault) bool {
+	min := time.Duration(r.opts.ClearMinutes) * time.Minute
+	switch {
+	case f.Hold > 0:
+		return !r.now.Before(f.fired.Add(f.Hold))
+	case f.Org:
+		return false
+	}
+	in := false
+	for _, s := range r.stacks {
+		if s.key.Region == f.watched.Region && s.key.Account == f.watched.Account && (s.op != nil || s.share() > 0) {
+			in = true
+		}
+	}
+	if in {
+		f.gone = time.Time{}
+		return false
+	}
+	if f.gone.IsZero() {
+		f.gone = r.now
+	}
+	return !r.now.Before(f.fired.Add(min)) && !r.now.Before(f.gone.Add(min))
+}
+
+// inProgress is the stage the change's execution is in (entered and not
+// ended), nil between stages.
+func (r *runner) inProgress() *Stage {
+	for _, sr := range r.runs {
+		if sr.exec == r.std && sr.phase != phaseDone && !sr.entered.IsZero() {
+			return sr.st
+		}
+	}
+	return nil
+}
+
+func (r *runner) firstRun(st *Stage, kind string) *stageRun {
+	for _, sr := range r.runs {
+		if sr.st == st && sr.exec.kind == kind {
+			return sr
+		}
+	}
+	return nil
+}
+
+// --- CloudFormation and CodeDeploy ---
+
+// startDeploy starts a stack update. "CloudFormation ... performs an
+// CodeDeploy deployment when the version changes on the alias"
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatepolicy.html),
+// and the stack update waits for it: CodeDeploy "report[s] a failure to
+// CloudFormation" (SAM safe deployments; docs/aws-semantics.md Q9, safe
+// assumption 3). An update whose template (Metadata aside) and code are
+// what is deployed changes nothing and succeeds (Q13's safe assumption).
+func (r *runner) startDeploy(ar *actionRun, version int) {
+	a := ar.a
+	k := a.Key()
+	s := r.stacks[k]
+	op := &stackOp{key: k, act: ar, tmpl: a.Template, version: version, prev: *s}
+	ar.op = op
+	s.op = op
+	code := a.Template != nil && hasCode(a.Template)
+	effective := ""
+	if a.Template != nil {
+		effective = a.Template.Template.Effective
+	}
+	switch {
+	case !s.exists:
+		op.kind = "create"
+	case effective == s.effective && (!code || s.version == version):
+		op.kind = "identical"
+	case code && s.version != version:
+		op.kind = "code"
+	default:
+		op.kind = "config"
+	}
+	d := time.Duration(r.opts.DeployMinutes) * time.Minute
+	if op.kind == "identical" {
+		d = time.Minute
+	}
+	op.resDone = r.now.Add(d)
+	r.event(ar.st(r), "%s: %s update of %s begins", a.Name, op.kind, k)
+}
+
+func (ar *actionRun) st(r *runner) string {
+	for _, sr := range r.runs {
+		if slices.Contains(sr.actions, ar) {
+			return sr.st.Name
+		}
+	}
+	return ""
+}
+
+func (r *runner) stepStacks() {
+	for _, k := range r.keys {
+		s := r.stacks[k]
+		op := s.op
+		if op == nil {
+			continue
+		}
+		if !op.failedAt.IsZero() { // CloudFormation rolls the stack back
+			if !r.now.Before(op.failedAt.Add(time.Duration(r.opts.ActionMinutes) * time.Minute)) {
+				prev := op.prev
+				s.effective, s.version, s.template, s.cur, s.next, s.w, s.exists = prev.effective, prev.version, prev.template, prev.cur, prev.next, 0, prev.exists
+				s.op = nil
+				op.act.status, op.act.why = "Failed", op.why
+				r.event(op.act.st(r), "%s: stack %s rolled back by CloudFormation (%s)", op.act.a.Name, k, op.why)
+			}
+			continue
+		}
+		if !op.shifting {
+			if r.now.Before(op.resDone) {
+				continue
+			}
+			r.applyResources(s, op)
+			if !op.shifting {
+				r.completeOp(s, op)
+				continue
+			}
+		}
+		r.stepShift(s, op)
+	}
+}
+
+func (r *runner) applyResources(s *stackState, op *stackOp) {
+	prevCur := s.cur
+	s.exists = true
+	if op.tmpl != nil {
+		s.template, s.effective, s.code = op.tmpl, op.tmpl.Template.Effective, hasCode(op.tmpl)
+	}
+	switch op.kind {
+	case "create":
+		s.version, s.cur, s.next, s.w = op.version, op.version, op.version, 0
+	case "code":
+		s.version = op.version
+		units := trafficUnits(op.tmpl)
+		var primary *trafficUnit
+		for i := range units {
+			if units[i].Kind == "lambda-codedeploy" || units[i].Kind == "ecs-rolling" {
+				primary = &units[i]
+				break
+			}
+		}
+		if primary == nil {
+			s.cur, s.next, s.w = op.version, op.version, 0
+			return
+		}
+		op.unit = *primary
+		if op.unit.Kind == "ecs-rolling" {
+			op.unit.Shift.Interval = r.opts.DeployMinutes
+		}
+		op.shifting, op.shiftStart = true, r.now
+		s.cur, s.next, s.w = prevCur, op.version, 0
+		op.ignored = map[AlarmKey]bool{}
+		if op.unit.IgnoreAlarmsInAlarmAtStart || r.opts.AlarmAtStart == AlarmAtStartIgnored {
+			for _, ak := range op.unit.Alarms {
+				if r.state(ak) == stateAlarm {
+					op.ignored[ak] = true
+				}
+			}
+		}
+		r.event(op.act.st(r), "%s: %s shifts traffic to the new version: %s", op.act.a.Name, s.key, op.unit.Shift)
+	}
+}
+
+func (r *runner) stepShift(s *stackState, op *stackOp) {
+	u := op.unit
+	if u.AlarmsEnabled {
+		for _, ak := range u.Alarms {
+			st := r.state(ak)
+			// "ignorePollAlarmFailure ... false: The deployment stops if
+			// alarm status information can't be retrieved from Amazon
+			// CloudWatch." (API_AlarmConfiguration): a missing alarm stops it.
+			if (st == stateAlarm && !op.ignored[ak]) || st == "" {
+				why := fmt.Sprintf("alarm %s is in ALARM", ak.Name)
+				if st == "" {
+					why = fmt.Sprintf("alarm %s does not exist", ak.Name)
+				}
+				if u.RollbackOnAlarm {
+					s.w = 0
+					why += "; the deployment stopped and traffic went back to the previous version"
+				} else {
+					why += "; the deployment stopped"
+				}
+				op.failedAt, op.why = r.now, why
+				r.event(op.act.st(r), "%s: %s %s", op.act.a.Name, s.key, why)
+				return
+			}
+		}
+	}
+	elapsed := int(r.now.Sub(op.shiftStart) / time.Minute)
+	s.w = u.Shift.weight(elapsed)
+	if elapsed >= u.Shift.minutes() {
+		s.cur, s.next, s.w = op.version, op.version, 0
+		op.shifting = false
+		r.completeOp(s, op)
+	}
+}
+
+func (r *runner) completeOp(s *stackState, op *stackOp) {
+	s.op = nil
+	op.act.status = "Succeeded"
+	op.act.doneAt = r.now
+}
+
+// --- CodePipeline ---
+
+// arrive puts an execution at a stage.
+func (r *runner) arrive(e *execution, idx int) {
+	st := r.p.Stages[idx]
+	sr := &stageRun{st: st, exec: e, arrived: r.now, phase: phaseEntry}
+	r.runs = append(r.runs, sr)
+	r.stChange = true
+	if r.conditionsApply(sr) && st.BeforeEntry != nil {
+		sr.condFrom = r.now
+		for _, rl := range st.BeforeEntry.Rules {
+			sr.rules = append(sr.rules, &ruleRun{r: rl})
+		}
+	}
+}
+
+// conditionsApply: "AWS CodePipeline V2 type pipelines now support stage
+// level conditions"
+// (https://aws.amazon.com/about-aws/whats-new/2024/08/aws-codepipeline-stage-level-conditions-implement-pipeline-gates;
+// docs/aws-semantics.md Q6), and whether a rollback execution passes
+// through them is the RollbackConditions reading (Q5: not documented).
+func (r *runner) conditionsApply(sr *stageRun) bool {
+	if r.p.Type != "V2" {
+		return false
+	}
+	return sr.exec.kind == execStandard || r.opts.RollbackConditions == RollbackConditionsEvaluated
+}
+
+func (r *runner) stepPipeline() {
+	for i := 0; i < len(r.runs); i++ {
+		sr := r.runs[i]
+		switch sr.phase {
+		case phaseEntry:
+			r.stepEntry(sr)
+		case phaseActions:
+			r.stepActions(sr)
+		case phaseBake:
+			r.stepBake(sr)
+		}
+	}
+}
+
+func (r *runner) refreshStages() {
+	out := map[string]gates.StageState{}
+	for _, sr := range r.runs {
+		if sr.phase == phaseDone {
+			continue
+		}
+		s := out[sr.st.Name]
+		if sr.exec.kind == execRollback {
+			s.Rollback = true
+		}
+		if sr.phase == phaseBake {
+			s.BakeStart = sr.baking
+		}
+		out[sr.st.Name] = s
+	}
+	r.stChange = !maps.Equal(out, r.stageSt)
+	r.stageSt = out
+}
+
+// stepEntry evaluates the BeforeEntry condition. "A condition state will
+// be Failed if any of the rules in the condition are failed and Succeeded
+// if all the rules succeed."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works-conditions.html).
+// CloudWatchAlarm: "For the Entry condition, this is the amount of time
+// CodePipeline will wait if the alarm is in ALARM state when it is first
+// evaluated. If the alarm is in OK state when the rule is first checked,
+// the rule will immediately succeed." (rule-reference-CloudWatchAlarm; Q1)
+// — re-checked every minute while waiting, and not again once it
+// succeeded: "After the deployment window opens, CodePipeline does not
+// check the CloudWatchAlarm alarm again." (rule-reference-DeploymentWindow).
+func (r *runner) stepEntry(sr *stageRun) {
+	var failed, pending []string
+	for _, rr := range sr.rules {
+		if rr.status == "" {
+			r.evalEntryRule(sr, rr)
+		}
+		switch rr.status {
+		case "Failed":
+			failed = append(failed, rr.r.Name+": "+rr.why)
+		case "":
+			pending = append(pending, rr.r.Name+": "+rr.why)
+		}
+	}
+	if len(failed) > 0 {
+		res := sr.st.BeforeEntry.Result
+		r.endRun(sr, "Refused", "entry condition failed ("+strings.Join(failed, "; ")+")")
+		if res == "SKIP" {
+			sr.result = "Skipped"
+			r.next(sr)
+			return
+		}
+		sr.exec.status = "Failed"
+		r.event(sr.st.Name, "%s execution refused at entry: %s", sr.exec.kind, strings.Join(failed, "; "))
+		return
+	}
+	if len(pending) > 0 {
+		sr.holdWhy = strings.Join(pending, "; ")
+		return
+	}
+	r.enter(sr)
+}
+
+func (r *runner) evalEntryRule(sr *stageRun, rr *ruleRun) {
+	if rr.first.IsZero() {
+		rr.first = r.now
+	}
+	switch rr.r.Provider {
+	case "CloudWatchAlarm":
+		st := r.state(rr.r.Alarm)
+		if st == "" {
+			// Q2 (DOCS SILENT): a rule on a missing alarm fails.
+			rr.status, rr.why = "Failed", fmt.Sprintf("alarm %s does not exist", rr.r.Alarm)
+			return
+		}
+		if !inStates(rr.r, st) {
+			rr.status = "Succeeded"
+			return
+		}
+		rr.why = fmt.Sprintf("alarm %s is in %s", rr.r.Alarm.Name, st)
+		if r.now.Sub(rr.first) >= time.Duration(rr.r.Wait)*time.Minute {
+			rr.status, rr.why = "Failed", rr.why+fmt.Sprintf(" after waiting %d min", rr.r.Wait)
+		}
+	case "DeploymentWindow":
+		if rr.r.Window == nil || rr.r.Window.open(r.now) {
+			rr.status = "Succeeded"
+			return
+		}
+		rr.why = "outside the deployment window " + rr.r.Window.expr
+	default:
+		r.note(fmt.Sprintf("stage %s: %s rule %s is not simulated; it is taken to pass", sr.st.Name, rr.r.Provider, rr.r.Name))
+		rr.status = "Succeeded"
+	}
+}
+
+func inStates(rl *Rule, st string) bool {
+	states := rl.Config["AlarmStates"]
+	if states == "" {
+		states = stateAlarm
+	}
+	for _, s := range strings.Split(states, ",") {
+		if strings.TrimSpace(s) == st {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) enter(sr *stageRun) {
+	sr.entered, sr.phase, sr.rules = r.now, phaseActions, nil
+	sr.order = 0
+	r.stChange = true
+	if sr.exec.kind == execStandard {
+		r.checkStart(sr)
+	} else if waited := r.now.Sub(sr.arrived); waited > time.Duration(r.opts.RollbackHoldMinutes)*time.Minute {
+		r.violate(Violation{Property: PropRollbackCompletes, Stage: sr.st.Name, Region: strings.Join(sr.st.Regions(), " "),
+			Detail: fmt.Sprintf("the rollback execution waited %s at the stage's entry (%s) while the new version kept serving", fmtDur(waited), sr.holdWhy)})
+	}
+	r.event(sr.st.Name, "%s execution enters the stage", sr.exec.kind)
+	r.startOrder(sr)
+}
+
+func (r *runner) startOrder(sr *stageRun) {
+	next := math.MaxInt
+	for _, a := range sr.st.Actions {
+		if a.RunOrder > sr.order && a.RunOrder < next {
+			next = a.RunOrder
+		}
+	}
+	if next == math.MaxInt {
+		r.actionsDone(sr)
+		return
+	}
+	sr.order = next
+	for _, a := range sr.st.Actions {
+		if a.RunOrder != next {
+			continue
+		}
+		ar := &actionRun{a: a, status: "InProgress", startedAt: r.now}
+		sr.actions = append(sr.actions, ar)
+		switch {
+		case isScriptAction(a):
+			r.startScript(ar, sr)
+		case a.Deploys():
+			r.startDeploy(ar, sr.exec.version)
+		case a.Provider == "CloudFormation":
+			ar.doneAt = r.now.Add(time.Minute)
+		default:
+			ar.doneAt = r.now.Add(time.Duration(r.opts.ActionMinutes) * time.Minute)
+		}
+	}
+}
+
+func (r *runner) stepActions(sr *stageRun) {
+	var failed []string
+	for _, ar := range sr.actions {
+		if ar.a.RunOrder != sr.order {
+			continue
+		}
+		switch {
+		case ar.script != nil:
+			if ar.script.done && ar.status == "InProgress" {
+				ar.status, ar.why = "Succeeded", ""
+				if ar.script.failed {
+					ar.status, ar.why = "Failed", ar.script.why
+				}
+			}
+		case ar.op == nil && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
+			ar.status = "Succeeded"
+		}
+		switch ar.status {
+		case "InProgress":
+			return
+		case "Failed":
+			failed = append(failed, ar.a.Name+": "+ar.why)
+		}
+	}
+	if len(failed) > 0 {
+		r.fail(sr, "action failed ("+strings.Join(failed, "; ")+")")
+		return
+	}
+	r.startOrder(sr)
+}
+
+func (r *runner) actionsDone(sr *stageRun) {
+	sr.baking, sr.phase = r.now, phaseBake
+	r.stChange = true
+	sr.condFrom = r.now
+	if r.conditionsApply(sr) && sr.st.OnSuccess != nil {
+		for _, rl := range sr.st.OnSuccess.Rules {
+			sr.rules = append(sr.rules, &ruleRun{r: rl, first: r.now})
+		}
+	}
+	r.stepBake(sr)
+}
+
+// stepBake evaluates the OnSuccess condition. "For On Success conditions,
+// OK and INSUFFICIENT_DATA meet the criteria." (concepts page); with a
+// WaitTime the rule watches the alarm over the wait (BakeContinuous) or
+// checks it once at its end (BakeAtEnd): docs/aws-semantics.md Q2.
+func (r *runner) stepBake(sr *stageRun) {
+	var failed []string
+	pending := false
+	for _, rr := range sr.rules {
+		if rr.status != "" {
+			continue
+		}
+		end := rr.first.Add(time.Duration(rr.r.Wait) * time.Minute)
+		switch rr.r.Provider {
+		case "CloudWatchAlarm":
+			st := r.state(rr.r.Alarm)
+			atEnd := !r.now.Before(end)
+			check := r.opts.BakeWatch == BakeContinuous || atEnd
+			if check && (st == "" || inStates(rr.r, st)) {
+				rr.status, rr.why = "Failed", fmt.Sprintf("alarm %s is in %s", rr.r.Alarm.Name, orMissing(st))
+			} else if atEnd {
+				rr.status = "Succeeded"
+			}
+		case "DeploymentWindow":
+			// Q3: in OnSuccess it may fail at once outside the window.
+			if rr.r.Window == nil || rr.r.Window.open(r.now) {
+				rr.status = "Succeeded"
+			} else {
+				rr.status, rr.why = "Failed", "outside the deployment window"
+			}
+		default:
+			r.note(fmt.Sprintf("stage %s: %s rule %s is not simulated; it is taken to pass", sr.st.Name, rr.r.Provider, rr.r.Name))
+			rr.status = "Succeeded"
+		}
+		switch rr.status {
+		case "Failed":
+			failed = append(failed, rr.r.Name+": "+rr.why)
+		case "":
+			pending = true
+		}
+	}
+	if len(failed) > 0 {
+		why := "bake failed (" + strings.Join(failed, "; ") + ")"
+		if sr.st.OnSuccess.Result == "ROLLBACK" {
+			r.rollback(sr, why)
+			return
+		}
+		r.fail(sr, why)
+		return
+	}
+	if pending {
+		return
+	}
+	r.endRun(sr, "Succeeded", "")
+	if sr.exec.kind == execRollback {
+		sr.exec.status = "Succeeded"
+		r.event(sr.st.Name, "rollback execution succeeded")
+		return
+	}
+	if sr.st.Production {
+		baked := false
+		for _, rr := range sr.rules {
+			baked = baked || (rr.r.Provider == "CloudWatchAlarm" && rr.r.Wait > 0)
+		}
+		if baked {
+			r.waveBaked[sr.st.Wave] = r.now
+		} else {
+			delete(r.waveBaked, sr.st.Wave)
+		}
+	}
+	r.next(sr)
+}
+
+func orMissing(st string) string {
+	if st == "" {
+		return "no state (it does not exist)"
+	}
+	return st
+}
+
+func (r *runner) next(sr *stageRun) {
+	if sr.st.Index+1 >= len(r.p.Stages) {
+		sr.exec.status = "Succeeded"
+		r.event("", "the change's execution succeeded")
+		return
+	}
+	r.arrive(sr.exec, sr.st.Index+1)
+}
+
+func (r *runner) endRun(sr *stageRun, result, detail string) {
+	sr.phase, sr.ended, sr.result, sr.detail = phaseDone, r.now, result, detail
+	r.stChange = true
+}
+
+// fail handles a failed stage: "configuring this field for rollback will
+// roll back a failed stage automatically to the last successful pipeline
+// execution in the stage" (API_StageDeclaration onFailure).
+func (r *runner) fail(sr *stageRun, why string) {
+	if r.p.Type == "V2" && sr.st.OnFailure != nil && sr.st.OnFailure.Result == "ROLLBACK" && sr.exec.kind == execStandard {
+		r.rollback(sr, why)
+		return
+	}
+	r.endRun(sr, "Failed", why)
+	sr.exec.status = "Failed"
+	r.event(sr.st.Name, "%s execution failed: %s", sr.exec.kind, why)
+}
+
+// rollback starts a rollback execution of the stage: "The rolled back
+// operation will result in a new execution. The target pipeline execution
+// chosen for rollback is used to retrieve source revisions and variables."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html).
+// The target is the baseline execution (the previous version). A rollback
+// execution that fails is not rolled back again ("You cannot roll back to
+// a target execution ID that is a rollback execution type"); the docs are
+// silent on what follows, and the simulator stops there.
+func (r *runner) rollback(sr *stageRun, why string) {
+	if sr.exec.kind == execRollback {
+		r.endRun(sr, "Failed", why)
+		sr.exec.status = "Failed"
+		r.event(sr.st.Name, "rollback execution failed: %s", why)
+		return
+	}
+	r.endRun(sr, "RolledBack", why)
+	sr.exec.status = "Failed"
+	rb := &execution{id: fmt.Sprintf("exec-rollback-%d", len(r.execs)), kind: execRollback, version: 0, status: "InProgress", stage: sr.st.Index}
+	r.execs = append(r.execs, rb)
+	r.event(sr.st.Name, "stage fails (%s); a rollback execution starts", why)
+	r.arrive(rb, sr.st.Index)
+}
+
+// --- sampling for the properties ---
+
+func (r *runner) sample() {
+	if r.now.Before(r.opts.Start) {
+		return
+	}
+	for _, reg := range r.regions {
+		sh := r.regionShare(reg)
+		if sh > 0 {
+			if _, ok := r.firstV1[reg]; !ok {
+				r.firstV1[reg] = r.now
+				r.checkWaveOrder(reg)
+			}
+		}
+		if r.regionFull(reg) {
+			if _, ok := r.fullAt[reg]; !ok {
+				r.fullAt[reg] = r.now
+			}
+		} else {
+			delete(r.fullAt, reg)
+		}
+		if sh != r.lastShare[reg] {
+			r.lastShare[reg] = sh
+			r.shareLog[reg] = append(r.shareLog[reg], SharePoint{At: fmtTime(r.now), Share: math.Round(sh*1000) / 1000})
+		}
+	}
+	for _, sr := range r.runs {
+		if sr.phase != phaseBake || sr.exec.kind != execStandard || !isOneBox(sr.st) {
+			continue
+		}
+		for _, k := range sr.st.DeployKeys() {
+			if s := r.stacks[k]; s != nil {
+				key := sr.st.Name + "|" + k.Region
+				r.oneboxMax[key] = max(r.oneboxMax[key], s.share())
+			}
+		}
+	}
+}
+
+// isOneBox: a stage whose bake watches one-box alarms (the alarm naming
+// contract of package alarms: "<prefix>-onebox-bake"), in the gates
+// configuration or in its own rules.
+func isOneBox(st *Stage) bool {
+	if st.Gate != nil {
+		for _, a := range st.Gate.Bake {
+			if strings.Contains(a.Name, "-onebox-") {
+				return true
+			}
+		}
+	}
+	if st.OnSuccess != nil {
+		for _, rl := range st.OnSuccess.Rules {
+			if strings.Contains(rl.Alarm.Name, "-onebox-") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func fmtDur(d time.Duration) string {
+	h := int(d / time.Hour)
+	m := int(d%time.Hour) / int(time.Minute)
+	if h == 0 {
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%dh%02d", h, m)
+}
+
+var errNoPipeline = errors.New("sim: no pipeline")

@@ -1,0 +1,289 @@
+package sim
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// monday is the default start of plan and simulate: Monday 2026-01-05 09:00
+// in the fixtures' window zone (UTC).
+var monday = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func load(t testing.TB, name string) *Model {
+	t.Helper()
+	a, err := Load(filepath.Join("testdata", name), Limits{})
+	require.NoError(t, err)
+	m, err := NewModel(a)
+	require.NoError(t, err)
+	return m
+}
+
+func faults(t testing.TB, specs ...string) []Fault {
+	t.Helper()
+	fs, err := ParseFaults(specs)
+	require.NoError(t, err)
+	return fs
+}
+
+// readings are every combination of the readings the documentation leaves
+// open; the safety properties must hold under each.
+var readings = []Options{
+	{RollbackConditions: RollbackConditionsEvaluated, BakeWatch: BakeContinuous, AlarmAtStart: AlarmAtStartStops},
+	{RollbackConditions: RollbackConditionsEvaluated, BakeWatch: BakeAtEnd, AlarmAtStart: AlarmAtStartStops},
+	{RollbackConditions: RollbackConditionsSkipped, BakeWatch: BakeContinuous, AlarmAtStart: AlarmAtStartStops},
+	{RollbackConditions: RollbackConditionsSkipped, BakeWatch: BakeAtEnd, AlarmAtStart: AlarmAtStartStops},
+	{RollbackConditions: RollbackConditionsEvaluated, BakeWatch: BakeContinuous, AlarmAtStart: AlarmAtStartIgnored},
+	{RollbackConditions: RollbackConditionsSkipped, BakeWatch: BakeAtEnd, AlarmAtStart: AlarmAtStartIgnored},
+}
+
+func properties(res *Result) []string {
+	var out []string
+	for _, v := range res.Violations {
+		if !slices.Contains(out, v.Property) {
+			out = append(out, v.Property)
+		}
+	}
+	return out
+}
+
+func reading(o Options) string {
+	return string(o.RollbackConditions) + "/" + string(o.BakeWatch) + "/" + string(o.AlarmAtStart)
+}
+
+// TestGoodPipeline: the correct fixture reaches every region on the happy
+// path, and under every reading stops a fault in wave 2 without a
+// violation, rolling back only wave 2.
+func TestGoodPipeline(t *testing.T) {
+	m := load(t, "good")
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o := o
+			o.Start = monday
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitReached, res.ExitCode, "%s\n%v", res.Summary, res.Violations)
+			assert.Equal(t, []string{"eu-central-1", "eu-west-1", "us-east-1"}, res.Reached)
+			require.NotNil(t, res.TimeToGlobalHours)
+			assert.Greater(t, *res.TimeToGlobalHours, 2.0, "a 1 h bake and two deploys before the last region")
+
+			o.Faults = faults(t, "us-east-1:Prod-W2+45m")
+			res, err = Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitStopped, res.ExitCode, "%s\n%v", res.Summary, res.Violations)
+			assert.Equal(t, []string{"eu-west-1"}, res.Reached)
+			assert.ElementsMatch(t, []string{"eu-central-1", "us-east-1"}, res.RolledBack)
+			assert.Nil(t, res.TimeToGlobalHours)
+		})
+	}
+}
+
+// TestDefects: each fixture reproduces a defect of issue 11 or 12, and the
+// simulator reports it as the named property.
+func TestDefects(t *testing.T) {
+	cases := []struct {
+		fixture string
+		opts    Options
+		faults  []string
+		want    []string // properties violated
+		detail  string   // in some violation's detail
+	}{
+		{"defect-onebox-canary-shifts-all", Options{}, nil, []string{PropOneBoxShare, PropNoOp}, "served 100% of the region's traffic"},
+		{"defect-noop-identical-template", Options{}, nil, []string{PropNoOp}, "identical to what is deployed"},
+		{"defect-holiday-blocker-rolls-back", Options{Start: time.Date(2026, 12, 24, 9, 0, 0, 0, time.UTC)}, nil, []string{PropStart}, "on a holiday"},
+		{"defect-gate-watches-missing-alarm", Options{}, nil, []string{PropAlarmsExist}, `"svc-team-prod-aggregate-rollback"`},
+		{"defect-alarm-name-collision", Options{}, nil, []string{PropUniqueNames}, `"svc-aggregate-rollback" is created by 2 stacks`},
+		{"defect-rollback-gated-by-its-alarm", Options{}, []string{"eu-west-1:Prod-W1+45m"}, []string{PropContainment, PropRollbackCompletes}, "Blocker-eu-west-1: alarm svc-prod-aggregate-rollback is in ALARM"},
+		{"defect-rollback-recognition-past-50", Options{Executions: 60, AlarmAtStart: AlarmAtStartIgnored}, []string{"eu-west-1:Prod-W1+45m"}, []string{PropContainment, PropRollbackCompletes}, "Blockers: the script exited 1"},
+		{"defect-wave-without-bake", Options{}, nil, []string{PropWaveOrder}, "ended without a bake"},
+		// The gate design itself (as in the reference): the bake gate's
+		// alarm needs 2 of 3 one-minute datapoints and the OnSuccess rule
+		// waits exactly the bake, so a breach in the bake's last minute is
+		// never seen and the change moves on to the next wave.
+		{"good", Options{}, []string{"eu-west-1:Prod-W1+100m"}, []string{PropContainment}, "during Prod-W1, yet 2 region(s) of Prod-W2 ran the new version"},
+	}
+	for _, c := range cases {
+		t.Run(c.fixture, func(t *testing.T) {
+			if strings.Contains(c.fixture, "holiday") || strings.Contains(c.fixture, "past-50") {
+				needShell(t)
+			}
+			o := c.opts
+			if o.Start.IsZero() {
+				o.Start = monday
+			}
+			o.Faults = faults(t, c.faults...)
+			res, err := Run(load(t, c.fixture), o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitViolated, res.ExitCode)
+			assert.ElementsMatch(t, c.want, properties(res), "%v", res.Violations)
+			var details []string
+			for _, v := range res.Violations {
+				details = append(details, v.Detail)
+			}
+			assert.Contains(t, strings.Join(details, "\n"), c.detail)
+		})
+	}
+}
+
+// TestRollbackRecognitionNeedsTheHistory: the old watch script recognises
+// the rollback with 0 earlier executions, and not with 60 (the CLI's
+// stray None line past --max-items 50).
+func TestRollbackRecognitionNeedsTheHistory(t *testing.T) {
+	needShell(t)
+	m := load(t, "defect-rollback-recognition-past-50")
+	for _, n := range []int{0, 49, 60} {
+		res, err := Run(m, Options{Start: monday, Executions: n, AlarmAtStart: AlarmAtStartIgnored, Faults: faults(t, "eu-west-1:Prod-W1+45m")})
+		require.NoError(t, err)
+		// history = this run's 2 executions + baseline + n earlier ones
+		if n+3 <= 50 {
+			assert.Equal(t, ExitStopped, res.ExitCode, "n=%d: %v", n, res.Violations)
+			assert.Equal(t, []string{"eu-west-1"}, res.RolledBack)
+		} else {
+			assert.Equal(t, ExitViolated, res.ExitCode, "n=%d", n)
+			assert.Contains(t, properties(res), PropRollbackCompletes)
+		}
+	}
+}
+
+// TestRollbackThroughFiringAlarms: a stage rollback redeploys the previous
+// version through the same CodeDeploy deployment group whose alarms fire;
+// whether it completes depends on a reading the documentation leaves
+// open (issue 12 #2).
+func TestRollbackThroughFiringAlarms(t *testing.T) {
+	needShell(t)
+	m := load(t, "defect-rollback-recognition-past-50")
+	res, err := Run(m, Options{Start: monday, AlarmAtStart: AlarmAtStartStops, Faults: faults(t, "eu-west-1:Prod-W1+45m")})
+	require.NoError(t, err)
+	assert.Contains(t, properties(res), PropRollbackCompletes)
+	assert.Contains(t, res.Violations[len(res.Violations)-1].Detail, "alarm svc-prod-api-fault-rate is in ALARM; the deployment stopped")
+}
+
+func needShell(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("the script runner needs /bin/sh")
+	}
+}
+
+// TestHappyPathGolden pins the whole JSON result of the correct fixture.
+func TestHappyPathGolden(t *testing.T) {
+	res, err := Run(load(t, "good"), Options{Start: monday, Faults: faults(t, "us-east-1:Prod-W2+45m")})
+	require.NoError(t, err)
+	var b bytes.Buffer
+	require.NoError(t, res.WriteJSON(&b))
+	golden := filepath.Join("testdata", "good-fault-us-east-1.golden.json")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, b.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), b.String())
+}
+
+// TestDeterministic: the same input gives byte-identical output.
+func TestDeterministic(t *testing.T) {
+	m := load(t, "defect-onebox-canary-shifts-all")
+	var outs []string
+	for range 3 {
+		res, err := Run(m, Options{Start: monday, Faults: faults(t, "eu-west-1:Prod-W1-Regional+10m")})
+		require.NoError(t, err)
+		var b bytes.Buffer
+		require.NoError(t, res.WriteJSON(&b))
+		require.NoError(t, res.WriteHTML(&b))
+		require.NoError(t, res.WriteText(&b))
+		outs = append(outs, b.String())
+	}
+	assert.Equal(t, outs[0], outs[1])
+	assert.Equal(t, outs[0], outs[2])
+}
+
+// TestEntryHeldByAlarmAndOrg: an alarm already firing holds the stage at
+// its entry gate until it clears; an organisation freeze without end makes
+// the entry gate refuse when its wait runs out; a holiday moves the start.
+func TestEntryHeldByAlarmAndOrg(t *testing.T) {
+	m := load(t, "good")
+	base, err := Run(m, Options{Start: monday})
+	require.NoError(t, err)
+	start := func(res *Result, stage string) time.Time {
+		for _, s := range res.Stages {
+			if s.Name == stage && s.Execution == execStandard && s.Start != "" {
+				tm, err := time.Parse(timeLayout, s.Start)
+				require.NoError(t, err)
+				return tm
+			}
+		}
+		t.Fatalf("%s never started", stage)
+		return time.Time{}
+	}
+
+	held, err := Run(m, Options{Start: monday, Faults: faults(t, "us-east-1@+0m~30h")})
+	require.NoError(t, err)
+	assert.Equal(t, ExitReached, held.ExitCode, "%v", held.Violations)
+	assert.True(t, start(held, "Prod-W2").After(monday.Add(30*time.Hour)), "Prod-W2 waits for us-east-1's alarm to clear")
+	assert.True(t, start(held, "Prod-W2").After(start(base, "Prod-W2")))
+
+	frozen, err := Run(m, Options{Start: monday, Faults: faults(t, "org:Prod-W1+10m")})
+	require.NoError(t, err)
+	assert.Equal(t, ExitStopped, frozen.ExitCode, "%v", frozen.Violations)
+	assert.Contains(t, frozen.Summary, "Prod-W2 (Refused")
+	assert.Equal(t, []string{"eu-west-1"}, frozen.Reached)
+
+	thaw, err := Run(m, Options{Start: monday, Faults: faults(t, "org:Prod-W1+10m~2d")})
+	require.NoError(t, err)
+	assert.Equal(t, ExitReached, thaw.ExitCode)
+
+	// Wednesday 2026-12-23 14:30: Prod-W2 arrives after the window closed and
+	// would start on Thursday the 24th, a
+	// holiday, and the 25th is one too: it waits until Monday the 28th.
+	xmas, err := Run(m, Options{Start: time.Date(2026, 12, 23, 14, 30, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.Equal(t, ExitReached, xmas.ExitCode, "%v", xmas.Violations)
+	assert.Equal(t, time.Monday, start(xmas, "Prod-W2").Weekday())
+}
+
+func TestOptionsValidate(t *testing.T) {
+	m := load(t, "good")
+	_, err := Run(m, Options{})
+	assert.ErrorContains(t, err, "Start is required")
+	_, err = Run(m, Options{Start: monday, BakeWatch: "sometimes", MaxDays: 1000})
+	assert.ErrorContains(t, err, `bake watch "sometimes"`)
+	assert.ErrorContains(t, err, "max days 1000")
+	_, err = Run(m, Options{Start: monday, Faults: faults(t, "eu-west-1:Prod-W9+1m", "ap-south-1:Prod-W1+1m", "nope@eu-west-1:Prod-W1+1m")})
+	assert.ErrorContains(t, err, `stage "Prod-W9" is not in the pipeline`)
+	assert.ErrorContains(t, err, "stage Prod-W1 does not deploy to ap-south-1")
+	assert.ErrorContains(t, err, `no stack creates an alarm named "nope"`)
+}
+
+// TestECSRolling: ECS rolls the service with its deployment alarm; a fault
+// before the deployment (ignored by ECS, as documented, then caught by the
+// bake) and one during it (ECS rolls back) both end rolled back, under
+// every reading.
+func TestECSRolling(t *testing.T) {
+	m := load(t, "ecs-rolling")
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o := o
+			o.Start = monday
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
+			for _, spec := range []string{"eu-west-1:Prod-W1+10m", "eu-west-1:Prod-W1+45m", "us-east-1:Prod-W2+35m"} {
+				o.Faults = faults(t, spec)
+				res, err := Run(m, o)
+				require.NoError(t, err)
+				assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", spec, res.Summary, res.Violations)
+				assert.Contains(t, res.RolledBack, strings.SplitN(spec, ":", 2)[0], spec)
+			}
+		})
+	}
+}

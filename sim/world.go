@@ -1,0 +1,437 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/safepipe/safepipe/gates"
+)
+
+// The alarm states.
+const (
+	stateOK    = "OK"
+	stateAlarm = "ALARM"
+)
+
+type alarmState struct {
+	key      AlarmKey
+	def      *AlarmDef
+	external bool // not created by a stack of the assembly (the organisation alarm)
+	state    string
+	hist     []gates.Transition
+	forced   int // active faults forcing ALARM
+	// gate metric alarms: the controller's datapoints, one a minute.
+	gate   bool
+	stage  string
+	metric string
+	points []point
+}
+
+type point struct {
+	v       float64
+	present bool
+}
+
+func (a *alarmState) set(now time.Time, st string) bool {
+	if a.state == st {
+		return false
+	}
+	a.hist = append(a.hist, gates.Transition{At: now, From: gates.State(a.state), To: gates.State(st)})
+	a.state = st
+	return true
+}
+
+type stackState struct {
+	key       StackKey
+	exists    bool
+	effective string
+	version   int
+	code      bool
+	template  *Stack
+	// traffic: cur serves 1-w, next serves w.
+	cur, next int
+	w         float64
+	op        *stackOp
+	prod      bool
+}
+
+// share is the new version's share of the stack's traffic.
+func (s *stackState) share() float64 {
+	if !s.code {
+		return 0
+	}
+	v := 0.0
+	if s.cur == 1 {
+		v += 1 - s.w
+	}
+	if s.next == 1 {
+		v += s.w
+	}
+	return v
+}
+
+// world is the simulated state the observer, the pipeline and the checks
+// read.
+type world struct {
+	m          *Model
+	p          *Pipeline
+	opts       Options
+	now        time.Time
+	alarms     map[AlarmKey]*alarmState
+	byPlace    map[Place][]*alarmState
+	gateAl     []*alarmState
+	comps      []*alarmState // composites in evaluation order
+	stacks     map[StackKey]*stackState
+	dirty      bool // an input of the gate decisions changed
+	lastDec    []gates.Decision
+	decByStage map[string]gates.Decision
+	lastWin    [2]bool
+	res        *Result
+	notes      map[string]bool
+	// caches
+	cal            windowCal
+	calOK, calDone bool
+	keys           []StackKey               // every stack, sorted
+	byRegion       map[string][]*stackState // production stacks by region
+}
+
+func newWorld(m *Model, opts Options, res *Result) *world {
+	w := &world{m: m, p: m.Pipeline, opts: opts, alarms: map[AlarmKey]*alarmState{}, byPlace: map[Place][]*alarmState{},
+		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}}
+	for _, k := range slices.SortedFunc(maps.Keys(m.Alarms), compareAlarmKeys) {
+		d := m.Alarms[k]
+		a := &alarmState{key: k, def: d, state: stateOK}
+		if !d.Composite && d.Namespace == gates.Namespace {
+			a.gate, a.stage, a.metric = true, d.Dimensions["Stage"], d.MetricName
+			if pl := d.Dimensions["Pipeline"]; w.p.Gates != nil && pl != w.p.Gates.Pipeline {
+				a.gate = false
+			}
+			if a.gate {
+				w.gateAl = append(w.gateAl, a)
+			}
+		}
+		w.alarms[k] = a
+	}
+	if g := w.p.Gates; g != nil && g.Organization != nil {
+		k := AlarmKey{Account: g.Organization.Account, Region: g.Organization.Region, Name: g.Organization.Name}
+		if _, ok := w.alarms[k]; !ok {
+			w.alarms[k] = &alarmState{key: k, external: true, state: stateOK}
+			w.note(fmt.Sprintf("the organisation alarm %s is created outside the assembly: assumed to exist, in OK unless a fault fires it", k))
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(w.alarms), compareAlarmKeys) {
+		a := w.alarms[k]
+		pl := Place{k.Account, k.Region}
+		w.byPlace[pl] = append(w.byPlace[pl], a)
+	}
+	w.orderComposites()
+	return w
+}
+
+func (w *world) note(s string) {
+	if !w.notes[s] {
+		w.notes[s] = true
+		w.res.Notes = append(w.res.Notes, s)
+	}
+}
+
+// orderComposites sorts composite alarms children first; a cycle (which
+// CloudWatch allows to be created, Q8) is evaluated in name order.
+func (w *world) orderComposites() {
+	state := map[AlarmKey]int{}
+	var visit func(a *alarmState, depth int)
+	visit = func(a *alarmState, depth int) {
+		if state[a.key] != 0 || depth > 64 {
+			return
+		}
+		state[a.key] = 1
+		var kids []AlarmKey
+		a.def.Rule.children(func(k AlarmKey) { kids = append(kids, k) })
+		for _, k := range kids {
+			if c := w.alarms[k]; c != nil && c.def != nil && c.def.Composite {
+				visit(c, depth+1)
+			}
+		}
+		state[a.key] = 2
+		w.comps = append(w.comps, a)
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(w.alarms), compareAlarmKeys) {
+		if a := w.alarms[k]; a.def != nil && a.def.Composite {
+			visit(a, 0)
+		}
+	}
+}
+
+// exists reports whether an alarm exists now: created by a stack that
+// exists, or external.
+func (w *world) exists(a *alarmState) bool {
+	if a.external {
+		return true
+	}
+	for _, sk := range a.def.Stacks {
+		if s := w.stacks[sk]; s == nil || s.exists {
+			return true // a stack outside the pipeline (deployed by cdk deploy) exists
+		}
+	}
+	return false
+}
+
+// state returns the alarm's state, "" when it does not exist.
+func (w *world) state(k AlarmKey) string {
+	a := w.alarms[k]
+	if a == nil || !w.exists(a) {
+		return ""
+	}
+	return a.state
+}
+
+// evalComposites re-evaluates composite alarms: "ALARM" while the rule is
+// true. A forced alarm (a fault) is in ALARM whatever its rule.
+func (w *world) evalComposites() {
+	for pass := 0; pass < 2; pass++ {
+		changed := false
+		for _, a := range w.comps {
+			st := stateOK
+			if a.forced > 0 || a.def.Rule.eval(func(k AlarmKey) string { return w.state(k) }) {
+				st = stateAlarm
+			}
+			if a.set(w.now, st) {
+				changed, w.dirty = true, true
+			}
+		}
+		if !changed {
+			return
+		}
+	}
+}
+
+// setForced applies a fault to an alarm.
+func (w *world) setForced(k AlarmKey, delta int) {
+	a := w.alarms[k]
+	if a == nil {
+		return
+	}
+	a.forced += delta
+	if a.def == nil || !a.def.Composite {
+		st := stateOK
+		if a.forced > 0 {
+			st = stateAlarm
+		}
+		if a.set(w.now, st) {
+			w.dirty = true
+		}
+	}
+	w.evalComposites()
+}
+
+// --- gates.Observer over the world ---
+
+type observer struct {
+	w      *world
+	stages map[string]gates.StageState
+}
+
+func (o *observer) Alarms(_ context.Context, p gates.Place, names []string) (map[string]gates.State, error) {
+	out := map[string]gates.State{}
+	for _, n := range names {
+		if st := o.w.state(AlarmKey{Account: p.Account, Region: p.Region, Name: n}); st != "" {
+			out[n] = gates.State(st)
+		}
+	}
+	return out, nil
+}
+
+func (o *observer) History(_ context.Context, p gates.Place, name string, since time.Time) ([]gates.Transition, error) {
+	a := o.w.alarms[AlarmKey{Account: p.Account, Region: p.Region, Name: name}]
+	if a == nil {
+		return nil, nil
+	}
+	i, _ := slices.BinarySearchFunc(a.hist, since, func(t gates.Transition, s time.Time) int { return t.At.Compare(s) })
+	return a.hist[i:], nil
+}
+
+func (o *observer) StackExists(_ context.Context, p gates.Place, stack string) (bool, error) {
+	s := o.w.stacks[StackKey{Account: p.Account, Region: p.Region, Name: stack}]
+	return s == nil || s.exists, nil
+}
+
+func (o *observer) Stages(context.Context) (map[string]gates.StageState, error) {
+	return o.stages, nil
+}
+
+// controller runs the real gate decisions (gates.Evaluate) and publishes
+// them as the gate metrics' datapoints for this minute, like the gate
+// controller Lambda that EventBridge runs "rate(1 minute)". The decisions
+// are a function of the alarm states and histories, the stack states, the
+// pipeline's stage states and the window; they are recomputed whenever one
+// of those changed (and every minute while a watched alarm lacks data).
+func (w *world) controller(stages map[string]gates.StageState, stagesChanged bool) {
+	g := w.p.Gates
+	if g == nil {
+		return
+	}
+	win := w.windowState()
+	if w.dirty || stagesChanged || win != w.lastWin || w.lastDec == nil {
+		w.lastDec = gates.Evaluate(context.Background(), g, &observer{w: w, stages: stages}, w.now)
+		w.dirty, w.lastWin = false, win
+		w.decByStage = make(map[string]gates.Decision, len(w.lastDec))
+		for _, d := range w.lastDec {
+			w.decByStage[d.Stage] = d
+		}
+	}
+	dec := w.decByStage
+	for _, a := range w.gateAl {
+		d, ok := dec[a.stage]
+		p := point{}
+		if ok {
+			p.present = true
+			switch a.metric {
+			case gates.MetricEntryBlocked:
+				p.v = b2f(d.EntryBlocked)
+			case gates.MetricBakeBreached:
+				p.v = b2f(d.BakeBreached)
+			default:
+				p.present = false
+			}
+		}
+		if a.points == nil { // the controller has been publishing since long before the run
+			n := max(a.def.EvaluationPeriods*max(a.def.Period/60, 1), 1)
+			a.points = make([]point, n)
+			for i := range a.points {
+				a.points[i] = p
+			}
+		}
+		a.points = append(a.points[1:], p)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// windowState is what the window contributes to the decisions: open, and
+// a holiday.
+func (w *world) windowState() [2]bool {
+	ww, ok := w.window()
+	if !ok {
+		return [2]bool{}
+	}
+	return [2]bool{ww.open(w.now), ww.holiday(w.now)}
+}
+
+// evalGateAlarms evaluates the gate metric alarms on the controller's
+// datapoints: "the alarm goes to ALARM state if at least M [Datapoints to
+// Alarm] datapoints out of N [Evaluation Periods] are breaching", and with
+// TreatMissingData breaching "missing data points are treated as
+// breaching the threshold"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+// Each period's value is the Maximum of its datapoints; the alarm is
+// evaluated every minute on the periods ending now.
+func (w *world) evalGateAlarms() {
+	for _, a := range w.gateAl {
+		d := a.def
+		per := max(d.Period/60, 1)
+		breaching, missing := 0, 0
+		for i := 0; i < d.EvaluationPeriods; i++ {
+			end := len(a.points) - i*per
+			val, present := 0.0, false
+			for j := max(end-per, 0); j < end; j++ {
+				if a.points[j].present {
+					if !present || a.points[j].v > val {
+						val = a.points[j].v
+					}
+					present = true
+				}
+			}
+			switch {
+			case !present && d.TreatMissing == "breaching":
+				breaching++
+			case !present:
+				missing++
+			case compare(d.Comparison, val, d.Threshold):
+				breaching++
+			}
+		}
+		st := a.state
+		switch {
+		case breaching >= max(d.DatapointsToAlarm, 1):
+			st = stateAlarm
+		case missing == d.EvaluationPeriods && d.TreatMissing == "ignore":
+		case missing == d.EvaluationPeriods:
+			st = "INSUFFICIENT_DATA"
+		default:
+			st = stateOK
+		}
+		if a.forced > 0 {
+			st = stateAlarm
+		}
+		a.set(w.now, st)
+	}
+}
+
+func compare(op string, v, th float64) bool {
+	switch op {
+	case "GreaterThanOrEqualToThreshold":
+		return v >= th
+	case "GreaterThanThreshold":
+		return v > th
+	case "LessThanThreshold":
+		return v < th
+	case "LessThanOrEqualToThreshold":
+		return v <= th
+	}
+	return false
+}
+
+// window is the deployment window of production stages: the gates
+// configuration's (days, hours, holidays, zone).
+func (w *world) window() (windowCal, bool) {
+	if w.p.Gates == nil {
+		return windowCal{}, false
+	}
+	if !w.calDone {
+		w.cal, w.calOK = newWindowCal(w.p.Gates.Window)
+		w.calDone = true
+	}
+	return w.cal, w.calOK
+}
+
+// regionShare is the new version's share of a region's production traffic
+// (the most of its production stacks).
+func (w *world) regionShare(region string) float64 {
+	s := 0.0
+	for _, st := range w.byRegion[region] {
+		s = max(s, st.share())
+	}
+	return s
+}
+
+// regionFull reports whether every production stack of a region with code
+// serves only the new version.
+func (w *world) regionFull(region string) bool {
+	any := false
+	for _, st := range w.byRegion[region] {
+		if st.code {
+			any = true
+			if st.share() < 1 {
+				return false
+			}
+		}
+	}
+	return any
+}
+
+func joinKeys(ks []AlarmKey) string {
+	var s []string
+	for _, k := range ks {
+		s = append(s, k.Name)
+	}
+	return strings.Join(s, ", ")
+}
