@@ -451,10 +451,16 @@ func (r *runner) checkNoOp() {
 			switch op.kind {
 			case "code", "create":
 				changes = true
+			case "config":
+				// A configuration change that moves traffic (an alias
+				// controller's mode or share) is the stage's deployment.
+				if op.moved {
+					changes = true
+					continue
+				}
+				why = append(why, fmt.Sprintf("%s changes only configuration: its code is already the new version, so no new version is published and no deployment runs", op.key))
 			case "identical":
 				why = append(why, fmt.Sprintf("%s is identical to what is deployed", op.key))
-			case "config":
-				why = append(why, fmt.Sprintf("%s changes only configuration: its code is already the new version, so no new version is published and no deployment runs", op.key))
 			}
 		}
 		if carries && !changes {

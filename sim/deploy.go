@@ -94,7 +94,10 @@ var predefinedLambda = map[string]shiftConfig{
 // of the code and moves it when the code changes.
 type trafficUnit struct {
 	ID   string // logical ID
-	Kind string // lambda-codedeploy, lambda-alias, ecs-rolling, unmodelled
+	Kind string // lambda-codedeploy, lambda-alias, alias-controller, ecs-rolling, unmodelled
+	// Mode and Percent are an alias controller's (Custom::SafepipeAlias).
+	Mode    string
+	Percent float64
 	// Shift is how traffic moves to a new version.
 	Shift shiftConfig
 	// Alarms stop the deployment (CodeDeploy deployment group alarms, ECS
@@ -145,6 +148,22 @@ func trafficUnits(s *Stack) []trafficUnit {
 					continue
 				}
 				readGroup(e, res, g, &u)
+			}
+			out = append(out, u)
+		case "Custom::SafepipeAlias":
+			// safepipe's alias controller (constructs/deploy): when its
+			// stack deploys it points the alias at the new version, all of
+			// it ("full") or, keeping the version the alias serves then,
+			// Percent of it ("canary"; all of it when the alias is new or
+			// already serves that version). Its own code is tested against
+			// moto (constructs/deploy/lambda_controller_test.go); this is
+			// the same rule.
+			mode, _ := e.str(r.Properties["Mode"])
+			pct, _ := e.str(r.Properties["Percent"])
+			percent, err := strconv.ParseFloat(pct, 64)
+			u := trafficUnit{ID: id, Kind: "alias-controller", Mode: mode, Percent: percent, Shift: shiftConfig{Name: "alias controller", Kind: "AllAtOnce"}}
+			if (mode != "full" && mode != "canary") || err != nil || percent < 0 || percent > 100 {
+				u.Kind, u.Note = "unmodelled", fmt.Sprintf("alias controller %s: mode %q, percent %q", id, mode, pct)
 			}
 			out = append(out, u)
 		case "AWS::ECS::Service":

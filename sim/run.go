@@ -83,6 +83,7 @@ type stackOp struct {
 	prev       stackState
 	failedAt   time.Time
 	why        string
+	moved      bool // the update moved traffic between versions
 }
 
 type runner struct {
@@ -436,6 +437,14 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 	if op.tmpl != nil {
 		s.template, s.effective, s.code = op.tmpl, op.tmpl.Template.Effective, hasCode(op.tmpl)
 	}
+	if op.tmpl != nil && op.kind != "identical" {
+		for _, u := range trafficUnits(op.tmpl) {
+			if u.Kind == "alias-controller" {
+				r.applyAliasController(s, op, u, prevCur)
+				return
+			}
+		}
+	}
 	switch op.kind {
 	case "create":
 		s.version, s.cur, s.next, s.w = op.version, op.version, op.version, 0
@@ -469,6 +478,22 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 		}
 		r.event(op.act.st(r), "%s: %s shifts traffic to the new version: %s", op.act.a.Name, s.key, op.unit.Shift)
 	}
+}
+
+// applyAliasController applies safepipe's alias controller at once, with
+// no alarm to stop it: a first deployment or mode "full" serves the
+// deployed version alone; mode "canary" keeps the version the alias
+// served and gives the deployed one Percent.
+func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit, prevCur int) {
+	before := s.shareOf(op.version)
+	s.version = op.version
+	defer func() { op.moved = s.shareOf(op.version) != before }()
+	if op.kind == "create" || u.Mode == "full" || prevCur == op.version {
+		s.cur, s.next, s.w = op.version, op.version, 0
+	} else {
+		s.cur, s.next, s.w = prevCur, op.version, u.Percent/100
+	}
+	r.event(op.act.st(r), "%s: %s: the alias controller gives the deployed version %.0f%%", op.act.a.Name, s.key, 100*s.shareOf(op.version))
 }
 
 func (r *runner) stepShift(s *stackState, op *stackOp) {

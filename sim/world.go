@@ -74,6 +74,18 @@ func (s *stackState) share() float64 {
 	return v
 }
 
+// shareOf is version v's share of the stack's traffic.
+func (s *stackState) shareOf(v int) float64 {
+	out := 0.0
+	if s.cur == v {
+		out += 1 - s.w
+	}
+	if s.next == v {
+		out += s.w
+	}
+	return out
+}
+
 // world is the simulated state the observer, the pipeline and the checks
 // read.
 type world struct {

@@ -153,14 +153,14 @@ func NewAliasController(scope constructs.Construct, id string, fn awslambda.IFun
 // allowed to manage the aliases of fn.
 func aliasProvider(scope constructs.Construct, fn awslambda.IFunction) awslambda.SingletonFunction {
 	f := awslambda.NewSingletonFunction(scope, jsii.String("AliasControllerFunction"), &awslambda.SingletonFunctionProps{
-		Uuid:                jsii.String("safepipe-alias-controller-0b1f6d2e"),
-		LambdaPurpose:       jsii.String("SafepipeAliasController"),
-		Description:         jsii.String("safepipe: points Lambda aliases at the versions a deployment ships (one-box share or all)"),
-		Runtime:             awslambda.Runtime_NODEJS_LATEST(),
-		Handler:             jsii.String("index.handler"),
-		Code:                awslambda.Code_FromInline(jsii.String(aliasControllerCode)),
-		Timeout:             awscdk.Duration_Minutes(jsii.Number(2)),
-		MemorySize:          jsii.Number(128),
+		Uuid:          jsii.String("safepipe-alias-controller-0b1f6d2e"),
+		LambdaPurpose: jsii.String("SafepipeAliasController"),
+		Description:   jsii.String("safepipe: points Lambda aliases at the versions a deployment ships (one-box share or all)"),
+		Runtime:       awslambda.Runtime_NODEJS_LATEST(),
+		Handler:       jsii.String("index.handler"),
+		Code:          awslambda.Code_FromInline(jsii.String(aliasControllerCode)),
+		Timeout:       awscdk.Duration_Minutes(jsii.Number(2)),
+		MemorySize:    jsii.Number(128),
 	})
 	// Alias operations are authorised on the function (and its qualified
 	// ARNs).

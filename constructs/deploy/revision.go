@@ -8,7 +8,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodebuild"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
@@ -26,26 +27,29 @@ type ServerRevisionProps struct {
 	// Required.
 	Deployment pipeline.Deployment
 	// Path is the revision's directory, with appspec.yml at its root; it
-	// is published as a zip file asset to the target account. Required.
+	// is published as a zip file asset to the target account (CDK
+	// Pipelines publishes it in the Assets stage). Required.
 	Path string
-	// Application is the CodeDeploy application. Required.
-	Application awscodedeploy.IServerApplication
-	// Group is the deployment group the revision goes to (the one-box
-	// group on a one-box step, the zone's or the fleet's otherwise).
-	// Required.
-	Group awscodedeploy.IServerDeploymentGroup
+	// Servers are the deployment groups, created with a Name. Required.
+	Servers ServerDeployment
+	// OneBox sends the revision to the one-box group (the one-box step);
+	// otherwise to the fleet's. Default: false.
+	OneBox bool
 	// Timeout is how long the pipeline step waits for the deployment.
 	// Default: 7 h 30 min (CodePipeline stops CodeBuild actions after 8 h).
 	Timeout time.Duration
 }
 
-// ServerRevision is the revision, the deployer role the pipeline assumes
-// in the target account, and the outputs its step reads.
+// ServerRevision is the revision and the deployer role the pipeline
+// assumes in the target account.
 type ServerRevision interface {
 	constructs.Construct
 	// Step returns a new pipeline step that deploys the revision and waits
 	// for the deployment: return it from the Service's DeploySteps (nil on
-	// error).
+	// error). Every such step of a pipeline runs on one shared CodeBuild
+	// project, with its target in the action's environment, so that a
+	// global zonal pipeline does not carry a project, a role and a policy
+	// per target.
 	Step() pipelines.Step
 	// Err reports invalid props (also synth errors on the construct).
 	Err() error
@@ -54,7 +58,7 @@ type ServerRevision interface {
 type serverRevision struct {
 	constructs.Construct
 	d       pipeline.Deployment
-	outputs map[string]awscdk.CfnOutput
+	env     map[string]string // the step's action environment
 	timeout time.Duration
 	err     error
 }
@@ -81,13 +85,30 @@ func NewServerRevision(scope constructs.Construct, id *string, props *ServerRevi
 	if p.Path == "" {
 		errs = append(errs, errors.New("deploy: ServerRevisionProps.Path is empty"))
 	}
-	if p.Application == nil {
-		errs = append(errs, errors.New("deploy: ServerRevisionProps.Application is nil"))
+	var sd *serverDeployment
+	switch s := p.Servers.(type) {
+	case *serverDeployment:
+		sd = s
+	default:
+		errs = append(errs, errors.New("deploy: ServerRevisionProps.Servers must come from NewServerDeployment"))
 	}
-	if p.Group == nil {
-		errs = append(errs, errors.New("deploy: ServerRevisionProps.Group is nil"))
+	var app, group string
+	if sd != nil {
+		var oneBox, fleet string
+		app, oneBox, fleet = sd.names()
+		group = fleet
+		if p.OneBox {
+			group = oneBox
+			if sd.OneBox() == nil {
+				errs = append(errs, errors.New("deploy: ServerRevisionProps.OneBox is set and the servers have no one-box group"))
+			}
+		}
+		if app == "" {
+			errs = append(errs, errors.New("deploy: ServerRevisionProps.Servers has no Name; name the application and groups (ServerProps.Name) so that the pipeline can deploy to them"))
+		}
 	}
-	if p.Deployment.Account == "" || p.Deployment.PipelineName == "" {
+	d := p.Deployment
+	if d.Account == "" || d.PipelineName == "" || d.StageName == "" {
 		errs = append(errs, errors.New("deploy: ServerRevisionProps.Deployment is not a pipeline deployment (pass the Deployment the pipeline gave the service)"))
 	}
 	if p.Timeout < time.Minute || p.Timeout > 8*time.Hour {
@@ -97,33 +118,47 @@ func NewServerRevision(scope constructs.Construct, id *string, props *ServerRevi
 		synth.Report(r, r.err)
 		return r
 	}
-	r.d, r.timeout = p.Deployment, p.Timeout
+	r.d, r.timeout = d, p.Timeout
 	asset := awss3assets.NewAsset(r, jsii.String("Bundle"), &awss3assets.AssetProps{Path: jsii.String(p.Path)})
-	role := pipeline.NewTargetRole(r, "DeployerRole", DeployerPurpose, p.Deployment)
-	// CreateDeployment with overrideAlarmConfiguration "you need the
+	role := pipeline.NewTargetRole(r, "DeployerRole", DeployerPurpose, d)
+	partition := d.Region.Partition
+	if partition == "" {
+		partition = "aws"
+	}
+	groupArn := fmt.Sprintf("arn:%s:codedeploy:%s:%s:deploymentgroup:%s/%s", partition, d.Target.Region, d.Account, app, group)
+	// CreateDeployment with overrideAlarmConfiguration: "you need the
 	// UpdateDeploymentGroup IAM permission"
 	// (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html).
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:ListDeployments", "codedeploy:StopDeployment", "codedeploy:UpdateDeploymentGroup"),
-		Resources: jsii.Strings(*p.Group.DeploymentGroupArn()),
+		Resources: jsii.Strings(groupArn),
 	}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("codedeploy:GetDeploymentConfig"),
-		Resources: jsii.Strings(*p.Group.DeploymentConfig().DeploymentConfigArn()),
+		Resources: jsii.Strings(fmt.Sprintf("arn:%s:codedeploy:%s:%s:deploymentconfig:*", partition, d.Target.Region, d.Account)),
 	}))
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"),
-		Resources: jsii.Strings(*p.Application.ApplicationArn()),
+		Resources: jsii.Strings(fmt.Sprintf("arn:%s:codedeploy:%s:%s:application:%s", partition, d.Target.Region, d.Account, app)),
 	}))
 	asset.GrantRead(role)
-	r.outputs = map[string]awscdk.CfnOutput{
-		"SAFEPIPE_APPLICATION": awscdk.NewCfnOutput(r, jsii.String("Application"), &awscdk.CfnOutputProps{Value: p.Application.ApplicationName()}),
-		"SAFEPIPE_GROUP":       awscdk.NewCfnOutput(r, jsii.String("Group"), &awscdk.CfnOutputProps{Value: p.Group.DeploymentGroupName()}),
-		"SAFEPIPE_BUCKET":      awscdk.NewCfnOutput(r, jsii.String("Bucket"), &awscdk.CfnOutputProps{Value: asset.S3BucketName()}),
-		"SAFEPIPE_KEY":         awscdk.NewCfnOutput(r, jsii.String("Key"), &awscdk.CfnOutputProps{Value: asset.S3ObjectKey()}),
+	if pol, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+		synth.NagSuppress(pol, "AwsSolutions-IAM5", "Reading the revision's asset object (CDK's grantRead on the asset bucket), and the deployment configs of the region, which a deployment reads.")
 	}
-	if p, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
-		synth.NagSuppress(p, "AwsSolutions-IAM5", "Reading the revision's asset object (CDK's grantRead on the asset bucket's object prefix) and the deployments of this one deployment group.")
+	// Everything the step needs is known at synth: the names are set, and
+	// the asset goes to the CDK bootstrap bucket of the target under its
+	// hash.
+	r.env = map[string]string{
+		"SAFEPIPE_DEPLOYER_ROLE":    pipeline.RoleArn(DeployerPurpose, d),
+		"SAFEPIPE_REGION":           d.Target.Region,
+		"SAFEPIPE_APPLICATION":      app,
+		"SAFEPIPE_GROUP":            group,
+		"SAFEPIPE_BUCKET":           fmt.Sprintf("cdk-hnb659fds-assets-%s-%s", d.Account, d.Target.Region),
+		"SAFEPIPE_KEY":              *asset.AssetHash() + ".zip",
+		"SAFEPIPE_PIPELINE":         d.PipelineName,
+		"SAFEPIPE_PIPELINE_REGION":  d.PipelineRegion,
+		"SAFEPIPE_STAGE":            d.StageName,
+		"SAFEPIPE_DEADLINE_MINUTES": strconv.Itoa(int(p.Timeout/time.Minute) - 5),
 	}
 	return r
 }
@@ -137,36 +172,96 @@ func (r *serverRevision) Step() pipelines.Step {
 	if r.err != nil {
 		return nil
 	}
-	d := r.d
-	outputs := map[string]awscdk.CfnOutput{}
-	for k, v := range r.outputs {
-		outputs[k] = v
+	s := &serverDeployStep{rev: r}
+	pipelines.NewStep_Override(s, jsii.String("Deploy-"+r.d.Target.ID()))
+	return s
+}
+
+// serverDeployStep is a CDK Pipelines step that renders as a CodeBuild
+// action on the pipeline's shared deploy project
+// (pipelines.ICodePipelineActionFactory).
+type serverDeployStep struct {
+	pipelines.Step
+	rev *serverRevision
+}
+
+// ProduceAction implements pipelines.ICodePipelineActionFactory.
+func (s *serverDeployStep) ProduceAction(stage awscodepipeline.IStage, options *pipelines.ProduceActionOptions) *pipelines.CodePipelineActionFactoryResult {
+	project, role := deployProject(options.Scope, s.rev.d)
+	env := map[string]*awscodebuild.BuildEnvironmentVariable{}
+	for k, v := range s.rev.env {
+		env[k] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(v)}
 	}
-	statements := []awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("sts:AssumeRole"),
-			Resources: jsii.Strings(pipeline.RoleArn(DeployerPurpose, d)),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	stage.AddAction(awscodepipelineactions.NewCodeBuildAction(&awscodepipelineactions.CodeBuildActionProps{
+		ActionName:           options.ActionName,
+		RunOrder:             options.RunOrder,
+		Project:              project,
+		Role:                 role,
+		Input:                options.Artifacts.ToCodePipeline(options.Pipeline.CloudAssemblyFileSet()),
+		EnvironmentVariables: &env,
+	}))
+	return &pipelines.CodePipelineActionFactoryResult{RunOrdersConsumed: jsii.Number(1), Project: project}
+}
+
+// deployProjectID is the shared deploy project's construct ID in the
+// pipeline's stack.
+const deployProjectID = "SafepipeServerDeploy"
+
+// deployProject is the pipeline's one deploy project and the one role its
+// actions run as (without it, CDK gives every action a role and a
+// policy), created on first use; each use lets the project assume the
+// deployer roles of one more account.
+func deployProject(scope constructs.Construct, d pipeline.Deployment) (awscodebuild.PipelineProject, awsiam.IRole) {
+	stack := awscdk.Stack_Of(scope)
+	project, ok := stack.Node().TryFindChild(jsii.String(deployProjectID)).(awscodebuild.PipelineProject)
+	role, _ := stack.Node().TryFindChild(jsii.String(deployProjectID + "ActionRole")).(awsiam.Role)
+	if !ok {
+		role = awsiam.NewRole(stack, jsii.String(deployProjectID+"ActionRole"), &awsiam.RoleProps{
+			Description: jsii.String("safepipe: the role the pipeline's revision deploy actions run as (it starts the shared deploy project)"),
+			AssumedBy:   awsiam.NewAccountRootPrincipal(),
+		})
+		project = awscodebuild.NewPipelineProject(stack, jsii.String(deployProjectID), &awscodebuild.PipelineProjectProps{
+			Description: jsii.String("safepipe: deploys CodeDeploy revisions to the targets' deployment groups (one action per target)"),
+			Environment: &awscodebuild.BuildEnvironment{ComputeType: awscodebuild.ComputeType_SMALL, BuildImage: awscodebuild.LinuxBuildImage_STANDARD_7_0()},
+			Timeout:     awscdk.Duration_Hours(jsii.Number(8)),
+			BuildSpec: awscodebuild.BuildSpec_FromObject(&map[string]any{
+				"version": "0.2",
+				"env":     map[string]any{"variables": map[string]any{"AWS_PROFILE": DeployerProfile}},
+				"phases": map[string]any{"build": map[string]any{"commands": []any{
+					pipeline.AssumeRoleCommand(`"$SAFEPIPE_DEPLOYER_ROLE"`, `"$SAFEPIPE_REGION"`, DeployerProfile),
+					ServerDeployScript,
+				}}},
+			}),
+		})
+		project.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("codepipeline:GetPipelineState"),
-			Resources: jsii.Strings(fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", d.Region.Partition, d.PipelineRegion, d.PipelineAccount, d.PipelineName)),
-		}),
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", partitionOf(d), d.PipelineRegion, d.PipelineAccount, d.PipelineName)),
+		}))
+		if pol, ok := project.Role().Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
+			synth.NagSuppress(pol, "AwsSolutions-IAM5", "The project assumes the deployer roles safepipe names safepipe-deployer-<team>-* in each target account (one per target; a wildcard keeps the policy under IAM's size limit), and writes its own CodeBuild logs and reports.")
+		}
+		synth.NagSuppress(project, "AwsSolutions-CB4", "The project builds nothing and keeps no artifact: it calls CodeDeploy; the pipeline's artifacts are encrypted with the pipeline's key.")
 	}
-	minutes := int(r.timeout / time.Minute)
-	return pipelines.NewCodeBuildStep(jsii.String("Deploy-"+d.Target.ID()), &pipelines.CodeBuildStepProps{
-		Commands: jsii.Strings(pipeline.AssumeRoleCommand(pipeline.RoleArn(DeployerPurpose, d), d.Target.Region, DeployerProfile), ServerDeployScript),
-		Env: &map[string]*string{
-			"AWS_PROFILE":               jsii.String(DeployerProfile),
-			"SAFEPIPE_PIPELINE":         jsii.String(d.PipelineName),
-			"SAFEPIPE_PIPELINE_REGION":  jsii.String(d.PipelineRegion),
-			"SAFEPIPE_STAGE":            jsii.String(d.StageName),
-			"SAFEPIPE_DEADLINE_MINUTES": jsii.String(strconv.Itoa(minutes - 5)),
-		},
-		EnvFromCfnOutputs:    &outputs,
-		BuildEnvironment:     &awscodebuild.BuildEnvironment{ComputeType: awscodebuild.ComputeType_SMALL},
-		Timeout:              awscdk.Duration_Minutes(jsii.Number(float64(minutes))),
-		RolePolicyStatements: &statements,
-	})
+	key := *project.Node().Addr() + "/" + d.Account
+	if !grantedAccounts[key] {
+		grantedAccounts[key] = true
+		project.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("sts:AssumeRole"),
+			Resources: jsii.Strings(fmt.Sprintf("arn:%s:iam::%s:role/safepipe-%s-%s-*", partitionOf(d), d.Account, DeployerPurpose, d.Alarms.Team)),
+		}))
+	}
+	return project, role
+}
+
+// grantedAccounts remembers, per project, the accounts whose deployer
+// roles it may assume (a jsii construct keeps no Go state).
+var grantedAccounts = map[string]bool{}
+
+func partitionOf(d pipeline.Deployment) string {
+	if d.Region.Partition != "" {
+		return d.Region.Partition
+	}
+	return "aws"
 }
 
 // ServerDeployScript deploys the revision named by its environment

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/safepipe/safepipe/internal/synth"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -32,7 +33,14 @@ type Tag struct {
 // ServerProps configure an EC2 / Auto Scaling fleet's deployment: a one-box
 // deployment group of one instance first, then the fleet one AZ at a time.
 type ServerProps struct {
-	// Application is the CodeDeploy application. Default: a new one.
+	// Name names the application ("<Name>") and the deployment groups
+	// ("<Name>-onebox", "<Name>-fleet"), so that a pipeline step in
+	// another account can name them; unique per account and region (pass
+	// the deployment's Alarms.Prefix(), which is). Default: names
+	// CloudFormation generates (then ServerRevision cannot deploy them).
+	Name string
+	// Application is the CodeDeploy application. Default: a new one
+	// (named Name).
 	Application awscodedeploy.IServerApplication
 	// OneBox selects the one-box instance by tag: tag exactly one instance
 	// (in the region's first AZ) with it. At most one of OneBox and
@@ -87,9 +95,18 @@ type ServerDeployment interface {
 
 type serverDeployment struct {
 	constructs.Construct
+	name          string
 	app           awscodedeploy.IServerApplication
 	oneBox, fleet awscodedeploy.ServerDeploymentGroup
 	err           error
+}
+
+// names are the application's and groups' names when set (Name).
+func (s *serverDeployment) names() (app, oneBox, fleet string) {
+	if s.name == "" {
+		return "", "", ""
+	}
+	return s.name, s.name + "-onebox", s.name + "-fleet"
 }
 
 func (s *serverDeployment) Application() awscodedeploy.IServerApplication { return s.app }
@@ -130,9 +147,13 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		synth.Report(s, s.err)
 		return s
 	}
+	s.name = p.Name
+	appName, oneBoxName, fleetName := s.names()
 	s.app = p.Application
 	if s.app == nil {
-		s.app = awscodedeploy.NewServerApplication(s, jsii.String("Application"), nil)
+		s.app = awscodedeploy.NewServerApplication(s, jsii.String("Application"), &awscodedeploy.ServerApplicationProps{ApplicationName: strOrNil(appName)})
+	} else if p.Name != "" {
+		s.name = "" // an application of the team's: its name is not known here
 	}
 	tags := func(t Tag) awscodedeploy.InstanceTagSet {
 		return awscodedeploy.NewInstanceTagSet(&map[string]*[]*string{t.Key: jsii.Strings(t.Value)})
@@ -148,11 +169,12 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 			MinimumHealthyHosts: awscodedeploy.MinimumHealthyHosts_Count(jsii.Number(0)),
 		})
 		one := &awscodedeploy.ServerDeploymentGroupProps{
-			Application:      s.app,
-			DeploymentConfig: oneBoxConfig,
-			Alarms:           refs(oneBoxWatch),
-			AutoRollback:     autoRollback(),
-			InstallAgent:     jsii.Bool(true),
+			DeploymentGroupName: strOrNil(oneBoxName),
+			Application:         s.app,
+			DeploymentConfig:    oneBoxConfig,
+			Alarms:              refs(oneBoxWatch),
+			AutoRollback:        autoRollback(),
+			InstallAgent:        jsii.Bool(true),
 		}
 		if len(p.OneBoxGroups) > 0 {
 			groups := append([]awsautoscaling.IAutoScalingGroup(nil), p.OneBoxGroups...)
@@ -175,11 +197,12 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		config.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String("safepipe:overrideReason"), p.OverrideReason)
 	}
 	fleet := &awscodedeploy.ServerDeploymentGroupProps{
-		Application:      s.app,
-		DeploymentConfig: config,
-		Alarms:           refs(fleetWatch),
-		AutoRollback:     autoRollback(),
-		InstallAgent:     jsii.Bool(true),
+		DeploymentGroupName: strOrNil(fleetName),
+		Application:         s.app,
+		DeploymentConfig:    config,
+		Alarms:              refs(fleetWatch),
+		AutoRollback:        autoRollback(),
+		InstallAgent:        jsii.Bool(true),
 	}
 	if p.Fleet != nil {
 		fleet.Ec2InstanceTags = tags(*p.Fleet)
@@ -188,11 +211,21 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		fleet.AutoScalingGroups = &asgs
 	}
 	s.fleet = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("Fleet"), fleet)
+	for _, g := range []awscodedeploy.ServerDeploymentGroup{s.oneBox, s.fleet} {
+		if g != nil {
+			synth.NagSuppress(g.Role(), "AwsSolutions-IAM4", "CodeDeploy's service role uses AWSCodeDeployRole, the managed policy AWS scopes to CodeDeploy's EC2 deployments.")
+		}
+	}
 	return s
 }
 
+var deployNameRE = regexp.MustCompile(`^[A-Za-z0-9._+=,@-]{1,90}$`)
+
 func (p ServerProps) validate() error {
 	var errs []error
+	if p.Name != "" && !deployNameRE.MatchString(p.Name) {
+		errs = append(errs, fmt.Errorf("deploy: ServerProps.Name %q must match %s", p.Name, deployNameRE))
+	}
 	if p.OneBox != (Tag{}) && (p.OneBox.Key == "" || p.OneBox.Value == "") {
 		errs = append(errs, errors.New("deploy: ServerProps.OneBox needs a tag key and value; without both the one-box group is empty"))
 	}
@@ -336,4 +369,11 @@ func autoRollback() *awscodedeploy.AutoRollbackConfig {
 		DeploymentInAlarm: jsii.Bool(true),
 		StoppedDeployment: jsii.Bool(true),
 	}
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return jsii.String(s)
 }

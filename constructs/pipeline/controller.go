@@ -114,16 +114,24 @@ func (c *Controller) BakeRule(stage string, bake time.Duration, watched []gates.
 	s := c.stage(stage)
 	s.Bake = append(s.Bake, watched...)
 	s.BakeMinutes = max(s.BakeMinutes, minutes(bake))
+	// The gate alarm needs two of three one-minute datapoints to go into
+	// ALARM: the rule waits BakeLatency past the bake, so that a breach in
+	// its last minutes still fails it.
 	return Rule{
 		Name:     RuleBakeGate,
 		Provider: "CloudWatchAlarm",
 		Configuration: map[string]string{
 			"AlarmName":   GateMetricAlarm(c.pipeline, stage, "bake"),
 			"AlarmStates": "ALARM",
-			"WaitTime":    strconv.Itoa(minutes(bake)),
+			"WaitTime":    strconv.Itoa(minutes(bake + BakeLatency)),
 		},
 	}
 }
+
+// BakeLatency is how long a breach can take to reach the bake rule: one
+// controller run, two of three one-minute datapoints, and a minute of
+// alarm evaluation.
+const BakeLatency = 4 * time.Minute
 
 func minutes(d time.Duration) int { return int(d.Round(time.Minute) / time.Minute) }
 

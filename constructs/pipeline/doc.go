@@ -91,13 +91,19 @@
 // closed whenever the window is closed or a holiday runs, so the rule
 // cannot succeed before the window opens: it succeeds within minutes of the
 // moment the window is open and every blocker is clear, which is as fresh
-// as a check can be. The DeploymentWindow rule stays beside it so that the
-// console shows the window. The bake gate is breached if any watched alarm
+// as a check can be. No native DeploymentWindow rule sits beside it:
+// whether CodePipeline evaluates a stage's entry condition for a rollback
+// execution is not documented, and if it does, a window rule would hold a
+// rollback until the window opens (the simulator showed a bad version
+// serving for thirteen hours behind one), while the controller opens the
+// gate for rollbacks. The bake gate is breached if any watched alarm
 // was in ALARM at any moment since the stage deployed (the alarms' state
 // history), so a short alarm in a long bake fails it whether CodePipeline
 // watches the rule throughout the WaitTime or checks it at the end (the
-// documentation reads both ways). The gate alarms treat missing data as
-// breaching: a controller that stopped publishing closes every gate.
+// documentation reads both ways); the rule waits BakeLatency past the bake
+// so that a breach in the bake's last minutes still reaches it. The gate
+// alarms treat missing data as breaching: a controller that stopped
+// publishing closes every gate.
 //
 // The controller opens both gates of a stage while a rollback execution
 // runs in it or waits to enter it (GetPipelineState's stage execution

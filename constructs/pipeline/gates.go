@@ -3,15 +3,10 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-		"time"
+	"time"
 
 	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/waves"
-)
-
-// Names of the rules SafetyGates adds besides the gate controller's.
-const (
-	RuleDeploymentWindow = "DeploymentWindow"
 )
 
 // SafetyGates is the Gate that makes the pipeline hands-off, and the
@@ -24,9 +19,8 @@ const (
 //     closed — outside the deployment window or on a holiday (production),
 //     while the organisation alarm or an aggregate alarm of one of the
 //     stage's regions is in ALARM, or while such an alarm is missing once
-//     its stack exists — for at most EntryWait; the plan window's
-//     DeploymentWindow rule sits beside it, visible in the console.
-//     Nothing that only says "not now" rolls anything back.
+//     its stack exists — for at most EntryWait. Nothing that only says
+//     "not now" rolls anything back, and nothing holds a rollback.
 //   - Bake: an OnSuccess condition (result ROLLBACK) that watches the
 //     controller's bake gate for the stage's bake: breached if any watched
 //     region's bake alarm (the aggregate, or the one-box alarm for a
@@ -152,20 +146,14 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 	if err != nil {
 		return err
 	}
+	// The window is the entry gate's: the controller keeps it closed
+	// outside the window and on holidays, and opens it for a rollback
+	// execution. A native DeploymentWindow rule beside it would hold a
+	// rollback until morning whenever CodePipeline evaluates entry
+	// conditions for rollback executions, which it does not document
+	// either way; the simulator showed a bad version serving for 13 hours
+	// behind it.
 	entry := []Rule{s.Controller.EntryRule(s.Name, s.Environment == Prod, blockers, wait)}
-	if s.Environment == Prod {
-		// The native window, visible in the console. Alone it would go
-		// stale: "After the deployment window opens, CodePipeline does not
-		// check the CloudWatchAlarm alarm again"
-		// (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-DeploymentWindow.html);
-		// the entry gate is itself closed while the window is, so it cannot
-		// succeed before the window opens.
-		entry = append(entry, Rule{
-			Name:          RuleDeploymentWindow,
-			Provider:      "DeploymentWindow",
-			Configuration: map[string]string{"Cron": s.Window.Cron(), "TimeZone": windowTZ(s.Window.TimeZone)},
-		})
-	}
 	errs = append(errs, merge(&c.BeforeEntry, "FAIL", entry))
 
 	// Bake: every watched target's bake alarm, for the stage's bake. The
@@ -205,16 +193,6 @@ func merge(c **Condition, result string, rules []Rule) error {
 		return fmt.Errorf("SafetyGates: the condition would have %d rules, over CodePipeline's %d", len((*c).Rules), MaxRulesPerCondition)
 	}
 	return nil
-}
-
-// windowTZ is the time zone the DeploymentWindow rule gets: the IANA zone
-// ("Region/City") the window is defined in, never an abbreviation ("certain
-// abbreviations are duplicated", rule-reference-DeploymentWindow.html).
-func windowTZ(tz string) string {
-	if tz == "" {
-		return "UTC"
-	}
-	return tz
 }
 
 // ActionReserver is an optional capability of a Gate: the number of

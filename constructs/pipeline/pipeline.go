@@ -84,6 +84,12 @@ type BasePipelineProps struct {
 	// fails the pipeline. Default: npm ci, go vet ./..., go test ./...,
 	// npx cdk synth.
 	BuildCommands []string
+	// ChangeSets deploys each stack with a change set, created by one
+	// action and executed by the next, so that the change can be read in
+	// the console between them. Default: false (one action per stack: a
+	// hands-off pipeline has nobody reading, and a global zonal pipeline
+	// needs the actions).
+	ChangeSets bool
 	// PipelineName is the CodePipeline name. Default: "<stack name>-<id>",
 	// so that gates can grant read access to exactly this pipeline.
 	PipelineName string
@@ -237,6 +243,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		PipelineName:      strOrNil(p.PipelineName),
 		CrossAccountKeys:  jsii.Bool(true),
 		SelfMutation:      jsii.Bool(true),
+		UseChangeSets:     jsii.Bool(p.ChangeSets),
 		EnableKeyRotation: jsii.Bool(true),
 		Synth: pipelines.NewShellStep(jsii.String("Build"), &pipelines.ShellStepProps{
 			Input:                  b.sourceStep(p.Source),

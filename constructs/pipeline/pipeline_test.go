@@ -143,7 +143,7 @@ func TestStagesAndConditions(t *testing.T) {
 	deployRegions := func(s pipelineStage) map[string]bool {
 		out := map[string]bool{}
 		for _, a := range s.Actions {
-			if cfg, ok := a["Configuration"].(map[string]any); ok && cfg["ActionMode"] == "CHANGE_SET_EXECUTE" {
+			if cfg, ok := a["Configuration"].(map[string]any); ok && cfg["ActionMode"] == "CREATE_UPDATE" {
 				r, _ := a["Region"].(string)
 				if r == "" {
 					r = "eu-west-1"

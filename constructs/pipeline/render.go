@@ -86,9 +86,15 @@ type renderer struct {
 	deployActions    int // of the last target rendered
 }
 
-// actionsPerStack is what CDK Pipelines makes of one stack: "When enabled,
-// creates a "Prepare" and "Execute" action for each stack" (CodePipelineProps.UseChangeSets, default true).
-const actionsPerStack = 2
+// actionsPerStack is what CDK Pipelines makes of one stack: with change
+// sets, "a "Prepare" and "Execute" action for each stack"; without, "the
+// stack in one pipeline action" (CodePipelineProps.UseChangeSets).
+func (r *renderer) actionsPerStack() int {
+	if r.props.ChangeSets {
+		return 2
+	}
+	return 1
+}
 
 // renderAlpha renders the alpha stage and measures one target's actions.
 func (r *renderer) renderAlpha() error {
@@ -183,7 +189,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 			return fmt.Errorf("pipeline: Service returned a nil stage for %s in stage %s", t.ID(), name)
 		}
 		stacks := r.alarms.addStage(st, name)
-		r.actions[name] += stacks * actionsPerStack
+		r.actions[name] += stacks * r.actionsPerStack()
 		for _, a := range r.props.StageAspects {
 			awscdk.Aspects_Of(st).Add(a, nil)
 		}
@@ -192,7 +198,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		if deployer != nil {
 			post = append(post, deployer.DeploySteps(d)...)
 		}
-		r.deployActions = stacks*actionsPerStack + len(post)
+		r.deployActions = stacks*r.actionsPerStack() + len(post)
 		if tester != nil && env != Prod {
 			post = append(post, tester.Tests(d)...)
 		}

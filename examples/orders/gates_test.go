@@ -47,6 +47,7 @@ func TestReferenceSafetyGates(t *testing.T) {
 	}
 	require.NoError(t, cfg.Validate(), "the reference pipeline has a gate controller")
 	assert.Equal(t, orgbase.Holidays, cfg.Window.Holidays)
+	assert.Equal(t, "America/Los_Angeles", cfg.Window.TimeZone, "the controller keeps the window")
 	require.NotNil(t, cfg.Organization)
 	assert.Equal(t, orgbase.OrganizationAlarm, cfg.Organization.Name)
 	prod := alarms.Names{Team: service.Team, Environment: "prod"}
@@ -55,11 +56,6 @@ func TestReferenceSafetyGates(t *testing.T) {
 		require.True(t, ok, ps.Name)
 		if assert.NotNil(t, s.OnFailure, ps.Name) {
 			assert.Equal(t, "ROLLBACK", s.OnFailure.Result, ps.Name)
-		}
-		w, ok := s.WindowRule()
-		if assert.True(t, ok, "%s has a deployment window", ps.Name) {
-			assert.Equal(t, plan.Window.Cron(), w.Configuration["Cron"])
-			assert.Equal(t, "America/Los_Angeles", w.Configuration["TimeZone"])
 		}
 		if assert.NotNil(t, s.BeforeEntry, ps.Name) {
 			assert.Equal(t, "FAIL", s.BeforeEntry.Result, "%s refuses; it does not roll back", ps.Name)

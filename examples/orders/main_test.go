@@ -109,7 +109,7 @@ func TestReferencePipelineIntent(t *testing.T) {
 		ps := plan.Stages[i-8]
 		regions := map[string]int{}
 		for _, a := range s.Actions {
-			if a.ActionTypeID["Provider"] == "CloudFormation" && a.Configuration["ActionMode"] == "CHANGE_SET_EXECUTE" {
+			if a.ActionTypeID["Provider"] == "CloudFormation" && a.Configuration["ActionMode"] == "CREATE_UPDATE" {
 				region := a.Region
 				if region == "" { // an action in the pipeline's own region
 					region = orgbase.ToolchainRegion

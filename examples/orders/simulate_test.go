@@ -159,7 +159,7 @@ func TestReferenceSimulation(t *testing.T) {
 	})
 
 	t.Run("holidays", func(t *testing.T) {
-		start := time.Date(2026, 12, 21, 9, 0, 0, 0, m.Location()) // the Monday before 24, 25, 31 December and 1 January
+		start := time.Date(2026, 12, 23, 9, 0, 0, 0, m.Location()) // the Wednesday before 24, 25, 31 December and 1 January
 		_, res := simulateReference(t, dir, sim.Options{Start: start})
 		assertReached(t, res)
 		for _, s := range res.Stages {

@@ -22,7 +22,6 @@ import (
 
 func TestMain(m *testing.M) { synth.TestMain(m) }
 
-
 // verifyClean runs the verify rules on a stack's template as a production
 // stack: CodeDeploy alarms and auto-rollback, 67% healthy hosts, zonal
 // monitor time, no alias repointed at once.

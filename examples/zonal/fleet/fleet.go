@@ -1,10 +1,12 @@
 // Package fleet is the catalog team's service: an EC2 fleet behind
 // CodeDeploy, deployed one Availability Zone at a time. Every production
-// target of the zonal plan is one AZ of one region, and it deploys two
-// stacks — the region's network (subnets placed by AZ ID, so that the
-// catalog's AZ IDs mean the same zones in every account) and the AZ's
-// fleet — then pushes the revision to that AZ's CodeDeploy group: the
-// one-box instance's group on the one-box step, the zone's fleet after.
+// target of the zonal plan is one AZ of one region: it deploys the AZ's
+// fleet stack, then pushes the revision to that AZ's CodeDeploy group —
+// the one-box instance's group on the one-box step, the zone's fleet
+// after. The region's network (subnets placed by AZ ID, so that the
+// catalog's AZ IDs mean the same zones in every account) deploys with the
+// region's first step and is imported by name by the AZ stacks, so that a
+// global pipeline does not redeploy it at every step.
 // Each AZ stack names its alarms with the AZ (Deployment.Alarms carries
 // it), so the AZ stacks of a region never collide.
 package fleet
@@ -16,13 +18,13 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/constructs/deploy"
@@ -61,7 +63,6 @@ func New() *Fleet { return &Fleet{revisions: map[string]deploy.ServerRevision{}}
 // regional target, the whole region's, deployed zone by zone by CodeDeploy.
 func (f *Fleet) NewStage(scope constructs.Construct, id string, d pipeline.Deployment) awscdk.Stage {
 	stage := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
-	net := newNetwork(stage, d)
 	name := fmt.Sprintf("catalog-%s", d.Environment)
 	if d.Target.AZ != "" {
 		name += "-" + d.Target.AZ
@@ -70,46 +71,42 @@ func (f *Fleet) NewStage(scope constructs.Construct, id string, d pipeline.Deplo
 		StackName:   jsii.String(name),
 		Description: jsii.String(fmt.Sprintf("catalog fleet (%s)", d.Name())),
 	})
-	stack.AddStackDependency(net.stack, jsii.String("the fleet runs in the network's subnets"))
+	if d.Target.OneBox || d.Target.AZ == "" {
+		net := newNetwork(stage, d)
+		stack.AddStackDependency(net, jsii.String("the fleet runs in the network's subnets"))
+	}
 	zones := d.Region.AZs
 	if d.Target.AZ != "" {
 		zones = []string{d.Target.AZ}
 	}
-	var subnets []awsec2.ISubnet
-	for _, az := range zones {
-		subnets = append(subnets, net.subnets[az])
-	}
+	vpc, subnets := importNetwork(stack, d, zones)
 	role := awsiam.NewRole(stack, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil),
 		ManagedPolicies: &[]awsiam.IManagedPolicy{
 			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
 		},
 	})
-	app := awscodedeploy.NewServerApplication(stack, jsii.String("Application"), nil)
-	fleet := autoScaling(stack, "Fleet", net.vpc, subnets, role, HostsPerZone*len(zones))
+	fleet := autoScaling(stack, "Fleet", vpc, subnets, role, HostsPerZone*len(zones))
 	var oneBox awsautoscaling.AutoScalingGroup
 	if d.Target.OneBox || (d.Target.AZ != "" && d.Target.AZ == d.Region.AZs[0] && d.Environment == pipeline.Prod) {
 		// The one-box lives in the region's first AZ: its stack carries the
 		// one-box instance whichever step deploys it, so that the one-box
 		// step and the first zonal step deploy the same template.
-		oneBox = autoScaling(stack, "OneBox", net.vpc, subnets[:1], role, 1)
+		oneBox = autoScaling(stack, "OneBox", vpc, subnets[:1], role, 1)
 	}
 	rollback := newAlarms(stack, d, fleet, oneBox)
 	groups := deploy.NewServerDeployment(stack, jsii.String("Deploy"), &deploy.ServerProps{
-		Application:       app,
+		Name:              d.Alarms.Prefix(),
 		OneBoxGroups:      asgs(oneBox),
 		AutoScalingGroups: []awsautoscaling.IAutoScalingGroup{fleet},
 		Alarms:            rollback,
 		FirstZoneMonitor:  d.Bake,
 		ZoneMonitor:       d.Bake,
 	})
-	group := groups.Fleet()
-	if d.Target.OneBox {
-		group = groups.OneBox()
-	}
 	f.revisions[d.Name()] = deploy.NewServerRevision(stack, jsii.String("Revision"), &deploy.ServerRevisionProps{
-		Deployment: d, Path: revisionDir(), Application: app, Group: group,
+		Deployment: d, Path: revisionDir(), Servers: groups, OneBox: d.Target.OneBox,
 	})
+	suppress(role, fleet, oneBox) // after every grant to the role
 	return stage
 }
 
@@ -121,6 +118,21 @@ func (f *Fleet) DeploySteps(d pipeline.Deployment) []pipelines.Step {
 		return nil
 	}
 	return []pipelines.Step{r.Step()}
+}
+
+// suppress records the team's cdk-nag decisions on its own resources,
+// each with its reason.
+func suppress(role awsiam.Role, groups ...awsautoscaling.AutoScalingGroup) {
+	nag := func(c constructs.IConstruct, id, reason string) {
+		cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{Id: jsii.String(id), Reason: jsii.String(reason)}}, jsii.Bool(true))
+	}
+	nag(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore: the instances are managed through Systems Manager (no SSH); AWS scopes the policy to that.")
+	nag(role, "AwsSolutions-IAM5", "The CodeDeploy agent reads revisions from the region's CodeDeploy and CDK asset buckets (object prefixes, as CodeDeploy's installAgent grants them).")
+	for _, g := range groups {
+		if g != nil {
+			nag(g, "AwsSolutions-AS3", "Scaling events are watched through the fleet's alarms and CodeDeploy, not notifications.")
+		}
+	}
 }
 
 func asgs(g awsautoscaling.AutoScalingGroup) []awsautoscaling.IAutoScalingGroup {
@@ -173,15 +185,14 @@ func newAlarms(stack awscdk.Stack, d pipeline.Deployment, fleet, oneBox awsautos
 	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), props)
 }
 
-// network is the region's network stack: one public subnet per catalog AZ,
-// placed by AZ ID.
-type network struct {
-	stack   awscdk.Stack
-	vpc     awsec2.IVpc
-	subnets map[string]awsec2.ISubnet // by AZ ID
+// exportName names one of the network's exports.
+func exportName(d pipeline.Deployment, what string) string {
+	return fmt.Sprintf("catalog-%s-%s", d.Environment, what)
 }
 
-func newNetwork(stage awscdk.Stage, d pipeline.Deployment) network {
+// newNetwork is the region's network stack: one public subnet per catalog
+// AZ, placed by AZ ID, exported by name.
+func newNetwork(stage awscdk.Stage, d pipeline.Deployment) awscdk.Stack {
 	stack := awscdk.NewStack(stage, jsii.String("Network"), &awscdk.StackProps{
 		StackName:   jsii.String(fmt.Sprintf("catalog-network-%s", d.Environment)),
 		Description: jsii.String("catalog network: one subnet per Availability Zone ID of the region"),
@@ -193,28 +204,43 @@ func newNetwork(stage awscdk.Stage, d pipeline.Deployment) network {
 	def := awsec2.NewCfnRoute(stack, jsii.String("InternetRoute"), &awsec2.CfnRouteProps{RouteTableId: routes.Ref(), DestinationCidrBlock: jsii.String("0.0.0.0/0"), GatewayId: igw.Ref()})
 	def.AddResourceDependency(attach, jsii.String("the route needs the gateway attached"))
 	logs := awslogs.NewLogGroup(stack, jsii.String("FlowLogs"), &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_THREE_MONTHS, RemovalPolicy: awscdk.RemovalPolicy_DESTROY})
-	n := network{stack: stack, subnets: map[string]awsec2.ISubnet{}}
+	awscdk.NewCfnOutput(stack, jsii.String("VpcId"), &awscdk.CfnOutputProps{Value: cfnVpc.Ref(), ExportName: jsii.String(exportName(d, "vpc"))})
 	var ids, zones []*string
 	for i, az := range d.Region.AZs {
 		// AvailabilityZoneId, not a zone name: names map to different zones
-		// in different accounts ("AZ IDs … are the same across accounts",
-		// https://docs.aws.amazon.com/ram/latest/userguide/working-with-az-ids.html).
+		// in different accounts, AZ IDs are "the same across accounts"
+		// (https://docs.aws.amazon.com/ram/latest/userguide/working-with-az-ids.html).
 		sn := awsec2.NewCfnSubnet(stack, jsii.String("Subnet-"+az), &awsec2.CfnSubnetProps{
 			VpcId: cfnVpc.Ref(), AvailabilityZoneId: jsii.String(az), CidrBlock: jsii.String(fmt.Sprintf("10.40.%d.0/24", i)), MapPublicIpOnLaunch: jsii.Bool(true),
 		})
 		awsec2.NewCfnSubnetRouteTableAssociation(stack, jsii.String("Route-"+az), &awsec2.CfnSubnetRouteTableAssociationProps{SubnetId: sn.Ref(), RouteTableId: routes.Ref()})
-		n.subnets[az] = awsec2.Subnet_FromSubnetAttributes(stack, jsii.String("SubnetRef-"+az), &awsec2.SubnetAttributes{
-			SubnetId: sn.Ref(), AvailabilityZone: sn.AttrAvailabilityZone(), RouteTableId: routes.Ref(),
-		})
+		awscdk.NewCfnOutput(stack, jsii.String("Subnet-"+az+"-Id"), &awscdk.CfnOutputProps{Value: sn.Ref(), ExportName: jsii.String(exportName(d, "subnet-"+az))})
+		awscdk.NewCfnOutput(stack, jsii.String("Subnet-"+az+"-Zone"), &awscdk.CfnOutputProps{Value: sn.AttrAvailabilityZone(), ExportName: jsii.String(exportName(d, "zone-"+az))})
 		ids = append(ids, sn.Ref())
 		zones = append(zones, sn.AttrAvailabilityZone())
 	}
-	n.vpc = awsec2.Vpc_FromVpcAttributes(stack, jsii.String("VpcForFleet"), &awsec2.VpcAttributes{
-		VpcId: cfnVpc.Ref(), AvailabilityZones: &zones, PublicSubnetIds: &ids,
-	})
+	vpc := awsec2.Vpc_FromVpcAttributes(stack, jsii.String("VpcRef"), &awsec2.VpcAttributes{VpcId: cfnVpc.Ref(), AvailabilityZones: &zones, PublicSubnetIds: &ids})
 	awsec2.NewFlowLog(stack, jsii.String("FlowLog"), &awsec2.FlowLogProps{
-		ResourceType: awsec2.FlowLogResourceType_FromVpc(n.vpc),
+		ResourceType: awsec2.FlowLogResourceType_FromVpc(vpc),
 		Destination:  awsec2.FlowLogDestination_ToCloudWatchLogs(logs, nil),
 	})
-	return n
+	return stack
+}
+
+// importNetwork is the network as the fleet stack sees it: imported by
+// export name, the zones' subnets only.
+func importNetwork(stack awscdk.Stack, d pipeline.Deployment, zones []string) (awsec2.IVpc, []awsec2.ISubnet) {
+	var subnets []awsec2.ISubnet
+	var ids, names []*string
+	for _, az := range zones {
+		id := awscdk.Fn_ImportValue(jsii.String(exportName(d, "subnet-"+az)))
+		zone := awscdk.Fn_ImportValue(jsii.String(exportName(d, "zone-"+az)))
+		subnets = append(subnets, awsec2.Subnet_FromSubnetAttributes(stack, jsii.String("Subnet-"+az), &awsec2.SubnetAttributes{SubnetId: id, AvailabilityZone: zone}))
+		ids = append(ids, id)
+		names = append(names, zone)
+	}
+	vpc := awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Vpc"), &awsec2.VpcAttributes{
+		VpcId: awscdk.Fn_ImportValue(jsii.String(exportName(d, "vpc"))), AvailabilityZones: &names, PublicSubnetIds: &ids,
+	})
+	return vpc, subnets
 }

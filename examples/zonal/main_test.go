@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/internal/synth"
+	"github.com/safepipe/safepipe/waves"
+)
+
+func TestMain(m *testing.M) { synth.TestMain(m) }
+
+var (
+	once sync.Once
+	dir  string
+	plan *waves.Plan
+	err  error
+)
+
+// synthesized synthesizes the catalog pipeline once per test binary.
+func synthesized(t *testing.T) (string, *waves.Plan) {
+	t.Helper()
+	once.Do(func() {
+		if dir, err = os.MkdirTemp("", "safepipe-zonal-*"); err != nil {
+			return
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir)})
+		p := NewPipeline(app)
+		if err = p.Err(); err != nil {
+			return
+		}
+		plan = p.Plan()
+		app.Synth(nil)
+	})
+	require.NoError(t, err)
+	return dir, plan
+}
+
+type action struct {
+	Name          string         `json:"Name"`
+	Region        string         `json:"Region"`
+	RunOrder      int            `json:"RunOrder"`
+	ActionTypeID  map[string]any `json:"ActionTypeId"`
+	Configuration map[string]any `json:"Configuration"`
+}
+
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m
+}
+
+// TestZonalPipeline: the catalog fleet goes one AZ at a time, the one-box
+// first, in every region of the catalog; each production stage pushes the
+// revision to exactly the group its targets name, through one shared
+// project; the pipeline fits CodePipeline's and CloudFormation's limits
+// with room to spare.
+func TestZonalPipeline(t *testing.T) {
+	dir, plan := synthesized(t)
+	path := filepath.Join(dir, "CatalogPipeline.template.json")
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Less(t, info.Size(), int64(700_000), "the global zonal pipeline template stays well under CloudFormation's 1,000,000 bytes")
+	tpl := readJSON(t, path)
+	resources := tpl["Resources"].(map[string]any)
+	assert.Less(t, len(resources), 300, "well under CloudFormation's 500 resources")
+	projects, deployProjects := 0, 0
+	for id, r := range resources {
+		if r.(map[string]any)["Type"] == "AWS::CodeBuild::Project" {
+			projects++
+			if strings.Contains(id, "SafepipeServerDeploy") {
+				deployProjects++
+			}
+		}
+	}
+	assert.Equal(t, 1, deployProjects, "every target's deploy step shares one project")
+
+	var stages []struct {
+		Name    string   `json:"Name"`
+		Actions []action `json:"Actions"`
+	}
+	for _, r := range resources {
+		res := r.(map[string]any)
+		if res["Type"] == "AWS::CodePipeline::Pipeline" {
+			b, _ := json.Marshal(res["Properties"].(map[string]any)["Stages"])
+			require.NoError(t, json.Unmarshal(b, &stages))
+		}
+	}
+	assert.LessOrEqual(t, len(stages), waves.MaxStages)
+	byName := map[string][]action{}
+	for _, s := range stages {
+		byName[s.Name] = s.Actions
+		assert.LessOrEqual(t, len(s.Actions), waves.MaxActionsPerStage, s.Name)
+	}
+	regions := map[string]bool{}
+	for i, ps := range plan.Stages {
+		actions, ok := byName[ps.Name]
+		require.True(t, ok, ps.Name)
+		targets := map[string]bool{}
+		for _, tg := range ps.Targets {
+			assert.NotEmpty(t, tg.AZ, "%s: every production target is one AZ", ps.Name)
+			targets[tg.Region] = true
+			regions[tg.Region] = true
+		}
+		assert.Len(t, targets, len(ps.Targets), "%s: one AZ per region per stage", ps.Name)
+		if i == 0 {
+			assert.Equal(t, waves.KindOneBox, ps.Kind, "the one-box goes first")
+		}
+		var deploys []action
+		lastStackDeploy := 0
+		for _, a := range actions {
+			if a.ActionTypeID["Provider"] == "CloudFormation" {
+				lastStackDeploy = max(lastStackDeploy, a.RunOrder)
+			}
+			if strings.Contains(a.Name, "Deploy-") {
+				deploys = append(deploys, a)
+			}
+		}
+		assert.Len(t, deploys, len(ps.Targets), "%s pushes the revision once per target", ps.Name)
+		for _, a := range deploys {
+			assert.True(t, strings.Contains(a.Name, "Deploy-"), a.Name)
+			assert.Greater(t, a.RunOrder, lastStackDeploy, "%s: %s runs after the stacks", ps.Name, a.Name)
+			var env []map[string]string
+			require.NoError(t, json.Unmarshal([]byte(a.Configuration["EnvironmentVariables"].(string)), &env))
+			vars := map[string]string{}
+			for _, e := range env {
+				vars[e["name"]] = e["value"]
+			}
+			tgID := a.Name[strings.Index(a.Name, "Deploy-")+len("Deploy-"):]
+			want := "-fleet"
+			if ps.Kind == waves.KindOneBox {
+				want = "-onebox"
+			}
+			assert.True(t, strings.HasSuffix(vars["SAFEPIPE_GROUP"], want), "%s: %s deploys to %s", ps.Name, tgID, vars["SAFEPIPE_GROUP"])
+			assert.Equal(t, ps.Name, vars["SAFEPIPE_STAGE"])
+			assert.Contains(t, vars["SAFEPIPE_DEPLOYER_ROLE"], ":role/safepipe-deployer-catalog-prod-")
+			assert.True(t, strings.HasSuffix(vars["SAFEPIPE_KEY"], ".zip"))
+		}
+	}
+	assert.Len(t, regions, len(plan.Regions()), "every region of the plan")
+	total := 0
+	for _, s := range stages {
+		total += len(s.Actions)
+	}
+	assert.LessOrEqual(t, total, 500, "the pipeline's actions")
+}
+
+// TestZonalStacksDoNotCollide: in one account and region, different
+// stacks never create an alarm, application, deployment group or role of
+// the same name (the AZ stacks of a region carry the AZ in every name).
+func TestZonalStacksDoNotCollide(t *testing.T) {
+	dir, _ := synthesized(t)
+	assemblies, err := filepath.Glob(filepath.Join(dir, "assembly-*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, assemblies)
+	owner := map[string]string{} // account/region/name → stack
+	names := 0
+	for _, a := range assemblies {
+		manifest := readJSON(t, filepath.Join(a, "manifest.json"))
+		for _, art := range manifest["artifacts"].(map[string]any) {
+			art := art.(map[string]any)
+			if art["type"] != "aws:cloudformation:stack" {
+				continue
+			}
+			props := art["properties"].(map[string]any)
+			stack := props["stackName"].(string)
+			env := art["environment"].(string)
+			tpl := readJSON(t, filepath.Join(a, props["templateFile"].(string)))
+			for _, r := range tpl["Resources"].(map[string]any) {
+				rp, _ := r.(map[string]any)["Properties"].(map[string]any)
+				for _, k := range []string{"AlarmName", "ApplicationName", "DeploymentGroupName", "RoleName"} {
+					name, ok := rp[k].(string)
+					if !ok {
+						continue
+					}
+					names++
+					key := env + "/" + name
+					if prev, dup := owner[key]; dup && prev != stack {
+						t.Errorf("%s in %s is created by %s and by %s", name, env, prev, stack)
+					}
+					owner[key] = stack
+				}
+			}
+		}
+	}
+	assert.Greater(t, names, 1000, "the names of every stage's stacks were compared")
+}
+
+// TestZonalNag: every stack of the pipeline passes cdk-nag's AWS
+// Solutions checks (each suppression has its reason).
+func TestZonalNag(t *testing.T) {
+	dir, _ := synthesized(t)
+	reports, err := filepath.Glob(filepath.Join(dir, "*NagReport.csv"))
+	require.NoError(t, err)
+	nested, _ := filepath.Glob(filepath.Join(dir, "assembly-*", "*NagReport.csv"))
+	reports = append(reports, nested...)
+	require.NotEmpty(t, reports)
+	for _, f := range reports {
+		rows, err := csv.NewReader(mustOpen(t, f)).ReadAll()
+		require.NoError(t, err)
+		for _, row := range rows[1:] {
+			if row[2] == "Non-Compliant" && row[4] == "Error" {
+				t.Errorf("%s: %s on %s", filepath.Base(f), row[0], row[1])
+			}
+		}
+	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
