@@ -81,8 +81,7 @@ type BasePipelineProps struct {
 	// Source is where commits come from. Required.
 	Source Source
 	// BuildCommands build, test and synthesize the app; a failing command
-	// fails the pipeline. Default: npm ci, go vet ./..., go test ./...,
-	// npx cdk synth.
+	// fails the pipeline. Default: DefaultBuildCommands.
 	BuildCommands []string
 	// ChangeSets deploys each stack with a change set, created by one
 	// action and executed by the next, so that the change can be read in
@@ -223,7 +222,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		p.PipelineName = *stack.StackName() + "-" + *b.Node().Id()
 	}
 	if len(p.BuildCommands) == 0 {
-		p.BuildCommands = []string{"npm ci", "go vet ./...", "go test ./...", "npx cdk synth"}
+		p.BuildCommands = DefaultBuildCommands
 	}
 	catalog, source := p.Catalog, CatalogSource("props")
 	if catalog == nil {
@@ -305,7 +304,19 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	}
 	b.markUngated(p.UngatedReason)
 	b.markExpedite(plan.ExpediteReason)
-	return applyStageConditions(b.cp.Pipeline(), r.conditions, r.controller.isGateAlarm)
+	if err := applyStageConditions(b.cp.Pipeline(), r.conditions, r.controller.isGateAlarm); err != nil {
+		return err
+	}
+	// The pipeline stack and CDK Pipelines' cross-region support stacks
+	// carry the pipeline's cdk-nag reasons (see nag.go).
+	roots := []constructs.IConstruct{b.cp}
+	if support := b.cp.Pipeline().CrossRegionSupport(); support != nil {
+		for _, region := range slices.Sorted(maps.Keys(*support)) {
+			roots = append(roots, (*support)[region].Stack)
+		}
+	}
+	suppressPipelineNag(roots...)
+	return nil
 }
 
 // UngatedVariable is the pipeline variable that records why a pipeline
@@ -327,6 +338,18 @@ func (b *basePipeline) addVariable(name, value, description string) {
 	if cfn, ok := b.cp.Pipeline().Node().DefaultChild().(awscodepipeline.CfnPipeline); ok {
 		cfn.AddPropertyOverride(jsii.String("Variables"), b.variables)
 	}
+}
+
+// DefaultBuildCommands build, test and synthesize a Go CDK app. The CDK CLI
+// in node_modules ships Go templates (aws-cdk/lib/init-templates, named
+// %name%.template.go) that "go vet ./..." would try to compile: a go.mod
+// in node_modules makes it a module of its own, which ./... skips.
+var DefaultBuildCommands = []string{
+	"npm ci",
+	`test -f node_modules/go.mod || printf 'module ignore\n' > node_modules/go.mod`,
+	"go vet ./...",
+	"go test ./...",
+	"npx cdk synth",
 }
 
 // ExpediteVariable is the pipeline variable that records an expedited

@@ -65,3 +65,30 @@ func TestCredentialsCommandRunsAgainstMoto(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(cfg), "region = eu-west-1")
 }
+
+// TestDefaultBuildCommandsVetATeamRepo: in a team's repository with the CDK
+// CLI installed, whose node_modules ships Go templates that do not
+// compile, the default build commands still vet the team's code.
+func TestDefaultBuildCommandsVetATeamRepo(t *testing.T) {
+	dir := t.TempDir()
+	write := func(path, body string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, path), []byte(body), 0o644))
+	}
+	write("go.mod", "module team\n\ngo 1.22\n")
+	write("main.go", "package main\n\nfunc main() {}\n")
+	write("node_modules/aws-cdk/lib/init-templates/app/go/%name%.template.go", "package main\n\nfunc %name%() {}\n")
+	vet := exec.Command("go", "vet", "./...")
+	vet.Dir = dir
+	out, err := vet.CombinedOutput()
+	require.Error(t, err, "without the go.mod, go vet reads node_modules: %s", out)
+	for _, c := range DefaultBuildCommands {
+		if strings.HasPrefix(c, "npm") || strings.HasPrefix(c, "npx") || strings.HasPrefix(c, "go test") {
+			continue
+		}
+		cmd := exec.Command("sh", "-c", c)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s: %s", c, out)
+	}
+}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -16,11 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/safepipe/safepipe/cdktest"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/waves"
 )
-
-var update = flag.Bool("update", false, "rewrite golden snapshots in testdata/")
 
 // The reference app is synthesized once per test binary (one jsii process);
 // every test below reads it.
@@ -143,20 +140,9 @@ func TestReferencePipelineIntent(t *testing.T) {
 	assert.Equal(t, expect, got)
 }
 
-var hashRE = regexp.MustCompile(`[0-9a-f]{64}`)
-
 func TestReferencePipelineSnapshot(t *testing.T) {
 	tpl, _, _ := reference(t)
-	b, err := json.MarshalIndent(tpl, "", " ")
-	require.NoError(t, err)
-	got := hashRE.ReplaceAll(b, []byte("<asset-hash>"))
-	golden := filepath.Join("testdata", "pipeline.template.golden")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, got, 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run `make snapshot-update` to create the snapshot")
-	assert.Equal(t, string(want), string(got), "pipeline template changed: review, then `make snapshot-update`")
+	cdktest.Golden(t, filepath.Join("testdata", "pipeline.template.golden"), tpl)
 }
 
 // TestCdkNag: the AWS Solutions checks find no unsuppressed error anywhere

@@ -89,7 +89,6 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 	// each suppression carries its reason (nag.go).
 	nag := cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)})
 	awscdk.Aspects_Of(scope).Add(nag, nil) // the pipeline stack and its cross-region support stacks
-	awscdk.Aspects_Of(scope).Add(&pipelineSuppressions{name: "pipeline"}, nil)
 	base := pipeline.NewBasePipeline(stack, jsii.String("Pipeline"), &pipeline.BasePipelineProps{
 		StageAspects: []awscdk.IAspect{
 			cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}),
@@ -103,6 +102,5 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 		Zeta:     p.Zeta,
 		Gates:    []pipeline.Gate{pipeline.SafetyGates{OrganizationAlarm: OrganizationAlarm}},
 	})
-	suppressPipelineRoleWildcards(base)
 	return base
 }

@@ -4,12 +4,13 @@
 package synth
 
 import (
-	"os"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/cdktest"
 )
 
 // Report adds err as synth errors on c: one error per problem when err
@@ -40,12 +41,7 @@ func Flatten(err error) []error {
 // Node's end of life, and closes it before exiting:
 //
 //	func TestMain(m *testing.M) { synth.TestMain(m) }
-func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { cdktest.Main(m) }
 
 // NagSuppress records a cdk-nag suppression on c's CloudFormation resource
 // (c itself, or its default child) as the metadata cdk-nag reads
