@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -125,7 +126,7 @@ func NewEcsRollingService(scope constructs.Construct, id *string, props *EcsRoll
 			errs = append(errs, fmt.Errorf("deploy: EcsRollingProps.Alarms returned a nil alarm at %d", i))
 			continue
 		}
-		names = append(names, a.AlarmName())
+		names = append(names, literalAlarmName(a))
 	}
 	switch {
 	case len(e.alarms) == 0:
@@ -139,4 +140,23 @@ func NewEcsRollingService(scope constructs.Construct, id *string, props *EcsRoll
 	}
 	e.service.EnableDeploymentAlarms(&names, &awsecs.DeploymentAlarmOptions{Behavior: awsecs.AlarmBehavior_ROLLBACK_ON_ALARM})
 	return e
+}
+
+// literalAlarmName is the name an alarm was given, when it was created in
+// this app with a literal AlarmName, and its AlarmName token otherwise.
+// aws-cdk-lib's aws-ecs documents deployment alarms on a service's own
+// metrics by passing the alarm's literal name to enableDeploymentAlarms
+// ("Defining a deployment alarm after the service has been created: const
+// cpuAlarmName = 'MyCpuMetricAlarm'; new cw.Alarm(this, 'CPUAlarm', {
+// alarmName: cpuAlarmName, metric: service.metricCpuUtilization(), ...});
+// service.enableDeploymentAlarms([cpuAlarmName], ...)"): a Ref to the
+// alarm would make the service depend on an alarm that depends on the
+// service, a circular dependency CloudFormation refuses.
+func literalAlarmName(a awscloudwatch.IAlarm) *string {
+	if cfn, ok := a.Node().DefaultChild().(awscloudwatch.CfnAlarm); ok {
+		if n := cfn.AlarmName(); n != nil && !*awscdk.Token_IsUnresolved(n) {
+			return n
+		}
+	}
+	return a.AlarmName()
 }

@@ -145,11 +145,27 @@
 // # Limits
 //
 // The planner splits a step whose actions would exceed CodePipeline's 50 per
-// stage; the pipeline measures what one target deploys (two actions per
-// stack, Prepare and Deploy, as CDK Pipelines builds them) from the alpha
-// stage before planning, and checks every stage before CDK Pipelines
-// builds it, so a stage is never split behind the plan's back. Gates add no
-// action.
+// stage; the pipeline measures what one target deploys (one action per
+// stack, or two — Prepare and Deploy — with BasePipelineProps.ChangeSets)
+// from the alpha stage before planning, and checks every stage before CDK
+// Pipelines builds it, so a stage is never split behind the plan's back.
+// Gates add no action.
+//
+// CloudFormation refuses a template over 1 MB, or with more than 500
+// resources, 200 outputs or 200 parameters, at deployment, in the middle
+// of a release. Synth, used in a CDK app's main in place of app.Synth,
+// checks every template of the assembly (the stage assemblies included)
+// and returns the problems as an error naming the template and its size;
+// CheckTemplates does the same on an assembly directory.
+//
+// # Cross-region support stacks
+//
+// CDK Pipelines replicates artifacts to each region through a support
+// stack (a bucket and a key) per region. Each BasePipeline owns its own,
+// named <pipeline stack>-support-<region>: CDK's default shares them
+// across every pipeline of an app, named after whichever pipeline is built
+// first, so that renaming or removing that one would replace the others'
+// buckets under them.
 //
 // # Errors
 //

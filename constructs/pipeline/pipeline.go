@@ -244,6 +244,14 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		SelfMutation:      jsii.Bool(true),
 		UseChangeSets:     jsii.Bool(p.ChangeSets),
 		EnableKeyRotation: jsii.Bool(true),
+		// Each pipeline owns its cross-region support stacks (replication
+		// bucket and key per region), named after its own stack. CDK's
+		// default (CodePipelineProps.ReuseCrossRegionSupportStacks: "Reuse
+		// the same cross region support stack for all pipelines in the
+		// App. Default: true") names the shared stacks after whichever
+		// pipeline is built first, so renaming or removing that pipeline
+		// would replace the other pipelines' replication buckets.
+		ReuseCrossRegionSupportStacks: jsii.Bool(false),
 		Synth: pipelines.NewShellStep(jsii.String("Build"), &pipelines.ShellStepProps{
 			Input:                  b.sourceStep(p.Source),
 			Commands:               jsii.Strings(p.BuildCommands...),

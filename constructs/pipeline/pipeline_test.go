@@ -269,3 +269,29 @@ func TestResolveCatalog(t *testing.T) {
 	_, _, err = ResolveCatalog(app, "")
 	assert.ErrorContains(t, err, "missing.json")
 }
+
+// Two pipelines in one app each own their cross-region support stacks,
+// named after their own pipeline stack: with CDK's default the second
+// pipeline would silently replicate through the first one's stacks, whose
+// names (and buckets) change when the first pipeline is renamed or removed.
+func TestTwoPipelinesOwnTheirSupportStacks(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	env := &awscdk.Environment{Account: jsii.String("111111111111"), Region: jsii.String("eu-west-1")}
+	var pipelines []BasePipeline
+	for _, name := range []string{"ShopPipeline", "CartPipeline"} {
+		stack := awscdk.NewStack(app, jsii.String(name), &awscdk.StackProps{Env: env})
+		pipelines = append(pipelines, NewBasePipeline(stack, jsii.String("Pipeline"), smallProps()))
+	}
+	for _, p := range pipelines {
+		require.NoError(t, p.Err())
+	}
+	names := map[string]bool{}
+	for _, c := range *app.Node().Children() {
+		if s, ok := c.(awscdk.Stack); ok {
+			names[*s.StackName()] = true
+		}
+	}
+	for _, want := range []string{"ShopPipeline-support-eu-north-1", "CartPipeline-support-eu-north-1"} {
+		assert.True(t, names[want], "support stack %s (stacks: %v)", want, names)
+	}
+}

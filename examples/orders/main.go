@@ -5,6 +5,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -26,8 +29,13 @@ func NewPipeline(app awscdk.App) pipeline.BasePipeline {
 }
 
 func main() {
-	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	NewPipeline(app)
-	app.Synth(nil)
+	// Synth also checks every template against CloudFormation's quotas.
+	_, err := pipeline.Synth(app)
+	jsii.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

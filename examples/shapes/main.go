@@ -10,9 +10,14 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/safepipe/safepipe/constructs/pipeline"
 )
 
 // Env is where the shapes deploy.
@@ -23,8 +28,17 @@ type Stacks struct {
 	Lambda, Server, Batched, Ecs, ABTest awscdk.Stack
 }
 
+// Zones are the account's zones in Env's region. A real app lets CDK look
+// them up once and commits the answer in cdk.context.json; the example
+// records them in the app's context under the key the lookup uses
+// (https://docs.aws.amazon.com/cdk/v2/guide/context.html: "the AWS CDK
+// CLI ... stores the values in the cdk.context.json file"), so that
+// `cdk synth` needs no AWS account.
+var Zones = []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+
 // New adds every shape's stack to app, with the example's cdk-nag policy.
 func New(app awscdk.App) Stacks {
+	app.Node().SetContext(jsii.String("availability-zones:account="+*Env.Account+":region="+*Env.Region), Zones)
 	s := Stacks{
 		Lambda:  NewLambda(app, Env),
 		Server:  NewServerFleet(app, Env),
@@ -38,8 +52,13 @@ func New(app awscdk.App) Stacks {
 }
 
 func main() {
-	defer jsii.Close()
 	app := awscdk.NewApp(nil)
 	New(app)
-	app.Synth(nil)
+	// Synth also checks every template against CloudFormation's quotas.
+	_, err := pipeline.Synth(app)
+	jsii.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
