@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,9 +43,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(a); err != nil {
+		if err := writeJSON(stdout, a); err != nil {
 			return fail(stderr, err)
 		}
 	} else {
@@ -55,7 +52,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 			if len(f.Others) > 0 {
 				others = " (" + strings.Join(f.Others, ", ") + ")"
 			}
-			fmt.Fprintf(stdout, "%-7s %-20s %s%s: %s\n", f.Severity, f.Kind, f.Rule, others, f.Message)
+			fmt.Fprintf(stdout, "%-7s %-20s %s%s: %s\n", f.Severity, f.Kind, esc(f.Rule), esc(others), esc(f.Message))
 		}
 		if len(a.Findings) > 0 {
 			fmt.Fprintln(stdout)
@@ -67,7 +64,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 			if s.Percent {
 				nominal, effective = share(s.Nominal), share(s.Effective)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%v\n", s.Priority, s.Rule, s.Target, s.Reachable, nominal, effective, s.Sticky)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%v\n", s.Priority, esc(s.Rule), esc(s.Target), s.Reachable, nominal, effective, s.Sticky)
 		}
 		tw.Flush()
 		errs := 0
@@ -76,7 +73,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 				errs++
 			}
 		}
-		fmt.Fprintf(stdout, "\nsafepipe gray check: %d rules, %d findings, %d errors; unmatched traffic goes to %q\n", len(rs.Rules), len(a.Findings), errs, stableOf(rs))
+		fmt.Fprintf(stdout, "\nsafepipe gray check: %d rules, %d findings, %d errors; unmatched traffic goes to %q\n", len(rs.Rules), len(a.Findings), errs, esc(stableOf(rs)))
 	}
 	if a.HasErrors() {
 		return 1

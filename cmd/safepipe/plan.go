@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,9 +59,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl}); err != nil {
+		if err := writeJSON(stdout, planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl}); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
@@ -125,13 +122,13 @@ func parseStart(s string, loc *time.Location) (time.Time, error) {
 }
 
 func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
-	fmt.Fprintf(w, "catalog %s · policy %s · shape %s · window %s\n", p.CatalogVersion, p.Policy, p.Shape, p.Window)
+	fmt.Fprintf(w, "catalog %s · policy %s · shape %s · window %s\n", esc(p.CatalogVersion), esc(string(p.Policy)), esc(string(p.Shape)), esc(p.Window.String()))
 	if p.ExpediteReason != "" {
-		fmt.Fprintf(w, "EXPEDITED: %s\n", p.ExpediteReason)
+		fmt.Fprintf(w, "EXPEDITED: %s\n", esc(p.ExpediteReason))
 	}
 	fmt.Fprintln(w, "\nWAVES")
 	for _, wv := range p.Waves {
-		fmt.Fprintf(w, "  %-4s %2d  %s\n", wv.Name, len(wv.Regions), strings.Join(wv.Regions, " "))
+		fmt.Fprintf(w, "  %-4s %2d  %s\n", wv.Name, len(wv.Regions), esc(strings.Join(wv.Regions, " ")))
 	}
 	fmt.Fprintln(w, "\nSTAGES")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -139,7 +136,7 @@ func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 	const layout = "Mon 01-02 15:04"
 	for i, s := range p.Stages {
 		st := tl.Steps[i]
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, s.Name, s.Kind, len(s.Targets), s.Actions,
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, esc(s.Name), s.Kind, len(s.Targets), s.Actions,
 			fmtDuration(s.Bake), st.Start.Format(layout), st.Deployed.Format(layout), st.Baked.Format(layout))
 	}
 	tw.Flush()
@@ -155,10 +152,11 @@ func fmtDuration(d time.Duration) string {
 	return fmt.Sprintf("%dm", int(d/time.Minute))
 }
 
-// fail prints every joined error on its own line and returns exit code 2.
+// fail prints every joined error on its own line, escaped (see esc), and
+// returns exit code 2.
 func fail(stderr io.Writer, err error) int {
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(stderr, "safepipe: %s\n", line)
+		fmt.Fprintf(stderr, "safepipe: %s\n", esc(line))
 	}
 	return 2
 }

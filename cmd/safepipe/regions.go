@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,17 +22,15 @@ func runRegions(args []string, stdout, stderr io.Writer) int {
 	}
 	switch *format {
 	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(cat); err != nil {
+		if err := writeJSON(stdout, cat); err != nil {
 			return fail(stderr, err)
 		}
 	case "table":
-		fmt.Fprintf(stdout, "catalog %s: %d regions\n\n", cat.Version, len(cat.Regions))
+		fmt.Fprintf(stdout, "catalog %s: %d regions\n\n", esc(cat.Version), len(cat.Regions))
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "REGION\tNAME\tTIER\tOPT-IN\tTIME ZONE\tAZ IDS")
 		for _, r := range cat.Regions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", r.Code, r.Name, r.Tier, r.OptIn, r.TimeZone, strings.Join(r.AZs, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", esc(r.Code), esc(r.Name), esc(string(r.Tier)), r.OptIn, esc(r.TimeZone), esc(strings.Join(r.AZs, ",")))
 		}
 		tw.Flush()
 	default:
