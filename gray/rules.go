@@ -1,15 +1,13 @@
 package gray
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/safepipe/safepipe/internal/strict"
 )
 
 // RuleSet is a gray-release configuration: the stable variant and the
@@ -97,54 +95,52 @@ const DefaultStable = "stable"
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
-// Load reads a rule set in YAML or JSON (JSON is YAML) and validates it.
-// Unknown fields are errors, so a misspelt condition never matches
-// silently.
+// Limits of a rule file (see the package documentation).
+const (
+	// MaxRuleBytes is the largest rule file read: 1 MiB, the size of the
+	// AppConfig hosted configuration a rule set renders to.
+	MaxRuleBytes = 1 << 20
+	// MaxRuleDepth is the deepest nesting of lists and objects in a rule
+	// file (about 30 levels of all/any).
+	MaxRuleDepth = 64
+)
+
+var ruleLimits = strict.Limits{MaxBytes: MaxRuleBytes, MaxDepth: MaxRuleDepth, MaxAliasBytes: MaxRuleBytes}
+
+// Load reads a rule set in YAML or JSON and validates it, reading at most
+// MaxRuleBytes. It is strict: one document and nothing after it; no
+// duplicate keys; field names exactly as documented (a misspelt or
+// differently cased field is an error, so a condition never goes missing
+// silently); values of the field's type, and a YAML scalar read into a
+// text field is the text as written (a rule named 2026-01-01 or 007 keeps
+// that name); no YAML tags or merge keys; aliases may repeat at most
+// MaxRuleBytes. The error reports every problem, one per line.
 func Load(r io.Reader) (*RuleSet, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("gray: %w", err)
-	}
-	var doc any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("gray: not YAML or JSON: %w", err)
-	}
-	j, err := json.Marshal(normalize(doc))
+	b, err := strict.ReadAll(r, MaxRuleBytes)
 	if err != nil {
 		return nil, fmt.Errorf("gray: %w", err)
 	}
 	var rs RuleSet
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rs); err != nil {
-		return nil, fmt.Errorf("gray: %w", err)
+	if err := strict.YAML(b, &rs, ruleLimits); err != nil {
+		var se *strict.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("gray: not YAML or JSON: %w", err)
+		}
+		return nil, eachLine("gray: ", err)
 	}
 	if err := rs.Validate(); err != nil {
-		return nil, err
+		return nil, eachLine("gray: ", err)
 	}
 	return &rs, nil
 }
 
-// normalize turns YAML maps into JSON objects.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-		return x
-	case map[any]any:
-		m := map[string]any{}
-		for k, e := range x {
-			m[fmt.Sprint(k)] = normalize(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
+// eachLine starts every line of a joined error with prefix (once).
+func eachLine(prefix string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + strings.TrimPrefix(l, prefix)
 	}
-	return v
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 // Validate reports every problem at once, naming the rule and the field.

@@ -1,0 +1,106 @@
+package gray
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The hostile rule files of issue 15: each is rejected naming the key, the
+// line and the limit, before anything large is built.
+
+const twoRules = `rules:
+  - {name: a, target: v2, priority: 5, match: {ids: [x]}}
+  - {name: b, target: v3, priority: 6, match: {ids: [y]}}
+`
+
+func TestLoadIsStrict(t *testing.T) {
+	for name, c := range map[string]struct{ src, want string }{
+		"JSON trailing }]}":   {`{"rules": [{"name": "a", "target": "b", "match": {"ids": ["x"]}}]}}]}`, `gray: line 1: unexpected "}]}" after the document (a file holds exactly one JSON value)`},
+		"JSON trailing }":     {`{"rules": [{"name": "a", "target": "b", "match": {"ids": ["x"]}}]}}`, `gray: line 1: unexpected "}" after the document`},
+		"second YAML doc":     {twoRules + "---\ngarbage: [\n", `gray: not YAML or JSON: a second YAML document that does not parse`},
+		"second good doc":     {twoRules + "---\n" + twoRules, `gray: line 4: a second YAML document (a file holds exactly one document)`},
+		"Rules beside rules":  {twoRules + "Rules:\n  - {name: c, target: v4, priority: 1, match: {ids: [x]}}\n", `gray: line 4: unknown field "Rules": field names are case-sensitive; did you mean "rules"?`},
+		"duplicate rules":     {twoRules + "rules:\n  - {name: c, target: v4, priority: 1, match: {ids: [x]}}\n", `gray: line 4: duplicate key "rules" (first at line 1)`},
+		"JSON case variant":   {`{"rules": [{"NAME": "a", "target": "b", "match": {"ids": ["x"]}}]}`, `gray: line 1: rules[0]: unknown field "NAME": field names are case-sensitive; did you mean "name"?`},
+		"JSON duplicate":      {"{\"rules\": [{\"name\": \"a\", \"target\": \"b\",\n\"target\": \"c\", \"match\": {\"ids\": [\"x\"]}}]}", `gray: line 2: rules[0]: duplicate key "target" (first at line 1)`},
+		"binary tag":          {"rules:\n  - {name: !!binary aGVsbG8=, target: b, match: {ids: [x]}}\n", `gray: line 2: the YAML tag !!binary is not allowed`},
+		"merge key":           {"base: &b {target: b}\nrules:\n  - {<<: *b, name: a, match: {ids: [x]}}\n", `gray: line 1: unknown field "base"`},
+		"priority as string":  {"rules:\n  - {name: a, target: b, priority: \"1\", match: {ids: [x]}}\n", `gray: line 2: rules[0].priority: want a whole number, got a string`},
+		"priority overflow":   {"rules:\n  - {name: a, target: b, priority: 9223372036854775808, match: {ids: [x]}}\n", `rules[0].priority: 9223372036854775808 is out of range`},
+		"probability .nan":    {"rules:\n  - {name: a, target: b, match: {probability: .nan}}\n", `rules[0].match.probability: .nan is not a finite decimal number`},
+		"percent in hex":      {"rules:\n  - {name: a, target: b, match: {percent: {percent: 0x10}}}\n", `percent.percent: 0x10 is not a whole number written in decimal`},
+		"caseSensitive: yes":  {"rules:\n  - {name: a, target: b, match: {attribute: {name: c, in: [x], caseSensitive: yes}}}\n", `caseSensitive: want true or false, got a string`},
+		"list of nulls":       {"rules:\n  - {name: a, target: b, match: {ids: [~]}}\n", `rules[0].match.ids[0]: want a string, got null`},
+		"empty file":          {"", "gray: the file is empty"},
+		"nested too deep":     {"rules:\n  - {name: a, target: b, match: " + strings.Repeat("{all: [", 40) + "{ids: [x]}" + strings.Repeat("]}", 40) + "}\n", "gray: line 2: nested deeper than the limit of 64 levels"},
+		"alias cycle":         {"rules: &r [*r]\n", "gray: line 1: alias *r refers to a value that contains it"},
+		"one problem a line":  {"Stable: x\nrules: {}\n", "gray: line 1: unknown field \"Stable\": field names are case-sensitive; did you mean \"stable\"?\ngray: line 2: rules: want a list, got an object"},
+		"validation per line": {"rules:\n  - {name: a, target: '', match: {}}\n", "gray: rule \"a\": target is empty\ngray: rule \"a\": match: set exactly one of"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(strings.NewReader(c.src))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+// TestYAMLDoesNotRetypeNames: a plain 2026-01-01 is a YAML timestamp and
+// 007 an integer; as a rule name, a target or a value they stay the
+// strings written.
+func TestYAMLDoesNotRetypeNames(t *testing.T) {
+	rs, err := Load(strings.NewReader(`stable: 1.0
+rules:
+  - name: 2026-01-01
+    target: 007
+    match: {attribute: {name: build, in: [1e3, true, 0x1F, 2026-01-01T10:00:00Z]}}
+`))
+	require.NoError(t, err)
+	r := rs.Rules[0]
+	assert.Equal(t, "1.0", rs.Stable)
+	assert.Equal(t, "2026-01-01", r.Name)
+	assert.Equal(t, "007", r.Target)
+	assert.Equal(t, []string{"1e3", "true", "0x1F", "2026-01-01T10:00:00Z"}, r.Match.Attribute.In)
+}
+
+// TestAliasesAreBoundedBeforeExpansion: a 4 MB string aliased 100 times
+// reached 2.2 GB before the old code's "unknown field" error. The file cap
+// rejects it unread; under the cap, the alias budget rejects the expansion
+// by counting.
+func TestAliasesAreBoundedBeforeExpansion(t *testing.T) {
+	huge := "a: &a " + strings.Repeat("x", 4<<20) + "\nb: [" + strings.TrimSuffix(strings.Repeat("*a,", 100), ",") + "]\nrules: []\n"
+	_, err := Load(strings.NewReader(huge))
+	assert.EqualError(t, err, "gray: larger than the limit of 1 MiB")
+
+	under := "rules:\n  - {name: a, target: b, match: {ids: [&big " + strings.Repeat("x", 600<<10) + "]}}\n  - {name: c, target: d, match: {ids: [*big, *big]}}\n"
+	_, err = Load(strings.NewReader(under))
+	assert.EqualError(t, err, "gray: line 3: aliases repeat more than the limit of 1 MiB (alias *big)")
+
+	// Aliases within the budget work: a shared allow-list.
+	rs, err := Load(strings.NewReader("rules:\n  - {name: a, target: b, match: {ids: &staff [u1, u2]}}\n  - {name: c, target: d, priority: 1, match: {all: [{ids: *staff}, {probability: 0.5}]}}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"u1", "u2"}, rs.Rules[1].Match.All[0].IDs)
+}
+
+func TestLoadReadsWithACap(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	f, err := os.Open("/dev/zero")
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = Load(f)
+	assert.EqualError(t, err, "gray: larger than the limit of 1 MiB")
+}
+
+// TestJSONIsReadAsJSON: JSON escapes that yaml.v3 lacks still load.
+func TestJSONIsReadAsJSON(t *testing.T) {
+	rs, err := Load(strings.NewReader(`{"rules": [{"name": "a", "target": "v2\/x", "match": {"ids": ["\u0041"]}}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, "v2/x", rs.Rules[0].Target)
+	assert.Equal(t, []string{"A"}, rs.Rules[0].Match.IDs)
+}
