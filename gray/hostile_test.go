@@ -1,7 +1,9 @@
 package gray
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -103,4 +105,98 @@ func TestJSONIsReadAsJSON(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v2/x", rs.Rules[0].Target)
 	assert.Equal(t, []string{"A"}, rs.Rules[0].Match.IDs)
+}
+
+// attributeRules makes n rules, each requiring attrs attributes of vals
+// values (the same names and values in every rule).
+func attributeRules(n, attrs, vals int, caseSensitive bool) *RuleSet {
+	rs := &RuleSet{}
+	for i := range n {
+		m := Match{}
+		for k := range attrs {
+			var in []string
+			for j := range vals {
+				in = append(in, fmt.Sprintf("v%d", j))
+			}
+			m.All = append(m.All, Match{Attribute: &Attribute{Name: fmt.Sprintf("a%d", k), In: in, CaseSensitive: caseSensitive}})
+		}
+		rs.Rules = append(rs.Rules, Rule{Name: fmt.Sprintf("r%d", i), Target: fmt.Sprintf("t%d", i), Priority: i, Match: m})
+	}
+	return rs
+}
+
+// TestAnalysisBudgetBoundsTheWhole: 40 rules of 3 attributes of 32 values
+// each stayed under the old per-question bound (2,000,000 classes) and ran
+// for minutes in all; the budget prices the whole analysis first.
+func TestAnalysisBudgetBoundsTheWhole(t *testing.T) {
+	_, err := Analyze(attributeRules(40, 3, 32, false))
+	require.ErrorIs(t, err, ErrTooComplex)
+	assert.Contains(t, err.Error(), "gray: too complex: the analysis would take more than")
+	assert.Contains(t, err.Error(), "(limit 500,000,000)")
+	assert.Regexp(t, `the largest part: rule "r\d+" is checked over [\d,]+ request classes against \d+ higher-priority rules?`, err.Error())
+
+	// Each rule alone is small: the old per-rule bound let them all run.
+	sp := newSpace(mustCompile(t, attributeRules(40, 3, 32, false)).rules)
+	assert.Less(t, sp.size(), 2_000_000)
+
+	// Pricing is linear where the analysis is not: many equal-priority
+	// rules fail on the index price before any space is built.
+	many := attributeRules(MaxRules, 1, 300, false)
+	for i := range many.Rules {
+		many.Rules[i].Priority = 0
+	}
+	_, err = Analyze(many)
+	require.ErrorIs(t, err, ErrTooComplex)
+	assert.Contains(t, err.Error(), "indexing the conditions of 256 rules")
+}
+
+func mustCompile(t *testing.T, rs *RuleSet) *Engine {
+	t.Helper()
+	e, err := Compile(rs)
+	require.NoError(t, err)
+	return e
+}
+
+func TestTooManyRules(t *testing.T) {
+	err := attributeRules(MaxRules+1, 1, 1, false).Validate()
+	assert.EqualError(t, err, "gray: rules: 257 rules, over the limit of 256")
+}
+
+// TestPriceBoundsTheWork: the analysis does no more than it is priced
+// at. Steps are counted by the price; the real work (condition
+// evaluations) is counted here by enumerating the same questions.
+func TestPriceIsAnUpperBound(t *testing.T) {
+	for _, rs := range []*RuleSet{attributeRules(5, 2, 6, false), attributeRules(4, 2, 5, true), attributeRules(30, 1, 3, true)} {
+		e := mustCompile(t, rs)
+		cost, err := price(e.rules, capped)
+		require.NoError(t, err)
+		points := 0
+		for i := range e.rules {
+			sp := newSpace(e.rules[:i+1])
+			sp.each(func(*point) { points++ })
+			sp.ordinaryKeyOnly = true
+			sp.each(func(*point) { points++ })
+		}
+		assert.LessOrEqual(t, points*perClass, cost)
+		_, err = analyze(rs, cost)
+		require.NoError(t, err, "a set priced at its cost runs")
+		_, err = analyze(rs, cost-1)
+		require.ErrorIs(t, err, ErrTooComplex, "one step less fails")
+	}
+}
+
+// TestAnalysisMemoryIsBounded: the shares no longer keep a map entry per
+// attribute class (3.5 million of them here).
+func TestAnalysisMemoryIsBounded(t *testing.T) {
+	rs := attributeRules(1, 3, 150, true)
+	e := mustCompile(t, rs)
+	cost, err := price(e.rules, capped)
+	require.NoError(t, err)
+	require.LessOrEqual(t, cost, MaxAnalysisSteps)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = Analyze(rs)
+	require.NoError(t, err)
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), "allocated while analysing")
 }

@@ -103,6 +103,10 @@ const (
 	// MaxRuleDepth is the deepest nesting of lists and objects in a rule
 	// file (about 30 levels of all/any).
 	MaxRuleDepth = 64
+	// MaxRules is the most rules a set may hold: a canary variant belongs
+	// to one rule, and no gray release runs hundreds of canaries of one
+	// feature; the analysis compares rules of equal priority pairwise.
+	MaxRules = 256
 )
 
 var ruleLimits = strict.Limits{MaxBytes: MaxRuleBytes, MaxDepth: MaxRuleDepth, MaxAliasBytes: MaxRuleBytes}
@@ -148,6 +152,9 @@ func (rs *RuleSet) Validate() error {
 	var errs []error
 	if len(rs.Rules) == 0 {
 		errs = append(errs, errors.New("gray: rules: the set has no rules"))
+	}
+	if len(rs.Rules) > MaxRules {
+		return fmt.Errorf("gray: rules: %d rules, over the limit of %d", len(rs.Rules), MaxRules)
 	}
 	names := map[string]bool{}
 	for i, r := range rs.Rules {
