@@ -12,16 +12,24 @@ import (
 	"github.com/safepipe/safepipe/gray"
 )
 
+const grayUsage = "safepipe gray check [--format text|json] FILE"
+
 func runGray(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: safepipe gray check [--format text|json] FILE")
+	switch {
+	case len(args) == 0:
+		fmt.Fprintln(stderr, "safepipe: usage: "+grayUsage)
+		return 2
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprintf(stdout, "usage: %s\n\nCheck gray-release rules (YAML or JSON): shadowed rules, ambiguous overlaps,\none variant per rule, split order, effective shares. Exit 1 on an error finding.\nRun \"safepipe gray check -h\" for its flags.\n", grayUsage)
+		return 0
+	case args[0] != "check":
+		fmt.Fprintf(stderr, "safepipe: unknown gray command %q (see safepipe gray --help)\n", esc(args[0]))
 		return 2
 	}
 	fs := flag.NewFlagSet("gray check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output format: text or json")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, done := parseFlags(fs, grayUsage, args[1:], stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return fail(stderr, errors.New("gray check takes one rule FILE (YAML or JSON)"))

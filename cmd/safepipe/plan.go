@@ -26,8 +26,8 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone, or \"now\")")
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
 	format := fs.String("format", "table", "output format: table or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, "safepipe plan [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional] [--start TIME] [--deploy-minutes N] [--format table|json]", args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return fail(stderr, fmt.Errorf("plan takes no arguments, got %q", fs.Args()))
@@ -40,17 +40,19 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	if *format != "table" && *format != "json" {
 		errs = append(errs, fmt.Errorf("--format %q is unknown (want table or json)", *format))
 	}
-	if *deployMinutes <= 0 {
+	maxDeploy := int(waves.MaxStageDuration / time.Minute)
+	switch { // before the minutes become a time.Duration, which could wrap around
+	case *deployMinutes <= 0:
 		errs = append(errs, fmt.Errorf("--deploy-minutes %d must be positive", *deployMinutes))
+	case *deployMinutes > maxDeploy:
+		errs = append(errs, fmt.Errorf("--deploy-minutes %d is over the limit of %d (60 days)", *deployMinutes, maxDeploy))
 	}
+	t0, err := parseStart(*start, policy.Window.Location()) // the plan's window zone
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}
 	plan, err := waves.NewPlan(cat, policy)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	t0, err := parseStart(*start, plan.Window.Location())
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -106,19 +108,37 @@ func loadPolicy(arg, shape string) (waves.Policy, error) {
 	return p, nil
 }
 
+// Bounds of --start: offsets in use run from UTC-12:00 to UTC+14:00 (Go
+// accepts any two-digit hour, +24:00 included); the year range keeps the
+// whole timeline (at most 50 stages, each waiting up to two years for its
+// window) inside what JSON timestamps can carry (years up to 9999).
+const (
+	minOffset, maxOffset = -12 * time.Hour, 14 * time.Hour
+	minYear, maxYear     = 1970, 2999
+)
+
 func parseStart(s string, loc *time.Location) (time.Time, error) {
 	if s == "now" {
 		return time.Now().In(loc), nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly} {
+			if t, err = time.ParseInLocation(layout, s, loc); err == nil {
+				break
+			}
 		}
 	}
-	return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+	}
+	if _, off := t.Zone(); time.Duration(off)*time.Second < minOffset || time.Duration(off)*time.Second > maxOffset {
+		return time.Time{}, fmt.Errorf("--start %q: the offset %s is outside -12:00 to +14:00", s, t.Format("-07:00"))
+	}
+	if t.Year() < minYear || t.Year() > maxYear {
+		return time.Time{}, fmt.Errorf("--start %q: the year %d is outside %d to %d", s, t.Year(), minYear, maxYear)
+	}
+	return t, nil
 }
 
 func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {

@@ -13,8 +13,11 @@ func runRegions(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
 	format := fs.String("format", "table", "output format: table or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, "safepipe regions [--catalog FILE] [--format table|json]", args, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return fail(stderr, fmt.Errorf("regions takes no arguments, got %q", fs.Args()))
 	}
 	cat, err := loadCatalog(*catalogPath)
 	if err != nil {
