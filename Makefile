@@ -38,10 +38,22 @@ snapshot-update: tools
 bench:
 	$(GO) test ./waves/ ./verify/ ./gray/ -run XXX -bench . -benchmem
 
-## fuzz: fuzz the catalog parser and the template reader for a minute each.
+## fuzz: run every fuzz target, one at a time, for FUZZTIME each with
+## FUZZPARALLEL workers (make fuzz FUZZTIME=10m). Findings land in the
+## package's testdata/fuzz/<target>/ and fail the run.
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZ = $(GO) test -run XXX -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
 fuzz:
-	$(GO) test ./waves/ -run XXX -fuzz FuzzParseCatalog -fuzztime 60s
-	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime 60s
+	$(FUZZ) ./waves/ -fuzz '^FuzzParseCatalog$$'
+	$(FUZZ) ./waves/ -fuzz '^FuzzParsePolicy$$'
+	$(FUZZ) ./waves/ -fuzz '^FuzzWindow$$'
+	$(FUZZ) ./gray/ -fuzz '^FuzzLoad$$'
+	$(FUZZ) ./gray/ -fuzz '^FuzzAnalyze$$'
+	$(FUZZ) ./internal/strict/ -fuzz '^FuzzJSON$$'
+	$(FUZZ) ./internal/strict/ -fuzz '^FuzzYAML$$'
+	$(FUZZ) ./internal/termsafe/ -fuzz '^FuzzEscape$$'
+	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
 
 clean:
 	rm -rf cdk.out
