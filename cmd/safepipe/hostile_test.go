@@ -243,3 +243,23 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorOutputIsBounded: a policy with thousands of bad days, or a
+// name a megabyte long, gives at most 100 lines of at most 1 KiB each.
+func TestErrorOutputIsBounded(t *testing.T) {
+	days := strings.TrimSuffix(strings.Repeat(`"FUNDAY",`, 5000), ",")
+	p := writeFile(t, "p.json", `{"window": {"days": [`+days+`]}}`)
+	code, _, errOut := runCLI("plan", "--policy", p)
+	assert.Equal(t, 2, code)
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	require.Len(t, lines, maxErrorLines+1)
+	assert.Equal(t, "safepipe: … and 4900 more problems", lines[maxErrorLines])
+
+	long := strings.Repeat("x", 1<<19)
+	c := writeFile(t, "c.json", `{"version": "1", "regions": [{"code": "`+long+`", "partition": "aws", "name": "n", "azs": ["use1-az1"], "tier": "low", "tz": "UTC"}]}`)
+	code, _, errOut = runCLI("regions", "--catalog", c)
+	assert.Equal(t, 2, code)
+	for _, l := range strings.Split(strings.TrimSuffix(errOut, "\n"), "\n") {
+		assert.LessOrEqual(t, len(l), len("safepipe: ")+maxErrorLineBytes+len("… (1000000 bytes more)"), l[:80])
+	}
+}

@@ -172,11 +172,27 @@ func fmtDuration(d time.Duration) string {
 	return fmt.Sprintf("%dm", int(d/time.Minute))
 }
 
-// fail prints every joined error on its own line, escaped (see esc), and
-// returns exit code 2.
+// Bounds of the error output: a file of a hundred thousand bad entries,
+// or a megabyte-long name, must not flood the terminal or the CI log.
+const (
+	maxErrorLines     = 100
+	maxErrorLineBytes = 1024
+)
+
+// fail prints every joined error on its own line, escaped (see esc), at
+// most maxErrorLines lines of maxErrorLineBytes, and returns exit code 2.
 func fail(stderr io.Writer, err error) int {
-	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(stderr, "safepipe: %s\n", esc(line))
+	lines := strings.Split(err.Error(), "\n")
+	for i, line := range lines {
+		if i == maxErrorLines {
+			fmt.Fprintf(stderr, "safepipe: … and %d more problems\n", len(lines)-i)
+			break
+		}
+		line = esc(line)
+		if len(line) > maxErrorLineBytes {
+			line = fmt.Sprintf("%s… (%d bytes more)", line[:maxErrorLineBytes], len(line)-maxErrorLineBytes)
+		}
+		fmt.Fprintf(stderr, "safepipe: %s\n", line)
 	}
 	return 2
 }

@@ -444,13 +444,13 @@ func (e *emitter) emit(v *value, t reflect.Type, path string) {
 			return
 		}
 		if !decimalInt.MatchString(v.text) {
-			e.ps.add(v.line, path, "%s is not a whole number written in decimal (no leading zeros, no 0x, no _)", v.text)
+			e.ps.add(v.line, path, "%s is not a whole number written in decimal (no leading zeros, no 0x, no _)", short(v.text))
 			e.buf.WriteString("null")
 			return
 		}
 		n, err := strconv.ParseInt(v.text, 10, t.Bits())
 		if err != nil {
-			e.ps.add(v.line, path, "%s is out of range (%d to %d)", v.text, int64(math.MinInt64)>>(64-t.Bits()), int64(math.MaxInt64)>>(64-t.Bits()))
+			e.ps.add(v.line, path, "%s is out of range (%d to %d)", short(v.text), int64(math.MinInt64)>>(64-t.Bits()), int64(math.MaxInt64)>>(64-t.Bits()))
 			e.buf.WriteString("null")
 			return
 		}
@@ -461,13 +461,13 @@ func (e *emitter) emit(v *value, t reflect.Type, path string) {
 			return
 		}
 		if !decimalInt.MatchString(v.text) {
-			e.ps.add(v.line, path, "%s is not a whole number written in decimal (no leading zeros, no 0x, no _)", v.text)
+			e.ps.add(v.line, path, "%s is not a whole number written in decimal (no leading zeros, no 0x, no _)", short(v.text))
 			e.buf.WriteString("null")
 			return
 		}
 		n, err := strconv.ParseUint(strings.TrimPrefix(v.text, "+"), 10, t.Bits())
 		if err != nil {
-			e.ps.add(v.line, path, "%s is out of range (0 to %d)", v.text, uint64(math.MaxUint64)>>(64-t.Bits()))
+			e.ps.add(v.line, path, "%s is out of range (0 to %d)", short(v.text), uint64(math.MaxUint64)>>(64-t.Bits()))
 			e.buf.WriteString("null")
 			return
 		}
@@ -479,7 +479,7 @@ func (e *emitter) emit(v *value, t reflect.Type, path string) {
 		}
 		f, err := strconv.ParseFloat(v.text, t.Bits())
 		if !decimalFloat.MatchString(v.text) || err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			e.ps.add(v.line, path, "%s is not a finite decimal number", v.text)
+			e.ps.add(v.line, path, "%s is not a finite decimal number", short(v.text))
 			e.buf.WriteString("null")
 			return
 		}
@@ -500,9 +500,9 @@ func (e *emitter) object(v *value, t reflect.Type, path string, fields map[strin
 	e.buf.WriteByte('{')
 	first := true
 	for i, k := range v.keys {
-		kp := join(path, k)
+		kp := join(path, short(k))
 		if line, dup := seen[k]; dup {
-			e.ps.add(v.keyLines[i], path, "duplicate key %q (first at line %d)", k, line)
+			e.ps.add(v.keyLines[i], path, "duplicate key %q (first at line %d)", short(k), line)
 			continue
 		}
 		seen[k] = v.keyLines[i]
@@ -532,7 +532,7 @@ func (e *emitter) unknown(line int, path, k string, fields map[string]reflect.Ty
 	names := make([]string, 0, len(fields))
 	for n := range fields {
 		if strings.EqualFold(n, k) {
-			e.ps.add(line, path, "unknown field %q: field names are case-sensitive; did you mean %q?", k, n)
+			e.ps.add(line, path, "unknown field %q: field names are case-sensitive; did you mean %q?", short(k), n)
 			return
 		}
 		names = append(names, n)
@@ -542,7 +542,21 @@ func (e *emitter) unknown(line int, path, k string, fields map[string]reflect.Ty
 		return
 	}
 	slices.Sort(names)
-	e.ps.add(line, path, "unknown field %q (want one of %s)", k, strings.Join(names, ", "))
+	e.ps.add(line, path, "unknown field %q (want one of %s)", short(k), strings.Join(names, ", "))
+}
+
+// short cuts a user's value for a message: a megabyte of digits or a
+// megabyte-long key is named by its first 64 bytes.
+func short(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
 func join(path, k string) string {
