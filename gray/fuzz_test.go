@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/internal/fuzzseed"
 )
 
 // fuzzSeeds are the example rule files and the hostile inputs of issue 15
@@ -51,9 +53,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 // a panic; what loads is valid, and round-trips through JSON to the same
 // rule set.
 func FuzzLoad(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
-		f.Add(s)
-	}
+	fuzzseed.Add(f, fuzzSeeds(f)...)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := Load(bytes.NewReader(data))
 		if err != nil {
@@ -77,9 +77,7 @@ const fuzzBudget = 2_000_000
 // ErrTooComplex, deterministically; findings and shares name rules of the
 // set; rendering it for AppConfig fails only with an error.
 func FuzzAnalyze(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
-		f.Add(s)
-	}
+	fuzzseed.Add(f, fuzzSeeds(f)...)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := Load(bytes.NewReader(data))
 		if err != nil {

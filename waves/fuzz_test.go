@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/internal/fuzzseed"
 )
 
 // Seeds of the hostile inputs of issue 15 too large to commit: generated
@@ -41,8 +43,7 @@ func FuzzParsePolicy(f *testing.F) {
 	for i := range holidays {
 		holidays[i] = strconv.Quote(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly))
 	}
-	f.Add([]byte(`{"window":{"days":["MON"],"holidays":[` + strings.Join(holidays, ",") + `]}}`))
-	f.Add(bytes.Repeat([]byte("\x00"), MaxPolicyBytes+1))
+	fuzzseed.Add(f, []byte(`{"window":{"days":["MON"],"holidays":[`+strings.Join(holidays, ",")+`]}}`), bytes.Repeat([]byte("\x00"), MaxPolicyBytes+1))
 	c := DefaultCatalog()
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
