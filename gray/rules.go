@@ -98,7 +98,10 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 // Limits of a rule file (see the package documentation).
 const (
 	// MaxRuleBytes is the largest rule file read: 1 MiB, the size of the
-	// AppConfig hosted configuration a rule set renders to.
+	// AppConfig hosted configuration a rule set renders to
+	// (AWS::AppConfig::HostedConfigurationVersion: "Configurations must be
+	// 1 MB or smaller.",
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-appconfig-hostedconfigurationversion.html).
 	MaxRuleBytes = 1 << 20
 	// MaxRuleDepth is the deepest nesting of lists and objects in a rule
 	// file (about 30 levels of all/any).
