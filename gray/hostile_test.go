@@ -41,6 +41,9 @@ func TestLoadIsStrict(t *testing.T) {
 		"nested too deep":     {"rules:\n  - {name: a, target: b, match: " + strings.Repeat("{all: [", 40) + "{ids: [x]}" + strings.Repeat("]}", 40) + "}\n", "gray: line 2: nested deeper than the limit of 64 levels"},
 		"alias cycle":         {"rules: &r [*r]\n", "gray: line 1: alias *r refers to a value that contains it"},
 		"one problem a line":  {"Stable: x\nrules: {}\n", "gray: line 1: unknown field \"Stable\": field names are case-sensitive; did you mean \"stable\"?\ngray: line 2: rules: want a list, got an object"},
+		"NUL in an id":        {`{"rules": [{"name": "a", "target": "v2", "match": {"ids": ["u1", "\u0000other"]}}]}`, `gray: rule "a": match.ids[1] contains a NUL byte`},
+		"NUL in a value":      {`{"rules": [{"name": "a", "target": "v2", "match": {"attribute": {"name": "c\u0000", "in": ["\u0000absent"]}}}]}`, "gray: rule \"a\": match.attribute.name contains a NUL byte\ngray: rule \"a\": match.attribute.in[0] contains a NUL byte"},
+		"NUL in a key":        {`{"rules": [{"name": "a", "target": "v2", "match": {"percent": {"percent": 5, "key": "\u0000"}}}]}`, `match.percent.key contains a NUL byte`},
 		"validation per line": {"rules:\n  - {name: a, target: '', match: {}}\n", "gray: rule \"a\": target is empty\ngray: rule \"a\": match: set exactly one of"},
 	} {
 		t.Run(name, func(t *testing.T) {

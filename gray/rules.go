@@ -193,11 +193,25 @@ func (rs *RuleSet) stable() string {
 func (m *Match) validate(field, rule string) error {
 	var errs []error
 	set := 0
+	// The analysis stands for "any other value" and "absent" with strings
+	// that start with a NUL byte; a value with a NUL could pose as them
+	// (an allow-listed "\x00other" made every later rule look shadowed).
+	nul := func(what, v string) {
+		if strings.Contains(v, "\x00") {
+			errs = append(errs, fmt.Errorf("%s.%s contains a NUL byte", field, what))
+		}
+	}
+	nuls := func(what string, vals []string) {
+		for i, v := range vals {
+			nul(fmt.Sprintf("%s[%d]", what, i), v)
+		}
+	}
 	if m.IDs != nil {
 		set++
 		if len(m.IDs) == 0 {
 			errs = append(errs, fmt.Errorf("%s.ids is empty", field))
 		}
+		nuls("ids", m.IDs)
 	}
 	if a := m.Attribute; a != nil {
 		set++
@@ -207,6 +221,8 @@ func (m *Match) validate(field, rule string) error {
 		if len(a.In) == 0 {
 			errs = append(errs, fmt.Errorf("%s.attribute.in is empty", field))
 		}
+		nul("attribute.name", a.Name)
+		nuls("attribute.in", a.In)
 	}
 	if p := m.Percent; p != nil {
 		set++
@@ -221,9 +237,8 @@ func (m *Match) validate(field, rule string) error {
 		if to, _ := p.bounds(); p.From < 0 || (to >= 0 && p.From > to) {
 			errs = append(errs, fmt.Errorf("%s.percent.from is %d; it must be between 0 and the upper bound %d", field, p.From, to))
 		}
-		if strings.Contains(p.Group, "\x00") {
-			errs = append(errs, fmt.Errorf("%s.percent.group contains a NUL byte", field))
-		}
+		nul("percent.group", p.Group)
+		nul("percent.key", p.Key)
 	}
 	if pr := m.Probability; pr != nil {
 		set++
