@@ -98,6 +98,9 @@ func JSON(data []byte, v any, lim Limits) error {
 	if err := precheck(data, lim); err != nil {
 		return err
 	}
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return &SyntaxError{"line 1: the file starts with a byte order mark (U+FEFF), which JSON does not allow; save it as UTF-8 without one"}
+	}
 	p := &jsonParser{data: data, lim: lim, dec: json.NewDecoder(bytes.NewReader(data)), lines: lineCounter{data: data}}
 	p.dec.UseNumber()
 	root, err := p.value(1)

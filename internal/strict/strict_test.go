@@ -87,6 +87,7 @@ func TestJSONRejects(t *testing.T) {
 		"truncated":             {`{"kind": "a"`, `unexpected end of the file`},
 		"syntax":                {"{\n\"kind\": 'a'}", `line 2: invalid character '\''`},
 		"not utf-8":             {"{\"kind\": \"\xff\"}", `line 1: the file is not UTF-8 (byte 0xff at offset 10)`},
+		"byte order mark":       {"\xef\xbb\xbf{}", `line 1: the file starts with a byte order mark (U+FEFF)`},
 		"too deep":              {strings.Repeat(`{"nested":`, 20) + `{}` + strings.Repeat(`}`, 20), `nested deeper than the limit of 16 levels`},
 		"long number":           {`{"n": 1` + strings.Repeat("0", 1000) + `}`, `n: 1` + strings.Repeat("0", 63) + `… (1001 bytes) is out of range`},
 		"long key":              {`{"` + strings.Repeat("k", 1000) + `": 1}`, `unknown field "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk… (1000 bytes)"`},
