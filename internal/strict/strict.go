@@ -321,16 +321,35 @@ func (ps *problems) err() error {
 	return errors.Join(ps.errs...)
 }
 
+// node is a parsed document node: a JSON value, or a YAML node read in
+// place (aliases followed), so that a YAML document is never copied.
+type node interface {
+	// info returns the node's kind, line and scalar text; plain is true
+	// for an unquoted YAML scalar.
+	info() (k kind, line int, text string, plain bool)
+	// size is the number of items of a list or pairs of an object.
+	size() int
+	// key returns an object's i-th key and its line.
+	key(i int) (string, int)
+	// item returns a list's i-th item or an object's i-th value.
+	item(i int) node
+}
+
+func (v *value) info() (kind, int, string, bool) { return v.kind, v.line, v.text, v.plain }
+func (v *value) size() int                       { return len(v.items) }
+func (v *value) key(i int) (string, int)         { return v.keys[i], v.keyLines[i] }
+func (v *value) item(i int) node                 { return v.items[i] }
+
 // decode checks root against v's type, writes it out as JSON that
 // encoding/json reads exactly as meant, and unmarshals that.
-func decode(root *value, v any) error {
+func decode(root node, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("strict: decode into a non-nil pointer, not %T", v)
 	}
 	e := &emitter{}
-	if root.kind == kNull {
-		e.ps.add(root.line, "", "want %s, got null", want(rv.Type().Elem()))
+	if k, line, _, _ := root.info(); k == kNull {
+		e.ps.add(line, "", "want %s, got null", want(rv.Type().Elem()))
 	} else {
 		e.emit(root, rv.Type().Elem(), "")
 	}
@@ -378,23 +397,29 @@ func want(t reflect.Type) string {
 	return "a value"
 }
 
-func (e *emitter) mismatch(v *value, t reflect.Type, path string) {
-	got := v.kind.String()
-	if v.kind == kBool {
-		got = v.text
+func (e *emitter) mismatch(v node, t reflect.Type, path string) {
+	k, line, text, _ := v.info()
+	got := k.String()
+	if k == kBool {
+		got = text
 	}
-	e.ps.add(v.line, path, "want %s, got %s", want(t), got)
+	e.ps.add(line, path, "want %s, got %s", want(t), got)
 	e.buf.WriteString("null")
 }
 
-func (e *emitter) emit(v *value, t reflect.Type, path string) {
-	if v.kind == kNull { // an object field set to null is unset
+func (e *emitter) emit(v node, t reflect.Type, path string) {
+	k, line, text, plain := v.info()
+	if k == kNull { // an object field set to null is unset
 		e.buf.WriteString("null")
 		return
 	}
 	if t.Kind() != reflect.Pointer && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
 		e.emitAny(v)
 		return
+	}
+	bad := func(format string) {
+		e.ps.add(line, path, format, short(text))
+		e.buf.WriteString("null")
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -410,18 +435,19 @@ func (e *emitter) emit(v *value, t reflect.Type, path string) {
 		}
 		e.object(v, t, path, nil)
 	case reflect.Slice, reflect.Array:
-		if v.kind != kList {
+		if k != kList {
 			e.mismatch(v, t, path)
 			return
 		}
 		e.buf.WriteByte('[')
-		for i, item := range v.items {
+		for i := range v.size() {
 			if i > 0 {
 				e.buf.WriteByte(',')
 			}
+			item := v.item(i)
 			p := fmt.Sprintf("%s[%d]", path, i)
-			if item.kind == kNull {
-				e.ps.add(item.line, p, "want %s, got null", want(t.Elem()))
+			if ik, iline, _, _ := item.info(); ik == kNull {
+				e.ps.add(iline, p, "want %s, got null", want(t.Elem()))
 				e.buf.WriteString("null")
 				continue
 			}
@@ -429,61 +455,56 @@ func (e *emitter) emit(v *value, t reflect.Type, path string) {
 		}
 		e.buf.WriteByte(']')
 	case reflect.String:
-		if v.kind != kString && !(v.plain && (v.kind == kNumber || v.kind == kBool)) {
+		if k != kString && !(plain && (k == kNumber || k == kBool)) {
 			e.mismatch(v, t, path)
 			return
 		}
-		b, _ := json.Marshal(v.text)
+		b, _ := json.Marshal(text)
 		e.buf.Write(b)
 	case reflect.Bool:
-		if v.kind != kBool {
+		if k != kBool {
 			e.mismatch(v, t, path)
 			return
 		}
-		e.buf.WriteString(v.text)
+		e.buf.WriteString(text)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if v.kind != kNumber {
+		if k != kNumber {
 			e.mismatch(v, t, path)
 			return
 		}
-		if !decimalInt.MatchString(v.text) {
-			e.ps.add(v.line, path, "%s is not a whole number written in decimal (no leading zeros, no 0x, no _)", short(v.text))
-			e.buf.WriteString("null")
+		if !decimalInt.MatchString(text) {
+			bad("%s is not a whole number written in decimal (no leading zeros, no 0x, no _)")
 			return
 		}
-		n, err := strconv.ParseInt(v.text, 10, t.Bits())
+		n, err := strconv.ParseInt(text, 10, t.Bits())
 		if err != nil {
-			e.ps.add(v.line, path, "%s is out of range (%d to %d)", short(v.text), int64(math.MinInt64)>>(64-t.Bits()), int64(math.MaxInt64)>>(64-t.Bits()))
-			e.buf.WriteString("null")
+			bad(fmt.Sprintf("%%s is out of range (%d to %d)", int64(math.MinInt64)>>(64-t.Bits()), int64(math.MaxInt64)>>(64-t.Bits())))
 			return
 		}
 		e.buf.WriteString(strconv.FormatInt(n, 10))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if v.kind != kNumber {
+		if k != kNumber {
 			e.mismatch(v, t, path)
 			return
 		}
-		if !decimalInt.MatchString(v.text) {
-			e.ps.add(v.line, path, "%s is not a whole number written in decimal (no leading zeros, no 0x, no _)", short(v.text))
-			e.buf.WriteString("null")
+		if !decimalInt.MatchString(text) {
+			bad("%s is not a whole number written in decimal (no leading zeros, no 0x, no _)")
 			return
 		}
-		n, err := strconv.ParseUint(strings.TrimPrefix(v.text, "+"), 10, t.Bits())
+		n, err := strconv.ParseUint(strings.TrimPrefix(text, "+"), 10, t.Bits())
 		if err != nil {
-			e.ps.add(v.line, path, "%s is out of range (0 to %d)", short(v.text), uint64(math.MaxUint64)>>(64-t.Bits()))
-			e.buf.WriteString("null")
+			bad(fmt.Sprintf("%%s is out of range (0 to %d)", uint64(math.MaxUint64)>>(64-t.Bits())))
 			return
 		}
 		e.buf.WriteString(strconv.FormatUint(n, 10))
 	case reflect.Float32, reflect.Float64:
-		if v.kind != kNumber {
+		if k != kNumber {
 			e.mismatch(v, t, path)
 			return
 		}
-		f, err := strconv.ParseFloat(v.text, t.Bits())
-		if !decimalFloat.MatchString(v.text) || err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			e.ps.add(v.line, path, "%s is not a finite decimal number", short(v.text))
-			e.buf.WriteString("null")
+		f, err := strconv.ParseFloat(text, t.Bits())
+		if !decimalFloat.MatchString(text) || err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			bad("%s is not a finite decimal number")
 			return
 		}
 		e.buf.WriteString(strconv.FormatFloat(f, 'g', -1, t.Bits()))
@@ -494,28 +515,28 @@ func (e *emitter) emit(v *value, t reflect.Type, path string) {
 
 // object writes a JSON object for a struct (fields non-nil: exact field
 // names only) or a map (fields nil: any key). Duplicate keys are errors.
-func (e *emitter) object(v *value, t reflect.Type, path string, fields map[string]reflect.Type) {
-	if v.kind != kObject {
+func (e *emitter) object(v node, t reflect.Type, path string, fields map[string]reflect.Type) {
+	if k, _, _, _ := v.info(); k != kObject {
 		e.mismatch(v, t, path)
 		return
 	}
-	seen := make(map[string]int, len(v.keys))
+	seen := make(map[string]int, v.size())
 	e.buf.WriteByte('{')
 	first := true
-	for i, k := range v.keys {
-		kp := join(path, short(k))
+	for i := range v.size() {
+		k, kline := v.key(i)
 		if line, dup := seen[k]; dup {
-			e.ps.add(v.keyLines[i], path, "duplicate key %q (first at line %d)", short(k), line)
+			e.ps.add(kline, path, "duplicate key %q (first at line %d)", short(k), line)
 			continue
 		}
-		seen[k] = v.keyLines[i]
+		seen[k] = kline
 		var ft reflect.Type
 		if fields == nil {
 			ft = t.Elem()
 		} else {
 			var ok bool
 			if ft, ok = fields[k]; !ok {
-				e.unknown(v.keyLines[i], path, k, fields)
+				e.unknown(kline, path, k, fields)
 				continue
 			}
 		}
@@ -526,7 +547,7 @@ func (e *emitter) object(v *value, t reflect.Type, path string, fields map[strin
 		b, _ := json.Marshal(k)
 		e.buf.Write(b)
 		e.buf.WriteByte(':')
-		e.emit(v.items[i], ft, kp)
+		e.emit(v.item(i), ft, join(path, short(k)))
 	}
 	e.buf.WriteByte('}')
 }
@@ -570,41 +591,43 @@ func join(path, k string) string {
 }
 
 // emitAny writes a value whose type decides nothing here.
-func (e *emitter) emitAny(v *value) {
-	switch v.kind {
+func (e *emitter) emitAny(v node) {
+	k, _, text, _ := v.info()
+	switch k {
 	case kNull:
 		e.buf.WriteString("null")
 	case kBool:
-		e.buf.WriteString(v.text)
+		e.buf.WriteString(text)
 	case kNumber:
-		if f, err := strconv.ParseFloat(v.text, 64); err == nil && decimalFloat.MatchString(v.text) && !math.IsInf(f, 0) {
-			e.buf.WriteString(strings.TrimPrefix(v.text, "+"))
+		if f, err := strconv.ParseFloat(text, 64); err == nil && decimalFloat.MatchString(text) && !math.IsInf(f, 0) {
+			e.buf.WriteString(strings.TrimPrefix(text, "+"))
 		} else {
-			b, _ := json.Marshal(v.text)
+			b, _ := json.Marshal(text)
 			e.buf.Write(b)
 		}
 	case kString:
-		b, _ := json.Marshal(v.text)
+		b, _ := json.Marshal(text)
 		e.buf.Write(b)
 	case kList:
 		e.buf.WriteByte('[')
-		for i, item := range v.items {
+		for i := range v.size() {
 			if i > 0 {
 				e.buf.WriteByte(',')
 			}
-			e.emitAny(item)
+			e.emitAny(v.item(i))
 		}
 		e.buf.WriteByte(']')
 	case kObject:
 		e.buf.WriteByte('{')
-		for i, k := range v.keys {
+		for i := range v.size() {
 			if i > 0 {
 				e.buf.WriteByte(',')
 			}
-			b, _ := json.Marshal(k)
+			key, _ := v.key(i)
+			b, _ := json.Marshal(key)
 			e.buf.Write(b)
 			e.buf.WriteByte(':')
-			e.emitAny(v.items[i])
+			e.emitAny(v.item(i))
 		}
 		e.buf.WriteByte('}')
 	}

@@ -11,9 +11,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// parseYAML parses exactly one document into a value tree, bounding
-// depth and alias expansion before anything is expanded.
-func parseYAML(data []byte, lim Limits) (root *value, err error) {
+// parseYAML parses exactly one document and checks what the type-directed
+// decode cannot see (tags, keys, depth, alias expansion and cycles), so
+// that the decode may walk the yaml.v3 tree in place, aliases followed,
+// without copying it.
+func parseYAML(data []byte, lim Limits) (root node, err error) {
 	defer func() {
 		// yaml.v3 panics on a few malformed inputs instead of returning
 		// an error; a user's file must never crash the command.
@@ -37,7 +39,6 @@ func parseYAML(data []byte, lim Limits) (root *value, err error) {
 	default:
 		return nil, fmt.Errorf("line %d: a second YAML document (a file holds exactly one document)", max(second.Line, 1))
 	}
-	c := &yamlConverter{lim: lim, done: map[*yaml.Node]*value{}, size: map[*yaml.Node]int{}, height: map[*yaml.Node]int{}, busy: map[*yaml.Node]bool{}}
 	n := &doc
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -45,7 +46,11 @@ func parseYAML(data []byte, lim Limits) (root *value, err error) {
 		}
 		n = n.Content[0]
 	}
-	return c.convert(n, 1)
+	c := &yamlChecker{lim: lim, size: map[*yaml.Node]int{}, height: map[*yaml.Node]int{}, busy: map[*yaml.Node]bool{}}
+	if err := c.check(n, 1); err != nil {
+		return nil, err
+	}
+	return resolve(n), nil
 }
 
 // yamlError drops yaml.v3's "yaml: " prefix, which says nothing to a
@@ -54,134 +59,173 @@ func yamlError(err error) error {
 	return &SyntaxError{strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
-type yamlConverter struct {
-	lim        Limits
-	aliasBytes int
-	done       map[*yaml.Node]*value // anchored nodes already converted
-	size       map[*yaml.Node]int    // expanded size of anchored nodes
-	height     map[*yaml.Node]int    // nesting height of anchored nodes
-	busy       map[*yaml.Node]bool   // anchored nodes being converted (cycle check)
+// ynode reads a yaml.v3 node as a node.
+type ynode yaml.Node
+
+// resolve follows aliases to the node they name (check has ruled out
+// cycles).
+func resolve(n *yaml.Node) *ynode {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return (*ynode)(n)
 }
 
-func (c *yamlConverter) convert(n *yaml.Node, depth int) (*value, error) {
-	if n.Style&yaml.TaggedStyle != 0 {
-		return nil, fmt.Errorf("line %d: the YAML tag %s is not allowed (values are read as the field's type)", n.Line, n.Tag)
+func (y *ynode) info() (kind, int, string, bool) {
+	switch y.Kind {
+	case yaml.SequenceNode:
+		return kList, y.Line, "", false
+	case yaml.MappingNode:
+		return kObject, y.Line, "", false
 	}
-	if n.Kind == yaml.AliasNode {
+	if y.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return kString, y.Line, y.Value, false
+	}
+	switch (*yaml.Node)(y).ShortTag() {
+	case "!!null":
+		return kNull, y.Line, y.Value, true
+	case "!!bool":
+		return kBool, y.Line, strings.ToLower(y.Value), true
+	case "!!int", "!!float":
+		return kNumber, y.Line, y.Value, true
+	}
+	return kString, y.Line, y.Value, true // !!str, !!timestamp: the text as written
+}
+
+func (y *ynode) size() int {
+	if y.Kind == yaml.MappingNode {
+		return len(y.Content) / 2
+	}
+	return len(y.Content)
+}
+
+func (y *ynode) key(i int) (string, int) {
+	k := y.Content[2*i]
+	return k.Value, k.Line
+}
+
+func (y *ynode) item(i int) node {
+	if y.Kind == yaml.MappingNode {
+		return resolve(y.Content[2*i+1])
+	}
+	return resolve(y.Content[i])
+}
+
+// yamlChecker checks a document before it is decoded.
+type yamlChecker struct {
+	lim        Limits
+	aliasBytes int
+	size       map[*yaml.Node]int  // expanded size of anchored nodes
+	height     map[*yaml.Node]int  // nesting height of anchored nodes
+	busy       map[*yaml.Node]bool // anchored nodes being checked (cycle check)
+}
+
+// check rejects explicit tags, keys that are not plain scalars, nesting
+// deeper than the limit (aliases counted where they are used), alias
+// cycles and aliases that repeat more than the limit, before anything is
+// expanded.
+func (c *yamlChecker) check(n *yaml.Node, depth int) error {
+	if n.Style&yaml.TaggedStyle != 0 {
+		return fmt.Errorf("line %d: the YAML tag %s is not allowed (values are read as the field's type)", n.Line, n.Tag)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
 		t := n.Alias
 		if t == nil || c.busy[t] {
-			return nil, fmt.Errorf("line %d: alias *%s refers to a value that contains it", n.Line, n.Value)
+			return fmt.Errorf("line %d: alias *%s refers to a value that contains it", n.Line, n.Value)
 		}
-		if depth+c.heightOf(t, 0)-1 > c.lim.MaxDepth {
-			return nil, fmt.Errorf("line %d: alias *%s nests deeper than the limit of %d levels", n.Line, n.Value, c.lim.MaxDepth)
+		if depth+c.heightOf(t)-1 > c.lim.MaxDepth {
+			return fmt.Errorf("line %d: alias *%s nests deeper than the limit of %d levels", n.Line, n.Value, c.lim.MaxDepth)
 		}
-		c.aliasBytes = satAdd(c.aliasBytes, c.sizeOf(t, 0))
+		c.aliasBytes = satAdd(c.aliasBytes, c.sizeOf(t))
 		if c.aliasBytes > c.lim.MaxAliasBytes {
-			return nil, fmt.Errorf("line %d: aliases repeat more than the limit of %s (alias *%s)", n.Line, Size(c.lim.MaxAliasBytes), n.Value)
+			return fmt.Errorf("line %d: aliases repeat more than the limit of %s (alias *%s)", n.Line, Size(c.lim.MaxAliasBytes), n.Value)
 		}
-		return c.convert(t, depth)
+		return nil // the anchored value is checked where it stands
+	case yaml.ScalarNode:
+		return nil
+	case yaml.SequenceNode, yaml.MappingNode:
+	default:
+		return fmt.Errorf("line %d: unexpected YAML node", n.Line)
 	}
-	if v, ok := c.done[n]; ok {
-		return v, nil
+	if depth > c.lim.MaxDepth {
+		return fmt.Errorf("line %d: nested deeper than the limit of %d levels", n.Line, c.lim.MaxDepth)
 	}
 	if n.Anchor != "" {
 		c.busy[n] = true
 		defer delete(c.busy, n)
 	}
-	v := &value{line: n.Line}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		v.text = n.Value
-		v.plain = n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
-		if !v.plain {
-			v.kind = kString
-			break
-		}
-		switch n.ShortTag() {
-		case "!!null":
-			v.kind = kNull
-		case "!!bool":
-			v.kind, v.text = kBool, strings.ToLower(n.Value)
-		case "!!int", "!!float":
-			v.kind = kNumber
-		default: // !!str, !!timestamp: the text as written
-			v.kind = kString
-		}
-	case yaml.SequenceNode, yaml.MappingNode:
-		if depth > c.lim.MaxDepth {
-			return nil, fmt.Errorf("line %d: nested deeper than the limit of %d levels", n.Line, c.lim.MaxDepth)
-		}
-		v.kind = kList
-		step := 1
-		if n.Kind == yaml.MappingNode {
-			v.kind, step = kObject, 2
-		}
-		for i := 0; i+step-1 < len(n.Content); i += step {
-			if step == 2 {
-				k := n.Content[i]
-				if k.Kind != yaml.ScalarNode || k.Style&yaml.TaggedStyle != 0 && k.Tag != "!!merge" {
-					return nil, fmt.Errorf("line %d: a key must be a plain string", k.Line)
-				}
-				v.keys = append(v.keys, k.Value)
-				v.keyLines = append(v.keyLines, k.Line)
+	for i, ch := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			if ch.Kind != yaml.ScalarNode || ch.Style&yaml.TaggedStyle != 0 {
+				return fmt.Errorf("line %d: a key must be a plain string", ch.Line)
 			}
-			item, err := c.convert(n.Content[i+step-1], depth+1)
-			if err != nil {
-				return nil, err
-			}
-			v.items = append(v.items, item)
+			continue
 		}
-	default:
-		return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
+		if err := c.check(ch, depth+1); err != nil {
+			return err
+		}
 	}
-	if n.Anchor != "" {
-		c.done[n] = v
+	if n.Kind == yaml.MappingNode && len(n.Content)%2 != 0 {
+		return fmt.Errorf("line %d: a key without a value", n.Line)
 	}
-	return v, nil
+	return nil
 }
 
 // sizeOf is a node's expanded size: scalar bytes plus one per node,
-// aliases counted as what they repeat; saturating, memoized on anchored
-// nodes so that nested aliases ("billion laughs") cost linear time.
-func (c *yamlConverter) sizeOf(n *yaml.Node, guard int) int {
-	if n.Kind == yaml.AliasNode {
-		if n.Alias == nil || guard > 10_000 {
+// aliases counted as what they repeat; saturating, and memoized on
+// anchored nodes so that nested aliases ("billion laughs") cost linear
+// time. Cycles were ruled out before a node is measured... except while
+// its own anchor is being checked, where the memo's placeholder (the
+// largest size) stops the recursion.
+func (c *yamlChecker) sizeOf(n *yaml.Node) int {
+	for n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
 			return math.MaxInt / 2
 		}
-		return c.sizeOf(n.Alias, guard+1)
+		n = n.Alias
 	}
 	if s, ok := c.size[n]; ok {
 		return s
 	}
-	c.size[n] = math.MaxInt / 2 // a cycle is as large as can be
+	if n.Anchor != "" {
+		c.size[n] = math.MaxInt / 2
+	}
 	s := 1 + len(n.Value)
 	for _, ch := range n.Content {
-		s = satAdd(s, c.sizeOf(ch, guard+1))
+		s = satAdd(s, c.sizeOf(ch))
 	}
-	c.size[n] = s
+	if n.Anchor != "" {
+		c.size[n] = s
+	}
 	return s
 }
 
-// heightOf is a node's nesting height, aliases followed.
-func (c *yamlConverter) heightOf(n *yaml.Node, guard int) int {
-	if n.Kind == yaml.AliasNode {
-		if n.Alias == nil || guard > 10_000 {
+// heightOf is a node's nesting height, aliases followed, memoized like
+// sizeOf.
+func (c *yamlChecker) heightOf(n *yaml.Node) int {
+	for n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
 			return math.MaxInt / 2
 		}
-		return c.heightOf(n.Alias, guard+1)
+		n = n.Alias
 	}
 	if h, ok := c.height[n]; ok {
 		return h
 	}
-	c.height[n] = math.MaxInt / 2
+	if n.Anchor != "" {
+		c.height[n] = math.MaxInt / 2
+	}
 	h := 0
 	for _, ch := range n.Content {
-		h = max(h, c.heightOf(ch, guard+1))
+		h = max(h, c.heightOf(ch))
 	}
 	if n.Kind != yaml.ScalarNode {
 		h++
 	}
-	c.height[n] = h
+	if n.Anchor != "" {
+		c.height[n] = h
+	}
 	return h
 }
 
