@@ -162,6 +162,8 @@ func TestHostileInputsAreRejected(t *testing.T) {
 		{"gray alias bomb", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": "a: &a " + strings.Repeat("x", 4<<20) + "\nb: [" + strings.TrimSuffix(strings.Repeat("*a,", 100), ",") + "]\nrules: []\n"},
 			[]string{"gray: larger than the limit of 1 MiB"}},
 		{"gray 40 rules", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": grayRules40()}, []string{"gray: too complex: "}},
+		{"every problem of regions", []string{"regions", "--format", "xml", "--catalog", "/dev/zero", "extra"}, nil,
+			[]string{`regions takes no arguments, got ["extra"]`, `--format "xml" is unknown`, "catalog /dev/zero: larger than the limit of 1 MiB"}},
 		{"two problems, two lines", []string{"plan", "--policy", "@p.json"}, map[string]string{"p.json": `{"bakes": {"oneBoxMinutes": -1, "zonalMinutes": 86401}}`},
 			[]string{"bakes.oneBoxMinutes is -1; a bake cannot be negative", "bakes.zonalMinutes is 86401, over the limit of 86400 minutes"}},
 	}

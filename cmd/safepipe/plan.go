@@ -19,7 +19,6 @@ const referenceStart = "2026-01-05T09:00"
 
 func runPlan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
 	policyArg := fs.String("policy", "amazon", "wave policy: amazon, doubling, or a policy `FILE` (JSON)")
 	shape := fs.String("shape", "zonal", "service shape: zonal (one-box, then one AZ per region per step) or regional (one-box, then the region)")

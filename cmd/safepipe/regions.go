@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,17 +11,21 @@ import (
 
 func runRegions(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("regions", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
 	format := fs.String("format", "table", "output format: table or json")
 	if code, done := parseFlags(fs, "safepipe regions [--catalog FILE] [--format table|json]", args, stdout, stderr); done {
 		return code
 	}
+	var errs []error
 	if fs.NArg() > 0 {
-		return fail(stderr, fmt.Errorf("regions takes no arguments, got %q", fs.Args()))
+		errs = append(errs, fmt.Errorf("regions takes no arguments, got %q", fs.Args()))
+	}
+	if *format != "table" && *format != "json" {
+		errs = append(errs, fmt.Errorf("--format %q is unknown (want table or json)", *format))
 	}
 	cat, err := loadCatalog(*catalogPath)
-	if err != nil {
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}
 	switch *format {
@@ -36,8 +41,6 @@ func runRegions(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", esc(r.Code), esc(r.Name), esc(string(r.Tier)), r.OptIn, esc(r.TimeZone), esc(strings.Join(r.AZs, ",")))
 		}
 		tw.Flush()
-	default:
-		return fail(stderr, fmt.Errorf("--format %q is unknown (want table or json)", *format))
 	}
 	return 0
 }
