@@ -129,16 +129,17 @@ func YAML(data []byte, v any, lim Limits) error {
 		// the whole is YAML (a comment after the object).
 		err := JSON(data, v, lim)
 		var te *trailingError
-		if !errors.As(err, &te) {
-			var se *SyntaxError
-			if !errors.As(err, &se) {
-				return err // nil, or JSON with problems
+		var se *SyntaxError
+		switch {
+		case errors.As(err, &te):
+			if root, yerr := parseYAML(data, lim); yerr == nil {
+				return decode(root, v)
 			}
-		} else if root, yerr := parseYAML(data, lim); yerr == nil {
-			return decode(root, v)
-		} else {
 			return err
+		case !errors.As(err, &se):
+			return err // nil, or JSON with problems
 		}
+		// Not JSON: a YAML flow mapping such as {rules: []}.
 	}
 	root, err := parseYAML(data, lim)
 	if err != nil {
