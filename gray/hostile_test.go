@@ -29,7 +29,7 @@ func TestLoadIsStrict(t *testing.T) {
 		"duplicate rules":     {twoRules + "rules:\n  - {name: c, target: v4, priority: 1, match: {ids: [x]}}\n", `gray: line 4: duplicate key "rules" (first at line 1)`},
 		"JSON case variant":   {`{"rules": [{"NAME": "a", "target": "b", "match": {"ids": ["x"]}}]}`, `gray: line 1: rules[0]: unknown field "NAME": field names are case-sensitive; did you mean "name"?`},
 		"JSON duplicate":      {"{\"rules\": [{\"name\": \"a\", \"target\": \"b\",\n\"target\": \"c\", \"match\": {\"ids\": [\"x\"]}}]}", `gray: line 2: rules[0]: duplicate key "target" (first at line 1)`},
-		"binary tag":          {"rules:\n  - {name: !!binary aGVsbG8=, target: b, match: {ids: [x]}}\n", `gray: line 2: the YAML tag !!binary is not allowed`},
+		"binary tag":          {"rules:\n  - {name: !!binary aGVsbG8=, target: b, match: {ids: [x]}}\n", `gray: line 2: rules[0].name: the YAML tag !!binary is not allowed`},
 		"merge key":           {"base: &b {target: b}\nrules:\n  - {<<: *b, name: a, match: {ids: [x]}}\n", `gray: line 1: unknown field "base"`},
 		"priority as string":  {"rules:\n  - {name: a, target: b, priority: \"1\", match: {ids: [x]}}\n", `gray: line 2: rules[0].priority: want a whole number, got a string`},
 		"priority overflow":   {"rules:\n  - {name: a, target: b, priority: 9223372036854775808, match: {ids: [x]}}\n", `rules[0].priority: 9223372036854775808 is out of range`},

@@ -410,6 +410,11 @@ func (e *emitter) mismatch(v node, t reflect.Type, path string) {
 
 func (e *emitter) emit(v node, t reflect.Type, path string) {
 	k, line, text, plain := v.info()
+	if y, ok := v.(*ynode); ok && y.tagged() != "" {
+		e.ps.add(line, path, "the YAML tag %s is not allowed (values are read as the field's type)", y.tagged())
+		e.buf.WriteString("null")
+		return
+	}
 	if k == kNull { // an object field set to null is unset
 		e.buf.WriteString("null")
 		return
@@ -594,6 +599,9 @@ func join(path, k string) string {
 // emitAny writes a value whose type decides nothing here.
 func (e *emitter) emitAny(v node) {
 	k, _, text, _ := v.info()
+	if y, ok := v.(*ynode); ok && y.tagged() != "" {
+		k, text = kString, y.Value // reported by emit where a type decides; here the text
+	}
 	switch k {
 	case kNull:
 		e.buf.WriteString("null")

@@ -92,6 +92,14 @@ func (y *ynode) info() (kind, int, string, bool) {
 	return kString, y.Line, y.Value, true // !!str, !!timestamp: the text as written
 }
 
+// tagged returns the explicit tag of a node ("!!binary"), or "".
+func (y *ynode) tagged() string {
+	if y.Style&yaml.TaggedStyle != 0 {
+		return y.Tag
+	}
+	return ""
+}
+
 func (y *ynode) size() int {
 	if y.Kind == yaml.MappingNode {
 		return len(y.Content) / 2
@@ -120,14 +128,11 @@ type yamlChecker struct {
 	busy       map[*yaml.Node]bool // anchored nodes being checked (cycle check)
 }
 
-// check rejects explicit tags, keys that are not plain scalars, nesting
-// deeper than the limit (aliases counted where they are used), alias
-// cycles and aliases that repeat more than the limit, before anything is
-// expanded.
+// check rejects keys that are not plain scalars, nesting deeper than the
+// limit (aliases counted where they are used), alias cycles and aliases
+// that repeat more than the limit, before anything is expanded. (Tags are
+// reported by the decode, with the other problems of the document.)
 func (c *yamlChecker) check(n *yaml.Node, depth int) error {
-	if n.Style&yaml.TaggedStyle != 0 {
-		return fmt.Errorf("line %d: the YAML tag %s is not allowed (values are read as the field's type)", n.Line, n.Tag)
-	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		t := n.Alias
