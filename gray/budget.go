@@ -20,18 +20,19 @@ func price(rules []compiledRule, limit int) (int, error) {
 		eval[i], index[i] = weigh(&rules[i].node)
 	}
 	// Indexing: the shadow and share questions of rule i index rules
-	// 0..i; each pair of equal priority indexes its two rules.
+	// 0..i, and so does pricing them here; each pair of equal priority
+	// indexes its two rules, here and in the analysis.
 	used, prefix := 0, 0
 	for i := range rules {
 		prefix = addCap(prefix, index[i])
-		used = addCap(used, mulCap(2, prefix))
+		used = addCap(used, mulCap(3, prefix))
 	}
 	for a := 0; a < n; {
 		b, sum := a, 0
 		for ; b < n && rules[b].rule.Priority == rules[a].rule.Priority; b++ {
 			sum = addCap(sum, index[b])
 		}
-		used = addCap(used, mulCap(b-a-1, sum))
+		used = addCap(used, mulCap(2*(b-a-1), sum))
 		a = b
 	}
 	if used > limit {

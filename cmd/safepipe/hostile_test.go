@@ -158,7 +158,7 @@ func TestHostileInputsAreRejected(t *testing.T) {
 		{"gray duplicate", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": yamlRules + "rules: []\n"}, []string{`line 3: duplicate key "rules" (first at line 1)`}},
 		{"gray KIND", []string{"gray", "check", "@r.json"}, map[string]string{"r.json": `{"rules": [{"NAME": "a", "target": "b", "match": {"ids": ["x"]}}]}`},
 			[]string{`unknown field "NAME": field names are case-sensitive; did you mean "name"?`}},
-		{"gray !!binary", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": "rules:\n  - {name: !!binary aGVsbG8=, target: b, match: {ids: [x]}}\n"}, []string{"line 2: the YAML tag !!binary is not allowed"}},
+		{"gray !!binary", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": "rules:\n  - {name: !!binary aGVsbG8=, target: b, match: {ids: [x]}}\n"}, []string{"line 2: rules[0].name: the YAML tag !!binary is not allowed"}},
 		{"gray alias bomb", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": "a: &a " + strings.Repeat("x", 4<<20) + "\nb: [" + strings.TrimSuffix(strings.Repeat("*a,", 100), ",") + "]\nrules: []\n"},
 			[]string{"gray: larger than the limit of 1 MiB"}},
 		{"gray 40 rules", []string{"gray", "check", "@r.yaml"}, map[string]string{"r.yaml": grayRules40()}, []string{"gray: too complex: "}},
