@@ -40,10 +40,13 @@ bench:
 
 ## fuzz: run every fuzz target, one at a time, for FUZZTIME each with
 ## FUZZPARALLEL workers (make fuzz FUZZTIME=10m). Findings land in the
-## package's testdata/fuzz/<target>/ and fail the run.
+## package's testdata/fuzz/<target>/ and fail the run. New inputs are
+## minimized for at most FUZZMINIMIZETIME (the default, 60s, stalls the
+## workers for long stretches).
 FUZZTIME ?= 30s
 FUZZPARALLEL ?= 1
-FUZZ = $(GO) test -run XXX -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
+FUZZMINIMIZETIME ?= 10s
+FUZZ = $(GO) test -run XXX -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel $(FUZZPARALLEL)
 fuzz:
 	$(FUZZ) ./waves/ -fuzz '^FuzzParseCatalog$$'
 	$(FUZZ) ./waves/ -fuzz '^FuzzParsePolicy$$'
@@ -53,7 +56,7 @@ fuzz:
 	$(FUZZ) ./internal/strict/ -fuzz '^FuzzJSON$$'
 	$(FUZZ) ./internal/strict/ -fuzz '^FuzzYAML$$'
 	$(FUZZ) ./internal/termsafe/ -fuzz '^FuzzEscape$$'
-	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
+	$(FUZZ) ./verify/ -fuzz FuzzParseTemplate
 
 clean:
 	rm -rf cdk.out
