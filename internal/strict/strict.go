@@ -420,7 +420,7 @@ func (e *emitter) emit(v node, t reflect.Type, path string) {
 		return
 	}
 	if t.Kind() != reflect.Pointer && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
-		e.emitAny(v)
+		e.emitAny(v, path)
 		return
 	}
 	bad := func(format string) {
@@ -431,12 +431,12 @@ func (e *emitter) emit(v node, t reflect.Type, path string) {
 	case reflect.Pointer:
 		e.emit(v, t.Elem(), path)
 	case reflect.Interface:
-		e.emitAny(v)
+		e.emitAny(v, path)
 	case reflect.Struct:
 		e.object(v, t, path, fieldsOf(t))
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
-			e.emitAny(v)
+			e.emitAny(v, path)
 			return
 		}
 		e.object(v, t, path, nil)
@@ -515,7 +515,7 @@ func (e *emitter) emit(v node, t reflect.Type, path string) {
 		}
 		e.buf.WriteString(strconv.FormatFloat(f, 'g', -1, t.Bits()))
 	default:
-		e.emitAny(v)
+		e.emitAny(v, path)
 	}
 }
 
@@ -597,10 +597,12 @@ func join(path, k string) string {
 }
 
 // emitAny writes a value whose type decides nothing here.
-func (e *emitter) emitAny(v node) {
-	k, _, text, _ := v.info()
+func (e *emitter) emitAny(v node, path string) {
+	k, line, text, _ := v.info()
 	if y, ok := v.(*ynode); ok && y.tagged() != "" {
-		k, text = kString, y.Value // reported by emit where a type decides; here the text
+		e.ps.add(line, path, "the YAML tag %s is not allowed (values are read as the field's type)", y.tagged())
+		e.buf.WriteString("null")
+		return
 	}
 	switch k {
 	case kNull:
@@ -623,7 +625,7 @@ func (e *emitter) emitAny(v node) {
 			if i > 0 {
 				e.buf.WriteByte(',')
 			}
-			e.emitAny(v.item(i))
+			e.emitAny(v.item(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 		e.buf.WriteByte(']')
 	case kObject:
@@ -636,7 +638,7 @@ func (e *emitter) emitAny(v node) {
 			b, _ := json.Marshal(key)
 			e.buf.Write(b)
 			e.buf.WriteByte(':')
-			e.emitAny(v.item(i))
+			e.emitAny(v.item(i), join(path, short(key)))
 		}
 		e.buf.WriteByte('}')
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 type inner struct {
@@ -175,6 +176,7 @@ func TestYAMLRejects(t *testing.T) {
 		"binary tag":          {"kind: !!binary aGVsbG8=\n", "line 1: kind: the YAML tag !!binary is not allowed"},
 		"str tag":             {"kind: !!str 5\n", "line 1: kind: the YAML tag !!str is not allowed"},
 		"custom tag":          {"kind: !env HOME\n", "line 1: kind: the YAML tag !env is not allowed"},
+		"tag in any":          {"raw: {a: [!!binary \"!!!\"]}\n", "line 1: raw.a[0]: the YAML tag !!binary is not allowed"},
 		"tagged key":          {"!!str kind: a\n", "line 1: a key must be a plain string"},
 		"merge key":           {"base: &b {kind: a}\n", `unknown field "base"`},
 		"merge":               {"items:\n  - &b {name: a}\n  - <<: *b\n    tags: []\n", "line 3: items[1]: YAML merge keys (<<) are not supported"},
@@ -227,8 +229,9 @@ func TestDecodeNeedsAPointer(t *testing.T) {
 	assert.ErrorContains(t, err, "non-nil pointer")
 }
 
-// FuzzYAML: any input decodes or fails with an error, never a panic, and
-// what decodes re-encodes to JSON that decodes strictly to the same value.
+// FuzzYAML: any input decodes or fails with an error, never a panic; what
+// decodes re-encodes to JSON that decodes strictly to the same value; and
+// what decodes from YAML, yaml.v3 reads too (no duplicate key got past).
 func FuzzYAML(f *testing.F) {
 	f.Add([]byte("kind: a\nitems: [{name: x, tags: [a]}]\n"))
 	f.Add([]byte("raw: [&a [x], *a, *a]\n"))
@@ -237,6 +240,10 @@ func FuzzYAML(f *testing.F) {
 		var d doc
 		if err := YAML(b, &d, lim); err != nil {
 			return
+		}
+		if !json.Valid(b) {
+			var m any
+			require.NoError(t, yaml.Unmarshal(b, &m), "%q", b)
 		}
 		again, err := json.Marshal(&d)
 		require.NoError(t, err)
