@@ -38,12 +38,27 @@ snapshot-update: tools
 bench:
 	$(GO) test ./waves/ ./verify/ ./gray/ ./sim/ -run XXX -bench . -benchmem
 
-## fuzz: fuzz the catalog parser and the template reader for a minute each.
+## fuzz: run every fuzz target, one at a time, for FUZZTIME each with
+## FUZZPARALLEL workers (make fuzz FUZZTIME=10m). Findings land in the
+## package's testdata/fuzz/<target>/ and fail the run. New inputs are
+## minimized for at most FUZZMINIMIZETIME (the default, 60s, stalls the
+## workers for long stretches).
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZMINIMIZETIME ?= 10s
+FUZZ = $(GO) test -run XXX -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel $(FUZZPARALLEL)
 fuzz:
-	$(GO) test ./waves/ -run XXX -fuzz FuzzParseCatalog -fuzztime 60s
-	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime 60s
-	$(GO) test ./sim/ -run XXX -fuzz FuzzReadTemplate -fuzztime 60s
-	$(GO) test ./sim/ -run XXX -fuzz FuzzParseFault -fuzztime 30s
+	$(FUZZ) ./waves/ -fuzz '^FuzzParseCatalog$$'
+	$(FUZZ) ./waves/ -fuzz '^FuzzParsePolicy$$'
+	$(FUZZ) ./waves/ -fuzz '^FuzzWindow$$'
+	$(FUZZ) ./gray/ -fuzz '^FuzzLoad$$'
+	$(FUZZ) ./gray/ -fuzz '^FuzzAnalyze$$'
+	$(FUZZ) ./internal/strict/ -fuzz '^FuzzJSON$$'
+	$(FUZZ) ./internal/strict/ -fuzz '^FuzzYAML$$'
+	$(FUZZ) ./internal/termsafe/ -fuzz '^FuzzEscape$$'
+	$(FUZZ) ./verify/ -fuzz FuzzParseTemplate
+	$(FUZZ) ./sim/ -fuzz '^FuzzReadTemplate$$'
+	$(FUZZ) ./sim/ -fuzz '^FuzzParseFault$$'
 
 clean:
 	rm -rf cdk.out

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/safepipe/safepipe/internal/strictjson"
+	"github.com/safepipe/safepipe/internal/strict"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -103,8 +103,12 @@ type Stage struct {
 // duplicate or case-variant keys, at most MaxConfigBytes) and validates it.
 func Parse(r io.Reader, name string) (*Config, error) {
 	var c Config
-	if err := strictjson.Decode(r, &c, MaxConfigBytes, name); err != nil {
-		return nil, fmt.Errorf("gates: %w", err)
+	data, err := strict.ReadAll(r, MaxConfigBytes)
+	if err == nil {
+		err = strict.JSON(data, &c, strict.Limits{MaxBytes: MaxConfigBytes, MaxDepth: 8})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gates: %s: %w", name, err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

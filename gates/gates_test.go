@@ -249,8 +249,8 @@ func TestParse(t *testing.T) {
 	bad := []struct{ in, want string }{
 		{`{"version":2,"pipeline":"","window":{"timeZone":"Mars/Base","days":["MONDAY"],"startHour":16,"endHour":9},"stages":[{"name":"a b","bakeMinutes":-1,"blockers":[{"account":"1","region":"x","name":""}]}]}`,
 			"version is 2|pipeline is empty|time zone \"Mars/Base\"|day \"MONDAY\"|hours 16–9|stage name must match|bakeMinutes is -1|account \"1\"|region \"x\"|alarm name \"\""},
-		{good + `}`, "data after the JSON document"},
-		{strings.Replace(good, `"pipeline":"p"`, `"pipeline":"p","Pipeline":"q"`, 1), "differ only in case"},
+		{good + `}`, "after the document"},
+		{strings.Replace(good, `"pipeline":"p"`, `"pipeline":"p","Pipeline":"q"`, 1), "field names are case-sensitive"},
 		{strings.Replace(good, `"bakeMinutes":60`, `"bakeMinutes":99999999`, 1), "bakeMinutes is 99999999 (want 0–10080)"},
 	}
 	for _, b := range bad {

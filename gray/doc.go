@@ -13,6 +13,30 @@
 // [Load] reads YAML or JSON and reports every problem at once, naming the
 // rule and the field.
 //
+// # Limits
+//
+// A rule file is read strictly and within bounds:
+//
+//   - At most [MaxRuleBytes] (1 MiB, the size of the AppConfig hosted
+//     configuration the set renders to), through a limit reader; at most
+//     [MaxRules] rules (256); nesting at most [MaxRuleDepth] (64) deep.
+//   - Exactly one document: a second YAML document, or anything after a
+//     JSON value, is an error.
+//   - No duplicate keys, and field names exactly as documented: "Rules"
+//     beside "rules", or "NAME", is an unknown field, named with its line.
+//   - Typed only where the field says so: a plain YAML scalar read into a
+//     text field is the text as written (a rule named 2026-01-01 or 007
+//     keeps its name); numbers must be decimal and in range; booleans are
+//     true or false; YAML tags (!!binary, !!str) and merge keys (<<) are
+//     rejected.
+//   - Aliases may repeat at most MaxRuleBytes in all, counted before
+//     anything is expanded.
+//
+// The analysis ([Analyze]) is priced in steps before it runs and fails
+// with [ErrTooComplex] ("too complex: … (limit …)") over
+// [MaxAnalysisSteps], about a second of work: the bound is on the whole
+// analysis, not on each rule.
+//
 // # Stable bucketing
 //
 // A percentage hashes its key like Unleash's gradual rollout with
@@ -45,7 +69,8 @@
 // intersecting sets), a variant targeted by more than one rule, rules that
 // match nothing, and split-order effects (20% then 30% of one group leaves
 // the second rule 10%); and it reports each rule's nominal and effective
-// share. The analysis is exact (see Analyze). "safepipe gray check FILE"
+// share. The analysis is exact (see Analyze), within its budget (see
+// Limits). "safepipe gray check FILE"
 // prints it and exits non-zero on errors.
 //
 // # AppConfig

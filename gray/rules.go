@@ -1,15 +1,13 @@
 package gray
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/safepipe/safepipe/internal/strict"
 )
 
 // RuleSet is a gray-release configuration: the stable variant and the
@@ -97,54 +95,59 @@ const DefaultStable = "stable"
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
-// Load reads a rule set in YAML or JSON (JSON is YAML) and validates it.
-// Unknown fields are errors, so a misspelt condition never matches
-// silently.
+// Limits of a rule file (see the package documentation).
+const (
+	// MaxRuleBytes is the largest rule file read: 1 MiB, the size of the
+	// AppConfig hosted configuration a rule set renders to
+	// (AWS::AppConfig::HostedConfigurationVersion: "Configurations must be
+	// 1 MB or smaller.",
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-appconfig-hostedconfigurationversion.html).
+	MaxRuleBytes = 1 << 20
+	// MaxRuleDepth is the deepest nesting of lists and objects in a rule
+	// file (about 30 levels of all/any).
+	MaxRuleDepth = 64
+	// MaxRules is the most rules a set may hold: a canary variant belongs
+	// to one rule, and no gray release runs hundreds of canaries of one
+	// feature; the analysis compares rules of equal priority pairwise.
+	MaxRules = 256
+)
+
+var ruleLimits = strict.Limits{MaxBytes: MaxRuleBytes, MaxDepth: MaxRuleDepth, MaxAliasBytes: MaxRuleBytes}
+
+// Load reads a rule set in YAML or JSON and validates it, reading at most
+// MaxRuleBytes. It is strict: one document and nothing after it; no
+// duplicate keys; field names exactly as documented (a misspelt or
+// differently cased field is an error, so a condition never goes missing
+// silently); values of the field's type, and a YAML scalar read into a
+// text field is the text as written (a rule named 2026-01-01 or 007 keeps
+// that name); no YAML tags or merge keys; aliases may repeat at most
+// MaxRuleBytes. The error reports every problem, one per line.
 func Load(r io.Reader) (*RuleSet, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("gray: %w", err)
-	}
-	var doc any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("gray: not YAML or JSON: %w", err)
-	}
-	j, err := json.Marshal(normalize(doc))
+	b, err := strict.ReadAll(r, MaxRuleBytes)
 	if err != nil {
 		return nil, fmt.Errorf("gray: %w", err)
 	}
 	var rs RuleSet
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rs); err != nil {
-		return nil, fmt.Errorf("gray: %w", err)
+	if err := strict.YAML(b, &rs, ruleLimits); err != nil {
+		var se *strict.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("gray: not YAML or JSON: %w", err)
+		}
+		return nil, eachLine("gray: ", err)
 	}
 	if err := rs.Validate(); err != nil {
-		return nil, err
+		return nil, eachLine("gray: ", err)
 	}
 	return &rs, nil
 }
 
-// normalize turns YAML maps into JSON objects.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-		return x
-	case map[any]any:
-		m := map[string]any{}
-		for k, e := range x {
-			m[fmt.Sprint(k)] = normalize(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
+// eachLine starts every line of a joined error with prefix (once).
+func eachLine(prefix string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + strings.TrimPrefix(l, prefix)
 	}
-	return v
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 // Validate reports every problem at once, naming the rule and the field.
@@ -152,6 +155,9 @@ func (rs *RuleSet) Validate() error {
 	var errs []error
 	if len(rs.Rules) == 0 {
 		errs = append(errs, errors.New("gray: rules: the set has no rules"))
+	}
+	if len(rs.Rules) > MaxRules {
+		return fmt.Errorf("gray: rules: %d rules, over the limit of %d", len(rs.Rules), MaxRules)
 	}
 	names := map[string]bool{}
 	for i, r := range rs.Rules {
@@ -187,11 +193,25 @@ func (rs *RuleSet) stable() string {
 func (m *Match) validate(field, rule string) error {
 	var errs []error
 	set := 0
+	// The analysis stands for "any other value" and "absent" with strings
+	// that start with a NUL byte; a value with a NUL could pose as them
+	// (an allow-listed "\x00other" made every later rule look shadowed).
+	nul := func(what, v string) {
+		if strings.Contains(v, "\x00") {
+			errs = append(errs, fmt.Errorf("%s.%s contains a NUL byte", field, what))
+		}
+	}
+	nuls := func(what string, vals []string) {
+		for i, v := range vals {
+			nul(fmt.Sprintf("%s[%d]", what, i), v)
+		}
+	}
 	if m.IDs != nil {
 		set++
 		if len(m.IDs) == 0 {
 			errs = append(errs, fmt.Errorf("%s.ids is empty", field))
 		}
+		nuls("ids", m.IDs)
 	}
 	if a := m.Attribute; a != nil {
 		set++
@@ -201,6 +221,8 @@ func (m *Match) validate(field, rule string) error {
 		if len(a.In) == 0 {
 			errs = append(errs, fmt.Errorf("%s.attribute.in is empty", field))
 		}
+		nul("attribute.name", a.Name)
+		nuls("attribute.in", a.In)
 	}
 	if p := m.Percent; p != nil {
 		set++
@@ -215,9 +237,8 @@ func (m *Match) validate(field, rule string) error {
 		if to, _ := p.bounds(); p.From < 0 || (to >= 0 && p.From > to) {
 			errs = append(errs, fmt.Errorf("%s.percent.from is %d; it must be between 0 and the upper bound %d", field, p.From, to))
 		}
-		if strings.Contains(p.Group, "\x00") {
-			errs = append(errs, fmt.Errorf("%s.percent.group contains a NUL byte", field))
-		}
+		nul("percent.group", p.Group)
+		nul("percent.key", p.Key)
 	}
 	if pr := m.Probability; pr != nil {
 		set++

@@ -3,6 +3,7 @@ package gray
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -131,12 +132,19 @@ func (sp *space) size() int {
 	return n
 }
 
+// mulCap multiplies non-negative counts, saturating at capped.
 func mulCap(a, b int) int {
-	if a > maxPoints || b > maxPoints || a*b > maxPoints {
-		return maxPoints + 1
+	if a != 0 && b > capped/a {
+		return capped
 	}
-	return a * b
+	return min(a*b, capped)
 }
+
+// addCap adds non-negative counts, saturating at capped.
+func addCap(a, b int) int { return min(a+b, capped) }
+
+// capped is "more than any budget": counts saturate there.
+const capped = math.MaxInt / 4
 
 // point is one request class.
 type point struct {
@@ -144,6 +152,9 @@ type point struct {
 	key   string
 	attrs map[string]string
 	cell  map[srcGroup]int // for sources whose value is other
+	// class numbers the key and attribute values (not the cells): each
+	// visits the classes of one attribute class consecutively.
+	class int
 }
 
 // each calls f for every class; the point is reused between calls.
@@ -186,6 +197,7 @@ func (sp *space) each(f func(p *point)) {
 	var attrsOf func(ai int)
 	attrsOf = func(ai int) {
 		if ai == len(sp.attrs) {
+			p.class++
 			cellsOf(0)
 			return
 		}
@@ -281,15 +293,6 @@ func (p *point) weight() float64 {
 		w *= float64(p.sp.cells[sg][c].width) / 1000
 	}
 	return w
-}
-
-// attrClass names the class's attribute values.
-func (p *point) attrClass() string {
-	var b strings.Builder
-	for _, a := range p.sp.attrs {
-		b.WriteString(a + "=" + p.attrs[a] + ";")
-	}
-	return b.String()
 }
 
 // String describes the class for a reader.

@@ -2,7 +2,6 @@ package waves
 
 import (
 	_ "embed" // the default catalog is embedded in the binary
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +10,23 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones validate on machines without a zoneinfo database
+
+	"github.com/safepipe/safepipe/internal/strict"
 )
+
+// Limits of a catalog, checked before anything is planned (see the package
+// documentation for why each is what it is).
+const (
+	// MaxCatalogBytes is the largest catalog file or parameter read.
+	MaxCatalogBytes = 1 << 20
+	// MaxRegions is the most regions a catalog may list.
+	MaxRegions = 1000
+	// MaxAZsPerRegion is the most AZs a region may list: a zonal plan
+	// takes one stage per AZ, and a pipeline has at most MaxStages.
+	MaxAZsPerRegion = MaxStages
+)
+
+var catalogLimits = strict.Limits{MaxBytes: MaxCatalogBytes, MaxDepth: 8}
 
 // Tier is an organisation's judgement of how much traffic a region carries.
 // The planner deploys to low-traffic regions first. The tiers in the
@@ -87,34 +102,53 @@ func DefaultCatalog() *Catalog {
 	return c
 }
 
-// LoadCatalogFile reads and validates a catalog file (JSON).
+// LoadCatalogFile reads and validates a catalog file (JSON), reading at
+// most MaxCatalogBytes.
 func LoadCatalogFile(path string) (*Catalog, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path, MaxCatalogBytes)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	c, err := ParseCatalog(b)
 	if err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", path, err)
+		return nil, prefixEach("catalog "+path+": ", "catalog: ", err)
 	}
 	return c, nil
 }
 
-// ParseCatalog decodes a catalog from JSON and validates it. Unknown fields
-// are rejected so that a typo ("az" for "azs") is not silently ignored. The
-// returned error joins every problem found.
-func ParseCatalog(data []byte) (*Catalog, error) {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	var c Catalog
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("catalog is not valid JSON: %w", err)
+// readFile reads at most max bytes of a file, failing beyond.
+func readFile(path string, max int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, errors.New("catalog is not valid JSON: trailing data after the catalog object")
+	defer f.Close()
+	return strict.ReadAll(f, max)
+}
+
+// prefixEach rewrites every line of a joined error that starts with old to
+// start with new, so that each problem names its source on its own line.
+func prefixEach(new, old string, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = new + strings.TrimPrefix(l, old)
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// ParseCatalog decodes a catalog from JSON and validates it. The JSON is
+// read strictly: one document and nothing after it, no duplicate keys,
+// field names exactly as documented (a typo such as "az" for "azs", or
+// "Regions" for "regions", is an error), values of the documented types,
+// at most MaxCatalogBytes. The returned error joins every problem found,
+// one per line, each starting "catalog: ".
+func ParseCatalog(data []byte) (*Catalog, error) {
+	var c Catalog
+	if err := strict.JSON(data, &c, catalogLimits); err != nil {
+		return nil, prefixEach("catalog: ", "", err)
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, prefixEach("catalog: ", "catalog: ", err)
 	}
 	sort.Slice(c.Regions, func(i, j int) bool { return c.Regions[i].Code < c.Regions[j].Code })
 	c.reindex()
@@ -189,6 +223,22 @@ var azIDRE = regexp.MustCompile(`^([a-z0-9]+)-az([0-9]+)$`)
 func (c *Catalog) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	// Counts first: a catalog over them is not worth validating further.
+	if len(c.Regions) > MaxRegions {
+		return fmt.Errorf("catalog: %d regions, over the limit of %d", len(c.Regions), MaxRegions)
+	}
+	for i, r := range c.Regions {
+		if len(r.AZs) > MaxAZsPerRegion {
+			where := fmt.Sprintf("regions[%d]", i)
+			if regionCodeRE.MatchString(r.Code) {
+				where = fmt.Sprintf("region %q", r.Code)
+			}
+			add("catalog: %s has %d AZs, over the limit of %d", where, len(r.AZs), MaxAZsPerRegion)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	if strings.TrimSpace(c.Version) == "" {
 		add("catalog: version is empty")
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/internal/fuzzseed"
 )
 
 func TestDefaultCatalog(t *testing.T) {
@@ -151,6 +153,7 @@ func FuzzParseCatalog(f *testing.F) {
 	f.Add(DefaultCatalogJSON())
 	f.Add([]byte(`{"version":"1","regions":[{"code":"us-east-1","partition":"aws","name":"n","azs":["use1-az1"],"tier":"low","tz":"UTC","optIn":false}]}`))
 	f.Add([]byte(`{"version":"1","regions":[{"code":"us-gov-west-1","partition":"aws-us-gov","name":"n","azs":["usgw1-az1"],"tier":"high","tz":"America/Los_Angeles"}]}`))
+	fuzzseed.Add(f, hostileCatalogSeeds()...)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseCatalog(data)
 		if err != nil {

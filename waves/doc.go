@@ -41,5 +41,38 @@
 // holidays excluded), deploys, then bakes; bakes run through nights and
 // weekends. It reports each stage's times and the time to global.
 //
+// # Limits
+//
+// Catalogs and policies are written by many people and read in CI, so
+// every input is bounded before it is planned, and every number is
+// range-checked before arithmetic (an error names the field, the value
+// and the limit):
+//
+//   - Files: [MaxCatalogBytes] and [MaxPolicyBytes] (1 MiB each; the
+//     embedded catalog of 34 regions is 6 KB), read through a limit
+//     reader, so /dev/zero is rejected after 1 MiB + 1 byte.
+//   - Decoding ([ParseCatalog], [ParsePolicy]): exactly one JSON value and
+//     nothing after it but white space ("}}" or "}]}" after a document is
+//     an error); no duplicate keys; field names exactly as documented
+//     ("Regions" or "KIND" is an unknown field, named with its line);
+//     values of the documented types, integers in decimal and in range;
+//     UTF-8 only; nesting at most 8 deep.
+//   - Counts, checked before anything else is validated or built:
+//     [MaxRegions] regions (1000; AWS has 34 commercial regions today) and
+//     [MaxAZsPerRegion] AZs per region (50 = [MaxStages]: a zonal plan
+//     takes a stage per AZ; the largest region has 6). [NewPlan] computes
+//     the number of stages before making any, so a plan over [MaxStages]
+//     costs arithmetic, not memory.
+//   - Numbers: a bake and a deploy estimate are at most
+//     [MaxStageDuration] (86400 minutes, the longest a CodePipeline rule
+//     may run), checked on the minutes before they become a
+//     time.Duration; actionsPerTarget at most [MaxActionsPerStage],
+//     actionsPerStage and reservedStages below the action and stage
+//     limits, so no sum or product wraps around.
+//   - A window lists at most [MaxHolidays] holidays (1000), looked up in
+//     a set; [Window.NextStart] looks two years ahead at most; [Schedule]
+//     checks the bakes and stage count of a plan built or edited by hand,
+//     so the simulated rollout stays finite.
+//
 // This package imports no jsii or CDK package; a test enforces it.
 package waves

@@ -147,27 +147,67 @@ func NewPlan(c *Catalog, policy Policy) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Count the stages before making them, so that a plan far over the
+	// limit costs arithmetic, not memory. (Validate bounds the counts, so
+	// nothing here overflows.)
+	stages := 0
+	for _, w := range waves {
+		stages += stageCount(c, p, w)
+	}
+	if n := stages + p.ReservedStages; n > MaxStages {
+		return nil, fmt.Errorf("plan: %d production stages + %d reserved stages = %d, over the CodePipeline limit of %d stages by %d (use fewer waves, a regional shape, or fewer pre-production stages)",
+			stages, p.ReservedStages, n, MaxStages, n-MaxStages)
+	}
 	plan := &Plan{
 		CatalogVersion: c.Version, Policy: p.Kind, Shape: p.Shape, Waves: waves,
 		Window: p.Window, ExpediteReason: p.ExpediteReason, ReservedStages: p.ReservedStages,
 	}
-	var errs []error
 	for _, w := range waves {
-		stages, err := waveStages(c, p, w)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		plan.Stages = append(plan.Stages, stages...)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if n := len(plan.Stages) + p.ReservedStages; n > MaxStages {
-		return nil, fmt.Errorf("plan: %d production stages + %d reserved stages = %d, over the CodePipeline limit of %d stages by %d (use fewer waves, a regional shape, or fewer pre-production stages)",
-			len(plan.Stages), p.ReservedStages, n, MaxStages, n-MaxStages)
+		plan.Stages = append(plan.Stages, waveStages(c, p, w)...)
 	}
 	return plan, nil
+}
+
+// waveSteps returns, for each step of a wave in order, its number of
+// targets: the one-box step, then each AZ step (zonal) or the regional step.
+func waveSteps(c *Catalog, p Policy, w Wave) []int {
+	steps := []int{len(w.Regions)}
+	if p.Shape == ShapeRegional {
+		return append(steps, len(w.Regions))
+	}
+	for _, code := range w.Regions {
+		r, _ := c.Region(code)
+		for i := range r.AZs { // step i+1 has a target in every region with more than i AZs
+			if i+1 == len(steps) {
+				steps = append(steps, 0)
+			}
+			steps[i+1]++
+		}
+	}
+	return steps
+}
+
+// stageCount is the number of stages waveStages makes for w.
+func stageCount(c *Catalog, p Policy, w Wave) int {
+	n := 0
+	for _, targets := range waveSteps(c, p, w) {
+		n += partsOf(targets, p)
+	}
+	return n
+}
+
+// perPart is how many targets fit in one stage beside the stage's own
+// actions; validate guarantees at least one.
+func perPart(p Policy) int {
+	return (MaxActionsPerStage - p.ActionsPerStage) / p.ActionsPerTarget
+}
+
+// partsOf is the number of stages a step of n targets is split into.
+func partsOf(n int, p Policy) int {
+	if n*p.ActionsPerTarget+p.ActionsPerStage <= MaxActionsPerStage {
+		return 1
+	}
+	return (n + perPart(p) - 1) / perPart(p)
 }
 
 // eligible returns the regions the policy may deploy to, sorted by code.
@@ -350,7 +390,7 @@ func fill(pool []Region, sizes []int, p Policy) ([][]string, error) {
 
 // waveStages expands a wave into its production stages: a one-box step,
 // then one AZ per region per step (zonal) or one regional step.
-func waveStages(c *Catalog, p Policy, w Wave) ([]Stage, error) {
+func waveStages(c *Catalog, p Policy, w Wave) []Stage {
 	regions := make([]Region, len(w.Regions))
 	maxAZ := 0
 	for i, code := range w.Regions {
@@ -393,32 +433,23 @@ func waveStages(c *Catalog, p Policy, w Wave) ([]Stage, error) {
 	}
 	var out []Stage
 	for _, s := range stages {
-		parts, err := split(s, p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, parts...)
+		out = append(out, split(s, p)...)
 	}
-	return out, nil
+	return out
 }
 
 // split divides a stage whose actions exceed the per-stage limit into parts
 // of as many targets as fit. Parts keep the stage's bake, except that only
 // the last part of a wave's last stage carries the wave bake.
-func split(s Stage, p Policy) ([]Stage, error) {
+func split(s Stage, p Policy) []Stage {
 	s.MinDatapoints = p.MinDatapoints
 	s.BakeMinutes = int(s.Bake / time.Minute)
 	s.Actions = len(s.Targets)*p.ActionsPerTarget + p.ActionsPerStage
-	if s.Actions <= MaxActionsPerStage {
+	if partsOf(len(s.Targets), p) == 1 {
 		s.Watch = append([]Target(nil), s.Targets...)
-		return []Stage{s}, nil
+		return []Stage{s}
 	}
-	perPart := (MaxActionsPerStage - p.ActionsPerStage) / p.ActionsPerTarget
-	if perPart < 1 {
-		need := p.ActionsPerTarget + p.ActionsPerStage
-		return nil, fmt.Errorf("plan: stage %s: one target needs %d actions (actionsPerTarget %d + actionsPerStage %d), over the CodePipeline limit of %d actions per stage by %d",
-			s.Name, need, p.ActionsPerTarget, p.ActionsPerStage, MaxActionsPerStage, need-MaxActionsPerStage)
-	}
+	perPart := perPart(p)
 	var parts []Stage
 	for i := 0; i < len(s.Targets); i += perPart {
 		part := s
@@ -440,7 +471,7 @@ func split(s Stage, p Policy) ([]Stage, error) {
 		}
 		parts = append(parts, part)
 	}
-	return parts, nil
+	return parts
 }
 
 // Batches splits items, in order, into doubling batches of Doubling(len)

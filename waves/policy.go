@@ -1,15 +1,14 @@
 package waves
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/safepipe/safepipe/internal/strict"
 )
 
 // PolicyKind names how regions are grouped into waves.
@@ -48,6 +47,29 @@ const (
 	FloorFirstWave = 12 * time.Hour
 	FloorLaterWave = 2 * time.Hour
 )
+
+// MaxStageDuration is the longest bake, and the longest deploy estimate,
+// of one stage: 86400 minutes (60 days), the longest a CodePipeline rule
+// may run ("timeoutInMinutes … Valid Range: Minimum value of 5. Maximum
+// value of 86400.",
+// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_RuleDeclaration.html)
+// and the longest configurable action timeout (manual approval, "up to
+// 86400 minutes (60 days)",
+// https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html).
+// The docs give no maximum for a CloudWatchAlarm rule's WaitTime; a bake
+// longer than its rule may run is not one we can promise.
+const MaxStageDuration = 86400 * time.Minute
+
+// Limits of a policy.
+const (
+	// MaxPolicyBytes is the largest policy file read.
+	MaxPolicyBytes = 1 << 20
+	// MaxHolidays is the most holidays a window may list: a hundred years
+	// of ten holidays a year.
+	MaxHolidays = 1000
+)
+
+var policyLimits = strict.Limits{MaxBytes: MaxPolicyBytes, MaxDepth: 8}
 
 // Bakes are the bake times a stage waits, watching its alarms, before the
 // pipeline promotes the change. A zero field takes its default.
@@ -248,6 +270,8 @@ func (p Policy) validate(c *Catalog) error {
 		switch {
 		case f.value < 0:
 			add("policy: %s is %s; a bake cannot be negative", f.name, f.value)
+		case f.value > MaxStageDuration:
+			add("policy: %s is %s, over the limit of %s (86400 minutes, the longest a CodePipeline rule may run)", f.name, f.value, MaxStageDuration)
 		case f.value < f.floor && strings.TrimSpace(p.ExpediteReason) == "":
 			add("policy: %s is %s, below the floor of %s (set expediteReason to ship an expedited change)", f.name, f.value, f.floor)
 		}
@@ -255,14 +279,31 @@ func (p Policy) validate(c *Catalog) error {
 	if p.MinDatapoints < 0 {
 		add("policy: minDatapoints is %d; it cannot be negative", p.MinDatapoints)
 	}
-	if p.ActionsPerTarget < 1 {
+	// Ranges before arithmetic: targets × actionsPerTarget + actionsPerStage
+	// and stages + reservedStages must not wrap around.
+	switch {
+	case p.ActionsPerTarget < 1:
 		add("policy: actionsPerTarget is %d; a target needs at least one action", p.ActionsPerTarget)
+	case p.ActionsPerTarget > MaxActionsPerStage:
+		add("policy: actionsPerTarget is %d, over the limit of %d (CodePipeline's actions per stage)", p.ActionsPerTarget, MaxActionsPerStage)
 	}
-	if p.ActionsPerStage < 0 {
+	switch {
+	case p.ActionsPerStage < 0:
 		add("policy: actionsPerStage is %d; it cannot be negative", p.ActionsPerStage)
+	case p.ActionsPerStage > MaxActionsPerStage-1:
+		add("policy: actionsPerStage is %d, over the limit of %d (CodePipeline's %d actions per stage, less one for a target)", p.ActionsPerStage, MaxActionsPerStage-1, MaxActionsPerStage)
 	}
-	if p.ReservedStages < 0 {
+	if p.ActionsPerTarget >= 1 && p.ActionsPerTarget <= MaxActionsPerStage && p.ActionsPerStage >= 0 && p.ActionsPerStage < MaxActionsPerStage {
+		if need := p.ActionsPerTarget + p.ActionsPerStage; need > MaxActionsPerStage {
+			add("policy: one target needs %d actions (actionsPerTarget %d + actionsPerStage %d), over the CodePipeline limit of %d actions per stage by %d",
+				need, p.ActionsPerTarget, p.ActionsPerStage, MaxActionsPerStage, need-MaxActionsPerStage)
+		}
+	}
+	switch {
+	case p.ReservedStages < 0:
 		add("policy: reservedStages is %d; it cannot be negative", p.ReservedStages)
+	case p.ReservedStages > MaxStages-1:
+		add("policy: reservedStages is %d, over the limit of %d (a pipeline has at most %d stages, one of them at least production)", p.ReservedStages, MaxStages-1, MaxStages)
 	}
 	if err := p.Window.validate(); err != nil {
 		errs = append(errs, err)
@@ -305,33 +346,43 @@ type windowFile struct {
 }
 
 // ParsePolicy decodes a policy from JSON. Bakes are given in minutes
-// ("bakes": {"oneBoxMinutes": 60}), window days as "MON".."SUN". Unknown
-// fields are errors. The policy is validated against a catalog when it is
-// planned.
+// ("bakes": {"oneBoxMinutes": 60}, 0 to 86400), window days as
+// "MON".."SUN". The JSON is read as strictly as a catalog (see
+// ParseCatalog), at most MaxPolicyBytes. The policy is validated against
+// a catalog when it is planned.
 func ParsePolicy(data []byte) (Policy, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var f policyFile
-	if err := dec.Decode(&f); err != nil {
-		return Policy{}, fmt.Errorf("policy is not valid JSON: %w", err)
+	if err := strict.JSON(data, &f, policyLimits); err != nil {
+		return Policy{}, prefixEach("policy: ", "", err)
 	}
-	if dec.More() {
-		return Policy{}, errors.New("policy is not valid JSON: trailing data after the policy object")
+	var errs []error
+	// Minutes are range-checked before they are multiplied: 307446455
+	// minutes times time.Minute wraps around to 720 minutes.
+	minutes := func(name string, m int) time.Duration {
+		switch {
+		case m < 0:
+			errs = append(errs, fmt.Errorf("policy: bakes.%s is %d; a bake cannot be negative", name, m))
+		case m > int(MaxStageDuration/time.Minute):
+			errs = append(errs, fmt.Errorf("policy: bakes.%s is %d, over the limit of %d minutes (60 days, the longest a CodePipeline rule may run)", name, m, int(MaxStageDuration/time.Minute)))
+		default:
+			return time.Duration(m) * time.Minute
+		}
+		return 0
+	}
+	bakes := Bakes{
+		OneBox:     minutes("oneBoxMinutes", f.Bakes.OneBoxMinutes),
+		Zonal:      minutes("zonalMinutes", f.Bakes.ZonalMinutes),
+		FirstWave:  minutes("firstWaveMinutes", f.Bakes.FirstWaveMinutes),
+		LaterWaves: minutes("laterWavesMinutes", f.Bakes.LaterWavesMinutes),
 	}
 	p := Policy{
 		Kind: f.Kind, Waves: f.Waves, Partition: f.Partition, Exclude: f.Exclude, Pin: f.Pin,
 		OptIn: f.OptIn, Shape: f.Shape, MinDatapoints: f.MinDatapoints,
 		ActionsPerTarget: f.ActionsPerTarget, ActionsPerStage: f.ActionsPerStage,
 		ReservedStages: f.ReservedStages, ExpediteReason: f.ExpediteReason,
-		Bakes: Bakes{
-			OneBox:     time.Duration(f.Bakes.OneBoxMinutes) * time.Minute,
-			Zonal:      time.Duration(f.Bakes.ZonalMinutes) * time.Minute,
-			FirstWave:  time.Duration(f.Bakes.FirstWaveMinutes) * time.Minute,
-			LaterWaves: time.Duration(f.Bakes.LaterWavesMinutes) * time.Minute,
-		},
+		Bakes:  bakes,
 		Window: Window{TimeZone: f.Window.TimeZone, Holidays: f.Window.Holidays, StartHour: f.Window.StartHour, EndHour: f.Window.EndHour},
 	}
-	var errs []error
 	for _, d := range f.Window.Days {
 		wd, ok := parseWeekday(d)
 		if !ok {
@@ -346,15 +397,16 @@ func ParsePolicy(data []byte) (Policy, error) {
 	return p, nil
 }
 
-// LoadPolicyFile reads a policy file (JSON); see ParsePolicy.
+// LoadPolicyFile reads a policy file (JSON), at most MaxPolicyBytes; see
+// ParsePolicy.
 func LoadPolicyFile(path string) (Policy, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path, MaxPolicyBytes)
 	if err != nil {
-		return Policy{}, fmt.Errorf("policy: %w", err)
+		return Policy{}, fmt.Errorf("policy %s: %w", path, err)
 	}
 	p, err := ParsePolicy(b)
 	if err != nil {
-		return Policy{}, fmt.Errorf("policy %s: %w", path, err)
+		return Policy{}, prefixEach("policy "+path+": ", "policy: ", err)
 	}
 	return p, nil
 }

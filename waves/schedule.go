@@ -49,21 +49,40 @@ func Schedule(p *Plan, start time.Time, deploy time.Duration) (*Timeline, error)
 	if p == nil {
 		return nil, errors.New("schedule: plan is nil")
 	}
-	if deploy < 0 {
+	switch {
+	case deploy < 0:
 		return nil, fmt.Errorf("schedule: deploy duration is %s; it cannot be negative", deploy)
-	}
-	if deploy == 0 {
+	case deploy > MaxStageDuration:
+		return nil, fmt.Errorf("schedule: deploy duration is %s, over the limit of %s", deploy, MaxStageDuration)
+	case deploy == 0:
 		deploy = DefaultDeployDuration
 	}
 	if len(p.Stages) == 0 {
 		return nil, errors.New("schedule: the plan has no stages")
 	}
+	// A plan built or edited by hand: bound every step, so that the
+	// simulated rollout (and the business days it spans) stays finite.
+	if len(p.Stages) > MaxStages {
+		return nil, fmt.Errorf("schedule: the plan has %d stages, over the CodePipeline limit of %d", len(p.Stages), MaxStages)
+	}
+	var errs []error
+	for _, s := range p.Stages {
+		if s.Bake < 0 || s.Bake > MaxStageDuration {
+			errs = append(errs, fmt.Errorf("schedule: stage %s: bake is %s, over the limit of %s", s.Name, s.Bake, MaxStageDuration))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	w := p.Window.withDefaults()
-	loc := w.Location()
-	tl := &Timeline{Start: start.In(loc)}
+	if err := w.validate(); err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	cal := w.calendar()
+	tl := &Timeline{Start: start.In(cal.loc)}
 	t := tl.Start
 	for _, s := range p.Stages {
-		begin, err := w.NextStart(t)
+		begin, err := cal.nextStart(t)
 		if err != nil {
 			return nil, fmt.Errorf("schedule: stage %s: %w", s.Name, err)
 		}
@@ -75,20 +94,22 @@ func Schedule(p *Plan, start time.Time, deploy time.Duration) (*Timeline, error)
 	last := tl.Steps[len(tl.Steps)-1]
 	tl.Global, tl.Done = last.Deployed, last.Baked
 	tl.TimeToGlobalHours = float64(tl.Global.Sub(tl.Start)) / float64(time.Hour)
-	tl.BusinessDays = businessDays(w, tl.Start, tl.Global)
+	tl.BusinessDays = businessDays(cal, tl.Start, tl.Global)
 	return tl, nil
 }
 
 // businessDays counts Monday–Friday dates, holidays excluded, from a's date
-// to b's date inclusive, in the window's zone.
-func businessDays(w Window, a, b time.Time) int {
-	loc := w.Location()
+// to b's date inclusive, in the window's zone. Schedule bounds the span: at
+// most MaxStages stages, each waiting at most two years for its window and
+// deploying and baking at most MaxStageDuration each.
+func businessDays(cal calendar, a, b time.Time) int {
+	loc := cal.loc
 	a, b = a.In(loc), b.In(loc)
 	day := time.Date(a.Year(), a.Month(), a.Day(), 12, 0, 0, 0, loc)
 	end := time.Date(b.Year(), b.Month(), b.Day(), 12, 0, 0, 0, loc)
 	n := 0
 	for ; !day.After(end); day = day.AddDate(0, 0, 1) {
-		if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday && !w.IsHoliday(day) {
+		if wd := day.Weekday(); wd != time.Saturday && wd != time.Sunday && !cal.isHoliday(day) {
 			n++
 		}
 	}

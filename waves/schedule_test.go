@@ -72,7 +72,7 @@ func TestScheduleReference(t *testing.T) {
 	assert.Equal(t, time.Tuesday, tl.Steps[4].Start.Weekday())
 	assert.Equal(t, tl.Steps[len(tl.Steps)-1].Deployed, tl.Global)
 	assert.InDelta(t, tl.Global.Sub(start).Hours(), tl.TimeToGlobalHours, 1e-9)
-	assert.Equal(t, businessDays(p.Window, start, tl.Global), tl.BusinessDays)
+	assert.Equal(t, businessDays(p.Window.calendar(), start, tl.Global), tl.BusinessDays)
 	assert.GreaterOrEqual(t, tl.BusinessDays, 4)
 
 	again, err := Schedule(p, start, 0)
@@ -81,7 +81,7 @@ func TestScheduleReference(t *testing.T) {
 }
 
 func TestBusinessDays(t *testing.T) {
-	w := Window{Holidays: []string{"2026-01-07"}}.withDefaults()
+	w := Window{Holidays: []string{"2026-01-07"}}.withDefaults().calendar()
 	mon := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	assert.Equal(t, 1, businessDays(w, mon, mon.Add(3*time.Hour)))
 	assert.Equal(t, 4, businessDays(w, mon, mon.AddDate(0, 0, 4)), "Mon–Fri less one holiday")

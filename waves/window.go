@@ -3,6 +3,7 @@ package waves
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -73,6 +74,10 @@ func (w Window) validate() error {
 		}
 		seen[d] = true
 	}
+	if len(w.Holidays) > MaxHolidays {
+		add("policy: window.holidays has %d dates, over the limit of %d", len(w.Holidays), MaxHolidays)
+		return errors.Join(errs...) // not worth parsing one by one
+	}
 	for _, h := range w.Holidays {
 		if _, err := time.Parse(time.DateOnly, h); err != nil {
 			add("policy: window.holidays: %q is not a date (want YYYY-MM-DD)", h)
@@ -83,7 +88,11 @@ func (w Window) validate() error {
 
 // Location returns the window's time zone (UTC if it does not load).
 func (w Window) Location() *time.Location {
-	loc, err := time.LoadLocation(w.withDefaults().TimeZone)
+	tz := w.TimeZone
+	if tz == "" {
+		tz = "UTC"
+	}
+	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		return time.UTC
 	}
@@ -93,33 +102,48 @@ func (w Window) Location() *time.Location {
 // IsHoliday reports whether the date of t, in the window's zone, is a holiday.
 func (w Window) IsHoliday(t time.Time) bool {
 	d := t.In(w.Location()).Format(time.DateOnly)
-	for _, h := range w.Holidays {
-		if h == d {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(w.Holidays, d)
 }
 
-func (w Window) allowsDay(t time.Time) bool {
-	for _, d := range w.Days {
-		if t.Weekday() == d {
-			return !w.IsHoliday(t)
-		}
+// calendar is a window ready for day-by-day questions: its zone loaded
+// once and its holidays in a set, so that a schedule of fifty stages asks
+// them in constant time per day.
+type calendar struct {
+	w        Window
+	loc      *time.Location
+	holidays map[string]bool
+}
+
+// calendar assumes w is defaulted.
+func (w Window) calendar() calendar {
+	c := calendar{w: w, loc: w.Location(), holidays: make(map[string]bool, len(w.Holidays))}
+	for _, h := range w.Holidays {
+		c.holidays[h] = true
 	}
-	return false
+	return c
+}
+
+func (c calendar) isHoliday(t time.Time) bool {
+	return c.holidays[t.In(c.loc).Format(time.DateOnly)]
+}
+
+func (c calendar) allowsDay(t time.Time) bool {
+	return slices.Contains(c.w.Days, t.Weekday()) && !c.isHoliday(t)
 }
 
 // NextStart returns the earliest time at or after t at which a stage may
 // start. It fails if the window does not open within two years.
 func (w Window) NextStart(t time.Time) (time.Time, error) {
-	w = w.withDefaults()
-	loc := w.Location()
+	return w.withDefaults().calendar().nextStart(t)
+}
+
+func (c calendar) nextStart(t time.Time) (time.Time, error) {
+	w, loc := c.w, c.loc
 	local := t.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	for i := 0; i < 2*366; i++ {
 		d := day.AddDate(0, 0, i)
-		if !w.allowsDay(d) {
+		if !c.allowsDay(d) {
 			continue
 		}
 		open := time.Date(d.Year(), d.Month(), d.Day(), w.StartHour, 0, 0, 0, loc)

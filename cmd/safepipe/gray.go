@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,16 +12,24 @@ import (
 	"github.com/safepipe/safepipe/gray"
 )
 
+const grayUsage = "safepipe gray check [--format text|json] FILE"
+
 func runGray(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: safepipe gray check [--format text|json] FILE")
+	switch {
+	case len(args) == 0:
+		fmt.Fprintln(stderr, "safepipe: usage: "+grayUsage)
+		return 2
+	case args[0] == "-h" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprintf(stdout, "usage: %s\n\nCheck gray-release rules (YAML or JSON): shadowed rules, ambiguous overlaps,\none variant per rule, split order, effective shares. Exit 1 on an error finding.\nRun \"safepipe gray check -h\" for its flags.\n", grayUsage)
+		return 0
+	case args[0] != "check":
+		fmt.Fprintf(stderr, "safepipe: unknown gray command %q (see safepipe gray --help)\n", esc(args[0]))
 		return 2
 	}
 	fs := flag.NewFlagSet("gray check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output format: text or json")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if code, done := parseFlags(fs, grayUsage, args[1:], stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return fail(stderr, errors.New("gray check takes one rule FILE (YAML or JSON)"))
@@ -44,9 +51,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(a); err != nil {
+		if err := writeJSON(stdout, a); err != nil {
 			return fail(stderr, err)
 		}
 	} else {
@@ -55,7 +60,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 			if len(f.Others) > 0 {
 				others = " (" + strings.Join(f.Others, ", ") + ")"
 			}
-			fmt.Fprintf(stdout, "%-7s %-20s %s%s: %s\n", f.Severity, f.Kind, f.Rule, others, f.Message)
+			fmt.Fprintf(stdout, "%-7s %-20s %s%s: %s\n", f.Severity, f.Kind, esc(f.Rule), esc(others), esc(f.Message))
 		}
 		if len(a.Findings) > 0 {
 			fmt.Fprintln(stdout)
@@ -67,7 +72,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 			if s.Percent {
 				nominal, effective = share(s.Nominal), share(s.Effective)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%v\n", s.Priority, s.Rule, s.Target, s.Reachable, nominal, effective, s.Sticky)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%v\n", s.Priority, esc(s.Rule), esc(s.Target), s.Reachable, nominal, effective, s.Sticky)
 		}
 		tw.Flush()
 		errs := 0
@@ -76,7 +81,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 				errs++
 			}
 		}
-		fmt.Fprintf(stdout, "\nsafepipe gray check: %d rules, %d findings, %d errors; unmatched traffic goes to %q\n", len(rs.Rules), len(a.Findings), errs, stableOf(rs))
+		fmt.Fprintf(stdout, "\nsafepipe gray check: %d rules, %d findings, %d errors; unmatched traffic goes to %q\n", len(rs.Rules), len(a.Findings), errs, esc(stableOf(rs)))
 	}
 	if a.HasErrors() {
 		return 1

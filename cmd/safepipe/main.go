@@ -8,9 +8,14 @@
 //	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--executions N]
 //	                  [--format text|json|html] [--out FILE] PATH
 //
-// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input;
-// simulate also exits 3 when the change was stopped and rolled back as
-// designed.
+// Exit codes: 0 success, 1 a finding or a failed check, 2 bad input (one
+// line on stderr per problem); simulate also exits 3 when the change was
+// stopped and rolled back as designed. "-h" or "--help" on any command prints its
+// usage to stdout.
+//
+// The files the commands read (catalog, policy, rule file) are limited in
+// size and strictly decoded; see the waves and gray package documentation
+// for every limit. User text in the output is escaped (internal/termsafe).
 package main
 
 import (
@@ -38,7 +43,7 @@ Run "safepipe COMMAND -h" for a command's flags.
 // run is main without the process: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, `safepipe: missing command: plan, regions, verify or gray (see safepipe --help)`)
 		return 2
 	}
 	switch args[0] {
@@ -56,6 +61,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "safepipe: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "safepipe: unknown command %q (see safepipe --help)\n", args[0])
 	return 2
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,7 +20,6 @@ const referenceStart = "2026-01-05T09:00"
 
 func runPlan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
 	policyArg := fs.String("policy", "amazon", "wave policy: amazon, doubling, or a policy `FILE` (JSON)")
 	shape := fs.String("shape", "zonal", "service shape: zonal (one-box, then one AZ per region per step) or regional (one-box, then the region)")
@@ -29,8 +27,8 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
 	format := fs.String("format", "table", "output format: table or json")
 	from := fs.String("from", "", "print the plan of a synthesized `PATH` (cdk.out or a template) instead, read from its templates")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, done := parseFlags(fs, "safepipe plan [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional] [--start TIME] [--deploy-minutes N] [--format table|json] [--from PATH]", args, stdout, stderr); done {
+		return code
 	}
 	if *from != "" {
 		return runPlanFrom(*from, *start, *deployMinutes, *format, fs.Args(), stdout, stderr)
@@ -46,17 +44,13 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	if *format != "table" && *format != "json" {
 		errs = append(errs, fmt.Errorf("--format %q is unknown (want table or json)", *format))
 	}
-	if *deployMinutes <= 0 {
-		errs = append(errs, fmt.Errorf("--deploy-minutes %d must be positive", *deployMinutes))
-	}
+	errs = append(errs, checkDeployMinutes(*deployMinutes))
+	t0, err := parseStart(*start, policy.Window.Location()) // the plan's window zone
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}
 	plan, err := waves.NewPlan(cat, policy)
-	if err != nil {
-		return fail(stderr, err)
-	}
-	t0, err := parseStart(*start, plan.Window.Location())
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -65,9 +59,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl}); err != nil {
+		if err := writeJSON(stdout, planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl}); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
@@ -114,29 +106,47 @@ func loadPolicy(arg, shape string) (waves.Policy, error) {
 	return p, nil
 }
 
+// Bounds of --start: offsets in use run from UTC-12:00 to UTC+14:00 (Go
+// accepts any two-digit hour, +24:00 included); the year range keeps the
+// whole timeline (at most 50 stages, each waiting up to two years for its
+// window) inside what JSON timestamps can carry (years up to 9999).
+const (
+	minOffset, maxOffset = -12 * time.Hour, 14 * time.Hour
+	minYear, maxYear     = 1970, 2999
+)
+
 func parseStart(s string, loc *time.Location) (time.Time, error) {
 	if s == "now" {
 		return time.Now().In(loc), nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly} {
+			if t, err = time.ParseInLocation(layout, s, loc); err == nil {
+				break
+			}
 		}
 	}
-	return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+	}
+	if _, off := t.Zone(); time.Duration(off)*time.Second < minOffset || time.Duration(off)*time.Second > maxOffset {
+		return time.Time{}, fmt.Errorf("--start %q: the offset %s is outside -12:00 to +14:00", s, t.Format("-07:00"))
+	}
+	if t.Year() < minYear || t.Year() > maxYear {
+		return time.Time{}, fmt.Errorf("--start %q: the year %d is outside %d to %d", s, t.Year(), minYear, maxYear)
+	}
+	return t, nil
 }
 
 func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
-	fmt.Fprintf(w, "catalog %s · policy %s · shape %s · window %s\n", p.CatalogVersion, p.Policy, p.Shape, p.Window)
+	fmt.Fprintf(w, "catalog %s · policy %s · shape %s · window %s\n", esc(p.CatalogVersion), esc(string(p.Policy)), esc(string(p.Shape)), esc(p.Window.String()))
 	if p.ExpediteReason != "" {
-		fmt.Fprintf(w, "EXPEDITED: %s\n", p.ExpediteReason)
+		fmt.Fprintf(w, "EXPEDITED: %s\n", esc(p.ExpediteReason))
 	}
 	fmt.Fprintln(w, "\nWAVES")
 	for _, wv := range p.Waves {
-		fmt.Fprintf(w, "  %-4s %2d  %s\n", wv.Name, len(wv.Regions), strings.Join(wv.Regions, " "))
+		fmt.Fprintf(w, "  %-4s %2d  %s\n", wv.Name, len(wv.Regions), esc(strings.Join(wv.Regions, " ")))
 	}
 	fmt.Fprintln(w, "\nSTAGES")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -144,7 +154,7 @@ func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 	const layout = "Mon 01-02 15:04"
 	for i, s := range p.Stages {
 		st := tl.Steps[i]
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, s.Name, s.Kind, len(s.Targets), s.Actions,
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, esc(s.Name), s.Kind, len(s.Targets), s.Actions,
 			fmtDuration(s.Bake), st.Start.Format(layout), st.Deployed.Format(layout), st.Baked.Format(layout))
 	}
 	tw.Flush()
@@ -178,10 +188,40 @@ func fmtDuration(d time.Duration) string {
 	return fmt.Sprintf("%dm", int(d/time.Minute))
 }
 
-// fail prints every joined error on its own line and returns exit code 2.
+// Bounds of the error output: a file of a hundred thousand bad entries,
+// or a megabyte-long name, must not flood the terminal or the CI log.
+const (
+	maxErrorLines     = 100
+	maxErrorLineBytes = 1024
+)
+
+// fail prints every joined error on its own line, escaped (see esc), at
+// most maxErrorLines lines of maxErrorLineBytes, and returns exit code 2.
 func fail(stderr io.Writer, err error) int {
-	for _, line := range strings.Split(err.Error(), "\n") {
+	lines := strings.Split(err.Error(), "\n")
+	for i, line := range lines {
+		if i == maxErrorLines {
+			fmt.Fprintf(stderr, "safepipe: … and %d more problems\n", len(lines)-i)
+			break
+		}
+		line = esc(line)
+		if len(line) > maxErrorLineBytes {
+			line = fmt.Sprintf("%s… (%d bytes more)", line[:maxErrorLineBytes], len(line)-maxErrorLineBytes)
+		}
 		fmt.Fprintf(stderr, "safepipe: %s\n", line)
 	}
 	return 2
+}
+
+// checkDeployMinutes range-checks --deploy-minutes before the minutes
+// become a time.Duration, which could wrap around.
+func checkDeployMinutes(n int) error {
+	maxDeploy := int(waves.MaxStageDuration / time.Minute)
+	switch {
+	case n <= 0:
+		return fmt.Errorf("--deploy-minutes %d must be positive", n)
+	case n > maxDeploy:
+		return fmt.Errorf("--deploy-minutes %d is over the limit of %d (60 days)", n, maxDeploy)
+	}
+	return nil
 }

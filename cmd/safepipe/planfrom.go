@@ -50,9 +50,7 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 	if format != "table" && format != "json" {
 		errs = append(errs, fmt.Errorf("--format %q is unknown (want table or json)", format))
 	}
-	if deployMinutes <= 0 {
-		errs = append(errs, fmt.Errorf("--deploy-minutes %d must be positive", deployMinutes))
-	}
+	errs = append(errs, checkDeployMinutes(deployMinutes))
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}

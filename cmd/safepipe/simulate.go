@@ -45,11 +45,8 @@ Flags:
 
 func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, simulateUsage)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	start := fs.String("start", referenceStart, "when the change's execution starts (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone)")
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "how long a CloudFormation stack update takes, apart from traffic shifting, in minutes")
 	var faults faultFlags
@@ -61,6 +58,14 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	var paths []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, simulateUsage)
+				fs.SetOutput(stdout)
+				fs.PrintDefaults()
+				fs.SetOutput(io.Discard)
+				return 0
+			}
+			fmt.Fprintf(stderr, "safepipe simulate: %s (see safepipe simulate -h)\n", esc(err.Error()))
 			return 2
 		}
 		if fs.NArg() == 0 {
@@ -82,9 +87,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	default:
 		errs = append(errs, fmt.Errorf("--format %q is unknown (want text, json or html)", *format))
 	}
-	if *deployMinutes <= 0 {
-		errs = append(errs, fmt.Errorf("--deploy-minutes %d must be positive", *deployMinutes))
-	}
+	errs = append(errs, checkDeployMinutes(*deployMinutes))
 	if *executions < 0 {
 		errs = append(errs, fmt.Errorf("--executions %d must not be negative", *executions))
 	}
