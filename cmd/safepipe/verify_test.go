@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/verify"
 )
 
 func TestVerifyCommand(t *testing.T) {
@@ -29,7 +31,7 @@ func TestVerifyCommand(t *testing.T) {
 	}{
 		{"clean assembly", []string{filepath.Join(fixtures, "assembly-pass")}, 0, []string{"1 pipeline(s), 13 template(s): 0 error(s)"}, "", false},
 		{"findings grouped by stage", []string{filepath.Join(fixtures, "fail", "SP001-no-rollback.template.json")}, 1,
-			[]string{"PipelineCodePipeline / Prod-W1-Regional\n  ERROR      SP001 prod-rollback", "fix: Add an OnFailure condition", "1 error(s)"}, "", false},
+			[]string{"PipelineCodePipeline / Prod-W1-Regional\n  ERROR      SP001 prod-rollback", "fix: Give the stage an OnFailure condition", "1 error(s)"}, "", false},
 		{"below the threshold", []string{"--severity", "error", filepath.Join(fixtures, "fail", "SP016-alias-shifted-at-once.template.json")}, 0, []string{"0 error(s), 0 warning(s)"}, "", false},
 		{"warning at the default threshold", []string{filepath.Join(fixtures, "fail", "SP016-alias-shifted-at-once.template.json")}, 1, []string{"WARNING    SP016"}, "", false},
 		{"suppressed by config", []string{"--config", cfg, filepath.Join(fixtures, "fail", "SP016-alias-shifted-at-once.template.json")}, 0, []string{"suppressed SP016", "reason: dev alias, no traffic", "1 suppressed"}, "", false},
@@ -88,5 +90,5 @@ func TestVerifyJSON(t *testing.T) {
 		assert.Equal(t, "error", f.Severity)
 	}
 	assert.Equal(t, "SP004@Prod-W1-OneBox/us-east-2,SP006@Prod-W1-OneBox/us-east-2,SP007@Prod-W1-OneBox/", strings.Join(rules, ","))
-	assert.Len(t, doc.Rules, 18)
+	assert.Len(t, doc.Rules, len(verify.Rules))
 }
