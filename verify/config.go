@@ -187,7 +187,7 @@ func exactKeys(v any, t reflect.Type, path string) []error {
 						hint = fmt.Sprintf(" (did you mean %q?)", name)
 					}
 				}
-				errs = append(errs, fmt.Errorf("verify: %s: unknown field %q%s", path, Escape(k), hint))
+				errs = append(errs, fmt.Errorf("verify: %s: unknown field %q%s", path, k, hint))
 				continue
 			}
 			errs = append(errs, exactKeys(m[k], ft, path+"."+k)...)
@@ -233,7 +233,7 @@ func (c *Config) compile() (*compiled, error) {
 		}
 		r, err := regexp.Compile(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("verify: config %s %q: %s", field, Escape(v), Escape(err.Error())))
+			errs = append(errs, fmt.Errorf("verify: config %s %q: %s", field, v, Escape(err.Error())))
 			return regexp.MustCompile(def)
 		}
 		return r
@@ -267,19 +267,19 @@ func (c *Config) compile() (*compiled, error) {
 	if c.ProductionTag != "" {
 		k, v, ok := strings.Cut(c.ProductionTag, "=")
 		if !ok || k == "" {
-			errs = append(errs, fmt.Errorf("verify: config productionTag %q must be key=value", Escape(c.ProductionTag)))
+			errs = append(errs, fmt.Errorf("verify: config productionTag %q must be key=value", c.ProductionTag))
 		}
 		out.tagKey, out.tagValue = k, v
 	}
 	for i, a := range c.ProductionAccounts {
 		if !isAccount(a) {
-			errs = append(errs, fmt.Errorf("verify: config productionAccounts[%d] %q is not a 12-digit AWS account", i, Escape(a)))
+			errs = append(errs, fmt.Errorf("verify: config productionAccounts[%d] %q is not a 12-digit AWS account", i, a))
 		}
 		out.prodAccounts[a] = true
 	}
 	for field, r := range map[string]*regexp.Regexp{"wave": out.wave, "part": out.part, "cell": out.cell} {
 		if r.NumSubexp() < 1 {
-			errs = append(errs, fmt.Errorf("verify: config %s %q needs a capture group", field, Escape(r.String())))
+			errs = append(errs, fmt.Errorf("verify: config %s %q needs a capture group", field, r.String()))
 		}
 	}
 	if f := c.Floors; f != nil {
@@ -306,7 +306,7 @@ func (c *Config) compile() (*compiled, error) {
 			errs = append(errs, fmt.Errorf("verify: config externalAlarms[%d] (%s) has no reason; every external alarm needs one", i, Escape(e.Alarm)))
 		}
 		if e.Account != "" && !isAccount(e.Account) {
-			errs = append(errs, fmt.Errorf("verify: config externalAlarms[%d] account %q is not a 12-digit AWS account", i, Escape(e.Account)))
+			errs = append(errs, fmt.Errorf("verify: config externalAlarms[%d] account %q is not a 12-digit AWS account", i, e.Account))
 		}
 	}
 	out.suppressions = c.Suppressions

@@ -131,7 +131,7 @@ func (c *checker) gateContract(p Pipeline) {
 			}
 			f := Finding{Pipeline: p.LogicalID, Template: p.Template.Path, Stage: s.Name, Region: w.Region}
 			c.add(RuleAlarmContract, f, "stage %s watches alarm %q in %s (%s), but no stack of the assembly creates it there and it is not declared external",
-				s.Name, Escape(w.Alarm), describeEnv(account, w.Region), w.Via)
+				s.Name, w.Alarm, describeEnv(account, w.Region), w.Via)
 		}
 	}
 }
@@ -166,7 +166,7 @@ func (c *checker) deploymentContract(t *Template) {
 		}
 		f := Finding{Template: t.Path, Region: t.Region, Resource: id}
 		c.add(RuleAlarmContract, f, "%s %s watches alarm %q, which no stack of the assembly creates in %s and is not declared external",
-			t.Resources[id].Type, id, Escape(ref), describeEnv(account, region))
+			t.Resources[id].Type, id, ref, describeEnv(account, region))
 	}
 	refs := deploymentAlarms(t)
 	for _, id := range sortedKeys(refs) {

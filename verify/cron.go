@@ -65,7 +65,7 @@ func ParseWindow(cron string) (Window, error) {
 		return w, fmt.Errorf("cron expression has %d fields; it needs 6 (seconds minutes hours day-of-month month day-of-week) and an optional year", len(f))
 	}
 	if f[0] != "*" {
-		return w, fmt.Errorf("seconds field %q must be *", Escape(f[0]))
+		return w, fmt.Errorf("seconds field %q must be *", f[0])
 	}
 	minutes, err := cronSet(f[1], 0, 59, nil, "minutes")
 	if err != nil {
@@ -94,7 +94,7 @@ func ParseWindow(cron string) (Window, error) {
 		case dow == "*":
 			dow = "?"
 		default:
-			return w, fmt.Errorf("day-of-month %q and day-of-week %q are both set; one of them must be ?", Escape(dom), Escape(dow))
+			return w, fmt.Errorf("day-of-month %q and day-of-week %q are both set; one of them must be ?", dom, dow)
 		}
 	}
 	var dayMatch func(time.Time) bool
@@ -140,7 +140,7 @@ func allOf(lo, hi int) map[int]bool {
 func cronSet(field string, lo, hi int, names map[string]int, what string) (map[int]bool, error) {
 	out := map[int]bool{}
 	bad := func(format string, args ...any) (map[int]bool, error) {
-		return nil, fmt.Errorf("%s field %q: "+format, append([]any{what, Escape(field)}, args...)...)
+		return nil, fmt.Errorf("%s field %q: "+format, append([]any{what, field}, args...)...)
 	}
 	val := func(s string) (int, bool) {
 		if n, ok := names[strings.ToUpper(s)]; ok {
@@ -161,7 +161,7 @@ func cronSet(field string, lo, hi int, names map[string]int, what string) (map[i
 		if hasStep {
 			n, err := strconv.Atoi(stepStr)
 			if err != nil || n < 1 || n > hi-lo+1 {
-				return bad("step %q is not a whole number from 1 to %d", Escape(stepStr), hi-lo+1)
+				return bad("step %q is not a whole number from 1 to %d", stepStr, hi-lo+1)
 			}
 			step = n
 		}
@@ -175,12 +175,12 @@ func cronSet(field string, lo, hi int, names map[string]int, what string) (map[i
 			from, ok1 = val(a)
 			to, ok2 = val(b)
 			if !ok1 || !ok2 {
-				return bad("range %q is not within %d-%d", Escape(rng), lo, hi)
+				return bad("range %q is not within %d-%d", rng, lo, hi)
 			}
 		default:
 			v, ok := val(rng)
 			if !ok {
-				return bad("value %q is not within %d-%d", Escape(rng), lo, hi)
+				return bad("value %q is not within %d-%d", rng, lo, hi)
 			}
 			from, to = v, v
 			if hasStep {
@@ -220,7 +220,7 @@ func domMatcher(field string) (func(time.Time) bool, error) {
 		case strings.HasPrefix(up, "L-"):
 			n, err := strconv.Atoi(up[2:])
 			if err != nil || n < 0 || n > 30 {
-				return nil, fmt.Errorf("day-of-month field %q: offset %q is not from 0 to 30", Escape(field), Escape(up[2:]))
+				return nil, fmt.Errorf("day-of-month field %q: offset %q is not from 0 to 30", field, up[2:])
 			}
 			preds = append(preds, func(d time.Time) bool { return d.Day() == lastDay(d)-n })
 		case up == "LW":
@@ -228,7 +228,7 @@ func domMatcher(field string) (func(time.Time) bool, error) {
 		case strings.HasSuffix(up, "W"):
 			n, err := strconv.Atoi(up[:len(up)-1])
 			if err != nil || n < 1 || n > 31 {
-				return nil, fmt.Errorf("day-of-month field %q: %q is not a day from 1 to 31 before W", Escape(field), Escape(part))
+				return nil, fmt.Errorf("day-of-month field %q: %q is not a day from 1 to 31 before W", field, part)
 			}
 			preds = append(preds, func(d time.Time) bool { return n <= lastDay(d) && d.Day() == nearestWeekday(d, n) })
 		default:
@@ -286,7 +286,7 @@ func dowMatcher(field string) (func(time.Time) bool, error) {
 		case strings.HasSuffix(up, "L"):
 			n, ok := day(up[:len(up)-1])
 			if !ok {
-				return nil, fmt.Errorf("day-of-week field %q: %q is not a day before L", Escape(field), Escape(part))
+				return nil, fmt.Errorf("day-of-week field %q: %q is not a day before L", field, part)
 			}
 			preds = append(preds, func(d time.Time) bool { return wd(d) == n && d.Day()+7 > lastDay(d) })
 		case strings.Contains(up, "#"):
@@ -294,7 +294,7 @@ func dowMatcher(field string) (func(time.Time) bool, error) {
 			n, ok := day(a)
 			k, err := strconv.Atoi(b)
 			if !ok || err != nil || k < 1 || k > 5 {
-				return nil, fmt.Errorf("day-of-week field %q: %q is not day#week with week 1 to 5", Escape(field), Escape(part))
+				return nil, fmt.Errorf("day-of-week field %q: %q is not day#week with week 1 to 5", field, part)
 			}
 			preds = append(preds, func(d time.Time) bool { return wd(d) == n && (d.Day()-1)/7+1 == k })
 		default:

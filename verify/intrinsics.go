@@ -84,13 +84,10 @@ func (f *flattener) value(v any) {
 			if len(parts) == 0 {
 				return
 			}
-			// The delimiter is flattened once, within what is left.
-			d := flattener{left: f.left}
+			// The delimiter is flattened once, within what is left (a
+			// delimiter cut short cuts the result at the same place).
+			d := flattener{left: f.left + 1}
 			d.value(j[0])
-			if d.err != nil && len(parts) > 1 {
-				f.err = errTooLarge
-				return
-			}
 			delim := d.b.String()
 			for i, p := range parts {
 				if i > 0 {

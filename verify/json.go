@@ -178,7 +178,7 @@ func (p *jsonParser) object() (any, error) {
 		}
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, p.errorf(p.i, "expected ':' after key %q", Escape(k))
+			return nil, p.errorf(p.i, "expected ':' after key %q", k)
 		}
 		p.i++
 		p.space()
@@ -202,7 +202,7 @@ func (p *jsonParser) object() (any, error) {
 			p.i++
 			return m, nil
 		default:
-			return nil, p.errorf(p.i, "expected ',' or '}' after the value of %q", Escape(k))
+			return nil, p.errorf(p.i, "expected ',' or '}' after the value of %q", k)
 		}
 	}
 }
@@ -248,9 +248,9 @@ func (s *keySet) add(k string, off int) (objKey, bool) {
 func (p *jsonParser) keyErr(k string, off int, first objKey) {
 	fl, _ := p.line(first.off)
 	if first.key == k {
-		p.keyErrs = append(p.keyErrs, p.errorf(off, "duplicate key %q (first at line %d)", Escape(k), fl))
+		p.keyErrs = append(p.keyErrs, p.errorf(off, "duplicate key %q (first at line %d)", k, fl))
 	} else {
-		p.keyErrs = append(p.keyErrs, p.errorf(off, "key %q differs from key %q (line %d) only in case", Escape(k), Escape(first.key), fl))
+		p.keyErrs = append(p.keyErrs, p.errorf(off, "key %q differs from key %q (line %d) only in case", k, first.key, fl))
 	}
 }
 

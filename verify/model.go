@@ -117,7 +117,7 @@ func parseTemplate(b []byte, name string, l Limits) (*Template, error) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(resources)) {
 		if !logicalID.MatchString(id) {
-			bad("resource logical ID %q is not alphanumeric (CloudFormation allows A-Za-z0-9)", Escape(id))
+			bad("resource logical ID %q is not alphanumeric (CloudFormation allows A-Za-z0-9)", id)
 			continue
 		}
 		rm, ok := resources[id].(map[string]any)
@@ -209,7 +209,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 	}
 	if pt, present := props["PipelineType"]; present {
 		if s, ok := pt.(string); !ok || (s != "V1" && s != "V2") {
-			bad("PipelineType %q is not V1 or V2", Escape(Flatten(pt)))
+			bad("PipelineType %q is not V1 or V2", Flatten(pt))
 		}
 	}
 	raw, present := props["Stages"]
@@ -241,7 +241,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 		}
 		name := Flatten(sm["Name"])
 		if !validName(sm["Name"]) {
-			bad("stage %d has name %q; CodePipeline stage names match [A-Za-z0-9.@\\-_]{1,100}", i+1, Escape(Flatten(sm["Name"])))
+			bad("stage %d has name %q; CodePipeline stage names match [A-Za-z0-9.@\\-_]{1,100}", i+1, Flatten(sm["Name"]))
 			continue
 		}
 		if seen[name] {
@@ -265,7 +265,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 			}
 			an := Flatten(am["Name"])
 			if !validName(am["Name"]) {
-				bad("stage %s: action %d has name %q; CodePipeline action names match [A-Za-z0-9.@\\-_]{1,100}", name, j+1, Escape(Flatten(am["Name"])))
+				bad("stage %s: action %d has name %q; CodePipeline action names match [A-Za-z0-9.@\\-_]{1,100}", name, j+1, Flatten(am["Name"]))
 				continue
 			}
 			typ, ok := am["ActionTypeId"].(map[string]any)
@@ -287,7 +287,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 				// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ActionDeclaration.html:
 				// runOrder "Valid Range: Minimum value of 1. Maximum value of 999."
 				if n, err := strconv.Atoi(Flatten(ro)); err != nil || n < 1 || n > 999 {
-					bad("stage %s: action %s: RunOrder %q is not a whole number from 1 to 999 (limit 999)", name, an, Escape(Flatten(ro)))
+					bad("stage %s: action %s: RunOrder %q is not a whole number from 1 to 999 (limit 999)", name, an, Flatten(ro))
 				}
 			}
 		}
@@ -336,7 +336,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 					}
 					rn := Flatten(rm["Name"])
 					if !validName(rm["Name"]) {
-						bad("stage %s: %s rule %d has name %q; CodePipeline rule names match [A-Za-z0-9.@\\-_]{1,100}", name, key, ri+1, Escape(Flatten(rm["Name"])))
+						bad("stage %s: %s rule %d has name %q; CodePipeline rule names match [A-Za-z0-9.@\\-_]{1,100}", name, key, ri+1, Flatten(rm["Name"]))
 						continue
 					}
 					rt, ok := rm["RuleTypeId"].(map[string]any)
@@ -377,11 +377,11 @@ func checkWaitTime(v any, max int) error {
 		return nil
 	}
 	if len(s) > 12 {
-		return fmt.Errorf("WaitTime %q is not a whole number of minutes from 0 to %d (limit %d)", Escape(s[:12])+"…", max, max)
+		return fmt.Errorf("WaitTime %q is not a whole number of minutes from 0 to %d (limit %d)", s[:12]+"…", max, max)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > max {
-		return fmt.Errorf("WaitTime %q is not a whole number of minutes from 0 to %d (limit %d)", Escape(s), max, max)
+		return fmt.Errorf("WaitTime %q is not a whole number of minutes from 0 to %d (limit %d)", s, max, max)
 	}
 	return nil
 }

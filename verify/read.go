@@ -72,6 +72,10 @@ func (r *assemblyReader) fail(format string, args ...any) {
 
 // readFile reads a regular file of the assembly within the limits.
 func (r *assemblyReader) readFile(rel string) ([]byte, error) {
+	// Stat before opening: opening a FIFO for reading would block.
+	if st, err := r.root.Stat(rel); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", Escape(rel))
+	}
 	f, err := r.root.Open(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", Escape(rel), fs.ErrNotExist)
@@ -254,7 +258,7 @@ func parseManifest(b []byte, name string, l Limits) ([]artifact, error) {
 		}
 		local := func(key, p string) bool {
 			if p == "" || !filepath.IsLocal(filepath.FromSlash(p)) {
-				bad(id, "%s %q is not a path inside the assembly", key, Escape(p))
+				bad(id, "%s %q is not a path inside the assembly", key, p)
 				return false
 			}
 			return true
@@ -293,7 +297,7 @@ func parseManifest(b []byte, name string, l Limits) ([]artifact, error) {
 				for _, k := range sortedKeys(tm) {
 					s, ok := tm[k].(string)
 					if !ok {
-						bad(id, "tag %q is not a string", Escape(k))
+						bad(id, "tag %q is not a string", k)
 						continue
 					}
 					a.tags[k] = s

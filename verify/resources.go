@@ -139,7 +139,7 @@ func (c *checker) appConfigDeployment(t *Template, id string, p map[string]any, 
 		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses AppConfig.AllAtOnce: every target gets the configuration at once", id)
 	case st == nil && strings.HasPrefix(v, "AppConfig."):
 	case st == nil:
-		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses deployment strategy %q, which is not defined in the assembly: verify cannot tell how fast it deploys", id, Escape(v))
+		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses deployment strategy %q, which is not defined in the assembly: verify cannot tell how fast it deploys", id, v)
 	case st.res.Type != "AWS::AppConfig::DeploymentStrategy":
 		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s names %s, which is not a deployment strategy", id, st.id)
 	default:
@@ -153,7 +153,7 @@ func (c *checker) appConfigDeployment(t *Template, id string, p map[string]any, 
 	}
 	switch env, v := c.resolve(t, p["EnvironmentId"], 0); {
 	case env == nil:
-		c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s deploys to environment %q, which is not defined in the assembly: verify cannot see its alarm monitors", id, Escape(v))
+		c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s deploys to environment %q, which is not defined in the assembly: verify cannot see its alarm monitors", id, v)
 	case env.res.Type != "AWS::AppConfig::Environment":
 		c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s names %s, which is not an environment", id, env.id)
 	default:

@@ -447,11 +447,11 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 		win, err := ParseWindow(w.Configuration["Cron"])
 		switch {
 		case err != nil:
-			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is not a valid cron expression: %v", s.Name, Escape(w.Configuration["Cron"]), err)
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is not a valid cron expression: %v", s.Name, w.Configuration["Cron"], err)
 		case win.AlwaysOpen():
-			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is open every minute of every day (168 h a week)", s.Name, Escape(w.Configuration["Cron"]))
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is open every minute of every day (168 h a week)", s.Name, w.Configuration["Cron"])
 		case win.NeverOpen():
-			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q never opens (in %d days from %s): the stage would wait for ever", s.Name, Escape(w.Configuration["Cron"]), win.Days, cronSpanStart.Format("2006-01-02"))
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q never opens (in %d days from %s): the stage would wait for ever", s.Name, w.Configuration["Cron"], win.Days, cronSpanStart.Format("2006-01-02"))
 		}
 	}
 	if s.OnFailure != nil && s.OnFailure.Result == "ROLLBACK" && s.OnFailure.Conditions == 0 {

@@ -132,7 +132,7 @@ func (c *checker) metadataExternals(templates []*Template) {
 				e := ExternalAlarm{Alarm: str(m["alarm"]), Account: str(m["account"]), Region: str(m["region"]),
 					Aggregate: m["aggregate"] == true, Reason: strings.TrimSpace(str(m["reason"]))}
 				if e.Alarm == "" || e.Reason == "" {
-					c.add(RuleSuppressionReason, Finding{Template: t.Path, Resource: id}, "external alarm %q declared on %s has no reason (or no alarm); it is ignored", Escape(e.Alarm), id)
+					c.add(RuleSuppressionReason, Finding{Template: t.Path, Resource: id}, "external alarm %q declared on %s has no reason (or no alarm); it is ignored", e.Alarm, id)
 					continue
 				}
 				c.external = append(c.external, e)
@@ -166,7 +166,7 @@ func (c *checker) suppress(templates []*Template) {
 					s.Resource = id
 				}
 				if s.Reason == "" || s.Rule == "" {
-					c.add(RuleSuppressionReason, Finding{Template: t.Path, Resource: id}, "suppression of %q on %s has no reason (or no rule); it is ignored", Escape(s.Rule), id)
+					c.add(RuleSuppressionReason, Finding{Template: t.Path, Resource: id}, "suppression of %q on %s has no reason (or no rule); it is ignored", s.Rule, id)
 					continue
 				}
 				sc.s = s

@@ -51,7 +51,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	if *format != "text" && *format != "json" {
-		return fail(stderr, fmt.Errorf("--format %q is not text or json", verify.Escape(*format)))
+		return fail(stderr, fmt.Errorf("--format %q is not text or json", *format))
 	}
 	var cfg *verify.Config
 	if *configPath != "" {
