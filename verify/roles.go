@@ -50,6 +50,16 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 					}
 				}
 			}
+		} else {
+			// A CodeDeploy, ECS or AppConfig action whose deployment group,
+			// service or application is a resource of the pipeline's own
+			// stack deploys through that stack's resources.
+			for _, key := range []string{"DeploymentGroupName", "ServiceName", "Application", "ApplicationName"} {
+				if id, ok := placeholderRef(a.Configuration[key]); ok && p.Template.Resources[id].Type != "" {
+					t.tpl, t.stack = p.Template, p.Template.StackName
+					break
+				}
+			}
 		}
 		switch {
 		case t.tpl != nil && t.tpl.Account != "":
@@ -64,6 +74,15 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 		out = append(out, t)
 	}
 	return out
+}
+
+// placeholderRef returns X for the placeholder "${X}" Flatten makes of a
+// Ref.
+func placeholderRef(s string) (string, bool) {
+	if strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") && !strings.ContainsAny(s[2:len(s)-1], ".${}") {
+		return s[2 : len(s)-1], true
+	}
+	return "", false
 }
 
 // artifactPath strips the artifact name from "Artifact::path".
