@@ -191,7 +191,10 @@ func expansion(v any, max int) int {
 		if ga, ok := x["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
 			return sat(4 + expansion(ga[0], max) + expansion(ga[1], max))
 		}
-		return 4 // "${?}" and similar placeholders
+		if ga, ok := x["Fn::GetAtt"].(string); ok {
+			return sat(len(ga) + 3)
+		}
+		return 4 // "${?}"
 	default:
 		// Arrays flatten to their JSON: count their scalars generously.
 		return sat(jsonSize(x, max))
@@ -221,8 +224,10 @@ func jsonSize(v any, max int) int {
 		return n
 	case string:
 		return 2 + 6*len(x) // every byte could need \u00XX
+	case json.Number:
+		return len(x)
 	default:
-		return 24
+		return 24 // booleans, null, small numbers
 	}
 }
 

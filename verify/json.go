@@ -388,7 +388,7 @@ func (p *jsonParser) str() (string, error) {
 				}
 				sb.WriteRune(r)
 			default:
-				return "", p.errorf(p.i-1, "invalid escape \\%c", e)
+				return "", p.errorf(p.i-1, "invalid escape %q", "\\"+string(rune(e)))
 			}
 		default:
 			sb.WriteByte(c)

@@ -90,7 +90,7 @@ func parseTemplate(b []byte, name string, l Limits) (*Template, error) {
 	}
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("verify: %s: "+format, append([]any{shown}, args...)...))
+		errs = append(errs, errors.New(Escape(fmt.Sprintf("verify: %s: "+format, append([]any{shown}, args...)...))))
 	}
 	t := &Template{Path: name, Size: int64(len(b)), Resources: map[string]Resource{}}
 	section := func(key string) map[string]any {
@@ -204,7 +204,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		if len(errs) < maxKeyErrors {
-			errs = append(errs, fmt.Errorf("pipeline %s: "+format, append([]any{id}, args...)...))
+			errs = append(errs, errors.New(Escape(fmt.Sprintf("pipeline %s: "+format, append([]any{id}, args...)...))))
 		}
 	}
 	if pt, present := props["PipelineType"]; present {

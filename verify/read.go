@@ -66,7 +66,9 @@ type assemblyReader struct {
 
 func (r *assemblyReader) fail(format string, args ...any) {
 	if len(r.errs) < maxKeyErrors {
-		r.errs = append(r.errs, fmt.Errorf(format, args...))
+		for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
+			r.errs = append(r.errs, errors.New(Escape(line)))
+		}
 	}
 }
 
@@ -220,7 +222,7 @@ func parseManifest(b []byte, name string, l Limits) ([]artifact, error) {
 	var out []artifact
 	var errs []error
 	bad := func(id, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("manifest %s: artifact %s: "+format, append([]any{shown, Escape(id)}, args...)...))
+		errs = append(errs, errors.New(Escape(fmt.Sprintf("manifest %s: artifact %s: "+format, append([]any{shown, id}, args...)...))))
 	}
 	for _, id := range sortedKeys(arts) {
 		am, ok := arts[id].(map[string]any)

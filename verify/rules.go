@@ -172,6 +172,7 @@ type checker struct {
 	contracted       map[*Template]bool
 	reported         map[string]bool
 	hashes           map[*Template]string
+	bases, waves     map[string]string
 	// aggregateCache: "account/region" → alarms playing the aggregate role.
 	aggregateCache map[string][]*alarm
 	// prodTemplates: "account/region" → production templates there.
@@ -382,21 +383,31 @@ func (c *checker) preProd(p Pipeline, roles []stageRole, first int, where Findin
 	}
 }
 
+// baseOf returns a stage's name without its part suffix (memoised: a
+// pipeline's stages are compared pairwise).
 func (c *checker) baseOf(name string) string {
-	if m := c.cc.part.FindStringSubmatch(name); m != nil {
-		return m[1]
+	if b, ok := c.bases[name]; ok {
+		return b
 	}
-	return name
+	b := name
+	if m := c.cc.part.FindStringSubmatch(name); m != nil {
+		b = m[1]
+	}
+	c.bases[name] = b
+	return b
 }
 
+// waveOf returns a stage's wave, "" when its name has none (memoised).
 func (c *checker) waveOf(name string) string {
-	if m := c.cc.part.FindStringSubmatch(name); m != nil {
-		name = m[1]
+	if w, ok := c.waves[name]; ok {
+		return w
 	}
-	if m := c.cc.wave.FindStringSubmatch(name); len(m) > 1 {
-		return m[1]
+	w := ""
+	if m := c.cc.wave.FindStringSubmatch(c.baseOf(name)); len(m) > 1 {
+		w = m[1]
 	}
-	return ""
+	c.waves[name] = w
+	return w
 }
 
 // position works out a production stage's bake floor from the names of

@@ -77,7 +77,7 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 		order: map[string]int{}, pipelineTemplate: map[string]string{}, checked: map[*Template]bool{},
 		contracted: map[*Template]bool{}, reported: map[string]bool{}, hashes: map[*Template]string{},
 		aggregateCache: map[string][]*alarm{}, prodTemplates: map[string][]*Template{},
-		byPath: map[string]*Template{},
+		byPath: map[string]*Template{}, bases: map[string]string{}, waves: map[string]string{},
 	}
 	for _, t := range templates {
 		c.byPath[t.Path] = t

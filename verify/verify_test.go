@@ -367,28 +367,3 @@ func TestParseSeverity(t *testing.T) {
 	_, err := ParseSeverity("fatal")
 	assert.ErrorContains(t, err, `"fatal"`)
 }
-
-func FuzzParseTemplate(f *testing.F) {
-	// Small seeds: the fuzzer slows to a crawl on inputs of ~100 KB.
-	for _, p := range []string{"testdata/assembly-pass/Pipeline.template.json", "testdata/pass/service.template.json"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		var c bytes.Buffer
-		if err := json.Compact(&c, b); err != nil {
-			f.Fatal(err)
-		}
-		f.Add(c.Bytes())
-	}
-	f.Add([]byte(`{"Resources": {"P": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": [{"Name": "Prod-1", "Actions": [7]}]}}}}`))
-	f.Add([]byte(`{"Resources": {"P": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": "x"}}}}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		// Any input answers with a report or an error, never a panic.
-		rep, err := TemplateReader(bytes.NewReader(b), "fuzz", nil)
-		if err == nil {
-			var out bytes.Buffer
-			_ = WriteText(&out, rep, Info)
-		}
-	})
-}
