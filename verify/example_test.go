@@ -53,3 +53,47 @@ func ExampleTemplateReader() {
 	// Output:
 	// SP005 Prod-W2-OneBox true window enforced by the change calendar
 }
+
+// Read a cloud assembly without verifying it: each stack with its account,
+// region and tags, and each pipeline's stages and gates.
+func ExampleReadAssembly() {
+	asm, err := verify.ReadAssembly("testdata/real/dpra-application-pipeline", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range asm.Templates {
+		for _, p := range t.Pipelines() {
+			fmt.Println(p.LogicalID, p.Type, p.Account, p.Region)
+			for _, s := range p.Stages {
+				if s.Deploys() {
+					fmt.Println(" ", s.Name, s.DeployRegions(), len(s.Blockers()), len(s.Bakes()))
+				}
+			}
+		}
+	}
+	// Output:
+	// fruitapiPipeline1F033DA2 V1 111111111111 us-west-2
+	//   Beta-us-west-2 [us-west-2] 0 0
+	//   Gamma-0 [us-west-2 us-east-1] 0 0
+	//   Prod-0 [us-west-2 us-east-1] 0 0
+	//   Prod-1 [eu-central-1 eu-west-1] 0 0
+	//   Prod-2 [ap-south-1 ap-southeast-2] 0 0
+}
+
+// Measure a DeploymentWindow cron: how long it is open, whether ever or
+// always.
+func ExampleParseWindow() {
+	for _, cron := range []string{"* * 9-15 ? * MON-THU", "* 0-59 0-23 ? JAN-DEC SUN,MON,TUE,WED,THU,FRI,SAT", "* * 9-15 30 FEB ?"} {
+		w, err := verify.ParseWindow(cron)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%-50q %5.1f h/week always=%v never=%v\n", cron, w.WeeklyHours(), w.AlwaysOpen(), w.NeverOpen())
+	}
+	// Output:
+	// "* * 9-15 ? * MON-THU"                              28.0 h/week always=false never=false
+	// "* 0-59 0-23 ? JAN-DEC SUN,MON,TUE,WED,THU,FRI,SAT" 168.0 h/week always=true never=false
+	// "* * 9-15 30 FEB ?"                                  0.0 h/week always=false never=true
+}
