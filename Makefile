@@ -38,10 +38,13 @@ snapshot-update: tools
 bench:
 	$(GO) test ./waves/ ./verify/ ./gray/ -run XXX -bench . -benchmem
 
-## fuzz: fuzz the catalog parser and the template reader for a minute each.
+## fuzz: fuzz the catalog parser and each verify parser for a minute each (FUZZTIME=10m for longer).
+FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./waves/ -run XXX -fuzz FuzzParseCatalog -fuzztime 60s
-	$(GO) test ./verify/ -run XXX -fuzz FuzzParseTemplate -fuzztime 60s
+	for t in FuzzParseTemplate FuzzReadAssembly FuzzFlatten FuzzReadConfig FuzzDecodeJSON FuzzParseWindow; do \
+		$(GO) test ./verify/ -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -parallel 1 || exit 1; \
+	done
 
 clean:
 	rm -rf cdk.out

@@ -253,7 +253,7 @@ type expansionCheck struct {
 	errs      []error
 }
 
-func (e *expansionCheck) walk(v any, path []string) {
+func (e *expansionCheck) walk(v any, path []any) {
 	if len(e.errs) >= maxKeyErrors {
 		return
 	}
@@ -283,7 +283,7 @@ func (e *expansionCheck) walk(v any, path []string) {
 		}
 	case []any:
 		for i, el := range x {
-			e.walk(el, append(path, fmt.Sprint(i)))
+			e.walk(el, append(path, i))
 		}
 	}
 }

@@ -52,7 +52,7 @@ type jsonParser struct {
 	depth    int
 	maxDepth int
 	keyErrs  []error
-	path     []string // keys from the root to the current value
+	path     []any // keys (string) and indexes (int) from the root to the current value
 }
 
 // line returns the 1-based line and column of byte offset off.
@@ -74,12 +74,12 @@ func (p *jsonParser) errorf(off int, format string, args ...any) error {
 	return fmt.Errorf("%s:%d:%d: %s%s", p.name, l, c, fmt.Sprintf(format, args...), where)
 }
 
-// quotePath renders a key path for messages, escaping what a terminal
-// would interpret.
-func quotePath(path []string) string {
+// quotePath renders a path of keys and indexes for messages, escaping
+// what a terminal would interpret.
+func quotePath(path []any) string {
 	parts := make([]string, len(path))
 	for i, k := range path {
-		parts[i] = Escape(k)
+		parts[i] = Escape(fmt.Sprint(k))
 	}
 	return strings.Join(parts, ".")
 }
@@ -281,7 +281,7 @@ func (p *jsonParser) array() (any, error) {
 	}
 	for n := 0; ; n++ {
 		p.space()
-		p.path = append(p.path, fmt.Sprint(n))
+		p.path = append(p.path, n)
 		v, err := p.value()
 		p.path = p.path[:len(p.path)-1]
 		if err != nil {
