@@ -42,7 +42,7 @@ bench:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./waves/ -run XXX -fuzz FuzzParseCatalog -fuzztime 60s
-	for t in FuzzParseTemplate FuzzReadAssembly FuzzFlatten FuzzReadConfig FuzzDecodeJSON FuzzParseWindow; do \
+	for t in FuzzParseTemplate FuzzReadAssembly FuzzFlatten FuzzReadConfig FuzzDecodeJSON FuzzParseWindow FuzzGateConfig; do \
 		$(GO) test ./verify/ -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -parallel 1 || exit 1; \
 	done
 

@@ -95,6 +95,28 @@ func (c *checker) playsAggregate(p Pipeline, w Watch) bool {
 	return false
 }
 
+// blockers are the stage's blockers: Stage.Blockers, with safepipe's gate
+// controller rules read as the alarms they stand for.
+func (c *checker) blockers(p Pipeline, s Stage) []Watch {
+	return append(withoutGateAlarms(p, s.Blockers()), controllerBlockers(p, s)...)
+}
+
+func withoutGateAlarms(p Pipeline, ws []Watch) []Watch {
+	out := ws[:0:0]
+	for _, w := range ws {
+		if !isGateAlarm(p, w.Alarm) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// bakes are the stage's bakes: Stage.Bakes, with safepipe's gate
+// controller rules read as the alarms they stand for.
+func (c *checker) bakes(p Pipeline, s Stage) []Watch {
+	return append(withoutGateAlarms(p, s.Bakes()), controllerBakes(p, s)...)
+}
+
 // gateContract checks that every alarm a gate of the pipeline watches
 // exists in a stack of its account and region, or is declared external:
 // "You must have already created an alarm in Amazon CloudWatch as a
@@ -113,8 +135,8 @@ func (c *checker) gateContract(p Pipeline) {
 				}
 			}
 		}
-		watches = append(watches, s.Blockers()...)
-		watches = append(watches, s.Bakes()...)
+		watches = append(watches, c.blockers(p, s)...)
+		watches = append(watches, c.bakes(p, s)...)
 		for _, w := range watches {
 			account := w.Account
 			if account == "" {

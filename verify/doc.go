@@ -99,7 +99,12 @@
 // they watch; how safepipe's own constructs declare that is in one file,
 // safepipe_gates.go, the only place that knows their rendering. A fan-in
 // action is a blocker when it runs before the stage's deploy actions and a
-// bake when it runs after them.
+// bake when it runs after them. safepipe's gate controller (one
+// CloudWatchAlarm rule per gate, on an alarm a Lambda function sets from
+// every alarm the stage watches) is read through the gates.json beside the
+// function's code in the assembly: its rules count as the blockers and bake
+// alarms listed there, and its organisation alarm as declared external; a
+// gate alarm whose gates.json is missing counts as nothing.
 //
 // A gate counts for a region only if it watches an alarm that plays the
 // aggregate role there. A window (SP005, SP021) is a DeploymentWindow rule

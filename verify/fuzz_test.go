@@ -150,3 +150,19 @@ func FuzzParseWindow(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGateConfig: any gates.json is read or refused, never a panic.
+func FuzzGateConfig(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := parseGateConfig(b, "gates.json", DefaultLimits())
+		if err != nil {
+			noControl(t, err.Error())
+			return
+		}
+		for name, s := range g.stages {
+			if s.name != name {
+				t.Fatalf("stage %q filed under %q", s.name, name)
+			}
+		}
+	})
+}

@@ -34,6 +34,9 @@ type Template struct {
 	// Outputs and Parameters are the template's sections of those names,
 	// as read (nil when absent).
 	Outputs, Parameters map[string]any
+	// gates are the gate configurations of safepipe's gate controller
+	// functions in this template (see safepipe_gates.go).
+	gates []*gateConfig
 }
 
 // Resource is one template resource.

@@ -181,6 +181,7 @@ func (r *assemblyReader) assembly(rel string, depth int) {
 			}
 			t.Account, t.Region = a.account, a.region
 			t.StackName, t.Tags = a.stackName, a.tags
+			r.readGateAssets(rel, t)
 			r.templates = append(r.templates, t)
 		case "cdk:cloud-assembly":
 			r.assembly(path.Join(rel, a.dir), depth+1)

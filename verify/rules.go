@@ -472,7 +472,7 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	}
 	regions := s.DeployRegions()
 	blocked := map[string]bool{}
-	for _, w := range s.Blockers() {
+	for _, w := range c.blockers(p, s) {
 		if c.playsAggregate(p, w) {
 			blocked[w.Region] = true
 		}
@@ -485,7 +485,7 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 		}
 	}
 	var bakes []Watch
-	for _, w := range s.Bakes() {
+	for _, w := range c.bakes(p, s) {
 		if c.playsAggregate(p, w) || (c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)) {
 			bakes = append(bakes, w)
 		}

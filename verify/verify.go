@@ -84,6 +84,7 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 	}
 	c.alarms = newAlarmIndex(templates)
 	c.external = append(c.external, cc.external...)
+	c.external = append(c.external, controllerExternals(templates)...)
 	c.metadataExternals(templates)
 	rep := &Report{Templates: len(templates)}
 	var pipelines []Pipeline
