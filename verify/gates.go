@@ -86,8 +86,13 @@ func watchesAlarm(r Rule) bool {
 // CloudWatchAlarm rules (on ALARM) and readable fan-in rules of a
 // BeforeEntry condition that fails, and readable watch actions with no
 // watch time that run before every deploy action. Alarm rules in a
-// condition that also waits for a DeploymentWindow are not counted:
-// CodePipeline does not re-check them when the window opens.
+// condition that also waits for a DeploymentWindow are not counted: "In
+// cases where the DeploymentWindow rule and the CloudWatchAlarm rule are
+// contained together in an entry condition, it is possible that the
+// CloudWatchAlarm alarm might succeed before the deployment window for the
+// DeploymentWindow rule opens. After the deployment window opens,
+// CodePipeline does not check the CloudWatchAlarm alarm again."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-DeploymentWindow.html).
 func (s Stage) Blockers() []Watch {
 	var out []Watch
 	if s.BeforeEntry != nil && s.BeforeEntry.Result == "FAIL" {
