@@ -56,7 +56,13 @@ fuzz:
 	$(FUZZ) ./internal/strict/ -fuzz '^FuzzJSON$$'
 	$(FUZZ) ./internal/strict/ -fuzz '^FuzzYAML$$'
 	$(FUZZ) ./internal/termsafe/ -fuzz '^FuzzEscape$$'
-	$(FUZZ) ./verify/ -fuzz FuzzParseTemplate
+	$(FUZZ) ./verify/ -fuzz '^FuzzParseTemplate$$'
+	$(FUZZ) ./verify/ -fuzz '^FuzzReadAssembly$$'
+	$(FUZZ) ./verify/ -fuzz '^FuzzFlatten$$'
+	$(FUZZ) ./verify/ -fuzz '^FuzzReadConfig$$'
+	$(FUZZ) ./verify/ -fuzz '^FuzzDecodeJSON$$'
+	$(FUZZ) ./verify/ -fuzz '^FuzzParseWindow$$'
+	$(FUZZ) ./verify/ -fuzz '^FuzzGateConfig$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzReadTemplate$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseFault$$'
 

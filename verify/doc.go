@@ -1,65 +1,150 @@
 // Package verify is a deployment-safety linter for CodePipeline cloud
 // assemblies. Point it at any cdk.out — made by safepipe, by CDK Pipelines
-// by hand, or by another tool — or at a single CloudFormation template,
-// and it reports, rule by rule, stage by stage and region by region, where
-// the pipeline breaks the practices of safe deployment. It is pure Go: it
-// reads the manifest and templates as JSON and imports no CDK package.
+// in TypeScript, by hand, or by another tool — or at a single
+// CloudFormation template, and it reports, rule by rule, stage by stage
+// and region by region, where the pipeline breaks the practices of safe
+// deployment. It is pure Go: it reads the manifests and templates as JSON
+// and imports no CDK package.
 //
 // # Entry points
 //
-// [Assembly] reads a cloud assembly directory, nested stage assemblies
-// included; [TemplateReader] reads one template; [Path] picks either.
-// Each returns a [Report] of typed [Finding] values (rule, severity,
-// pipeline, stage, region, resource, message, fix) or an error for
-// unreadable input. [WriteText] and [WriteJSON] print a report; the
+// [Assembly] reads and verifies a cloud assembly directory, nested stage
+// assemblies included; [TemplateReader] verifies one template; [Path] picks
+// either. Each returns a [Report] of typed [Finding] values (rule,
+// severity, pipeline, stage, region, resource, message, fix) or an error
+// for unreadable input. [WriteText] and [WriteJSON] print a report; the
 // command "safepipe verify" wraps them (exit 0 clean, 1 findings at or
-// above --severity, 2 unreadable input). Package verifytest asserts a
-// clean assembly from a team's own Go tests.
+// above --severity, 2 unreadable input, one line per problem). Package
+// verifytest asserts a clean assembly from a team's own Go tests.
+//
+// The reader is usable on its own (package sim builds on it):
+// [ReadAssembly] returns a [CloudAssembly] of [Template] values with the
+// stack's account, region, name and tags from the manifest;
+// [ReadTemplate] reads one template; [Template.Pipelines] gives each
+// CodePipeline as [Pipeline], [Stage], [Action], [Condition] and [Rule];
+// [Stage.Blockers], [Stage.Bakes] and [Stage.WindowRule] give its gates;
+// [Check] verifies an assembly already read. [DecodeJSON] is the strict
+// JSON decoder every file goes through, [Flatten] and [FlattenLimit] render
+// template values, [ParseWindow] measures a DeploymentWindow cron, and
+// [Escape] makes input text safe for a terminal.
 //
 // # Rules
 //
-// [Rules] lists them, each with a stable ID (SP000–SP017), a severity, a
-// rationale and a fix: rollback on failure, a bake after every production
-// stage that watches every region for at least the floor of its position,
-// a deployment window, alarm blockers on every region, one region in the
-// first production stage, one AZ or cell per region per stage, one deploy
-// of a stack per region at a time, alpha/beta/gamma/gamma one-box before
-// production, the CodePipeline limits, CodeDeploy alarms and auto-rollback,
-// 67% minimum healthy hosts, zonal monitor time, no production Lambda
-// alias repointed at once, and an aggregate rollback alarm in every
-// production region.
+// [Rules] lists them, each with a stable ID, a severity, a rationale and a
+// fix written in CloudFormation and CDK terms (safepipe's constructs are
+// named as one way to get there, not the only one). "safepipe verify
+// --rules" prints them.
 //
-// # How stages, bakes and regions are recognised
+//	SP000 suppression-reason        SP015 zonal-monitor
+//	SP001 prod-rollback             SP016 lambda-alias-shift (warning)
+//	SP002 prod-bake                 SP017 aggregate-alarm
+//	SP003 bake-floor                SP018 production-unrecognised
+//	SP004 bake-every-region         SP019 pipeline-v1
+//	SP005 deployment-window         SP020 condition-limits
+//	SP006 alarm-blocker             SP021 window-coverage
+//	SP007 first-stage-one-region    SP022 alarm-contract
+//	SP008 one-cell-per-region       SP023 ecs-circuit-breaker
+//	SP009 region-once-per-stage     SP024 ecs-deployment-alarms
+//	SP010 pre-production            SP025 appconfig-strategy
+//	SP011 codepipeline-limits       SP026 appconfig-monitors
+//	SP012 codedeploy-alarms         SP027 template-limits
+//	SP013 codedeploy-auto-rollback  SP028 no-op-stage
+//	SP014 min-healthy-hosts         SP029 gate-in-rolling-back-stage (warning)
 //
-// Stage roles come from stage-name patterns in [Config] and, for
-// production, optionally from a stack tag (Config.ProductionTag, read
-// from the cloud assembly manifest). The defaults are safepipe's naming:
-// production "^Prod-", one-box "one-?box", waves "^Prod-(W\d+)", split
-// parts "-P\d+$", "Alpha", "Beta", "Gamma", "Gamma-OneBox". Every stage
-// after the first production stage that deploys is production, whatever
-// its name.
+// # Stage roles
 //
-// A stage's regions are the regions of its CloudFormation deploy actions;
-// an action or rule without a Region runs in the pipeline's region (from
-// the assembly manifest, or the home artifact store of the template).
+// Roles come from what stages do. A stage deploys when it has an action in
+// the Deploy category (CloudFormation, CodeDeploy, CodeDeployToECS, ECS,
+// AppConfig, Elastic Beanstalk, S3, …), a CloudFormation action that only
+// prepares a change set excepted. Its targets are the account and region
+// of each deploy action: the stack's (from the manifest, through the
+// action's TemplatePath), else the account of the role the action passes
+// or assumes, else the pipeline's.
 //
-// A bake is a CloudWatchAlarm rule on ALARM in an OnSuccess condition that
-// rolls back or fails (watched for WaitTime minutes), or a safepipe watch
-// action (a CodeBuild action whose project sets SAFEPIPE_WATCH and
-// SAFEPIPE_MINUTES > 0) that runs after every deploy action; it counts for
-// a region only if it watches a bake alarm (Config.BakeAlarm). A blocker
-// is a CloudWatchAlarm rule on ALARM in a BeforeEntry condition that fails
-// and has no DeploymentWindow rule (CodePipeline does not re-check alarm
-// rules after waiting for a window), or a watch action with
-// SAFEPIPE_MINUTES 0 that runs before every deploy action; it counts for a
-// region only if it watches the aggregate alarm (Config.Aggregate).
+// A deploying stage is production when its name matches Config.Production
+// (default: the word prod or production, case-insensitively: Prod-W1,
+// prod-0, Deploy-Production) and not Config.NonProduction (PreProd,
+// non-prod); when a stack it deploys is tagged Environment, Env or Stage
+// with a production value, or carries Config.ProductionTag; or when it
+// deploys to one of Config.ProductionAccounts. A deploying stage before
+// those is production too when it deploys to an account and region
+// production deploys to, unless a pre-production stage deploys to that
+// account or it is the pipeline's own account: shared infrastructure in
+// the production account is production. Every deploying stage after the
+// first stage recognised by name, tag or account is production, whatever
+// its name. The first production stage is the first that deploys to
+// production: an approval or test stage is not. Names and tag values are
+// matched after folding the common Cyrillic and Greek look-alikes of Latin
+// letters, so a look-alike can only make verify see more production.
+//
+// A pipeline that deploys but has no production stage is SP018, an error:
+// verify never passes a pipeline because it could not tell what it
+// deploys to. The message says how to name production; a pipeline that
+// never reaches production suppresses SP018 with that reason.
+//
+// Pre-production stages (SP010) are recognised by name: Config.Alpha,
+// Beta, Gamma and GammaOneBox.
+//
+// # Gates
+//
+// Gates are read from CodePipeline semantics. A blocker is a
+// CloudWatchAlarm rule on ALARM in a BeforeEntry condition that fails
+// (Result FAIL) and has no DeploymentWindow rule: CodePipeline does not
+// re-check alarm rules after waiting for a window (the documentation is
+// silent; verify takes the safe side). A bake is a CloudWatchAlarm rule on
+// ALARM in an OnSuccess condition that rolls back or fails, watched for
+// its WaitTime minutes. Fan-in gates (a CodeBuild, Commands or Lambda
+// action, or a LambdaInvoke or Commands rule, that watches more alarms
+// than a condition's five rules allow) count when verify can read what
+// they watch; how safepipe's own constructs declare that is in one file,
+// safepipe_gates.go, the only place that knows their rendering. A fan-in
+// action is a blocker when it runs before the stage's deploy actions and a
+// bake when it runs after them. safepipe's gate controller (one
+// CloudWatchAlarm rule per gate, on an alarm a Lambda function sets from
+// every alarm the stage watches) is read through the gates.json beside the
+// function's code in the assembly: its rules count as the blockers and bake
+// alarms listed there, and its organisation alarm as declared external; a
+// gate alarm whose gates.json is missing counts as nothing.
+//
+// A gate counts for a region only if it watches an alarm that plays the
+// aggregate role there. A window (SP005, SP021) is a DeploymentWindow rule
+// in a BeforeEntry condition that fails; its cron is parsed and its real
+// calendar measured (every minute of every day of eight years), so a
+// window open around the clock is caught however it is written, and so is
+// one that never opens.
 //
 // A stage's bake floor depends on its position: the last stage of the
 // first wave 12 h, the last stage of a later wave 2 h, a one-box stage
 // 1 h, a zonal stage 30 min (Config.Floors). The last part of a split
 // stage must bake every part's regions; earlier parts need no bake of
-// their own. Production stacks are the templates the production deploy
-// actions name (TemplatePath).
+// their own.
+//
+// # The aggregate alarm, by role
+//
+// A region's high-severity alarms are the metric alarms its production
+// deployments watch for automatic rollback (CodeDeploy deployment groups,
+// ECS services; through composites), except alarms scoped to one Lambda
+// version (dimension ExecutedVersion), which watch a new version, not the
+// region; without any, every metric alarm of the production stacks there.
+// A composite alarm plays the aggregate role in an account and region when
+// it is in a stack of the assembly there, its rule is a disjunction of
+// ALARM states (through nested composites), and its children include every
+// high-severity alarm. Config.Aggregate names further aggregates; an
+// external alarm can be declared with the role. Names never decide the
+// role. In a single template verify cannot see the stacks, so any alarm
+// counts unless Config.Aggregate is set.
+//
+// # The alarm contract
+//
+// Every alarm a gate or a deployment watches must exist in a stack of the
+// assembly of that account and region (SP022), or be declared external
+// with a reason: in Config.ExternalAlarms, or in the metadata of any
+// template resource (typically the pipeline) as "safepipe:externalAlarms":
+// a list of {"alarm", "account", "region", "aggregate", "reason"}. A gate's
+// account is the account of the role its rule or line assumes, else the
+// pipeline's. References are followed through Ref, Fn::GetAtt, alarm ARNs
+// and, for AppConfig, SSM parameter-typed parameters, {{resolve:ssm:…}}
+// and Fn::ImportValue to the stack that creates what they name.
 //
 // # Suppressions
 //
@@ -70,4 +155,66 @@
 // list of {"rule", "stage", "region", "reason"} on the pipeline resource
 // (its findings) or on another resource (that resource's findings). A
 // suppression without a reason is ignored and reported (SP000).
+//
+// # Strict, bounded input
+//
+// Every file verify reads — templates, manifests, the config — goes
+// through [DecodeJSON]: exactly one JSON document (any non-whitespace
+// after it is an error), valid UTF-8, no duplicate keys and no keys that
+// differ only in case within an object (a duplicate logical ID is an
+// error, never a silent merge), each problem named with its file, line and
+// key path. The config's keys must be spelt exactly as documented. A
+// template's logical IDs must be alphanumeric, and its pipelines must have
+// the shape CodePipeline requires: Stages a list of at least two, stage,
+// action and rule names of CodePipeline's pattern ([A-Za-z0-9.@\-_], so a
+// name with a Cyrillic look-alike letter is refused), RunOrder 1–999,
+// WaitTime a whole number of minutes checked against its limit before any
+// arithmetic. Every rejected input is an error that names the limit or the
+// problem; nothing panics.
+//
+// The caps, all in [Limits] ([DefaultLimits]):
+//
+//	MaxFileBytes          8 MiB   one template or manifest (8× CloudFormation's 1 MB
+//	                              template quota, so SP027 can still report one)
+//	MaxTotalBytes        64 MiB   all files of one assembly
+//	MaxAssemblies           256   manifests read (root and nested)
+//	MaxNesting               16   depth of nested assemblies
+//	MaxTemplates           2000   stack templates of one assembly
+//	MaxJSONDepth            128   nesting of objects and arrays in one document
+//	MaxExpansion          1 MiB   what one intrinsic function may expand to
+//	                              (Fn::Join nested however deep; checked
+//	                              statically, in linear time, before anything
+//	                              is flattened)
+//	MaxTemplateExpansion 16 MiB   all of one template's intrinsic functions
+//	MaxStages              1000   stages verify analyses in one pipeline (50 allowed)
+//	MaxActions             1000   actions per stage (50 allowed)
+//	MaxRules               1000   rules per condition (5 allowed)
+//	MaxWaitMinutes        86400   a CloudWatchAlarm rule's WaitTime: 60 days, the
+//	                              longest timeout CodePipeline documents for any
+//	                              action (it documents none for WaitTime)
+//
+// A config file is at most 1 MiB, a pattern at most 1000 characters (Go's
+// regular expressions run in linear time), a floor at most 30 days, a
+// cron expression at most 1000 characters. The assembly walk never leaves
+// the assembly directory (it resolves paths with os.Root, symbolic links
+// included, and refuses absolute paths and ".."), reads each directory
+// once however it is reached (os.SameFile: device and inode), and reads
+// regular files only, each through an io.LimitReader; a FIFO or device is
+// refused before it is opened.
+//
+// Text output and error messages escape control characters, bidirectional
+// overrides and invalid UTF-8 ([Escape]), so a name in a template cannot
+// move the cursor or reverse what a reviewer reads.
+//
+// # Where the AWS documentation is silent
+//
+// verify takes the safe side, and says so here: alarm rules in a
+// BeforeEntry condition with a DeploymentWindow rule are not counted as
+// blockers; a CloudWatchAlarm rule without AlarmStates ALARM is not a
+// gate; a WaitTime written as an intrinsic function counts as 0 minutes;
+// an AppConfig strategy or environment verify cannot resolve in the
+// assembly is reported (SP025, SP026) rather than assumed safe; a stage
+// whose OnFailure rolls back under a condition is not reported by SP029
+// (verify cannot tell what the condition exempts); a V1 pipeline that
+// carries conditions is reported whatever CloudFormation would make of it.
 package verify

@@ -20,7 +20,15 @@ func ExampleAssembly() {
 	}
 	fmt.Println("failed:", rep.Failed(verify.Warning))
 	// Output:
-	// SP017 Prod-W2-OneBox eu-west-1 no stack production deploys to eu-west-1 has a composite alarm matching -aggregate-rollback$
+	// SP004 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox deploys to eu-west-1 but its bake does not watch that region's aggregate alarm
+	// SP006 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox enters eu-west-1 without checking an alarm that plays the aggregate role there
+	// SP017 Prod-W2-OneBox eu-west-1 no alarm plays the aggregate role in account 333333333333, eu-west-1: no composite alarm of a stack there ORs the region's 1 high-severity alarm(s) (orders-api-fault-rate)
+	// SP022 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox watches alarm "orders-aggregate-rollback" in account 333333333333, eu-west-1 (action Blockers), but no stack of the assembly creates it there and it is not declared external
+	// SP022 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox watches alarm "orders-onebox-bake" in account 333333333333, eu-west-1 (rule Bake-eu-west-1), but no stack of the assembly creates it there and it is not declared external
+	// SP004 Prod-W2-Regional eu-west-1 stage Prod-W2-Regional deploys to eu-west-1 but its bake does not watch that region's aggregate alarm
+	// SP006 Prod-W2-Regional eu-west-1 stage Prod-W2-Regional enters eu-west-1 without checking an alarm that plays the aggregate role there
+	// SP022 Prod-W2-Regional eu-west-1 stage Prod-W2-Regional watches alarm "orders-aggregate-rollback" in account 333333333333, eu-west-1 (action Blockers), but no stack of the assembly creates it there and it is not declared external
+	// SP022 Prod-W2-Regional eu-west-1 stage Prod-W2-Regional watches alarm "orders-bake" in account 333333333333, eu-west-1 (rule Bake-eu-west-1), but no stack of the assembly creates it there and it is not declared external
 	// failed: true
 }
 
@@ -44,4 +52,48 @@ func ExampleTemplateReader() {
 	}
 	// Output:
 	// SP005 Prod-W2-OneBox true window enforced by the change calendar
+}
+
+// Read a cloud assembly without verifying it: each stack with its account,
+// region and tags, and each pipeline's stages and gates.
+func ExampleReadAssembly() {
+	asm, err := verify.ReadAssembly("testdata/real/dpra-application-pipeline", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range asm.Templates {
+		for _, p := range t.Pipelines() {
+			fmt.Println(p.LogicalID, p.Type, p.Account, p.Region)
+			for _, s := range p.Stages {
+				if s.Deploys() {
+					fmt.Println(" ", s.Name, s.DeployRegions(), len(s.Blockers()), len(s.Bakes()))
+				}
+			}
+		}
+	}
+	// Output:
+	// fruitapiPipeline1F033DA2 V1 111111111111 us-west-2
+	//   Beta-us-west-2 [us-west-2] 0 0
+	//   Gamma-0 [us-west-2 us-east-1] 0 0
+	//   Prod-0 [us-west-2 us-east-1] 0 0
+	//   Prod-1 [eu-central-1 eu-west-1] 0 0
+	//   Prod-2 [ap-south-1 ap-southeast-2] 0 0
+}
+
+// Measure a DeploymentWindow cron: how long it is open, whether ever or
+// always.
+func ExampleParseWindow() {
+	for _, cron := range []string{"* * 9-15 ? * MON-THU", "* 0-59 0-23 ? JAN-DEC SUN,MON,TUE,WED,THU,FRI,SAT", "* * 9-15 30 FEB ?"} {
+		w, err := verify.ParseWindow(cron)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%-50q %5.1f h/week always=%v never=%v\n", cron, w.WeeklyHours(), w.AlwaysOpen(), w.NeverOpen())
+	}
+	// Output:
+	// "* * 9-15 ? * MON-THU"                              28.0 h/week always=false never=false
+	// "* 0-59 0-23 ? JAN-DEC SUN,MON,TUE,WED,THU,FRI,SAT" 168.0 h/week always=true never=false
+	// "* * 9-15 30 FEB ?"                                  0.0 h/week always=false never=true
 }

@@ -8,7 +8,9 @@ import (
 )
 
 // WriteText prints the findings at or above threshold grouped by pipeline
-// and stage, each with its fix, then a summary line.
+// and stage, each with its fix, then a summary line. Names and messages
+// from the input are escaped (see Escape): a template cannot write control
+// sequences to the terminal.
 func WriteText(w io.Writer, r *Report, threshold Severity) error {
 	var b strings.Builder
 	group := "\x00"
@@ -34,23 +36,23 @@ func WriteText(w io.Writer, r *Report, threshold Severity) error {
 			g = f.Pipeline + " / " + g
 		}
 		if g != group {
-			fmt.Fprintf(&b, "%s\n", g)
+			fmt.Fprintf(&b, "%s\n", Escape(g))
 			group = g
 		}
 		where := ""
 		if f.Region != "" {
-			where += " [" + f.Region + "]"
+			where += " [" + Escape(f.Region) + "]"
 		}
 		if f.Resource != "" {
-			where += " " + f.Resource
+			where += " " + Escape(f.Resource)
 		}
 		status := strings.ToUpper(f.Severity.String())
 		if f.Suppressed {
 			status = "suppressed"
 		}
-		fmt.Fprintf(&b, "  %-10s %s %s%s: %s\n", status, f.Rule, f.Name, where, f.Message)
+		fmt.Fprintf(&b, "  %-10s %s %s%s: %s\n", status, f.Rule, f.Name, where, Escape(f.Message))
 		if f.Suppressed {
-			fmt.Fprintf(&b, "             reason: %s\n", f.Reason)
+			fmt.Fprintf(&b, "             reason: %s\n", Escape(f.Reason))
 		} else {
 			fmt.Fprintf(&b, "             fix: %s\n", f.Fix)
 		}

@@ -1,17 +1,19 @@
 package verify
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/safepipe/safepipe/waves"
 )
 
-// Rule IDs.
+// Rule IDs. They are stable: a rule keeps its ID for ever, and a retired
+// ID is never reused.
 const (
 	RuleSuppressionReason = "SP000"
 	RuleRollback          = "SP001"
@@ -31,28 +33,117 @@ const (
 	RuleZonalMonitor      = "SP015"
 	RuleAliasShift        = "SP016"
 	RuleAggregate         = "SP017"
+	RuleNoProduction      = "SP018"
+	RuleV1                = "SP019"
+	RuleConditionLimits   = "SP020"
+	RuleWindowCoverage    = "SP021"
+	RuleAlarmContract     = "SP022"
+	RuleECSCircuitBreaker = "SP023"
+	RuleECSAlarms         = "SP024"
+	RuleAppConfigStrategy = "SP025"
+	RuleAppConfigMonitors = "SP026"
+	RuleTemplateLimits    = "SP027"
+	RuleNoOpStage         = "SP028"
+	RuleGateInRollback    = "SP029"
 )
 
-// Rules lists every rule.
+// construct is how the fix texts mention safepipe: one way among others.
+const construct = "safepipe's SafetyGates construct does this"
+
+// Rules lists every rule. Fix texts say what to add in CloudFormation
+// (and CDK) terms, so any team can act on them; safepipe's constructs are
+// one way to get there.
 var Rules = []RuleInfo{
-	{RuleSuppressionReason, "suppression-reason", Error, "A suppression without a reason hides a risk nobody owns.", "Add a reason to the suppression."},
-	{RuleRollback, "prod-rollback", Error, "A failed production stage must undo itself without a human.", "Add an OnFailure condition with result ROLLBACK (SafetyGates does)."},
-	{RuleBakeMissing, "prod-bake", Error, "A change must bake in a stage before it reaches the next one.", "Add an OnSuccess CloudWatchAlarm rule with a WaitTime, or a bake action."},
-	{RuleBakeShort, "bake-floor", Error, "Bakes shorter than the floor for their position miss slow failures.", "Raise the bake to the floor, or expedite deliberately with a reason."},
-	{RuleBakeCoverage, "bake-every-region", Error, "A bake that does not watch a region lets that region's failure through.", "Watch every region the stage deploys to (SafetyGates fans in beyond five regions)."},
-	{RuleWindow, "deployment-window", Error, "Production changes start only when people are there to respond.", "Add a DeploymentWindow rule to the stage's BeforeEntry condition."},
-	{RuleBlocker, "alarm-blocker", Error, "Deploying into a region already in alarm compounds an incident.", "Block entry on every region's aggregate alarm (a CloudWatchAlarm rule or a blockers action)."},
-	{RuleFirstStage, "first-stage-one-region", Error, "The first production stage must limit the blast radius to one region.", "Put one region in the first production wave."},
-	{RuleTwoCells, "one-cell-per-region", Error, "Two AZs or cells of one region at once can take the region down.", "Deploy one AZ or cell of a region per stage."},
-	{RuleRegionTwice, "region-once-per-stage", Error, "A region deployed twice in parallel races with itself.", "Deploy each stack once per stage, or order the actions."},
-	{RulePreProd, "pre-production", Error, "Production must be reached through alpha, beta, gamma and a gamma one-box.", "Add the missing pre-production stages before the first production stage."},
-	{RuleLimits, "codepipeline-limits", Error, "CodePipeline rejects pipelines over 50 stages or stages over 50 actions.", "Split stages or pipelines (the planner does this from the policy)."},
-	{RuleDeployAlarms, "codedeploy-alarms", Error, "A CodeDeploy deployment without alarms cannot stop itself.", "Attach the one-box and aggregate alarms to the deployment group."},
-	{RuleDeployRollback, "codedeploy-auto-rollback", Error, "A stopped or failed deployment must roll back by itself.", "Enable auto-rollback on DEPLOYMENT_FAILURE and DEPLOYMENT_STOP_ON_ALARM."},
-	{RuleMinHealthy, "min-healthy-hosts", Error, "Replacing more than a third of a fleet at once risks capacity.", "Keep minimum healthy hosts at 67% of the fleet or more."},
-	{RuleZonalMonitor, "zonal-monitor", Error, "A zonal deployment without monitor time moves to the next zone blind.", "Set MonitorDurationInSeconds and FirstZoneMonitorDurationInSeconds."},
-	{RuleAliasShift, "lambda-alias-shift", Warning, "Repointing a production alias at once sends all traffic to untested code.", "Shift the alias with CodeDeploy or alias weights."},
-	{RuleAggregate, "aggregate-alarm", Error, "Gates and rollback need the region's aggregate rollback alarm.", "Create the aggregate composite alarm in every production region (alarms.NewRollbackAlarms)."},
+	{RuleSuppressionReason, "suppression-reason", Error,
+		"A suppression or an external-alarm declaration without a reason hides a risk nobody owns.",
+		"Add a reason to the suppression or declaration."},
+	{RuleRollback, "prod-rollback", Error,
+		"A failed production stage must undo itself without a human.",
+		"Give the stage an OnFailure condition with Result ROLLBACK (CDK: onFailure: { result: Result.ROLLBACK } on a V2 pipeline stage); " + construct + "."},
+	{RuleBakeMissing, "prod-bake", Error,
+		"A change must bake in a stage before it reaches the next one.",
+		"Add an OnSuccess condition (Result ROLLBACK) with a CloudWatchAlarm rule on the region's aggregate alarm and a WaitTime, or a watch action after the deploy actions; " + construct + "."},
+	{RuleBakeShort, "bake-floor", Error,
+		"Bakes shorter than the floor for their position miss slow failures.",
+		"Raise the rule's WaitTime (or the watch action's minutes) to the floor, or expedite deliberately with a suppression and its reason."},
+	{RuleBakeCoverage, "bake-every-region", Error,
+		"A bake that does not watch a region lets that region's failure through.",
+		"Watch every region the stage deploys to: one CloudWatchAlarm rule per region (five per condition at most), or a fan-in action beyond five; " + construct + "."},
+	{RuleWindow, "deployment-window", Error,
+		"Production changes start only when people are there to respond.",
+		"Add a DeploymentWindow rule (Cron, TimeZone) to the stage's BeforeEntry condition with Result FAIL; " + construct + "."},
+	{RuleBlocker, "alarm-blocker", Error,
+		"Deploying into a region already in alarm compounds an incident.",
+		"Block entry on each region's aggregate alarm: CloudWatchAlarm rules (AlarmStates ALARM) in a BeforeEntry condition with Result FAIL and no DeploymentWindow rule, or a fan-in check before the deploy actions; " + construct + "."},
+	{RuleFirstStage, "first-stage-one-region", Error,
+		"The first production stage must limit the blast radius to one region.",
+		"Make the first production stage (CDK Pipelines: the first wave) deploy to one region only."},
+	{RuleTwoCells, "one-cell-per-region", Error,
+		"Two AZs or cells of one region at once can take the region down.",
+		"Deploy one AZ or cell of a region per stage."},
+	{RuleRegionTwice, "region-once-per-stage", Error,
+		"A region deployed twice in parallel races with itself.",
+		"Deploy each stack once per stage, or give the actions different RunOrders."},
+	{RulePreProd, "pre-production", Error,
+		"Production must be reached through alpha, beta, gamma and a gamma one-box.",
+		"Add the missing pre-production stages before the first production stage, or name them so the config's alpha, beta, gamma and gammaOneBox patterns match."},
+	{RuleLimits, "codepipeline-limits", Error,
+		"CodePipeline rejects pipelines over 50 stages or stages over 50 actions.",
+		"Split stages or pipelines (safepipe's planner does this from the policy)."},
+	{RuleDeployAlarms, "codedeploy-alarms", Error,
+		"A CodeDeploy deployment without alarms cannot stop itself.",
+		"Set AlarmConfiguration (Enabled true, Alarms) on the deployment group (CDK: alarms on the LambdaDeploymentGroup/EcsDeploymentGroup) with the one-box and aggregate alarms."},
+	{RuleDeployRollback, "codedeploy-auto-rollback", Error,
+		"A stopped or failed deployment must roll back by itself.",
+		"Set AutoRollbackConfiguration Enabled with Events DEPLOYMENT_FAILURE and DEPLOYMENT_STOP_ON_ALARM (CDK: autoRollback: { failedDeployment: true, deploymentInAlarm: true })."},
+	{RuleMinHealthy, "min-healthy-hosts", Error,
+		"Replacing more than a third of a fleet at once risks capacity.",
+		"Keep at least 67% healthy: a CodeDeploy config with MinimumHealthyHosts FLEET_PERCENT 67 or more, or an ECS service with DeploymentConfiguration MinimumHealthyPercent 67 or more (CDK: minHealthyPercent)."},
+	{RuleZonalMonitor, "zonal-monitor", Error,
+		"A zonal deployment without monitor time moves to the next zone blind.",
+		"Set MonitorDurationInSeconds and FirstZoneMonitorDurationInSeconds in the deployment config's ZonalConfig."},
+	{RuleAliasShift, "lambda-alias-shift", Warning,
+		"Repointing a production alias at once sends all traffic to untested code.",
+		"Shift the alias with CodeDeploy (an UpdatePolicy CodeDeployLambdaAliasUpdate; CDK: LambdaDeploymentGroup) or with alias routing weights."},
+	{RuleAggregate, "aggregate-alarm", Error,
+		"Gates and rollback need, in every production region, one alarm that fires when any of the region's high-severity alarms does.",
+		"Create, in a stack of each production account and region, a composite alarm whose AlarmRule ORs the region's high-severity alarms (CDK: new CompositeAlarm with AlarmRule.anyOf), or name it in the config (aggregate) or declare it external; safepipe's alarms.NewRollbackAlarms does this."},
+	{RuleNoProduction, "production-unrecognised", Error,
+		"A pipeline that deploys but has no stage verify recognises as production gets none of the production checks.",
+		"Tell verify which stages are production: name them (the config's production pattern; default: a word prod or production), tag their stacks Environment=prod (or the config's productionTag), or list the production accounts in the config (productionAccounts). A pipeline that never reaches production suppresses SP018 with that reason."},
+	{RuleV1, "pipeline-v1", Error,
+		"Stage conditions (rollback on failure, bakes, blockers, deployment windows) exist only in V2 pipelines.",
+		"Set PipelineType V2 on the pipeline (CDK: pipelineType: PipelineType.V2, or CDK Pipelines' pipelineType) and keep its conditions."},
+	{RuleConditionLimits, "condition-limits", Error,
+		"CodePipeline allows one condition per stage entry, success and failure, with at most five rules each; more is rejected.",
+		"Keep one condition with five rules or fewer; watch more regions with a fan-in rule or action (" + construct + " beyond five regions)."},
+	{RuleWindowCoverage, "window-coverage", Error,
+		"A deployment window that is always open is no window; one that never opens stops the pipeline for good.",
+		"Write the DeploymentWindow Cron to open on working hours only, e.g. \"* * 9-16 ? * MON-THU\", with the team's TimeZone."},
+	{RuleAlarmContract, "alarm-contract", Error,
+		"A gate or deployment that watches an alarm nobody creates watches nothing.",
+		"Create the alarm in a stack of that account and region (CDK: new Alarm/CompositeAlarm with that alarmName), or declare it in the config's externalAlarms (or the pipeline's safepipe:externalAlarms metadata) with a reason."},
+	{RuleECSCircuitBreaker, "ecs-circuit-breaker", Error,
+		"An ECS rolling deployment without a circuit breaker keeps replacing tasks that never become healthy.",
+		"Set DeploymentConfiguration DeploymentCircuitBreaker { Enable: true, Rollback: true } on the service (CDK: circuitBreaker: { rollback: true })."},
+	{RuleECSAlarms, "ecs-deployment-alarms", Error,
+		"An ECS deployment that watches no alarm rolls out a bad version to every task.",
+		"Set DeploymentConfiguration Alarms { AlarmNames: [the one-box and aggregate alarms], Enable: true, Rollback: true } on the service (CDK: deploymentAlarms)."},
+	{RuleAppConfigStrategy, "appconfig-strategy", Error,
+		"A configuration deployed to every production target at once has no blast-radius limit.",
+		"Use a deployment strategy that grows gradually with a bake (AppConfig.Linear20PercentEvery6Minutes, or GrowthFactor under 100 with DeploymentDurationInMinutes and FinalBakeTimeInMinutes)."},
+	{RuleAppConfigMonitors, "appconfig-monitors", Error,
+		"AppConfig rolls a configuration back only on the alarms of the environment's monitors.",
+		"Give the production AppConfig environment Monitors with the region's aggregate alarm (AlarmArn and AlarmRoleArn; CDK: monitors: [Monitor.fromCloudWatchAlarm(alarm)])."},
+	{RuleTemplateLimits, "template-limits", Error,
+		"CloudFormation refuses a template over 1 MB or a stack over 500 resources, in the middle of a deployment.",
+		"Split the stack (CDK: more stacks in the stage, or nested stacks)."},
+	{RuleNoOpStage, "no-op-stage", Error,
+		"A production stage that redeploys exactly what the stage before it deployed, to the same stacks, does nothing: its gates and bakes give false confidence, and the stage before it was not the smaller step it looked like.",
+		"Make the stage deploy what it is named for (one-box then the rest of the region, or another region), or remove it."},
+	{RuleGateInRollback, "gate-in-rolling-back-stage", Warning,
+		"A gate inside a stage that rolls back on failure turns \"do not start\" into a rollback: a new execution of the stage with the previous revision, started while the gate's alarm is firing.",
+		"Check the alarms in the stage's BeforeEntry condition (Result FAIL), where refusing means not entering (not in a condition that also has a DeploymentWindow rule: CodePipeline does not re-check those alarms when the window opens), or give OnFailure a condition so that a refusal fails the stage without rolling it back."},
 }
 
 func ruleInfo(id string) RuleInfo {
@@ -66,18 +157,37 @@ func ruleInfo(id string) RuleInfo {
 
 // checker runs the rules over what was read.
 type checker struct {
-	cc       *compiled
+	cc        *compiled
+	templates []*Template
+	// asm: the stacks of a cloud assembly are known (not a lone template).
+	asm      bool
 	byPath   map[string]*Template // assembly-relative path → template
+	alarms   *alarmIndex
+	external []ExternalAlarm
 	findings []Finding
 	order    map[string]int // "pipeline/stage" → position, for sorting
 	// pipelineTemplate maps a pipeline's logical ID to its template.
 	pipelineTemplate map[string]string
+	checked          map[*Template]bool
+	contracted       map[*Template]bool
+	reported         map[string]bool
+	hashes           map[*Template]string
+	bases, waves     map[string]string
+	// aggregateCache: "account/region" → alarms playing the aggregate role.
+	aggregateCache map[string][]*alarm
+	// prodTemplates: "account/region" → production templates there.
+	prodTemplates map[string][]*Template
 }
 
 func (c *checker) add(rule string, f Finding, format string, args ...any) {
 	info := ruleInfo(rule)
 	f.Rule, f.Name, f.Severity, f.Fix = info.ID, info.Name, info.Severity, info.Fix
 	f.Message = fmt.Sprintf(format, args...)
+	key := f.Rule + "\x00" + f.Pipeline + "\x00" + f.Stage + "\x00" + f.Region + "\x00" + f.Resource + "\x00" + f.Template + "\x00" + f.Message
+	if c.reported[key] {
+		return
+	}
+	c.reported[key] = true
 	c.findings = append(c.findings, f)
 }
 
@@ -88,6 +198,8 @@ type stageInfo struct {
 	position                                    string
 }
 
+func envKey(account, region string) string { return account + "/" + region }
+
 func (c *checker) pipeline(p Pipeline) {
 	where := Finding{Pipeline: p.LogicalID, Template: p.Template.Path}
 	c.pipelineTemplate[p.LogicalID] = p.Template.Path
@@ -97,27 +209,78 @@ func (c *checker) pipeline(p Pipeline) {
 	if n := len(p.Stages); n > waves.MaxStages {
 		c.add(RuleLimits, where, "the pipeline has %d stages; CodePipeline allows %d", n, waves.MaxStages)
 	}
+	withConditions := []string{}
 	for _, s := range p.Stages {
+		at := where
+		at.Stage = s.Name
 		if n := len(s.Actions); n > waves.MaxActionsPerStage {
-			f := where
-			f.Stage = s.Name
-			c.add(RuleLimits, f, "stage %s has %d actions; CodePipeline allows %d", s.Name, n, waves.MaxActionsPerStage)
+			c.add(RuleLimits, at, "stage %s has %d actions; CodePipeline allows %d", s.Name, n, waves.MaxActionsPerStage)
+		}
+		c.conditionLimits(s, at)
+		if s.BeforeEntry != nil || s.OnSuccess != nil || s.OnFailure != nil {
+			withConditions = append(withConditions, s.Name)
 		}
 	}
-	first := slices.IndexFunc(p.Stages, func(s Stage) bool { return c.cc.production.MatchString(s.Name) || c.taggedProduction(s) })
-	if first < 0 {
-		return // no production stage: nothing to gate
+	// https://docs.aws.amazon.com/codepipeline/latest/userguide/pipeline-types.html:
+	// "V2 type pipelines have the same structure as a V1 type, along with
+	// additional parameters for release safety and trigger
+	// configuration"; stage conditions are those parameters.
+	if p.Type == "V1" && len(withConditions) > 0 {
+		c.add(RuleV1, where, "the pipeline is V1 but stages %s carry conditions, which only V2 pipelines have", strings.Join(withConditions, ", "))
 	}
-	c.preProd(p, first, where)
+	roles := c.roles(p)
+	if c.asm {
+		c.gateContract(p)
+		for _, r := range roles {
+			for _, t := range r.targets {
+				if t.tpl != nil {
+					c.deploymentContract(t.tpl)
+				}
+			}
+		}
+	}
+	first := slices.IndexFunc(roles, func(r stageRole) bool { return r.production })
+	if first < 0 {
+		var deploying []string
+		for i, r := range roles {
+			if r.deploys {
+				deploying = append(deploying, fmt.Sprintf("%s (%s)", p.Stages[i].Name, strings.Join(regionNames(p.Stages[i].DeployRegions()), ", ")))
+			}
+		}
+		if len(deploying) > 0 {
+			c.add(RuleNoProduction, where, "the pipeline deploys in %s, but no stage is recognised as production, so no production rule is checked: name production stages with the word prod, tag their stacks Environment=prod, or list the production accounts in the verify config (productionAccounts)",
+				strings.Join(deploying, "; "))
+		}
+		return
+	}
+	if p.Type == "V1" {
+		c.add(RuleV1, where, "the pipeline is V1, so its production stages (from %s) can have no rollback, bake, blocker or window condition", p.Stages[first].Name)
+	}
+	c.preProd(p, roles, first, where)
 	prod := p.Stages[first:]
 	if rs := prod[0].DeployRegions(); len(rs) > 1 {
 		f := where
 		f.Stage = prod[0].Name
-		c.add(RuleFirstStage, f, "the first production stage %s deploys to %d regions (%s)", prod[0].Name, len(rs), strings.Join(rs, ", "))
+		c.add(RuleFirstStage, f, "the first production stage %s (production because %s) deploys to %d regions at once (%s)", prod[0].Name, roles[first].why, len(rs), strings.Join(regionNames(rs), ", "))
 	}
-	aggregateSeen := map[string]bool{}    // region → a production template there has the aggregate
-	aggregateStage := map[string]string{} // region → first stage deploying there
-	var regionOrder []string
+	// Production templates by account and region, for the aggregate role.
+	type env struct{ account, region, stage string }
+	var envs []env
+	for i := first; i < len(roles); i++ {
+		if !roles[i].production {
+			continue
+		}
+		for _, t := range roles[i].targets {
+			k := envKey(t.account, t.region)
+			if _, ok := c.prodTemplates[k]; !ok {
+				c.prodTemplates[k] = nil
+				envs = append(envs, env{t.account, t.region, p.Stages[i].Name})
+			}
+			if t.tpl != nil && !slices.Contains(c.prodTemplates[k], t.tpl) {
+				c.prodTemplates[k] = append(c.prodTemplates[k], t.tpl)
+			}
+		}
+	}
 	firstWave := c.waveOf(prod[0].Name)
 	// The last part of a split stage bakes every part's regions.
 	partRegions := map[string][]string{}
@@ -129,125 +292,135 @@ func (c *checker) pipeline(p Pipeline) {
 			}
 		}
 	}
-	for i, s := range prod {
-		// Every stage after the first production stage that deploys is
-		// production, whatever its name.
-		if !c.cc.production.MatchString(s.Name) && len(s.DeployRegions()) == 0 {
+	prev := -1 // the last deploying stage before the current one
+	for i := range first {
+		if roles[i].deploys {
+			prev = i
+		}
+	}
+	for k, s := range prod {
+		i := first + k
+		if !roles[i].production {
+			if roles[i].deploys {
+				prev = i
+			}
 			continue
 		}
-		info := c.position(prod, i, firstWave)
+		info := c.position(prod, k, firstWave)
 		bakeRegions := s.DeployRegions()
 		if info.bakeRequired {
 			bakeRegions = partRegions[c.baseOf(s.Name)]
 		}
 		c.stage(p, s, info, bakeRegions, where)
-		for _, a := range s.Actions {
-			path := a.Configuration["TemplatePath"]
-			if a.Provider != "CloudFormation" || path == "" {
-				continue
+		if prev >= 0 {
+			c.noOp(p, s, roles[i], p.Stages[prev], roles[prev], where)
+		}
+		prev = i
+		for _, t := range roles[i].targets {
+			if t.tpl != nil {
+				c.resources(t.tpl, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
 			}
-			if _, ok := aggregateStage[a.Region]; !ok {
-				aggregateStage[a.Region] = s.Name
-				regionOrder = append(regionOrder, a.Region)
-			}
-			if k := strings.Index(path, "::"); k >= 0 {
-				path = path[k+2:]
-			}
-			t, ok := c.byPath[path]
-			if !ok {
-				continue
-			}
-			if c.hasAggregate(t) {
-				aggregateSeen[a.Region] = true
-			}
-			c.resources(t, Finding{Stage: s.Name, Region: a.Region, Pipeline: p.LogicalID}, true)
 		}
 	}
-	if c.byPath != nil {
-		for _, r := range regionOrder {
-			if !aggregateSeen[r] {
+	if c.asm {
+		for _, e := range envs {
+			if len(c.aggregatesFor(e.account, e.region)) == 0 && !c.externalAggregate(e.account, e.region) {
 				f := where
-				f.Stage, f.Region = aggregateStage[r], r
-				c.add(RuleAggregate, f, "no stack production deploys to %s has a composite alarm matching %s", r, c.cc.aggregate)
+				f.Stage, f.Region = e.stage, e.region
+				c.add(RuleAggregate, f, "no alarm plays the aggregate role in %s: %s", describeEnv(e.account, e.region), c.whyNoAggregate(e.account, e.region))
 			}
 		}
 	}
 }
 
-// taggedProduction reports whether the stage deploys a stack carrying the
-// configured production tag.
-func (c *checker) taggedProduction(s Stage) bool {
-	if c.cc.tagKey == "" || c.byPath == nil {
-		return false
+func describeEnv(account, region string) string {
+	if account == "" {
+		return regionName(region)
 	}
-	for _, a := range s.Actions {
-		path := a.Configuration["TemplatePath"]
-		if k := strings.Index(path, "::"); k >= 0 {
-			path = path[k+2:]
+	return fmt.Sprintf("account %s, %s", account, regionName(region))
+}
+
+func regionNames(rs []string) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = regionName(r)
+	}
+	return out
+}
+
+// conditionLimits: "Conditions … Minimum 1, Maximum 1" and "Rules …
+// Minimum: 1, Maximum: 5"
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codepipeline-pipeline-beforeentryconditions.html,
+// aws-properties-codepipeline-pipeline-condition.html).
+func (c *checker) conditionLimits(s Stage, at Finding) {
+	for _, kc := range []struct {
+		kind string
+		c    *Condition
+	}{{"BeforeEntry", s.BeforeEntry}, {"OnSuccess", s.OnSuccess}, {"OnFailure", s.OnFailure}} {
+		if kc.c == nil {
+			continue
 		}
-		if t, ok := c.byPath[path]; ok && t.Tags != nil {
-			if v, ok := t.Tags[c.cc.tagKey]; ok && v == c.cc.tagValue {
-				return true
+		if kc.c.Conditions > 1 {
+			c.add(RuleConditionLimits, at, "stage %s's %s lists %d conditions; CodePipeline allows one", s.Name, kc.kind, kc.c.Conditions)
+		}
+		for i, n := range kc.c.RuleCounts {
+			if n > 5 {
+				c.add(RuleConditionLimits, at, "stage %s's %s condition %d has %d rules; CodePipeline allows 5", s.Name, kc.kind, i+1, n)
 			}
 		}
 	}
-	return false
 }
 
-func (c *checker) preProd(p Pipeline, first int, where Finding) {
-	before := p.Stages[:first]
-	has := func(match func(string) bool) bool {
-		return slices.ContainsFunc(before, func(s Stage) bool { return match(s.Name) })
+func (c *checker) preProd(p Pipeline, roles []stageRole, first int, where Finding) {
+	has := map[string]bool{}
+	for i := range first {
+		has[roles[i].preProd] = true
 	}
-	for _, need := range []struct {
-		name  string
-		match func(string) bool
-	}{
-		{"alpha", c.cc.alpha.MatchString},
-		{"beta", c.cc.beta.MatchString},
-		{"gamma", func(n string) bool { return c.cc.gamma.MatchString(n) && !c.cc.gammaOneBox.MatchString(n) }},
-		{"gamma one-box", c.cc.gammaOneBox.MatchString},
-	} {
-		if !has(need.match) {
-			c.add(RulePreProd, where, "production (%s) is reached without a %s stage before it", p.Stages[first].Name, need.name)
+	for _, need := range []string{"an alpha", "a beta", "a gamma", "a gamma one-box"} {
+		if !has[need[strings.IndexByte(need, ' ')+1:]] {
+			c.add(RulePreProd, where, "production (%s) is reached without %s stage before it", p.Stages[first].Name, need)
 		}
 	}
 }
 
+// baseOf returns a stage's name without its part suffix (memoised: a
+// pipeline's stages are compared pairwise).
 func (c *checker) baseOf(name string) string {
-	if m := c.cc.part.FindStringSubmatch(name); m != nil {
-		return m[1]
+	if b, ok := c.bases[name]; ok {
+		return b
 	}
-	return name
+	b := name
+	if m := c.cc.part.FindStringSubmatch(name); m != nil {
+		b = m[1]
+	}
+	c.bases[name] = b
+	return b
 }
 
+// waveOf returns a stage's wave, "" when its name has none (memoised).
 func (c *checker) waveOf(name string) string {
-	if m := c.cc.part.FindStringSubmatch(name); m != nil {
-		name = m[1]
+	if w, ok := c.waves[name]; ok {
+		return w
 	}
-	if m := c.cc.wave.FindStringSubmatch(name); len(m) > 1 {
-		return m[1]
+	w := ""
+	if m := c.cc.wave.FindStringSubmatch(c.baseOf(name)); len(m) > 1 {
+		w = m[1]
 	}
-	return ""
+	c.waves[name] = w
+	return w
 }
 
 // position works out a production stage's bake floor from the names of
 // the stages after it.
 func (c *checker) position(prod []Stage, i int, firstWave string) stageInfo {
 	name := prod[i].Name
-	base := name
-	if m := c.cc.part.FindStringSubmatch(name); m != nil {
-		base = m[1]
-	}
+	base := c.baseOf(name)
 	later := prod[i+1:]
 	info := stageInfo{oneBox: c.cc.oneBox.MatchString(base), bakeRequired: true, lastOfWave: true}
 	for _, s := range later {
-		b := s.Name
-		if m := c.cc.part.FindStringSubmatch(b); m != nil {
-			b = m[1]
-		}
-		if b == base {
+		if c.baseOf(s.Name) == base {
 			info.bakeRequired = false // an earlier part of a split stage
+			break
 		}
 	}
 	wave := c.waveOf(name)
@@ -280,14 +453,27 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	case !ok:
 		c.add(RuleWindow, at, "stage %s has no DeploymentWindow rule", s.Name)
 	case s.BeforeEntry.Result != "FAIL":
-		c.add(RuleWindow, at, "stage %s's entry condition has result %s: outside the window the stage is skipped, not held", s.Name, s.BeforeEntry.Result)
-	case alwaysOpen(w.Configuration["Cron"]):
-		c.add(RuleWindow, at, "stage %s's deployment window %q is always open", s.Name, w.Configuration["Cron"])
+		c.add(RuleWindow, at, "stage %s's entry condition has result %s: outside the window the stage is skipped, not held", Escape(s.Name), Escape(s.BeforeEntry.Result))
+	default:
+		win, err := ParseWindow(w.Configuration["Cron"])
+		switch {
+		case err != nil:
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is not a valid cron expression: %v", s.Name, w.Configuration["Cron"], err)
+		case win.AlwaysOpen():
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is open every minute of every day (168 h a week)", s.Name, w.Configuration["Cron"])
+		case win.NeverOpen():
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q never opens (in %d days from %s): the stage would wait for ever", s.Name, w.Configuration["Cron"], win.Days, cronSpanStart.Format("2006-01-02"))
+		}
+	}
+	if s.OnFailure != nil && s.OnFailure.Result == "ROLLBACK" && s.OnFailure.Conditions == 0 {
+		for _, a := range s.GateActions() {
+			c.add(RuleGateInRollback, at, "stage %s holds its deploy on action %s (%s) but rolls back on failure: when the gate refuses, the stage is rolled back instead of not started", s.Name, a.Name, a.Provider)
+		}
 	}
 	regions := s.DeployRegions()
 	blocked := map[string]bool{}
-	for _, w := range s.Blockers() {
-		if c.cc.aggregate.MatchString(w.Alarm) {
+	for _, w := range c.blockers(p, s) {
+		if c.playsAggregate(p, w) {
 			blocked[w.Region] = true
 		}
 	}
@@ -295,17 +481,17 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 		if !blocked[r] {
 			f := at
 			f.Region = r
-			c.add(RuleBlocker, f, "stage %s enters %s without checking an alarm there", s.Name, r)
+			c.add(RuleBlocker, f, "stage %s enters %s without checking an alarm that plays the aggregate role there", s.Name, regionName(r))
 		}
 	}
 	var bakes []Watch
-	for _, w := range s.Bakes() {
-		if c.cc.bakeAlarm.MatchString(w.Alarm) {
+	for _, w := range c.bakes(p, s) {
+		if c.playsAggregate(p, w) || (c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)) {
 			bakes = append(bakes, w)
 		}
 	}
 	if info.bakeRequired && len(bakes) == 0 {
-		c.add(RuleBakeMissing, at, "stage %s has no bake (%s needs %d min)", s.Name, info.position, info.floor)
+		c.add(RuleBakeMissing, at, "stage %s has no bake on an aggregate alarm (%s needs %d min)", s.Name, info.position, info.floor)
 	}
 	if len(bakes) > 0 || info.bakeRequired {
 		baked := map[string]int{}
@@ -318,9 +504,9 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 			f.Region = r
 			switch {
 			case !ok && len(bakes) > 0:
-				c.add(RuleBakeCoverage, f, "stage %s deploys to %s but its bake does not watch that region's bake alarm", s.Name, r)
+				c.add(RuleBakeCoverage, f, "stage %s deploys to %s but its bake does not watch that region's aggregate alarm", s.Name, regionName(r))
 			case ok && info.bakeRequired && m < info.floor:
-				c.add(RuleBakeShort, f, "stage %s bakes %s for %d min; %s needs %d min", s.Name, r, m, info.position, info.floor)
+				c.add(RuleBakeShort, f, "stage %s bakes %s for %d min; %s needs %d min", s.Name, regionName(r), m, info.position, info.floor)
 			}
 		}
 	}
@@ -337,12 +523,7 @@ func (c *checker) cells(s Stage, at Finding) {
 	cells := map[string]map[string]bool{}
 	stacks := map[key]map[string]int{}
 	for _, a := range s.Actions {
-		if a.Provider != "CloudFormation" {
-			continue
-		}
-		switch a.Configuration["ActionMode"] {
-		case "CHANGE_SET_EXECUTE", "CREATE_UPDATE", "REPLACE_ON_FAILURE":
-		default:
+		if !a.Deploys() || a.Provider != "CloudFormation" {
 			continue
 		}
 		for _, src := range []string{a.Name, a.Configuration["StackName"]} {
@@ -364,7 +545,7 @@ func (c *checker) cells(s Stage, at Finding) {
 		if n := len(cells[r]); n > 1 {
 			f := at
 			f.Region = r
-			c.add(RuleTwoCells, f, "stage %s deploys %d cells/AZs of %s at once (%s)", s.Name, n, r, strings.Join(slices.Sorted(maps.Keys(cells[r])), ", "))
+			c.add(RuleTwoCells, f, "stage %s deploys %d cells/AZs of %s at once (%s)", s.Name, n, regionName(r), strings.Join(slices.Sorted(maps.Keys(cells[r])), ", "))
 		}
 	}
 	keys := make([]key, 0, len(stacks))
@@ -379,103 +560,60 @@ func (c *checker) cells(s Stage, at Finding) {
 			if stacks[k][name] > 1 {
 				f := at
 				f.Region = k.region
-				c.add(RuleRegionTwice, f, "stage %s deploys stack %s in %s %d times in parallel", s.Name, name, k.region, stacks[k][name])
+				c.add(RuleRegionTwice, f, "stage %s deploys stack %s in %s %d times in parallel", s.Name, Escape(name), regionName(k.region), stacks[k][name])
 			}
 		}
 	}
 }
 
-func (c *checker) hasAggregate(t *Template) bool {
-	for _, r := range t.Resources {
-		if r.Type == "AWS::CloudWatch::CompositeAlarm" && c.cc.aggregate.MatchString(Flatten(r.Properties["AlarmName"])) {
-			return true
+// noOp reports a production stage whose every deployment redeploys, to
+// the same stack, account and region, the template the stage before it
+// deployed there.
+func (c *checker) noOp(p Pipeline, s Stage, r stageRole, prev Stage, pr stageRole, where Finding) {
+	if len(r.targets) == 0 {
+		return
+	}
+	for _, t := range r.targets {
+		if t.tpl == nil {
+			return
+		}
+		same := slices.ContainsFunc(pr.targets, func(o target) bool {
+			return o.tpl != nil && o.account == t.account && o.region == t.region && o.stack == t.stack && c.hash(o.tpl) == c.hash(t.tpl)
+		})
+		if !same {
+			return
 		}
 	}
-	return false
+	f := where
+	f.Stage = s.Name
+	c.add(RuleNoOpStage, f, "stage %s redeploys exactly the templates stage %s deployed to the same stacks (%s): it changes nothing", s.Name, prev.Name, strings.Join(regionNames(s.DeployRegions()), ", "))
 }
 
-// resources checks CodeDeploy and Lambda alias resources of a template.
-func (c *checker) resources(t *Template, at Finding, production bool) {
-	at.Template = t.Path
-	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
-		r := t.Resources[id]
-		f := at
-		f.Resource = id
-		p := r.Properties
-		switch r.Type {
-		case "AWS::CodeDeploy::DeploymentGroup":
-			ac := asMap(p["AlarmConfiguration"])
-			alarms, _ := ac["Alarms"].([]any)
-			if !truthy(ac["Enabled"]) || len(alarms) == 0 {
-				c.add(RuleDeployAlarms, f, "deployment group %s has no alarms", id)
-			}
-			ar := asMap(p["AutoRollbackConfiguration"])
-			events := map[string]bool{}
-			if ev, ok := ar["Events"].([]any); ok {
-				for _, e := range ev {
-					events[Flatten(e)] = true
-				}
-			}
-			if !truthy(ar["Enabled"]) || !events["DEPLOYMENT_FAILURE"] || !events["DEPLOYMENT_STOP_ON_ALARM"] {
-				c.add(RuleDeployRollback, f, "deployment group %s does not roll back automatically on failure and on alarm", id)
-			}
-			switch name := Flatten(p["DeploymentConfigName"]); name {
-			case "CodeDeployDefault.AllAtOnce", "CodeDeployDefault.HalfAtATime":
-				c.add(RuleMinHealthy, f, "deployment group %s uses %s, which replaces more than a third of the fleet at once", id, name)
-			}
-		case "AWS::CodeDeploy::DeploymentConfig":
-			if m := asMap(p["MinimumHealthyHosts"]); m != nil && Flatten(m["Type"]) == "FLEET_PERCENT" {
-				if v, err := strconv.ParseFloat(Flatten(m["Value"]), 64); err == nil && v < 67 {
-					c.add(RuleMinHealthy, f, "deployment config %s keeps %v%% of hosts healthy; at least 67%% is needed", id, v)
-				}
-			}
-			if z := asMap(p["ZonalConfig"]); z != nil {
-				for _, k := range []string{"MonitorDurationInSeconds", "FirstZoneMonitorDurationInSeconds"} {
-					if v, _ := strconv.Atoi(Flatten(z[k])); v <= 0 {
-						c.add(RuleZonalMonitor, f, "deployment config %s has a zonal configuration with no %s", id, k)
-					}
-				}
-			}
-		case "AWS::Lambda::Alias":
-			if !production {
-				continue
-			}
-			if r.UpdatePolicy["CodeDeployLambdaAliasUpdate"] == nil && p["RoutingConfig"] == nil {
-				c.add(RuleAliasShift, f, "Lambda alias %s is repointed at once in production (no CodeDeploy, no weights)", id)
-			}
+// hash identifies what a template deploys: its resources (type,
+// properties, update policy), parameters and outputs, without metadata.
+func (c *checker) hash(t *Template) string {
+	if h, ok := c.hashes[t]; ok {
+		return h
+	}
+	type res struct {
+		Type         string
+		Properties   map[string]any
+		UpdatePolicy map[string]any
+	}
+	rs := map[string]res{}
+	for id, r := range t.Resources {
+		if r.Type == "AWS::CDK::Metadata" {
+			continue
 		}
+		rs[id] = res{r.Type, r.Properties, r.UpdatePolicy}
 	}
-}
-
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case string:
-		return strings.EqualFold(x, "true")
-	}
-	return false
-}
-
-// relevant reports whether a template has anything verify checks.
-func relevant(t *Template) bool {
-	for _, r := range t.Resources {
-		switch r.Type {
-		case "AWS::CodePipeline::Pipeline", "AWS::CodeDeploy::DeploymentGroup", "AWS::CodeDeploy::DeploymentConfig", "AWS::Lambda::Alias":
-			return true
-		}
-	}
-	return false
-}
-
-// alwaysOpen reports whether a DeploymentWindow cron allows every hour of
-// every day (no real window).
-func alwaysOpen(cron string) bool {
-	f := strings.Fields(cron)
-	if len(f) < 6 {
-		return false
-	}
-	any := func(v string) bool { return v == "*" || v == "?" || v == "0-23" }
-	days := func(v string) bool { return v == "*" || v == "?" || v == "1-7" || v == "SUN-SAT" }
-	return any(f[2]) && days(f[3]) && f[4] == "*" && days(f[5])
+	b, _ := json.Marshal(struct {
+		R       map[string]res
+		P, O    map[string]any
+		Account string
+	}{rs, t.Parameters, t.Outputs, t.Account})
+	sum := sha256.Sum256(b)
+	h := fmt.Sprintf("%x", sum[:8])
+	c.hashes[t] = h
+	return h
 }

@@ -1,23 +1,16 @@
 package verify
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 )
 
 // Assembly verifies a cloud assembly directory (cdk.out), nested stage
 // assemblies included. Production stacks are found through the pipeline's
-// deploy actions (their TemplatePath), so CodeDeploy and alarm rules apply
+// deploy actions (their TemplatePath), so deployment and alarm rules apply
 // to what production really deploys. An assembly without a pipeline has
 // its stacks checked as production stacks. Unreadable input is an error.
 func Assembly(dir string, cfg *Config) (*Report, error) {
@@ -25,118 +18,74 @@ func Assembly(dir string, cfg *Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(dir)
+	asm, err := ReadAssembly(dir, &cc.limits)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, err
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("verify: %s is not a directory (give a cloud assembly, or use a template file)", dir)
-	}
-	templates, err := readAssembly(os.DirFS(dir), ".", map[string]bool{})
+	return run(asm.Templates, cc, true, dir)
+}
+
+// Check verifies a cloud assembly already read (ReadAssembly).
+func Check(asm *CloudAssembly, cfg *Config) (*Report, error) {
+	cc, err := cfg.compile()
 	if err != nil {
-		return nil, fmt.Errorf("verify: %s: %w", dir, err)
+		return nil, err
 	}
-	return run(templates, cc, true, dir)
+	return run(asm.Templates, cc, true, asm.Dir)
 }
 
 // TemplateReader verifies one CloudFormation template. Rules that need the
-// stacks a pipeline deploys (aggregate alarms) are skipped.
+// stacks a pipeline deploys (aggregate alarms, the alarm contract,
+// production by tag) are skipped.
 func TemplateReader(r io.Reader, name string, cfg *Config) (*Report, error) {
 	cc, err := cfg.compile()
 	if err != nil {
 		return nil, err
 	}
-	t, err := ParseTemplate(r, name)
+	t, err := ReadTemplate(r, name, &cc.limits)
 	if err != nil {
 		return nil, err
 	}
 	return run([]*Template{t}, cc, false, name)
 }
 
-// Path verifies a cloud assembly directory or a template file.
+// Path verifies a cloud assembly directory or a template file. A path
+// that is neither a directory nor a regular file (a device, a pipe) is
+// refused before it is read.
 func Path(path string, cfg *Config) (*Report, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, fmt.Errorf("verify: %s", Escape(err.Error()))
 	}
 	if st.IsDir() {
 		return Assembly(path, cfg)
 	}
-	b, err := os.ReadFile(path)
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("verify: %s is not a regular file or a directory", Escape(path))
+	}
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, fmt.Errorf("verify: %s", Escape(err.Error()))
 	}
-	return TemplateReader(bytes.NewReader(b), path, cfg)
-}
-
-type manifest struct {
-	Artifacts map[string]struct {
-		Type        string `json:"type"`
-		Environment string `json:"environment"`
-		Properties  struct {
-			TemplateFile  string            `json:"templateFile"`
-			Tags          map[string]string `json:"tags"`
-			DirectoryName string            `json:"directoryName"`
-		} `json:"properties"`
-	} `json:"artifacts"`
-}
-
-// readAssembly reads the stacks of the assembly in dir and its nested
-// assemblies, with paths relative to the root.
-func readAssembly(fsys fs.FS, dir string, seen map[string]bool) ([]*Template, error) {
-	if seen[dir] {
-		return nil, nil
-	}
-	seen[dir] = true
-	b, err := fs.ReadFile(fsys, filepath.ToSlash(filepath.Join(dir, "manifest.json")))
-	if err != nil {
-		return nil, fmt.Errorf("no cloud assembly manifest: %w", err)
-	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: malformed manifest: %w", filepath.Join(dir, "manifest.json"), err)
-	}
-	var out []*Template
-	var errs []error
-	for _, id := range slices.Sorted(maps.Keys(m.Artifacts)) {
-		a := m.Artifacts[id]
-		switch a.Type {
-		case "aws:cloudformation:stack":
-			rel := filepath.ToSlash(filepath.Join(dir, a.Properties.TemplateFile))
-			tb, err := fs.ReadFile(fsys, rel)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("stack %s: %w", id, err))
-				continue
-			}
-			t, err := ParseTemplate(bytes.NewReader(tb), rel)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if parts := strings.Split(a.Environment, "/"); len(parts) == 4 && !strings.HasPrefix(parts[3], "unknown") {
-				t.Region = parts[3]
-			}
-			t.Tags = a.Properties.Tags
-			out = append(out, t)
-		case "cdk:cloud-assembly":
-			nested, err := readAssembly(fsys, filepath.Join(dir, a.Properties.DirectoryName), seen)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			out = append(out, nested...)
-		}
-	}
-	return out, errors.Join(errs...)
+	defer f.Close()
+	return TemplateReader(f, path, cfg)
 }
 
 func run(templates []*Template, cc *compiled, assembly bool, name string) (*Report, error) {
-	c := &checker{cc: cc, order: map[string]int{}, pipelineTemplate: map[string]string{}}
-	if assembly {
-		c.byPath = map[string]*Template{}
-		for _, t := range templates {
-			c.byPath[t.Path] = t
-		}
+	c := &checker{
+		cc: cc, templates: templates, asm: assembly,
+		order: map[string]int{}, pipelineTemplate: map[string]string{}, checked: map[*Template]bool{},
+		contracted: map[*Template]bool{}, reported: map[string]bool{}, hashes: map[*Template]string{},
+		aggregateCache: map[string][]*alarm{}, prodTemplates: map[string][]*Template{},
+		byPath: map[string]*Template{}, bases: map[string]string{}, waves: map[string]string{},
 	}
+	for _, t := range templates {
+		c.byPath[t.Path] = t
+	}
+	c.alarms = newAlarmIndex(templates)
+	c.external = append(c.external, cc.external...)
+	c.external = append(c.external, controllerExternals(templates)...)
+	c.metadataExternals(templates)
 	rep := &Report{Templates: len(templates)}
 	var pipelines []Pipeline
 	anything := false
@@ -145,15 +94,21 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 		anything = anything || relevant(t)
 	}
 	if !anything {
-		return nil, fmt.Errorf("verify: %s has no CodePipeline pipeline, CodeDeploy deployment group or Lambda alias: nothing to verify", name)
+		return nil, fmt.Errorf("verify: %s has no CodePipeline pipeline, CodeDeploy deployment group, ECS service, AppConfig deployment or Lambda alias: nothing to verify", Escape(name))
 	}
 	rep.Pipelines = len(pipelines)
+	for _, t := range templates {
+		c.templateLimits(t)
+	}
 	for _, p := range pipelines {
 		c.pipeline(p)
 	}
 	if len(pipelines) == 0 {
 		for _, t := range templates {
-			c.resources(t, Finding{Region: t.Region}, true)
+			c.resources(t, Finding{Region: t.Region})
+			if assembly {
+				c.deploymentContract(t)
+			}
 		}
 	}
 	c.suppress(templates)
@@ -163,6 +118,28 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 		rep.Findings = []Finding{}
 	}
 	return rep, nil
+}
+
+// metadataExternals reads external alarms declared in template metadata:
+// "safepipe:externalAlarms", a list of {"alarm", "account", "region",
+// "aggregate", "reason"} on any resource (the pipeline, typically). A
+// declaration without a reason is ignored and reported (SP000).
+func (c *checker) metadataExternals(templates []*Template) {
+	for _, t := range templates {
+		for _, id := range sortedKeys(t.Resources) {
+			list, _ := t.Resources[id].Metadata["safepipe:externalAlarms"].([]any)
+			for _, item := range list {
+				m := asMap(item)
+				e := ExternalAlarm{Alarm: str(m["alarm"]), Account: str(m["account"]), Region: str(m["region"]),
+					Aggregate: m["aggregate"] == true, Reason: strings.TrimSpace(str(m["reason"]))}
+				if e.Alarm == "" || e.Reason == "" {
+					c.add(RuleSuppressionReason, Finding{Template: t.Path, Resource: id}, "external alarm %q declared on %s has no reason (or no alarm); it is ignored", e.Alarm, id)
+					continue
+				}
+				c.external = append(c.external, e)
+			}
+		}
+	}
 }
 
 // suppress applies the config's suppressions and those in template
@@ -178,7 +155,7 @@ func (c *checker) suppress(templates []*Template) {
 		all = append(all, scoped{s: s})
 	}
 	for _, t := range templates {
-		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+		for _, id := range sortedKeys(t.Resources) {
 			list, _ := t.Resources[id].Metadata["safepipe:suppress"].([]any)
 			for _, item := range list {
 				m := asMap(item)

@@ -47,6 +47,18 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleZonalMonitor:      {"fail/SP015-zonal-without-monitor.template.json", service},
 		RuleAliasShift:        {"fail/SP016-alias-shifted-at-once.template.json", service},
 		RuleAggregate:         {"assembly-fail-SP017", "testdata/assembly-pass"},
+		RuleNoProduction:      {"fail/SP018-production-unrecognised.template.json", pipeline},
+		RuleV1:                {"fail/SP019-v1-pipeline-with-conditions.template.json", pipeline},
+		RuleConditionLimits:   {"fail/SP020-six-rules-in-a-condition.template.json", pipeline},
+		RuleWindowCoverage:    {"fail/SP021-window-always-open-as-a-list.template.json", pipeline},
+		RuleAlarmContract:     {"assembly-fail-SP022", "testdata/assembly-pass"},
+		RuleECSCircuitBreaker: {"fail/SP023-ecs-without-circuit-breaker.template.json", service},
+		RuleECSAlarms:         {"fail/SP024-ecs-without-alarms.template.json", service},
+		RuleAppConfigStrategy: {"fail/SP025-appconfig-all-at-once.template.json", service},
+		RuleAppConfigMonitors: {"fail/SP026-appconfig-without-monitors.template.json", service},
+		RuleTemplateLimits:    {"fail/SP027-too-many-resources.template.json", service},
+		RuleNoOpStage:         {"assembly-fail-SP028", "testdata/assembly-pass"},
+		RuleGateInRollback:    {"fail/SP029-blocker-in-rolling-back-stage.template.json", pipeline},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]
@@ -74,7 +86,12 @@ func TestUnsafeVariantsAreCaught(t *testing.T) {
 		"SP002-bake-on-ok-state":               {RuleBakeMissing: 1},
 		"SP004-last-part-misses-earlier-parts": {RuleBakeCoverage: 2},
 		"SP005-entry-skips":                    {RuleWindow: 1},
-		"SP005-window-always-open":             {RuleWindow: 1},
+		"SP005-window-always-open":             {RuleWindowCoverage: 1},
+		"SP014-ecs-half-the-tasks":             {RuleMinHealthy: 1},
+		"SP019-v1-pipeline-with-conditions":    {RuleV1: 2},
+		"SP020-six-rules-in-a-condition":       {RuleConditionLimits: 2},
+		"SP021-window-always-open-as-a-list":   {RuleWindowCoverage: 2},
+		"SP025-appconfig-growth-100":           {RuleAppConfigStrategy: 1},
 		"SP006-blocker-after-deploy":           {RuleBlocker: 1},
 		"SP006-blocker-rule-behind-window":     {RuleBlocker: 1},
 	} {
@@ -95,7 +112,7 @@ func TestFindingDetails(t *testing.T) {
 		Rule: RuleBakeCoverage, Name: "bake-every-region", Severity: Error,
 		Pipeline: "PipelineCodePipeline", Stage: "Prod-W2-Regional", Region: "us-west-2",
 		Template: "testdata/fail/SP004-bake-misses-a-region.template.json",
-		Message:  "stage Prod-W2-Regional deploys to us-west-2 but its bake does not watch that region's bake alarm",
+		Message:  "stage Prod-W2-Regional deploys to us-west-2 but its bake does not watch that region's aggregate alarm",
 		Fix:      ruleInfo(RuleBakeCoverage).Fix,
 	}, f, "an action without Region runs in the pipeline's region, inferred from its home artifact store")
 
@@ -140,63 +157,159 @@ func TestSuppressions(t *testing.T) {
 }
 
 func TestConfigRecognisesOtherNaming(t *testing.T) {
-	// A pipeline that names its production stages "Live-…" is not gated
-	// under the default pattern; with its own patterns it is.
+	// A pipeline that names its production stages "Live-…" deploys, but
+	// nothing tells verify which stages are production: SP018, and no
+	// production rule is checked. With its own patterns, it is gated.
 	b, err := os.ReadFile("testdata/fail/SP001-no-rollback.template.json")
 	require.NoError(t, err)
 	renamed := strings.ReplaceAll(string(b), `"Prod-`, `"Live-`)
 	rep, err := TemplateReader(strings.NewReader(renamed), "renamed", nil)
 	require.NoError(t, err)
-	assert.Empty(t, rep.Findings)
+	assert.Equal(t, map[string]int{RuleNoProduction: 1}, rulesOf(rep))
+	assert.Contains(t, rep.Findings[0].Message, "Live-W1-OneBox (us-east-1)")
 	rep, err = TemplateReader(strings.NewReader(renamed), "renamed", &Config{Production: `^Live-`, Wave: `^Live-(W\d+)`})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep))
 }
 
-// TestProductionByTag: a pipeline whose production stages have other names
-// is gated when its production stacks carry the configured tag.
-func TestProductionByTag(t *testing.T) {
-	dir := t.TempDir()
-	err := filepath.Walk("testdata/assembly-pass", func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel("testdata/assembly-pass", path)
-		s := strings.ReplaceAll(string(b), "Prod-", "Live-")
-		if strings.HasSuffix(path, "manifest.json") && strings.Contains(rel, "Prod-") {
-			// tag the production stacks
-			s = strings.ReplaceAll(s, `"templateFile"`, `"tags": {"environment": "production"}, "templateFile"`)
-		}
-		if strings.HasSuffix(rel, "Pipeline.template.json") {
-			// and remove one production stage's rollback
-			var tpl map[string]any
-			require.NoError(t, json.Unmarshal([]byte(s), &tpl))
-			stages := tpl["Resources"].(map[string]any)["PipelineCodePipeline"].(map[string]any)["Properties"].(map[string]any)["Stages"].([]any)
-			for _, st := range stages {
-				if st.(map[string]any)["Name"] == "Live-W1-Regional" {
-					delete(st.(map[string]any), "OnFailure")
-				}
+// TestProductionRoles: production is recognised from names
+// (case-insensitively), stack tags, accounts and stage order; an approval
+// stage named like production is not the first production stage.
+func TestProductionRoles(t *testing.T) {
+	b, err := os.ReadFile("testdata/pass/pipeline.template.json")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name    string
+		edit    func(string) string
+		cfg     *Config
+		want    map[string]int
+		message string
+	}{
+		{"lower case names", func(s string) string { return strings.ReplaceAll(s, `"Prod-`, `"prod-`) }, nil, map[string]int{}, ""},
+		{"pre-prod is not production", func(s string) string { return strings.ReplaceAll(s, `"Prod-`, `"PreProd-`) }, nil, map[string]int{RuleNoProduction: 1}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := TemplateReader(strings.NewReader(c.edit(string(b))), "pipeline", c.cfg)
+			require.NoError(t, err)
+			if c.want != nil {
+				assert.Equal(t, c.want, rulesOf(rep), "%+v", rep.Findings)
 			}
-			out, _ := json.Marshal(tpl)
-			s = string(out)
+			if c.message != "" {
+				found := false
+				for _, f := range rep.Findings {
+					found = found || strings.Contains(f.Message, c.message) || f.Stage == c.message
+				}
+				assert.True(t, found, "%+v", rep.Findings)
+			}
+		})
+	}
+}
+
+// TestApprovalStageBeforeProduction: a stage that only approves is not the
+// first production stage; the first stage that deploys to production is,
+// and deploying every region at once there is caught.
+func TestApprovalStageBeforeProduction(t *testing.T) {
+	b, err := os.ReadFile("testdata/fail/SP007-first-stage-two-regions.template.json")
+	require.NoError(t, err)
+	var tpl map[string]any
+	require.NoError(t, json.Unmarshal(b, &tpl))
+	props := tpl["Resources"].(map[string]any)["PipelineCodePipeline"].(map[string]any)["Properties"].(map[string]any)
+	stages := props["Stages"].([]any)
+	approval := map[string]any{"Name": "ProdApproval", "Actions": []any{map[string]any{
+		"Name": "Approve", "ActionTypeId": map[string]any{"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"},
+	}}}
+	var out []any
+	for _, s := range stages {
+		if s.(map[string]any)["Name"] == "Prod-W1-OneBox" {
+			out = append(out, approval)
 		}
-		target := filepath.Join(dir, strings.ReplaceAll(rel, "Prod-", "Live-"))
-		require.NoError(t, os.MkdirAll(filepath.Dir(target), 0o755))
-		return os.WriteFile(target, []byte(s), 0o644)
-	})
+		out = append(out, s)
+	}
+	props["Stages"] = out
+	b, _ = json.Marshal(tpl)
+	rep, err := TemplateReader(bytes.NewReader(b), "approval", nil)
 	require.NoError(t, err)
-	rep, err := Assembly(dir, nil)
+	var first []string
+	for _, f := range rep.Findings {
+		if f.Rule == RuleFirstStage {
+			first = append(first, f.Stage)
+		}
+	}
+	assert.Equal(t, []string{"Prod-W1-OneBox"}, first, "the approval stage is not production; the stage deploying two regions is")
+}
+
+// TestProductionByTag: a pipeline whose production stages have other names
+// is gated when its production stacks carry a production tag: the usual
+// Environment tag by default, any tag by configuration.
+func TestProductionByTag(t *testing.T) {
+	copyRenamed := func(t *testing.T, tag string) string {
+		dir := t.TempDir()
+		err := filepath.Walk("testdata/assembly-pass", func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel("testdata/assembly-pass", path)
+			s := strings.ReplaceAll(string(b), "Prod-", "Live-")
+			if strings.HasSuffix(path, "manifest.json") && strings.Contains(rel, "Prod-") {
+				// tag the production stacks
+				s = strings.ReplaceAll(s, `"templateFile"`, `"tags": {`+tag+`}, "templateFile"`)
+			}
+			if strings.HasSuffix(rel, "Pipeline.template.json") {
+				// and remove one production stage's rollback
+				var tpl map[string]any
+				require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+				stages := tpl["Resources"].(map[string]any)["PipelineCodePipeline"].(map[string]any)["Properties"].(map[string]any)["Stages"].([]any)
+				for _, st := range stages {
+					if st.(map[string]any)["Name"] == "Live-W1-Regional" {
+						delete(st.(map[string]any), "OnFailure")
+					}
+				}
+				out, _ := json.Marshal(tpl)
+				s = string(out)
+			}
+			target := filepath.Join(dir, strings.ReplaceAll(rel, "Prod-", "Live-"))
+			require.NoError(t, os.MkdirAll(filepath.Dir(target), 0o755))
+			return os.WriteFile(target, []byte(s), 0o644)
+		})
+		require.NoError(t, err)
+		return dir
+	}
+	wave := `^Live-(W\d+)`
+	dir := copyRenamed(t, `"Environment": "Production"`)
+	rep, err := Assembly(dir, &Config{Wave: wave})
 	require.NoError(t, err)
-	assert.Empty(t, rep.Findings, "by name alone, Live- stages are not production")
-	rep, err = Assembly(dir, &Config{ProductionTag: "environment=production", Wave: `^Live-(W\d+)`})
+	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "Environment=Production makes a stack production: %+v", rep.Findings)
+
+	dir = copyRenamed(t, `"tier": "live"`)
+	rep, err = Assembly(dir, &Config{Wave: wave})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "%+v", rep.Findings)
+	assert.Equal(t, map[string]int{RuleNoProduction: 1}, rulesOf(rep), "an unknown tag says nothing: %+v", rep.Findings)
+	rep, err = Assembly(dir, &Config{ProductionTag: "Tier=LIVE", Wave: wave})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "the configured tag, case-insensitively: %+v", rep.Findings)
+
+	dir = copyRenamed(t, `"Environment": "Рrod"`) // a Cyrillic Р
+	rep, err = Assembly(dir, &Config{Wave: wave})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "a look-alike tag value still means production: %+v", rep.Findings)
+
+	// By account: the production account, and no other.
+	dir = copyRenamed(t, `"tier": "live"`)
+	rep, err = Assembly(dir, &Config{ProductionAccounts: []string{"333333333333"}, Wave: wave})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "the production account: %+v", rep.Findings)
+	rep, err = Assembly(dir, &Config{ProductionAccounts: []string{"999999999999"}, Wave: wave})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleNoProduction: 1}, rulesOf(rep), "another account: %+v", rep.Findings)
+
 	_, err = ReadConfig(strings.NewReader(`{"productionTag": "production"}`))
 	assert.ErrorContains(t, err, "must be key=value")
+	_, err = ReadConfig(strings.NewReader(`{"productionAccounts": ["12345"]}`))
+	assert.ErrorContains(t, err, `productionAccounts[0] "12345" is not a 12-digit AWS account`)
 }
 
 func TestUnreadableInput(t *testing.T) {
@@ -211,9 +324,9 @@ func TestUnreadableInput(t *testing.T) {
 		name, path, want string
 	}{
 		{"missing", filepath.Join(dir, "nope"), "no such file"},
-		{"malformed", write("bad.json", `{"Resources": {`), "is not a JSON CloudFormation template"},
+		{"malformed", write("bad.json", `{"Resources": {`), "is not a valid JSON CloudFormation template"},
 		{"no resources", write("empty.json", `{"AWSTemplateFormatVersion": "2010-09-09"}`), "has no Resources section"},
-		{"trailing data", write("two.json", `{"Resources": {}} {}`), "has data after the template object"},
+		{"trailing data", write("two.json", `{"Resources": {}} {}`), "data after the JSON document"},
 		{"nothing to verify", write("bucket.json", `{"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}`), "nothing to verify"},
 		{"directory without manifest", filepath.Join(dir, "sub"), "no cloud assembly manifest"},
 		{"malformed manifest", filepath.Dir(write("asm/manifest.json", `{"artifacts": [`)), "malformed manifest"},
@@ -253,29 +366,4 @@ func TestParseSeverity(t *testing.T) {
 	}
 	_, err := ParseSeverity("fatal")
 	assert.ErrorContains(t, err, `"fatal"`)
-}
-
-func FuzzParseTemplate(f *testing.F) {
-	// Small seeds: the fuzzer slows to a crawl on inputs of ~100 KB.
-	for _, p := range []string{"testdata/assembly-pass/Pipeline.template.json", "testdata/pass/service.template.json"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		var c bytes.Buffer
-		if err := json.Compact(&c, b); err != nil {
-			f.Fatal(err)
-		}
-		f.Add(c.Bytes())
-	}
-	f.Add([]byte(`{"Resources": {"P": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": [{"Name": "Prod-1", "Actions": [7]}]}}}}`))
-	f.Add([]byte(`{"Resources": {"P": {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": "x"}}}}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		// Any input answers with a report or an error, never a panic.
-		rep, err := TemplateReader(bytes.NewReader(b), "fuzz", nil)
-		if err == nil {
-			var out bytes.Buffer
-			_ = WriteText(&out, rep, Info)
-		}
-	})
 }

@@ -1,36 +1,46 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/safepipe/safepipe/verify"
 )
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	format := fs.String("format", "text", "output format: text or json")
 	severity := fs.String("severity", "warning", "report and fail on findings at or above this `LEVEL`: info, warning, error")
 	configPath := fs.String("config", "", "config `FILE` (JSON): stage-name patterns, floors, suppressions")
 	rules := fs.Bool("rules", false, "list the rules and exit")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: safepipe verify [flags] [PATH]\n\nPATH is a cloud assembly directory (default cdk.out) or a template file.\nExit codes: 0 clean, 1 findings at or above --severity, 2 unreadable input.\n\nflags:")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: safepipe verify [flags] [PATH]\n\nPATH is a cloud assembly directory (default cdk.out) or a template file.\nExit codes: 0 clean, 1 findings at or above --severity, 2 unreadable input.\n\nflags:")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "safepipe: verify: %s\n", verify.Escape(err.Error()))
+		usage(stderr)
 		return 2
 	}
 	if *rules {
 		for _, r := range verify.Rules {
-			fmt.Fprintf(stdout, "%s  %-24s %-7s %s\n       fix: %s\n", r.ID, r.Name, r.Severity, r.Rationale, r.Fix)
+			fmt.Fprintf(stdout, "%s  %-27s %-7s %s\n       fix: %s\n", r.ID, r.Name, r.Severity, r.Rationale, r.Fix)
 		}
 		return 0
 	}
 	if fs.NArg() > 1 {
-		return fail(stderr, fmt.Errorf("verify takes one PATH, got %q", fs.Args()))
+		return fail(stderr, fmt.Errorf("verify takes one PATH, got %d: %s", fs.NArg(), verify.Escape(strings.Join(fs.Args(), " "))))
 	}
 	path := "cdk.out"
 	if fs.NArg() == 1 {
@@ -45,7 +55,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	var cfg *verify.Config
 	if *configPath != "" {
-		f, err := os.Open(*configPath)
+		f, err := openRegular(*configPath)
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -71,4 +81,21 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// openRegular opens a config file, refusing what is not a regular file (a
+// device or a pipe would be read for ever).
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, errors.New(verify.Escape(err.Error()))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("config %s is not a regular file", verify.Escape(path))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.New(verify.Escape(err.Error()))
+	}
+	return f, nil
 }

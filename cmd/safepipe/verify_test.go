@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/verify"
 )
 
 func TestVerifyCommand(t *testing.T) {
@@ -29,7 +31,7 @@ func TestVerifyCommand(t *testing.T) {
 	}{
 		{"clean assembly", []string{filepath.Join(fixtures, "assembly-pass")}, 0, []string{"1 pipeline(s), 13 template(s): 0 error(s)"}, "", false},
 		{"findings grouped by stage", []string{filepath.Join(fixtures, "fail", "SP001-no-rollback.template.json")}, 1,
-			[]string{"PipelineCodePipeline / Prod-W1-Regional\n  ERROR      SP001 prod-rollback", "fix: Add an OnFailure condition", "1 error(s)"}, "", false},
+			[]string{"PipelineCodePipeline / Prod-W1-Regional\n  ERROR      SP001 prod-rollback", "fix: Give the stage an OnFailure condition", "1 error(s)"}, "", false},
 		{"below the threshold", []string{"--severity", "error", filepath.Join(fixtures, "fail", "SP016-alias-shifted-at-once.template.json")}, 0, []string{"0 error(s), 0 warning(s)"}, "", false},
 		{"warning at the default threshold", []string{filepath.Join(fixtures, "fail", "SP016-alias-shifted-at-once.template.json")}, 1, []string{"WARNING    SP016"}, "", false},
 		{"suppressed by config", []string{"--config", cfg, filepath.Join(fixtures, "fail", "SP016-alias-shifted-at-once.template.json")}, 0, []string{"suppressed SP016", "reason: dev alias, no traffic", "1 suppressed"}, "", false},
@@ -88,5 +90,68 @@ func TestVerifyJSON(t *testing.T) {
 		assert.Equal(t, "error", f.Severity)
 	}
 	assert.Equal(t, "SP004@Prod-W1-OneBox/us-east-2,SP006@Prod-W1-OneBox/us-east-2,SP007@Prod-W1-OneBox/", strings.Join(rules, ","))
-	assert.Len(t, doc.Rules, 18)
+	assert.Len(t, doc.Rules, len(verify.Rules))
+}
+
+// TestVerifyHostileInput: every rejected input exits 2 with one line per
+// problem, each a "safepipe:" line free of control characters, and never
+// a stack trace.
+func TestVerifyHostileInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	pass, err := os.ReadFile(filepath.Join("..", "..", "verify", "testdata", "pass", "pipeline.template.json"))
+	require.NoError(t, err)
+	dup := write("dup.json", `{"Resources": {"A": {"Type": "AWS::Lambda::Alias"}, "A": {"Type": "AWS::Lambda::Alias"}, "a": {"Type": "x"}}}`)
+	cases := []struct {
+		name  string
+		args  []string
+		lines int
+		want  string
+	}{
+		{"duplicate and case-variant keys", []string{dup}, 2, `duplicate key "A"`},
+		{"trailing data", []string{write("trail.json", string(pass)+"}]}")}, 1, "data after the JSON document"},
+		{"max-int wait time", []string{write("wait.json", strings.Replace(string(pass), `"WaitTime": "720"`, `"WaitTime": "9223372036854775807"`, 1))}, 1, "(limit 86400)"},
+		{"escape sequence in the file name", []string{filepath.Join(dir, "no\x1b[2Jsuch.json")}, 1, `no\x1b[2Jsuch.json`},
+		{"a device", []string{"/dev/zero"}, 1, "is not a regular file or a directory"},
+		{"a config of the wrong case", []string{"--config", write("cfg.json", `{"PRODUCTION": "x", "Floors": {}}`), write("ok.json", string(pass))}, 2, `unknown field "PRODUCTION" (did you mean "production"?)`},
+		{"two paths", []string{"a", "b"}, 1, "verify takes one PATH, got 2: a b"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(append([]string{"verify"}, c.args...)...)
+			assert.Equal(t, 2, code, "stdout: %s\nstderr: %s", out, errOut)
+			assert.Empty(t, out)
+			assert.Contains(t, errOut, c.want)
+			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+			problems := 0
+			for _, l := range lines {
+				assert.True(t, strings.HasPrefix(l, "safepipe: "), "%q", l)
+				assert.Equal(t, verify.Escape(l), l, "no control characters")
+				if !strings.HasSuffix(l, ":") {
+					problems++
+				}
+			}
+			assert.Equal(t, c.lines, problems, "one line per problem:\n%s", errOut)
+			assert.NotContains(t, errOut, "goroutine")
+		})
+	}
+}
+
+func TestVerifyHelpAndRules(t *testing.T) {
+	code, out, errOut := runCLI("verify", "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "usage: safepipe verify")
+	assert.Empty(t, errOut)
+	code, out, _ = runCLI("verify", "--rules")
+	assert.Equal(t, 0, code)
+	for _, r := range verify.Rules {
+		assert.Contains(t, out, r.ID+"  "+r.Name)
+	}
+	code, _, errOut = runCLI("verify", "--bogus")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "flag provided but not defined: -bogus")
 }

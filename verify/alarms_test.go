@@ -1,0 +1,109 @@
+package verify
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// copyAssembly copies an assembly fixture into a temp dir, editing each
+// file's text.
+func copyAssembly(t *testing.T, src string, edit func(rel, s string) string) string {
+	t.Helper()
+	dir := t.TempDir()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dir, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(target), 0o755))
+		return os.WriteFile(target, []byte(edit(filepath.ToSlash(rel), string(b))), 0o644)
+	})
+	require.NoError(t, err)
+	return dir
+}
+
+// TestAggregateByRole: the aggregate role goes to what an alarm does, never
+// to its name.
+func TestAggregateByRole(t *testing.T) {
+	// Renamed everywhere: still the aggregate, by what it ORs.
+	dir := copyAssembly(t, "testdata/assembly-pass", func(_, s string) string {
+		return strings.ReplaceAll(s, "orders-aggregate-rollback", "orders-prod-use1-health")
+	})
+	rep, err := Assembly(dir, nil)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings)
+
+	// An AND composite is in ALARM only when all its children are: it
+	// does not play the role, nor do the bake composites built on it.
+	dir = copyAssembly(t, "testdata/assembly-pass", func(rel, s string) string {
+		if !strings.Contains(rel, "Prod-W1-") || !strings.HasSuffix(rel, ".template.json") {
+			return s
+		}
+		var tpl map[string]any
+		require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+		agg := tpl["Resources"].(map[string]any)["AggregateAlarm"].(map[string]any)["Properties"].(map[string]any)
+		agg["AlarmRule"] = map[string]any{"Fn::Join": []any{"", []any{"ALARM(\"", map[string]any{"Fn::GetAtt": []any{"ApiFaultRate", "Arn"}}, "\") AND ALARM(\"", map[string]any{"Fn::GetAtt": []any{"LowTraffic", "Arn"}}, "\")"}}}
+		b, _ := json.Marshal(tpl)
+		return string(b)
+	})
+	rep, err = Assembly(dir, nil)
+	require.NoError(t, err)
+	got := rulesOf(rep)
+	assert.Equal(t, 1, got[RuleAggregate], "%+v", rep.Findings)
+	assert.Equal(t, 2, got[RuleBlocker], "Prod-W1-OneBox and Prod-W1-Regional block on an alarm that is not the aggregate")
+	assert.Equal(t, 2, got[RuleBakeMissing])
+
+	// The config can name it.
+	rep, err = Assembly(dir, &Config{Aggregate: "^orders-aggregate-rollback$", BakeAlarm: "-bake$"})
+	require.NoError(t, err)
+	assert.Zero(t, rulesOf(rep)[RuleBlocker])
+	assert.Zero(t, rulesOf(rep)[RuleBakeMissing])
+}
+
+// TestExternalAlarms: an alarm no stack creates passes the contract only
+// when declared external with a reason, in the config or in metadata.
+func TestExternalAlarms(t *testing.T) {
+	rep, err := Assembly("testdata/assembly-fail-SP022", nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleAlarmContract: 2}, rulesOf(rep))
+
+	rep, err = Assembly("testdata/assembly-fail-SP022", &Config{ExternalAlarms: []ExternalAlarm{
+		{Alarm: "org-deployment-freeze", Region: "us-west-2", Reason: "the organisation's freeze alarm, owned by the platform team"},
+		{Alarm: "orders-api-p99-latency", Account: "333333333333", Reason: "created by the observability stack"},
+	}})
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings)
+
+	withMetadata := func(decl string) string {
+		return copyAssembly(t, "testdata/assembly-fail-SP022", func(rel, s string) string {
+			if rel != "Pipeline.template.json" {
+				return s
+			}
+			var tpl map[string]any
+			require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+			var d any
+			require.NoError(t, json.Unmarshal([]byte(decl), &d))
+			res := tpl["Resources"].(map[string]any)["PipelineCodePipeline"].(map[string]any)
+			res["Metadata"] = map[string]any{"safepipe:externalAlarms": d}
+			b, _ := json.Marshal(tpl)
+			return string(b)
+		})
+	}
+	rep, err = Assembly(withMetadata(`[{"alarm": "org-deployment-freeze", "region": "us-west-2", "reason": "organisation freeze"}]`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleAlarmContract: 1}, rulesOf(rep), "the declared one passes, the other not")
+	rep, err = Assembly(withMetadata(`[{"alarm": "org-deployment-freeze", "region": "us-west-2"}]`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{RuleAlarmContract: 2, RuleSuppressionReason: 1}, rulesOf(rep), "no reason: ignored, and reported")
+}

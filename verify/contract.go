@@ -1,0 +1,209 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+)
+
+// external finds the declaration of an alarm outside the assembly.
+func (c *checker) externalAlarm(account, region, name string) (ExternalAlarm, bool) {
+	for _, e := range c.external {
+		if e.matches(account, region, name) {
+			return e, true
+		}
+	}
+	return ExternalAlarm{}, false
+}
+
+// externalAggregate reports whether an external alarm of that account and
+// region is declared to play the aggregate role.
+func (c *checker) externalAggregate(account, region string) bool {
+	for _, e := range c.external {
+		if e.Aggregate && (e.Account == "" || account == "" || e.Account == account) && (e.Region == "" || region == "" || e.Region == region) {
+			return true
+		}
+	}
+	return false
+}
+
+// aggregatesFor returns the alarms that play the aggregate role in an
+// account and region, from the production templates deployed there.
+func (c *checker) aggregatesFor(account, region string) []*alarm {
+	k := envKey(account, region)
+	if a, ok := c.aggregateCache[k]; ok {
+		return a
+	}
+	high := c.alarms.highSeverity(c.prodTemplates[k])
+	a := c.alarms.aggregates(account, region, c.templates, high)
+	c.aggregateCache[k] = a
+	return a
+}
+
+func (c *checker) whyNoAggregate(account, region string) string {
+	k := envKey(account, region)
+	if len(c.prodTemplates[k]) == 0 {
+		return "production deploys no template of the assembly there"
+	}
+	high := c.alarms.highSeverity(c.prodTemplates[k])
+	if len(high) == 0 {
+		return "the production stacks there create no alarm at all"
+	}
+	names := make([]string, 0, 4)
+	for i, h := range high {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(high)-3))
+			break
+		}
+		names = append(names, Escape(h.String()))
+	}
+	return fmt.Sprintf("no composite alarm of a stack there ORs the region's %d high-severity alarm(s) (%s)", len(high), strings.Join(names, ", "))
+}
+
+// playsAggregate reports whether a watched alarm plays the aggregate role
+// in its region: the config names it, it is declared external with that
+// role, or it is a composite of the assembly that ORs the region's
+// high-severity alarms. A lone template (no stacks to look into) accepts
+// any alarm unless the config names the aggregate.
+func (c *checker) playsAggregate(p Pipeline, w Watch) bool {
+	account := w.Account
+	if account == "" {
+		account = p.Account
+	}
+	if c.cc.aggregate != nil && c.cc.aggregate.MatchString(w.Alarm) {
+		return true
+	}
+	if e, ok := c.externalAlarm(account, w.Region, w.Alarm); ok && e.Aggregate {
+		return true
+	}
+	if !c.asm {
+		return c.cc.aggregate == nil
+	}
+	a := c.alarms.lookup(account, w.Region, w.Alarm)
+	if a == nil {
+		return false
+	}
+	if len(c.prodTemplates[envKey(account, w.Region)]) == 0 {
+		// Nothing known of production there (a pre-production stage, or
+		// stacks outside the assembly): an alarm that exists will do.
+		return true
+	}
+	for _, g := range c.aggregatesFor(account, w.Region) {
+		if g == a {
+			return true
+		}
+	}
+	return false
+}
+
+// blockers are the stage's blockers: Stage.Blockers, with safepipe's gate
+// controller rules read as the alarms they stand for.
+func (c *checker) blockers(p Pipeline, s Stage) []Watch {
+	return append(withoutGateAlarms(p, s.Blockers()), controllerBlockers(p, s)...)
+}
+
+func withoutGateAlarms(p Pipeline, ws []Watch) []Watch {
+	out := ws[:0:0]
+	for _, w := range ws {
+		if !isGateAlarm(p, w.Alarm) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// bakes are the stage's bakes: Stage.Bakes, with safepipe's gate
+// controller rules read as the alarms they stand for.
+func (c *checker) bakes(p Pipeline, s Stage) []Watch {
+	return append(withoutGateAlarms(p, s.Bakes()), controllerBakes(p, s)...)
+}
+
+// gateContract checks that every alarm a gate of the pipeline watches
+// exists in a stack of its account and region, or is declared external:
+// "You must have already created an alarm in Amazon CloudWatch as a
+// separate resource"
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-CloudWatchAlarm.html).
+func (c *checker) gateContract(p Pipeline) {
+	for _, s := range p.Stages {
+		var watches []Watch
+		for _, cd := range []*Condition{s.BeforeEntry, s.OnSuccess, s.OnFailure} {
+			if cd == nil {
+				continue
+			}
+			for _, r := range cd.Rules {
+				if r.Provider == "CloudWatchAlarm" {
+					watches = append(watches, Watch{Region: r.Region, Account: arnAccount(r.RoleArn), Alarm: r.Configuration["AlarmName"], Via: "rule " + r.Name})
+				}
+			}
+		}
+		watches = append(watches, c.blockers(p, s)...)
+		watches = append(watches, c.bakes(p, s)...)
+		for _, w := range watches {
+			account := w.Account
+			if account == "" {
+				account = p.Account
+			}
+			if w.Alarm == "" || strings.Contains(w.Alarm, "${") {
+				continue // a name known only at deployment
+			}
+			if _, ok := c.externalAlarm(account, w.Region, w.Alarm); ok {
+				continue
+			}
+			if c.alarms.lookup(account, w.Region, w.Alarm) != nil {
+				continue
+			}
+			f := Finding{Pipeline: p.LogicalID, Template: p.Template.Path, Stage: s.Name, Region: w.Region}
+			c.add(RuleAlarmContract, f, "stage %s watches alarm %q in %s (%s), but no stack of the assembly creates it there and it is not declared external",
+				s.Name, w.Alarm, describeEnv(account, w.Region), w.Via)
+		}
+	}
+}
+
+// deploymentContract checks that every alarm a deployment of the template
+// watches (CodeDeploy deployment groups, ECS services, AppConfig
+// environments) exists in the assembly or is declared external.
+func (c *checker) deploymentContract(t *Template) {
+	if c.contracted[t] {
+		return
+	}
+	c.contracted[t] = true
+	check := func(id, ref string) {
+		if ref == "" {
+			return
+		}
+		if c.alarms.resolve(t, ref) != nil {
+			return
+		}
+		account, region, name := t.Account, t.Region, ref
+		if a, r, n, ok := alarmARN(ref); ok {
+			account, region, name = a, r, n
+			if account == "" {
+				account = t.Account
+			}
+			if region == "" {
+				region = t.Region
+			}
+		}
+		if _, ok := c.externalAlarm(account, region, name); ok {
+			return
+		}
+		f := Finding{Template: t.Path, Region: t.Region, Resource: id}
+		c.add(RuleAlarmContract, f, "%s %s watches alarm %q, which no stack of the assembly creates in %s and is not declared external",
+			t.Resources[id].Type, id, ref, describeEnv(account, region))
+	}
+	refs := deploymentAlarms(t)
+	for _, id := range sortedKeys(refs) {
+		for _, ref := range refs[id] {
+			check(id, ref)
+		}
+	}
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		if r.Type != "AWS::AppConfig::Environment" {
+			continue
+		}
+		mons, _ := r.Properties["Monitors"].([]any)
+		for _, m := range mons {
+			check(id, Flatten(asMap(m)["AlarmArn"]))
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package verify
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestGateController: safepipe's gate controller rules are read as the
+// alarms its gates.json says they stand for (safepipe_gates.go).
+func TestGateController(t *testing.T) {
+	rep, err := Assembly("testdata/assembly-gates", nil)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings, "the controller's blockers and bakes cover every region")
+
+	editGates := func(t *testing.T, edit func(cfg map[string]any)) string {
+		return copyAssembly(t, "testdata/assembly-gates", func(rel, s string) string {
+			if !strings.HasSuffix(rel, "gates.json") {
+				return s
+			}
+			var cfg map[string]any
+			require.NoError(t, json.Unmarshal([]byte(s), &cfg))
+			edit(cfg)
+			b, _ := json.Marshal(cfg)
+			return string(b)
+		})
+	}
+	stage := func(cfg map[string]any, name string) map[string]any {
+		for _, s := range cfg["stages"].([]any) {
+			if s.(map[string]any)["name"] == name {
+				return s.(map[string]any)
+			}
+		}
+		t.Fatalf("no stage %s", name)
+		return nil
+	}
+	cases := []struct {
+		name string
+		edit func(cfg map[string]any)
+		want map[string]int
+	}{
+		{"a region left out of the blockers", func(cfg map[string]any) {
+			s := stage(cfg, "Prod-W2-OneBox")
+			s["blockers"] = s["blockers"].([]any)[1:]
+		}, map[string]int{RuleBlocker: 1}},
+		{"no bake alarms", func(cfg map[string]any) {
+			delete(stage(cfg, "Prod-W1-Regional"), "bake")
+		}, map[string]int{RuleBakeMissing: 1}},
+		{"a stage outside the window", func(cfg map[string]any) {
+			stage(cfg, "Prod-W1-OneBox")["window"] = false
+		}, map[string]int{RuleBlocker: 1}},
+		{"a bake on an alarm nobody creates", func(cfg map[string]any) {
+			b := stage(cfg, "Prod-W1-OneBox")["bake"].([]any)[0].(map[string]any)
+			b["name"] = "orders-onebox-bake-v2"
+		}, map[string]int{RuleAlarmContract: 1, RuleBakeMissing: 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := Assembly(editGates(t, c.edit), nil)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, rulesOf(rep), "%+v", rep.Findings)
+		})
+	}
+
+	t.Run("no gates.json", func(t *testing.T) {
+		dir := copyAssembly(t, "testdata/assembly-gates", func(_, s string) string { return s })
+		matches, _ := filepath.Glob(filepath.Join(dir, "asset.*", "gates.json"))
+		require.Len(t, matches, 1)
+		require.NoError(t, os.Remove(matches[0]))
+		rep, err := Assembly(dir, nil)
+		require.NoError(t, err)
+		got := rulesOf(rep)
+		assert.NotZero(t, got[RuleBlocker], "a gate alarm whose inputs are unknown blocks nothing verify can see: %+v", rep.Findings)
+		assert.NotZero(t, got[RuleBakeMissing])
+	})
+	t.Run("a malformed gates.json", func(t *testing.T) {
+		dir := copyAssembly(t, "testdata/assembly-gates", func(rel, s string) string {
+			if strings.HasSuffix(rel, "gates.json") {
+				return `{"version": 1, "version": 2}`
+			}
+			return s
+		})
+		_, err := Assembly(dir, nil)
+		assert.ErrorContains(t, err, `gates.json:1:16: duplicate key "version"`)
+	})
+}

@@ -1,0 +1,283 @@
+package verify
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// CloudFormation quotas
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html):
+// "Resources: Maximum number of resources that you can declare in your
+// CloudFormation template: 500 resources" and "Template body size in an
+// Amazon S3 object: Maximum size of a template body that you can pass in
+// an Amazon S3 object …: 1 MB".
+const (
+	maxStackResources = 500
+	maxTemplateBytes  = 1_000_000
+)
+
+// templateLimits reports templates CloudFormation would refuse.
+func (c *checker) templateLimits(t *Template) {
+	at := Finding{Template: t.Path, Region: t.Region}
+	if t.Size > maxTemplateBytes {
+		c.add(RuleTemplateLimits, at, "template %s is %d bytes; CloudFormation accepts at most %d", t.Path, t.Size, maxTemplateBytes)
+	}
+	if n := len(t.Resources); n > maxStackResources {
+		c.add(RuleTemplateLimits, at, "template %s declares %d resources; CloudFormation allows %d per stack", t.Path, n, maxStackResources)
+	}
+}
+
+// resources checks the deployment resources of a production template:
+// CodeDeploy, ECS, AppConfig and Lambda aliases.
+func (c *checker) resources(t *Template, at Finding) {
+	if c.checked[t] {
+		return
+	}
+	c.checked[t] = true
+	at.Template = t.Path
+	if at.Region == "" {
+		at.Region = t.Region
+	}
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		f := at
+		f.Resource = id
+		p := r.Properties
+		switch r.Type {
+		case "AWS::CodeDeploy::DeploymentGroup":
+			ac := asMap(p["AlarmConfiguration"])
+			alarms, _ := ac["Alarms"].([]any)
+			if !truthy(ac["Enabled"]) || len(alarms) == 0 {
+				c.add(RuleDeployAlarms, f, "deployment group %s has no alarms", id)
+			}
+			ar := asMap(p["AutoRollbackConfiguration"])
+			events := map[string]bool{}
+			if ev, ok := ar["Events"].([]any); ok {
+				for _, e := range ev {
+					events[Flatten(e)] = true
+				}
+			}
+			if !truthy(ar["Enabled"]) || !events["DEPLOYMENT_FAILURE"] || !events["DEPLOYMENT_STOP_ON_ALARM"] {
+				c.add(RuleDeployRollback, f, "deployment group %s does not roll back automatically on failure and on alarm", id)
+			}
+			switch name := Flatten(p["DeploymentConfigName"]); name {
+			case "CodeDeployDefault.AllAtOnce", "CodeDeployDefault.HalfAtATime", "CodeDeployDefault.LambdaAllAtOnce", "CodeDeployDefault.ECSAllAtOnce":
+				c.add(RuleMinHealthy, f, "deployment group %s uses %s, which replaces more than a third of the fleet at once", id, name)
+			}
+		case "AWS::CodeDeploy::DeploymentConfig":
+			if m := asMap(p["MinimumHealthyHosts"]); m != nil && Flatten(m["Type"]) == "FLEET_PERCENT" {
+				if v, err := strconv.ParseFloat(Flatten(m["Value"]), 64); err == nil && v < 67 {
+					c.add(RuleMinHealthy, f, "deployment config %s keeps %v%% of hosts healthy; at least 67%% is needed", id, v)
+				}
+			}
+			if z := asMap(p["ZonalConfig"]); z != nil {
+				for _, k := range []string{"MonitorDurationInSeconds", "FirstZoneMonitorDurationInSeconds"} {
+					if v, _ := strconv.Atoi(Flatten(z[k])); v <= 0 {
+						c.add(RuleZonalMonitor, f, "deployment config %s has a zonal configuration with no %s", id, k)
+					}
+				}
+			}
+		case "AWS::Lambda::Alias":
+			if r.UpdatePolicy["CodeDeployLambdaAliasUpdate"] == nil && p["RoutingConfig"] == nil {
+				c.add(RuleAliasShift, f, "Lambda alias %s is repointed at once in production (no CodeDeploy, no weights)", id)
+			}
+		case "AWS::ECS::Service":
+			c.ecsService(id, p, f)
+		case "AWS::AppConfig::Deployment":
+			c.appConfigDeployment(t, id, p, f)
+		}
+	}
+}
+
+// ecsService checks an ECS service that ECS deploys itself (deployment
+// controller ECS, the default). "The deployment circuit breaker can only
+// be used for services using the rolling update (ECS) deployment type" and
+// "You can only use the DeploymentAlarms method to detect failures when
+// the DeploymentController is set to ECS"
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-deploymentconfiguration.html,
+// aws-properties-ecs-service-deploymentalarms.html); the minimum healthy
+// percent "represents a lower limit on the number of your service's tasks
+// that must remain in the RUNNING state during a deployment" for rolling
+// updates, and defaults to 100. Services deployed by CodeDeploy are
+// checked through their deployment group instead.
+func (c *checker) ecsService(id string, p map[string]any, f Finding) {
+	if ctl := Flatten(asMap(p["DeploymentController"])["Type"]); ctl != "" && ctl != "ECS" {
+		return
+	}
+	dc := asMap(p["DeploymentConfiguration"])
+	strategy := Flatten(dc["Strategy"])
+	rolling := strategy == "" || strategy == "ROLLING"
+	if rolling {
+		cb := asMap(dc["DeploymentCircuitBreaker"])
+		if !truthy(cb["Enable"]) || !truthy(cb["Rollback"]) {
+			c.add(RuleECSCircuitBreaker, f, "ECS service %s rolls out without a deployment circuit breaker that rolls back", id)
+		}
+		if v, present := dc["MinimumHealthyPercent"]; present {
+			if n, err := strconv.Atoi(Flatten(v)); err == nil && n < 67 {
+				c.add(RuleMinHealthy, f, "ECS service %s keeps %d%% of its tasks healthy during a deployment; at least 67%% is needed", id, n)
+			}
+		}
+	}
+	al := asMap(dc["Alarms"])
+	names, _ := al["AlarmNames"].([]any)
+	if !truthy(al["Enable"]) || !truthy(al["Rollback"]) || len(names) == 0 {
+		c.add(RuleECSAlarms, f, "ECS service %s deploys without CloudWatch alarms that roll it back", id)
+	}
+}
+
+// AppConfig: "AppConfig.AllAtOnce … deploys the configuration to all
+// targets immediately"
+// (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy-predefined.html);
+// a strategy whose first step is 100% (GrowthFactor 100) or that lasts no
+// time (DeploymentDurationInMinutes 0) does the same. AppConfig rolls a
+// deployment back on the alarms of the environment's Monitors
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-environment.html).
+func (c *checker) appConfigDeployment(t *Template, id string, p map[string]any, f Finding) {
+	switch st, v := c.resolve(t, p["DeploymentStrategyId"], 0); {
+	case st == nil && v == "AppConfig.AllAtOnce":
+		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses AppConfig.AllAtOnce: every target gets the configuration at once", id)
+	case st == nil && strings.HasPrefix(v, "AppConfig."):
+	case st == nil:
+		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses deployment strategy %q, which is not defined in the assembly: verify cannot tell how fast it deploys", id, v)
+	case st.res.Type != "AWS::AppConfig::DeploymentStrategy":
+		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s names %s, which is not a deployment strategy", id, st.id)
+	default:
+		sp := st.res.Properties
+		growth, _ := strconv.ParseFloat(Flatten(sp["GrowthFactor"]), 64)
+		dur, _ := strconv.ParseFloat(Flatten(sp["DeploymentDurationInMinutes"]), 64)
+		if growth >= 100 || dur <= 0 {
+			c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses strategy %s (%s), which deploys to every target at once (growth factor %v%%, duration %v min)",
+				id, st.id, st.tpl.Path, growth, dur)
+		}
+	}
+	switch env, v := c.resolve(t, p["EnvironmentId"], 0); {
+	case env == nil:
+		c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s deploys to environment %q, which is not defined in the assembly: verify cannot see its alarm monitors", id, v)
+	case env.res.Type != "AWS::AppConfig::Environment":
+		c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s names %s, which is not an environment", id, env.id)
+	default:
+		mons, _ := env.res.Properties["Monitors"].([]any)
+		has := slices.ContainsFunc(mons, func(m any) bool { return Flatten(asMap(m)["AlarmArn"]) != "" })
+		if !has {
+			c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s deploys to environment %s (%s), which has no alarm monitors: nothing rolls the configuration back", id, env.id, env.tpl.Path)
+		}
+	}
+}
+
+// resolved is a resource a value refers to.
+type resolved struct {
+	tpl *Template
+	id  string
+	res Resource
+}
+
+// maxResolve bounds how many references resolve follows.
+const maxResolve = 8
+
+// resolve follows a value to the resource it names: a Ref or Fn::GetAtt
+// to a resource of t; a Ref to an SSM parameter-typed template parameter
+// or a {{resolve:ssm:…}} reference, through the AWS::SSM::Parameter of
+// that name in a stack of the same account and region; an Fn::ImportValue,
+// through the export of that name. It returns nil and the flattened value
+// when the value names nothing in the assembly.
+func (c *checker) resolve(t *Template, v any, depth int) (*resolved, string) {
+	flat := Flatten(v)
+	if depth > maxResolve {
+		return nil, flat
+	}
+	m := asMap(v)
+	if ref, ok := m["Ref"].(string); ok {
+		if r, ok := t.Resources[ref]; ok {
+			return &resolved{t, ref, r}, flat
+		}
+		if p := asMap(t.Parameters[ref]); p != nil {
+			if strings.HasPrefix(Flatten(p["Type"]), "AWS::SSM::Parameter::Value") {
+				if r, s := c.ssmParameter(t, Flatten(p["Default"]), depth); r != nil || s != "" {
+					return r, s
+				}
+			}
+			if d, ok := p["Default"]; ok {
+				return nil, Flatten(d)
+			}
+		}
+		return nil, flat
+	}
+	if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+		if r, ok := t.Resources[Flatten(ga[0])]; ok {
+			return &resolved{t, Flatten(ga[0]), r}, flat
+		}
+		return nil, flat
+	}
+	if imp, ok := m["Fn::ImportValue"]; ok {
+		name := Flatten(imp)
+		for _, o := range c.templates {
+			if !sameEnv(o, t) {
+				continue
+			}
+			for _, k := range sortedKeys(o.Outputs) {
+				out := asMap(o.Outputs[k])
+				if Flatten(asMap(out["Export"])["Name"]) == name {
+					return c.resolve(o, out["Value"], depth+1)
+				}
+			}
+		}
+		return nil, flat
+	}
+	if s, ok := v.(string); ok && strings.HasPrefix(s, "{{resolve:ssm:") && strings.HasSuffix(s, "}}") {
+		name := strings.TrimSuffix(strings.TrimPrefix(s, "{{resolve:ssm:"), "}}")
+		if i := strings.LastIndexByte(name, ':'); i > 0 && !strings.HasPrefix(name, "arn:") {
+			name = name[:i] // a version
+		}
+		if r, s := c.ssmParameter(t, name, depth); r != nil || s != "" {
+			return r, s
+		}
+	}
+	return nil, flat
+}
+
+// ssmParameter resolves the value of the SSM parameter of that name
+// created by a stack of t's account and region.
+func (c *checker) ssmParameter(t *Template, name string, depth int) (*resolved, string) {
+	for _, o := range c.templates {
+		if !sameEnv(o, t) {
+			continue
+		}
+		for _, id := range sortedKeys(o.Resources) {
+			r := o.Resources[id]
+			if r.Type == "AWS::SSM::Parameter" && Flatten(r.Properties["Name"]) == name {
+				return c.resolve(o, r.Properties["Value"], depth+1)
+			}
+		}
+	}
+	return nil, ""
+}
+
+// sameEnv reports whether two templates are in the same account and
+// region, as far as the manifest says.
+func sameEnv(a, b *Template) bool {
+	return (a.Region == b.Region || a.Region == "" || b.Region == "") &&
+		(a.Account == b.Account || a.Account == "" || b.Account == "")
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(x, "true")
+	}
+	return false
+}
+
+// relevant reports whether a template has anything verify checks.
+func relevant(t *Template) bool {
+	for _, r := range t.Resources {
+		switch r.Type {
+		case "AWS::CodePipeline::Pipeline", "AWS::CodeDeploy::DeploymentGroup", "AWS::CodeDeploy::DeploymentConfig",
+			"AWS::Lambda::Alias", "AWS::ECS::Service", "AWS::AppConfig::Deployment":
+			return true
+		}
+	}
+	return false
+}

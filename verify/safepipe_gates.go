@@ -1,0 +1,314 @@
+package verify
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// This file is everything verify knows about how safepipe's own
+// constructs (constructs/pipeline) render their gates. The rest of the
+// package reads gates from CodePipeline semantics alone: CloudWatchAlarm
+// and DeploymentWindow rules, rule results, action order. When the gate
+// design changes, this is the one file to update.
+//
+// A fan-in gate watches more alarms than a condition's five rules can: a
+// CodeBuild action (its project's variables, or action-level
+// EnvironmentVariables), a Commands action or rule, or a LambdaInvoke
+// action or rule (its function's variables) whose environment carries
+//
+//	SAFEPIPE_WATCH    one "ROLE REGION ALARM" line per alarm watched (ROLE is
+//	                  "-" or the role ARN the gate assumes to read the alarm)
+//	SAFEPIPE_MINUTES  how long it watches: 0 for a blocker (checked once
+//	                  before the deploy), more for a bake
+//
+// verify counts such a gate as a blocker when it runs before the stage's
+// deploy actions (or sits in a BeforeEntry condition that fails) and as a
+// bake when it runs after them (or sits in an OnSuccess condition that
+// rolls back or fails).
+const (
+	envWatch   = "SAFEPIPE_WATCH"
+	envMinutes = "SAFEPIPE_MINUTES"
+)
+
+// gateWatches reads a fan-in gate's watches from its environment. ok is
+// false when env is not a readable gate.
+func gateWatches(env map[string]string, via string) (minutes int, out []Watch, ok bool) {
+	lines, found := env[envWatch]
+	if !found {
+		return 0, nil, false
+	}
+	m, err := strconv.Atoi(env[envMinutes])
+	if err != nil || m < 0 {
+		return 0, nil, false
+	}
+	for _, l := range strings.Split(lines, "\n") {
+		f := strings.Fields(l)
+		var w Watch
+		switch len(f) {
+		case 3:
+			w = Watch{Account: arnAccount(f[0]), Region: f[1], Alarm: f[2]}
+		case 2:
+			w = Watch{Region: f[0], Alarm: f[1]}
+		default:
+			continue
+		}
+		w.Minutes, w.Via = m, via
+		out = append(out, w)
+	}
+	return m, out, true
+}
+
+// safepipe's gate controller (constructs/pipeline, package gates): every
+// gated stage has one CloudWatchAlarm rule on an entry gate alarm in its
+// BeforeEntry condition and one on a bake gate alarm in its OnSuccess
+// condition. Those alarms, in the pipeline's own stack, watch the metrics
+// EntryBlocked and BakeBreached (namespace safepipe/gates, dimensions
+// Pipeline and Stage) that a Lambda function publishes every minute from
+// the alarms it reads. What it reads is gates.json, beside the function's
+// code in its asset directory of the cloud assembly:
+//
+//	{"version": 1, "pipeline": "…", "window": {…},
+//	 "organization": {"account", "region", "name", "role"},
+//	 "stages": [{"name", "window": bool,
+//	             "blockers": [{"account", "region", "name", "role", "stack"}],
+//	             "bake": [{…}], "bakeMinutes": n}]}
+//
+// verify reads gates.json and counts a gate rule as the blockers or the
+// bake alarms of its stage. The entry gate of a stage with "window": true
+// is closed while the window is closed, so the rule stays a blocker beside
+// a DeploymentWindow rule (the staleness CodePipeline documents for alarm
+// rules beside a window rule does not arise). The organisation alarm is
+// declared external by the configuration.
+const (
+	gatesFile       = "gates.json"
+	gatesVersion    = 1
+	gateNamespace   = "safepipe/gates"
+	gateMetricEntry = "EntryBlocked"
+	gateMetricBake  = "BakeBreached"
+)
+
+// gateConfig is the part of gates.json verify reads.
+type gateConfig struct {
+	pipeline     string
+	organization *gateAlarm
+	stages       map[string]*gateStage
+}
+
+type gateAlarm struct{ account, region, name, role string }
+
+type gateStage struct {
+	name           string
+	window         bool
+	blockers, bake []gateAlarm
+}
+
+// readGateAssets reads the gates.json of every Lambda function of t whose
+// code is an asset of the assembly directory dir.
+func (r *assemblyReader) readGateAssets(dir string, t *Template) {
+	for _, id := range sortedKeys(t.Resources) {
+		res := t.Resources[id]
+		if res.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		key := Flatten(asMap(res.Properties["Code"])["S3Key"])
+		hash, ok := strings.CutSuffix(key, ".zip")
+		if !ok || hash == "" || strings.ContainsAny(hash, "/\\${}") {
+			continue
+		}
+		p := path.Join(dir, "asset."+hash, gatesFile)
+		if _, err := r.root.Stat(p); err != nil {
+			continue
+		}
+		b, err := r.readFile(p)
+		if err != nil {
+			r.fail("%v", err)
+			continue
+		}
+		g, err := parseGateConfig(b, p, r.lim)
+		if err != nil {
+			r.fail("%v", err)
+			continue
+		}
+		t.gates = append(t.gates, g)
+	}
+}
+
+// parseGateConfig reads gates.json strictly.
+func parseGateConfig(b []byte, name string, l Limits) (*gateConfig, error) {
+	v, err := DecodeJSON(b, name, l.MaxJSONDepth)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a valid gate configuration:\n%w", name, err)
+	}
+	doc := asMap(v)
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, errors.New(Escape(fmt.Sprintf("%s: "+format, append([]any{name}, args...)...))))
+	}
+	if n, _ := doc["version"].(json.Number); string(n) != strconv.Itoa(gatesVersion) {
+		bad("version %s; verify reads version %d", Flatten(doc["version"]), gatesVersion)
+	}
+	g := &gateConfig{pipeline: str(doc["pipeline"]), stages: map[string]*gateStage{}}
+	alarm := func(where string, v any) (gateAlarm, bool) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("%s is not an object", where)
+			return gateAlarm{}, false
+		}
+		a := gateAlarm{account: str(m["account"]), region: str(m["region"]), name: str(m["name"]), role: str(m["role"])}
+		if a.name == "" || a.region == "" {
+			bad("%s has no name or region", where)
+			return a, false
+		}
+		return a, true
+	}
+	if o, present := doc["organization"]; present && o != nil {
+		if a, ok := alarm("organization", o); ok {
+			g.organization = &a
+		}
+	}
+	stages, ok := doc["stages"].([]any)
+	if !ok {
+		bad("stages is not a list")
+	}
+	for i, s := range stages {
+		sm, ok := s.(map[string]any)
+		if !ok {
+			bad("stages[%d] is not an object", i)
+			continue
+		}
+		st := &gateStage{name: str(sm["name"]), window: sm["window"] == true}
+		for _, part := range []struct {
+			key string
+			dst *[]gateAlarm
+		}{{"blockers", &st.blockers}, {"bake", &st.bake}} {
+			l, _ := sm[part.key].([]any)
+			for j, e := range l {
+				if a, ok := alarm(fmt.Sprintf("stages[%d].%s[%d]", i, part.key, j), e); ok {
+					*part.dst = append(*part.dst, a)
+				}
+			}
+		}
+		g.stages[st.name] = st
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return g, nil
+}
+
+// isGateAlarm reports whether an alarm of the pipeline's template is a
+// gate alarm of safepipe's controller (namespace safepipe/gates): the
+// alarms it stands for are read from gates.json, and without it verify
+// cannot tell what it watches, so the rule itself is never a watch.
+func isGateAlarm(p Pipeline, alarm string) bool {
+	for _, id := range sortedKeys(p.Template.Resources) {
+		r := p.Template.Resources[id]
+		if r.Type == "AWS::CloudWatch::Alarm" && Flatten(r.Properties["Namespace"]) == gateNamespace && Flatten(r.Properties["AlarmName"]) == alarm {
+			return true
+		}
+	}
+	return false
+}
+
+// gateRule is a gate alarm of the controller and the stage it gates.
+type gateRule struct {
+	cfg   *gateConfig
+	stage *gateStage
+}
+
+// gateOf finds the controller stage whose gate alarm of that metric is
+// named alarm, in the pipeline's own template.
+func gateOf(p Pipeline, alarm, metric string) (gateRule, bool) {
+	if len(p.Template.gates) == 0 {
+		return gateRule{}, false
+	}
+	for _, id := range sortedKeys(p.Template.Resources) {
+		r := p.Template.Resources[id]
+		if r.Type != "AWS::CloudWatch::Alarm" || Flatten(r.Properties["AlarmName"]) != alarm ||
+			Flatten(r.Properties["Namespace"]) != gateNamespace || Flatten(r.Properties["MetricName"]) != metric {
+			continue
+		}
+		dims := map[string]string{}
+		l, _ := r.Properties["Dimensions"].([]any)
+		for _, d := range l {
+			dims[Flatten(asMap(d)["Name"])] = Flatten(asMap(d)["Value"])
+		}
+		for _, g := range p.Template.gates {
+			if g.pipeline == dims["Pipeline"] {
+				if st, ok := g.stages[dims["Stage"]]; ok {
+					return gateRule{g, st}, true
+				}
+			}
+		}
+	}
+	return gateRule{}, false
+}
+
+func (g gateRule) watches(alarms []gateAlarm, minutes int, via string) []Watch {
+	out := make([]Watch, 0, len(alarms))
+	for _, a := range alarms {
+		out = append(out, Watch{Region: a.region, Account: a.account, Alarm: a.name, Minutes: minutes, Via: via + " (gate controller)"})
+	}
+	return out
+}
+
+// controllerBlockers returns the blockers of the stage's entry gate rules.
+func controllerBlockers(p Pipeline, s Stage) []Watch {
+	var out []Watch
+	if s.BeforeEntry == nil || s.BeforeEntry.Result != "FAIL" {
+		return nil
+	}
+	_, windowed := s.WindowRule()
+	for _, r := range s.BeforeEntry.Rules {
+		if r.Provider != "CloudWatchAlarm" || !watchesAlarm(r) {
+			continue
+		}
+		g, ok := gateOf(p, r.Configuration["AlarmName"], gateMetricEntry)
+		if !ok || (windowed && !g.stage.window) {
+			continue
+		}
+		out = append(out, g.watches(g.stage.blockers, 0, "rule "+r.Name)...)
+		if g.cfg.organization != nil {
+			out = append(out, g.watches([]gateAlarm{*g.cfg.organization}, 0, "rule "+r.Name)...)
+		}
+	}
+	return out
+}
+
+// controllerBakes returns the bake alarms of the stage's bake gate rules,
+// watched for the rule's WaitTime.
+func controllerBakes(p Pipeline, s Stage) []Watch {
+	var out []Watch
+	if s.OnSuccess == nil || (s.OnSuccess.Result != "ROLLBACK" && s.OnSuccess.Result != "FAIL") {
+		return nil
+	}
+	for _, r := range s.OnSuccess.Rules {
+		if r.Provider != "CloudWatchAlarm" || !watchesAlarm(r) {
+			continue
+		}
+		if g, ok := gateOf(p, r.Configuration["AlarmName"], gateMetricBake); ok {
+			m, _ := strconv.Atoi(r.Configuration["WaitTime"])
+			out = append(out, g.watches(g.stage.bake, m, "rule "+r.Name)...)
+		}
+	}
+	return out
+}
+
+// controllerExternals declares the organisation alarms of the gate
+// configurations external: the organisation owns them.
+func controllerExternals(templates []*Template) []ExternalAlarm {
+	var out []ExternalAlarm
+	for _, t := range templates {
+		for _, g := range t.gates {
+			if o := g.organization; o != nil {
+				out = append(out, ExternalAlarm{Alarm: o.name, Account: o.account, Region: o.region,
+					Reason: "the organisation alarm of safepipe's gate configuration (" + gatesFile + ")"})
+			}
+		}
+	}
+	return out
+}
