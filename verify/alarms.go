@@ -20,6 +20,10 @@ type alarm struct {
 	// versionScoped: a metric alarm on one Lambda version's metrics
 	// (dimension ExecutedVersion), which watches a new version only.
 	versionScoped bool
+	// trafficFloor: a metric alarm that fires when its metric falls
+	// below the threshold and treats missing data as breaching: a guard
+	// that the region saw enough traffic to judge a change, not a failure.
+	trafficFloor bool
 }
 
 // key identifies an alarm across the templates of one stack: two
@@ -62,6 +66,9 @@ func newAlarmIndex(templates []*Template) *alarmIndex {
 			}
 			if !a.composite {
 				a.versionScoped = hasDimension(r.Properties, "ExecutedVersion")
+				op := Flatten(r.Properties["ComparisonOperator"])
+				a.trafficFloor = (op == "LessThanThreshold" || op == "LessThanOrEqualToThreshold") &&
+					Flatten(r.Properties["TreatMissingData"]) == "breaching"
 			}
 			if ix.byRes[t] == nil {
 				ix.byRes[t] = map[string]*alarm{}
@@ -337,7 +344,8 @@ func deploymentAlarms(t *Template) map[string][]string {
 // highSeverity returns the region's high-severity alarms as verify sees
 // them: the metric alarms the production deployments of the templates
 // watch for automatic rollback (through composites), except those scoped
-// to one version; without any, every such metric alarm of the templates.
+// to one version; without any, every such metric alarm of the templates
+// that is not a traffic floor.
 func (ix *alarmIndex) highSeverity(templates []*Template) []*alarm {
 	seen := map[string]bool{}
 	var out []*alarm
@@ -364,7 +372,7 @@ func (ix *alarmIndex) highSeverity(templates []*Template) []*alarm {
 	}
 	for _, t := range templates {
 		for _, id := range sortedKeys(ix.byRes[t]) {
-			if a := ix.byRes[t][id]; !a.composite {
+			if a := ix.byRes[t][id]; !a.composite && !a.trafficFloor {
 				add(a)
 			}
 		}

@@ -107,3 +107,45 @@ func TestExternalAlarms(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{RuleAlarmContract: 2, RuleSuppressionReason: 1}, rulesOf(rep), "no reason: ignored, and reported")
 }
+
+// TestTrafficFloorsAreNotHighSeverity: when no deployment watches alarms
+// (safepipe's alias controller leaves rollback to the pipeline's gates),
+// every metric alarm of the region counts as high severity, except floors
+// on traffic: an alarm that fires when a metric falls below a threshold and
+// treats missing data as breaching guards promotion, it is not a failure
+// the aggregate must carry.
+func TestTrafficFloorsAreNotHighSeverity(t *testing.T) {
+	noDeploymentAlarms := func(floor bool) func(string, string) string {
+		return func(rel, s string) string {
+			if !strings.Contains(rel, "Prod-") || !strings.HasSuffix(rel, ".template.json") {
+				return s
+			}
+			var tpl map[string]any
+			require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+			res := tpl["Resources"].(map[string]any)
+			for _, r := range res {
+				props := r.(map[string]any)["Properties"].(map[string]any)
+				delete(props, "AlarmConfiguration")
+			}
+			if low, ok := res["LowTraffic"]; ok && floor {
+				low.(map[string]any)["Properties"].(map[string]any)["TreatMissingData"] = "breaching"
+			}
+			b, _ := json.Marshal(tpl)
+			return string(b)
+		}
+	}
+	dir := copyAssembly(t, "testdata/assembly-pass", noDeploymentAlarms(true))
+	rep, err := Assembly(dir, nil)
+	require.NoError(t, err)
+	got := rulesOf(rep)
+	assert.Zero(t, got[RuleAggregate]+got[RuleBlocker]+got[RuleBakeMissing], "%v", got)
+
+	// A below-threshold alarm that does not treat missing data as
+	// breaching may be a failure signal (availability below 99%): it
+	// must be in the aggregate.
+	dir = copyAssembly(t, "testdata/assembly-pass", noDeploymentAlarms(false))
+	rep, err = Assembly(dir, nil)
+	require.NoError(t, err)
+	got = rulesOf(rep)
+	assert.NotZero(t, got[RuleBlocker], "%v", got)
+}

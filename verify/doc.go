@@ -104,7 +104,10 @@
 // every alarm the stage watches) is read through the gates.json beside the
 // function's code in the assembly: its rules count as the blockers and bake
 // alarms listed there, and its organisation alarm as declared external; a
-// gate alarm whose gates.json is missing counts as nothing.
+// gate alarm whose gates.json is missing counts as nothing. The entry gate
+// of a stage that gates.json holds to the window ("window": true) is that
+// stage's window, and the window in gates.json (days, hours, zone,
+// holidays) is checked like a cron: open all week or never open is SP021.
 //
 // A gate counts for a region only if it watches an alarm that plays the
 // aggregate role there. A window (SP005, SP021) is a DeploymentWindow rule
@@ -125,7 +128,13 @@
 // deployments watch for automatic rollback (CodeDeploy deployment groups,
 // ECS services; through composites), except alarms scoped to one Lambda
 // version (dimension ExecutedVersion), which watch a new version, not the
-// region; without any, every metric alarm of the production stacks there.
+// region; without any (safepipe's Lambda alias controller leaves rollback
+// to the pipeline's gates), every metric alarm of the production stacks
+// there except traffic floors: an alarm that fires below its threshold and
+// treats missing data as breaching guards that the region saw enough
+// traffic to judge a change; it blocks a promotion, it is not a failure the
+// aggregate must carry. A floor that does not treat missing data as
+// breaching (availability below 99%) stays high severity.
 // A composite alarm plays the aggregate role in an account and region when
 // it is in a stack of the assembly there, its rule is a disjunction of
 // ALARM states (through nested composites), and its children include every

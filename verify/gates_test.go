@@ -53,7 +53,16 @@ func TestGateController(t *testing.T) {
 		}, map[string]int{RuleBakeMissing: 1}},
 		{"a stage outside the window", func(cfg map[string]any) {
 			stage(cfg, "Prod-W1-OneBox")["window"] = false
-		}, map[string]int{RuleBlocker: 1}},
+		}, map[string]int{RuleWindow: 1}},
+		{"a window open all week", func(cfg map[string]any) {
+			cfg["window"] = map[string]any{"timeZone": "UTC", "days": []any{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, "startHour": 0, "endHour": 24}
+		}, map[string]int{RuleWindowCoverage: 4}},
+		{"a window that never opens", func(cfg map[string]any) {
+			cfg["window"].(map[string]any)["days"] = []any{}
+		}, map[string]int{RuleWindowCoverage: 4}},
+		{"a window without a window", func(cfg map[string]any) {
+			delete(cfg, "window")
+		}, map[string]int{RuleWindow: 4}},
 		{"a bake on an alarm nobody creates", func(cfg map[string]any) {
 			b := stage(cfg, "Prod-W1-OneBox")["bake"].([]any)[0].(map[string]any)
 			b["name"] = "orders-onebox-bake-v2"
@@ -66,6 +75,41 @@ func TestGateController(t *testing.T) {
 			assert.Equal(t, c.want, rulesOf(rep), "%+v", rep.Findings)
 		})
 	}
+
+	// A DeploymentWindow rule beside an alarm rule makes the alarm rule go
+	// stale (safepipe_gates.go): a stage the controller does not hold to the
+	// window, with such a rule, has no blocker verify can count.
+	t.Run("a window rule beside the gate", func(t *testing.T) {
+		dir := editGates(t, func(cfg map[string]any) {
+			stage(cfg, "Prod-W1-OneBox")["window"] = false
+		})
+		tpl := filepath.Join(dir, "Pipeline.template.json")
+		b, err := os.ReadFile(tpl)
+		require.NoError(t, err)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal(b, &doc))
+		for _, r := range doc["Resources"].(map[string]any) {
+			props := r.(map[string]any)["Properties"].(map[string]any)
+			stages, _ := props["Stages"].([]any)
+			for _, st := range stages {
+				st := st.(map[string]any)
+				if st["Name"] != "Prod-W1-OneBox" {
+					continue
+				}
+				cond := st["BeforeEntry"].(map[string]any)["Conditions"].([]any)[0].(map[string]any)
+				cond["Rules"] = append(cond["Rules"].([]any), map[string]any{
+					"Name":          "Window",
+					"RuleTypeId":    map[string]any{"Category": "Rule", "Owner": "AWS", "Provider": "DeploymentWindow", "Version": "1"},
+					"Configuration": map[string]any{"Cron": "* * 9-15 ? * MON-THU", "TimeZone": "America/Los_Angeles"},
+				})
+			}
+		}
+		b, _ = json.Marshal(doc)
+		require.NoError(t, os.WriteFile(tpl, b, 0o644))
+		rep, err := Assembly(dir, nil)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{RuleBlocker: 1}, rulesOf(rep), "%+v", rep.Findings)
+	})
 
 	t.Run("no gates.json", func(t *testing.T) {
 		dir := copyAssembly(t, "testdata/assembly-gates", func(_, s string) string { return s })

@@ -449,9 +449,20 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	if s.OnFailure == nil || s.OnFailure.Result != "ROLLBACK" {
 		c.add(RuleRollback, at, "stage %s does not roll back on failure", s.Name)
 	}
+	cw, cwRule, controlled := controllerWindow(p, s)
 	switch w, ok := s.WindowRule(); {
+	case !ok && controlled && s.BeforeEntry.Result == "FAIL":
+		// safepipe's gate controller applies the window through the entry
+		// gate (a DeploymentWindow rule would make the alarm rules beside
+		// it go stale; see safepipe_gates.go).
+		switch {
+		case cw.alwaysOpen():
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window (gate %s: %s) is open every minute of every day (168 h a week)", s.Name, cwRule, Escape(cw.String()))
+		case cw.neverOpen():
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window (gate %s: %s) never opens: the stage would wait for ever", s.Name, cwRule, Escape(cw.String()))
+		}
 	case !ok:
-		c.add(RuleWindow, at, "stage %s has no DeploymentWindow rule", s.Name)
+		c.add(RuleWindow, at, "stage %s has no DeploymentWindow rule (nor a gate controller entry gate that applies a window)", s.Name)
 	case s.BeforeEntry.Result != "FAIL":
 		c.add(RuleWindow, at, "stage %s's entry condition has result %s: outside the window the stage is skipped, not held", Escape(s.Name), Escape(s.BeforeEntry.Result))
 	default:

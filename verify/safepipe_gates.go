@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -79,10 +80,14 @@ func gateWatches(env map[string]string, via string) (minutes int, out []Watch, o
 //
 // verify reads gates.json and counts a gate rule as the blockers or the
 // bake alarms of its stage. The entry gate of a stage with "window": true
-// is closed while the window is closed, so the rule stays a blocker beside
-// a DeploymentWindow rule (the staleness CodePipeline documents for alarm
-// rules beside a window rule does not arise). The organisation alarm is
-// declared external by the configuration.
+// is closed while the window is closed: it is the stage's window, and
+// safepipe emits no DeploymentWindow rule beside it. A DeploymentWindow
+// rule beside an alarm rule makes the alarm rule go stale
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-DeploymentWindow.html:
+// "After the deployment window opens, CodePipeline does not check the
+// CloudWatchAlarm alarm again."), so a stage with "window": false and such
+// a rule counts no blocker from its gate. The organisation alarm is declared
+// external by the configuration.
 const (
 	gatesFile       = "gates.json"
 	gatesVersion    = 1
@@ -95,7 +100,78 @@ const (
 type gateConfig struct {
 	pipeline     string
 	organization *gateAlarm
+	window       *gateWindow
 	stages       map[string]*gateStage
+}
+
+// gateWindow is the controller's deployment window: stages with "window":
+// true may start only on those days, between those hours, in that zone,
+// and not on the holidays.
+type gateWindow struct {
+	zone               string
+	days               []string
+	startHour, endHour int
+	holidays           []string
+}
+
+// String describes the window the way a finding quotes it.
+func (w *gateWindow) String() string {
+	return fmt.Sprintf("%s %02d:00-%02d:00 %s", strings.Join(w.days, ","), w.startHour, w.endHour, w.zone)
+}
+
+// alwaysOpen: every day, all day, no holidays.
+func (w *gateWindow) alwaysOpen() bool {
+	return len(distinct(w.days)) == 7 && w.startHour == 0 && w.endHour == 24 && len(w.holidays) == 0
+}
+
+// neverOpen: no day or no hour.
+func (w *gateWindow) neverOpen() bool {
+	return len(w.days) == 0 || w.startHour >= w.endHour
+}
+
+func distinct(l []string) map[string]bool {
+	m := map[string]bool{}
+	for _, e := range l {
+		m[e] = true
+	}
+	return m
+}
+
+var gateDays = []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+
+// parseGateWindow reads the controller's window, reporting what is wrong.
+func parseGateWindow(v any, bad func(string, ...any)) *gateWindow {
+	m, ok := v.(map[string]any)
+	if !ok {
+		bad("window is not an object")
+		return nil
+	}
+	w := &gateWindow{zone: str(m["timeZone"])}
+	hour := func(k string, lo, hi int) int {
+		n, ok := m[k].(json.Number)
+		h, err := strconv.Atoi(string(n))
+		if !ok || err != nil || h < lo || h > hi {
+			bad("window.%s %s is not an hour from %d to %d", k, Flatten(m[k]), lo, hi)
+		}
+		return h
+	}
+	w.startHour, w.endHour = hour("startHour", 0, 23), hour("endHour", 1, 24)
+	days, _ := m["days"].([]any)
+	for i, d := range days {
+		if ds := str(d); slices.Contains(gateDays, ds) {
+			w.days = append(w.days, ds)
+		} else {
+			bad("window.days[%d] %s is not one of %s", i, Flatten(d), strings.Join(gateDays, ", "))
+		}
+	}
+	hs, _ := m["holidays"].([]any)
+	for _, h := range hs {
+		w.holidays = append(w.holidays, str(h))
+	}
+	if w.zone == "" {
+		bad("window.timeZone is empty")
+	}
+	return w
 }
 
 type gateAlarm struct{ account, region, name, role string }
@@ -164,6 +240,9 @@ func parseGateConfig(b []byte, name string, l Limits) (*gateConfig, error) {
 			return a, false
 		}
 		return a, true
+	}
+	if w, present := doc["window"]; present && w != nil {
+		g.window = parseGateWindow(w, bad)
 	}
 	if o, present := doc["organization"]; present && o != nil {
 		if a, ok := alarm("organization", o); ok {
@@ -311,4 +390,23 @@ func controllerExternals(templates []*Template) []ExternalAlarm {
 		}
 	}
 	return out
+}
+
+// controllerWindow returns the window of the stage's entry gate: the
+// controller keeps the gate alarm in ALARM while the window is closed, so a
+// stage whose gate config says "window": true starts only inside it
+// (package gates). ok is false when no entry gate of the stage applies one.
+func controllerWindow(p Pipeline, s Stage) (w *gateWindow, rule string, ok bool) {
+	if s.BeforeEntry == nil {
+		return nil, "", false
+	}
+	for _, r := range s.BeforeEntry.Rules {
+		if r.Provider != "CloudWatchAlarm" || !watchesAlarm(r) {
+			continue
+		}
+		if g, found := gateOf(p, r.Configuration["AlarmName"], gateMetricEntry); found && g.stage.window && g.cfg.window != nil {
+			return g.cfg.window, r.Name, true
+		}
+	}
+	return nil, "", false
 }
