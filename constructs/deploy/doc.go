@@ -11,14 +11,30 @@
 // CompositeAlarms (EcsRolling's composite argument) hands them the
 // composite one-box and aggregate alarms instead, without the limit; turn
 // it on once you have seen composites work with the service in your
-// account.
+// account. ECS deployment alarms are passed by literal name (read from the
+// alarm's own resource), never as a reference into the service's stack,
+// which would make the alarm and the service depend on each other.
 //
 //   - [NewLambdaDeployment]: the function's current version behind an
-//     alias ("live"), shifted by CodeDeploy: on the one-box step a canary
-//     that holds OneBoxPercent (10%) for the one-box bake, then the rest;
-//     on the regional step linear (10% a minute) or all at once. CodeDeploy
-//     watches the alarms and rolls back on failure, on alarm and when
-//     stopped; optional pre/post-traffic hooks.
+//     alias ("live"), pointed by the alias controller ([NewAliasController],
+//     a custom resource) when the stack deploys. On the one-box step the
+//     alias keeps the version it serves at that moment (read then, not
+//     written in code) and sends OneBoxPercent (10%) of invocations to the
+//     new one, for as long as the pipeline's one-box bake; the regional
+//     step sends all of them. CodeDeploy is not used for Lambda: a
+//     CodeDeploy canary would shift all traffic after its interval, before
+//     the pipeline's bake, and a pipeline rollback would redeploy through a
+//     deployment group whose alarms are firing. A rollback redeploys the
+//     previous template, whose controller repoints the alias at once. The
+//     pipeline's gates (package constructs/pipeline) watch the alarms and
+//     roll the stage back.
+//   - [Ramp] (on [NewAliasController] and release.WeightedAlias): a canary
+//     raised in steps after one deployment (10% → 50% after an hour → 100%
+//     after another) by a driver function run every minute, which advances
+//     only after a step held with the alarm OK the whole time (counted from
+//     the alarm's last state change), takes the candidate's share away at
+//     once when the alarm is in ALARM or missing, and stops without writing
+//     anything when a deployment or a person has moved the alias.
 //   - [NewServerDeployment] (EC2 / Auto Scaling): a one-box deployment
 //     group (the one instance carrying the one-box tag) deployed first,
 //     then the fleet with CodeDeploy's zonal configuration — one AZ at a
@@ -35,6 +51,6 @@
 //   - [GoCode] builds a Go Lambda handler for provided.al2023 during synth,
 //     without Docker.
 //
-// Lambda blue/green, weighted canaries and A/B tests on aliases are in
-// package release.
+// Lambda blue/green, weighted canaries (with ramps) and A/B tests on
+// aliases are in package release.
 package deploy

@@ -99,8 +99,13 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	if p.OneBox {
 		mode, percent = AliasCanary, p.OneBoxPercent
 	}
-	res := NewAliasController(l, "Alias", p.Function, p.AliasName, l.version, mode, percent)
-	l.arn = res.GetAttString(jsii.String("AliasArn"))
+	res := NewAliasController(l, jsii.String("Alias"), &AliasControllerProps{
+		Function: p.Function, AliasName: p.AliasName, Version: l.version, Mode: mode, Percent: percent,
+	})
+	if l.err = res.Err(); l.err != nil {
+		return l
+	}
+	l.arn = res.AliasArn()
 	return l
 }
 
@@ -126,27 +131,122 @@ var aliasNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]*[a-zA-Z_-][a-zA-Z0-9_-]*$`)
 // resource; verify and the simulator recognise it.
 const AliasControllerType = "Custom::SafepipeAlias"
 
-// NewAliasController adds the custom resource that points alias at
-// version when its stack deploys: mode AliasFull sends every invocation to
-// version; AliasOneBox keeps the alias's live version (read at deploy
-// time) and sends percent to version, or all of them when the alias does
+// AliasControllerProps configure an alias controller.
+type AliasControllerProps struct {
+	// Function is the function whose alias is set. Required.
+	Function awslambda.IFunction
+	// AliasName is the alias. Required.
+	AliasName string
+	// Version is the version the deployment ships. Required.
+	Version awslambda.IVersion
+	// Mode is what the deployment does to the alias. Default: AliasFull.
+	Mode AliasMode
+	// Percent is Version's share in AliasCanary mode, in whole percent,
+	// 0–100. Default: 0.
+	Percent int
+	// Ramp raises Version's share in steps after the deployment (AliasCanary
+	// only). Default: none (the share stays Percent until the next
+	// deployment).
+	Ramp *Ramp
+}
+
+// AliasController is safepipe's alias controller resource.
+type AliasController interface {
+	constructs.Construct
+	// AliasArn is the alias's ARN (a token; nil on error).
+	AliasArn() *string
+	// LiveVersion is the version the alias served as its main version
+	// once the stack deployed (a token; nil on error).
+	LiveVersion() *string
+	// Err reports invalid props (also synth errors on the construct).
+	Err() error
+}
+
+type aliasController struct {
+	constructs.Construct
+	arn, live *string
+	err       error
+}
+
+func (a *aliasController) AliasArn() *string    { return a.arn }
+func (a *aliasController) LiveVersion() *string { return a.live }
+func (a *aliasController) Err() error           { return a.err }
+
+// NewAliasController adds the custom resource that points the alias at
+// Version when its stack deploys: mode AliasFull sends every invocation to
+// Version; AliasCanary keeps the alias's live version (read at deploy
+// time) and sends Percent to Version, or all of them when the alias does
 // not exist yet (a first deployment serves nobody) or already serves
-// version. The resource runs on every deployment that changes version,
+// Version. The resource runs on every deployment that changes version,
 // mode or percent, and again with the old properties when CloudFormation
-// rolls an update back.
-func NewAliasController(scope constructs.Construct, id string, fn awslambda.IFunction, alias string, version awslambda.IVersion, mode AliasMode, percent int) awscdk.CustomResource {
-	provider := aliasProvider(scope, fn)
-	return awscdk.NewCustomResource(scope, jsii.String(id), &awscdk.CustomResourceProps{
+// rolls an update back. With a Ramp, the deployment also starts the ramp
+// (see Ramp).
+func NewAliasController(scope constructs.Construct, id *string, props *AliasControllerProps) AliasController {
+	a := &aliasController{}
+	constructs.NewConstruct_Override(a, scope, id)
+	var p AliasControllerProps
+	if props != nil {
+		p = *props
+	}
+	if p.Mode == "" {
+		p.Mode = AliasFull
+	}
+	if a.err = p.validate(); a.err != nil {
+		synth.Report(a, a.err)
+		return a
+	}
+	provider := aliasProvider(a, p.Function)
+	properties := map[string]any{
+		"FunctionName": p.Function.FunctionName(),
+		"AliasName":    p.AliasName,
+		"Version":      p.Version.Version(),
+		"Mode":         string(p.Mode),
+		"Percent":      fmt.Sprint(p.Percent),
+	}
+	if p.Ramp != nil {
+		ramp := newRamp(a, p.Function, p.AliasName, p.Ramp)
+		properties["RampState"] = ramp.state.ParameterName()
+		ramp.state.GrantWrite(provider)
+	}
+	// "Default": the resource keeps the logical ID it had as the
+	// construct's own child.
+	res := awscdk.NewCustomResource(a, jsii.String("Default"), &awscdk.CustomResourceProps{
 		ServiceToken: provider.FunctionArn(),
 		ResourceType: jsii.String(AliasControllerType),
-		Properties: &map[string]any{
-			"FunctionName": fn.FunctionName(),
-			"AliasName":    alias,
-			"Version":      version.Version(),
-			"Mode":         string(mode),
-			"Percent":      fmt.Sprint(percent),
-		},
+		Properties:   &properties,
 	})
+	a.arn = res.GetAttString(jsii.String("AliasArn"))
+	a.live = res.GetAttString(jsii.String("LiveVersion"))
+	return a
+}
+
+func (p AliasControllerProps) validate() error {
+	var errs []error
+	if p.Function == nil {
+		errs = append(errs, errors.New("deploy: AliasControllerProps.Function is nil"))
+	}
+	if p.Version == nil {
+		errs = append(errs, errors.New("deploy: AliasControllerProps.Version is nil"))
+	}
+	if !aliasNameRE.MatchString(p.AliasName) || len(p.AliasName) > 128 {
+		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.AliasName %q is not an alias name (%s)", p.AliasName, aliasNameRE))
+	}
+	switch p.Mode {
+	case AliasFull:
+		if p.Ramp != nil {
+			errs = append(errs, errors.New("deploy: AliasControllerProps.Ramp is set in mode full; only a canary ramps"))
+		}
+	case AliasCanary:
+		if p.Percent < 0 || p.Percent > 100 {
+			errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Percent is %d; a share is 0–100", p.Percent))
+		}
+		if p.Ramp != nil {
+			errs = append(errs, p.Ramp.validate("deploy: AliasControllerProps.Ramp", p.Percent))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Mode is %q; it is %q or %q", p.Mode, AliasFull, AliasCanary))
+	}
+	return errors.Join(errs...)
 }
 
 // aliasProvider is the stack's alias controller function, one per stack,
@@ -208,6 +308,15 @@ async function apply(p) {
   const args = { FunctionName: p.FunctionName, Name: p.AliasName, FunctionVersion: main, RoutingConfig: routing };
   const out = cur ? await lambda.send(new UpdateAliasCommand(args)) : await lambda.send(new CreateAliasCommand(args));
   const share = main === p.Version ? 100 : Number(p.Percent);
+  if (p.RampState) {
+    // The deployment starts its ramp (or, serving the version alone
+    // already, has nothing to ramp); the ramp driver takes it from here.
+    const { SSMClient, PutParameterCommand } = require("@aws-sdk/client-ssm");
+    const state = main !== p.Version
+      ? { status: "ramping", version: p.Version, live: main, step: 0, since: new Date().toISOString() }
+      : { status: "done", version: p.Version };
+    await new SSMClient({}).send(new PutParameterCommand({ Name: p.RampState, Value: JSON.stringify(state), Type: "String", Overwrite: true }));
+  }
   console.log(JSON.stringify({ alias: p.AliasName, live: main, version: p.Version, percentOnVersion: share, previous: cur ? cur.FunctionVersion : null }));
   return { AliasArn: out.AliasArn, LiveVersion: main, PercentOnVersion: String(share) };
 }

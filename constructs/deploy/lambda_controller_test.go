@@ -72,9 +72,17 @@ for _ in range(3):
 // its response.
 func (w *controllerWorld) request(kind, function, version, mode string) map[string]any {
 	w.t.Helper()
+	return w.requestWith(kind, map[string]any{"FunctionName": function, "AliasName": "live", "Version": version, "Mode": mode, "Percent": "10"})
+}
+
+// requestWith sends one CloudFormation request with the given resource
+// properties.
+func (w *controllerWorld) requestWith(kind string, props map[string]any) map[string]any {
+	w.t.Helper()
+	function := props["FunctionName"].(string)
 	event := map[string]any{
 		"RequestType": kind, "ResponseURL": w.url, "StackId": "stack", "RequestId": "r1", "LogicalResourceId": "Alias",
-		"ResourceProperties": map[string]any{"FunctionName": function, "AliasName": "live", "Version": version, "Mode": mode, "Percent": "10"},
+		"ResourceProperties": props,
 	}
 	if kind != "Create" {
 		event["PhysicalResourceId"] = function + ":live"

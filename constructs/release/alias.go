@@ -30,6 +30,13 @@ type WeightedAliasProps struct {
 	Percent int
 	// AliasName is the alias. Default: "live".
 	AliasName string
+	// Ramp raises the candidate's share from Percent in steps after the
+	// stack deploys (say 10% → 50% after an hour → 100% after another),
+	// while its alarm stays OK, and takes the share away when the alarm
+	// fires: one deployment instead of a code change and a pipeline run
+	// per step (see deploy.Ramp). Default: none (the share stays Percent
+	// until the next deployment).
+	Ramp *deploy.Ramp
 }
 
 // WeightedAlias is the alias and the versions it serves.
@@ -76,9 +83,13 @@ func NewWeightedAlias(scope constructs.Construct, id *string, props *WeightedAli
 	if p.Percent == 100 {
 		mode = deploy.AliasFull
 	}
-	res := deploy.NewAliasController(w, "Alias", p.Function, p.AliasName, p.Candidate, mode, p.Percent)
-	w.arn = res.GetAttString(jsii.String("AliasArn"))
-	w.live = res.GetAttString(jsii.String("LiveVersion"))
+	res := deploy.NewAliasController(w, jsii.String("Alias"), &deploy.AliasControllerProps{
+		Function: p.Function, AliasName: p.AliasName, Version: p.Candidate, Mode: mode, Percent: p.Percent, Ramp: p.Ramp,
+	})
+	if w.err = res.Err(); w.err != nil {
+		return w
+	}
+	w.arn, w.live = res.AliasArn(), res.LiveVersion()
 	return w
 }
 
@@ -94,6 +105,9 @@ func (p WeightedAliasProps) validate() error {
 	}
 	if p.Percent < 0 || p.Percent > 100 {
 		errs = append(errs, fmt.Errorf("release: WeightedAliasProps.Percent is %d; it is the candidate's share in whole percent, 0–100", p.Percent))
+	}
+	if p.Ramp != nil && p.Percent == 100 {
+		errs = append(errs, errors.New("release: WeightedAliasProps.Ramp is set with Percent 100; the candidate already has every invocation"))
 	}
 	return errors.Join(errs...)
 }
