@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -44,6 +45,13 @@ type LambdaProps struct {
 	OneBoxPercent int
 	// AliasName is the alias callers invoke. Default: "live".
 	AliasName string
+	// Changes are the two-phase changes this release prepares or
+	// activates (see Change and AliasControllerProps.Changes). Default:
+	// none.
+	Changes []Change
+	// Ledger is the alias's ledger of two-phase changes (see
+	// AliasControllerProps.Ledger). Default: the stack name.
+	Ledger string
 }
 
 // LambdaDeployment is a function's alias, pointed by an alias controller
@@ -101,6 +109,7 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	}
 	res := NewAliasController(l, jsii.String("Alias"), &AliasControllerProps{
 		Function: p.Function, AliasName: p.AliasName, Version: l.version, Mode: mode, Percent: percent,
+		Changes: p.Changes, Ledger: p.Ledger,
 	})
 	if l.err = res.Err(); l.err != nil {
 		return l
@@ -148,6 +157,19 @@ type AliasControllerProps struct {
 	// only). Default: none (the share stays Percent until the next
 	// deployment).
 	Ramp *Ramp
+	// Changes are the two-phase changes this release prepares or
+	// activates. The controller refuses (fails the stack update, which
+	// CloudFormation then rolls back) to serve a version that does not
+	// declare a change the region's ledger shows active, and to activate a
+	// change whose prepare does not yet serve all of the alias's traffic.
+	// Default: none.
+	Changes []Change
+	// Ledger names the alias's ledger of two-phase changes, the SSM
+	// parameter /safepipe/two-phase/<Ledger> the controller reads before
+	// and writes after every deployment, with or without Changes, so that
+	// a later release, or a rollback, can be refused. Default: the stack
+	// name.
+	Ledger string
 }
 
 // AliasController is safepipe's alias controller resource.
@@ -191,6 +213,9 @@ func NewAliasController(scope constructs.Construct, id *string, props *AliasCont
 	if p.Mode == "" {
 		p.Mode = AliasFull
 	}
+	if p.Ledger == "" {
+		p.Ledger = *awscdk.Stack_Of(a).StackName()
+	}
 	if a.err = p.validate(); a.err != nil {
 		synth.Report(a, a.err)
 		return a
@@ -202,7 +227,16 @@ func NewAliasController(scope constructs.Construct, id *string, props *AliasCont
 		"Version":      p.Version.Version(),
 		"Mode":         string(p.Mode),
 		"Percent":      fmt.Sprint(p.Percent),
+		"Ledger":       LedgerPrefix + p.Ledger,
+		"Changes":      changesProperty(p.Changes),
 	}
+	ledgerArn := awscdk.Stack_Of(a).FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ssm"), Resource: jsii.String("parameter"), ResourceName: jsii.String(strings.TrimPrefix(LedgerPrefix+p.Ledger, "/")),
+	})
+	provider.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ssm:GetParameter", "ssm:PutParameter"),
+		Resources: jsii.Strings(*ledgerArn),
+	}))
 	if p.Ramp != nil {
 		ramp := newRamp(a, p.Function, p.AliasName, p.Ramp)
 		properties["RampState"] = ramp.state.ParameterName()
@@ -231,6 +265,10 @@ func (p AliasControllerProps) validate() error {
 	if !aliasNameRE.MatchString(p.AliasName) || len(p.AliasName) > 128 {
 		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.AliasName %q is not an alias name (%s)", p.AliasName, aliasNameRE))
 	}
+	if !changeNameRE.MatchString(p.Ledger) {
+		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ledger %q is not a ledger name (%s)", p.Ledger, changeNameRE))
+	}
+	errs = append(errs, validateChanges("deploy: AliasControllerProps.Changes", p.Ledger, p.Changes))
 	switch p.Mode {
 	case AliasFull:
 		if p.Ramp != nil {
@@ -296,6 +334,50 @@ async function current(p) {
   try { return await lambda.send(new GetAliasCommand({ FunctionName: p.FunctionName, Name: p.AliasName })); }
   catch (e) { if (e.name === "ResourceNotFoundException") return undefined; throw e; }
 }
+async function readLedger(name) {
+  const { SSMClient, GetParameterCommand } = require("@aws-sdk/client-ssm");
+  try {
+    const out = await new SSMClient({}).send(new GetParameterCommand({ Name: name }));
+    return JSON.parse(out.Parameter.Value);
+  } catch (e) { if (e.name === "ParameterNotFound") return { changes: {} }; throw e; }
+}
+async function writeLedger(name, ledger) {
+  const { SSMClient, PutParameterCommand } = require("@aws-sdk/client-ssm");
+  await new SSMClient({}).send(new PutParameterCommand({ Name: name, Value: JSON.stringify(ledger), Type: "String", Overwrite: true }));
+}
+const isActive = (e) => e && (e.full === "activate" || e.canary === "activate");
+// refusals: what this deployment may not do, given the region's ledger.
+function refusals(p, ledger, declared, fullSwitch) {
+  const out = [];
+  for (const [name, e] of Object.entries(ledger.changes || {})) {
+    if (isActive(e) && !declared[name]) {
+      out.push("change " + name + " is active here (writers write its new form) and version " + p.Version +
+        " does not declare it, so it may not read what they wrote: deactivate first (deploy the release that declares " + name + " as prepare), then this one");
+    }
+  }
+  for (const [name, phase] of Object.entries(declared)) {
+    const e = (ledger.changes || {})[name];
+    if (phase === "activate" && !(e && (e.full === "prepare" || e.full === "activate"))) {
+      out.push("version " + p.Version + " activates change " + name + " but its prepare does not serve all of this alias's traffic here (ledger: " +
+        JSON.stringify(e || null) + "): every reader must accept the new form before any writer writes it");
+    }
+  }
+  return out;
+}
+// nextLedger: the ledger once the alias serves main (all but the share)
+// and, if different, p.Version (the share).
+function nextLedger(ledger, declared, main, p) {
+  const changes = {};
+  const names = new Set([...Object.keys(ledger.changes || {}), ...Object.keys(declared)]);
+  for (const name of [...names].sort()) {
+    const before = (ledger.changes || {})[name] || {};
+    const e = main === p.Version
+      ? { full: declared[name] || "none", canary: "none", version: p.Version }
+      : { full: before.full || "none", canary: declared[name] || "none", version: before.version || null };
+    if (e.full !== "none" || e.canary !== "none") changes[name] = e;
+  }
+  return { changes, alias: p.AliasName, main, at: new Date().toISOString() };
+}
 async function apply(p) {
   const cur = await current(p);
   let main = p.Version, routing = { AdditionalVersionWeights: {} };
@@ -305,8 +387,13 @@ async function apply(p) {
   } else if (p.Mode !== "canary" && p.Mode !== "full") {
     throw new Error("unknown mode " + p.Mode);
   }
+  const declared = JSON.parse(p.Changes || "{}");
+  const ledger = p.Ledger ? await readLedger(p.Ledger) : { changes: {} };
+  const refused = refusals(p, ledger, declared);
+  if (refused.length) throw new Error("refusing to deploy: " + refused.join("; "));
   const args = { FunctionName: p.FunctionName, Name: p.AliasName, FunctionVersion: main, RoutingConfig: routing };
   const out = cur ? await lambda.send(new UpdateAliasCommand(args)) : await lambda.send(new CreateAliasCommand(args));
+  if (p.Ledger) await writeLedger(p.Ledger, nextLedger(ledger, declared, main, p));
   const share = main === p.Version ? 100 : Number(p.Percent);
   if (p.RampState) {
     // The deployment starts its ramp (or, serving the version alone

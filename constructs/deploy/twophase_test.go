@@ -1,0 +1,115 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// release deploys version with the changes it declares, through the real
+// alias controller, and returns the response.
+func (w *controllerWorld) release(version, mode string, changes ...Change) map[string]any {
+	w.t.Helper()
+	return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
+		"Mode": mode, "Percent": "10", "Ledger": LedgerPrefix + "orders-service", "Changes": changesProperty(changes)})
+}
+
+func (w *controllerWorld) ledger() map[string]any {
+	w.t.Helper()
+	out, err := exec.Command("python3", "-c", fmt.Sprintf(`import boto3
+print(boto3.client("ssm").get_parameter(Name=%q)["Parameter"]["Value"])`, LedgerPrefix+"orders-service")).CombinedOutput()
+	require.NoError(w.t, err, "%s", out)
+	var l map[string]any
+	require.NoError(w.t, json.Unmarshal(out, &l), "%s", out)
+	return l
+}
+
+// TestTwoPhaseAgainstMoto walks a two-phase change through the real alias
+// controller: prepare, activate, and the refusals that keep the order safe
+// (activate before prepare serves everything; un-prepare while active).
+func TestTwoPhaseAgainstMoto(t *testing.T) {
+	w := newControllerWorld(t)
+	prepare := Change{Ledger: "orders-service", Name: "order-record-v2", Phase: ChangePrepare}
+	activate := prepare
+	activate.Phase = ChangeActivate
+	ok := func(r map[string]any) {
+		t.Helper()
+		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
+	}
+	refused := func(r map[string]any, why string) {
+		t.Helper()
+		require.Equal(t, "FAILED", r["Status"])
+		assert.Contains(t, r["Reason"], why)
+	}
+
+	ok(w.release("1", "full")) // before the change
+	// The prepare release's one-box: 10% of the traffic reads both forms.
+	ok(w.release("2", "canary", prepare))
+	assert.Equal(t, map[string]any{"full": "none", "canary": "prepare", "version": nil}, w.ledger()["changes"].(map[string]any)["order-record-v2"])
+
+	// Activating now would let writers write what 90% of readers reject.
+	r := w.release("3", "canary", activate)
+	refused(r, "its prepare does not serve all of this alias's traffic")
+	main, weights := w.alias()
+	assert.Equal(t, "1", main, "a refused deployment leaves the alias alone")
+	assert.Equal(t, map[string]float64{"2": 0.1}, weights)
+
+	// The prepare serves everything: activation may start, one-box first.
+	ok(w.release("2", "full", prepare))
+	ok(w.release("3", "canary", activate))
+	e := w.ledger()["changes"].(map[string]any)["order-record-v2"].(map[string]any)
+	assert.Equal(t, "prepare", e["full"])
+	assert.Equal(t, "activate", e["canary"])
+
+	// While any writer writes the new form, a version that does not read
+	// it is refused — a rollback past prepare included.
+	refused(w.release("1", "full"), "change order-record-v2 is active here")
+	refused(w.release("1", "canary"), "deactivate first")
+	ok(w.release("3", "full", activate))
+	refused(w.release("1", "full"), "change order-record-v2 is active here")
+
+	// The safe order back: deactivate (the prepare release), then
+	// un-prepare.
+	ok(w.release("2", "full", prepare))
+	assert.Equal(t, "prepare", w.ledger()["changes"].(map[string]any)["order-record-v2"].(map[string]any)["full"])
+	ok(w.release("1", "full"))
+	assert.Empty(t, w.ledger()["changes"], "nothing left to protect once no version declares the change")
+	main, weights = w.alias()
+	assert.Equal(t, "1", main)
+	assert.Empty(t, weights)
+}
+
+func TestValidateChanges(t *testing.T) {
+	p := Change{Ledger: "orders-service", Name: "order-record-v2", Phase: ChangePrepare}
+	cases := []struct {
+		name    string
+		changes []Change
+		want    []string
+	}{
+		{"one change", []Change{p}, nil},
+		{"none", nil, nil},
+		{"prepare and activate in one release", []Change{p, {Ledger: p.Ledger, Name: p.Name, Phase: ChangeActivate}}, []string{`Changes[1].Name "order-record-v2" appears twice`}},
+		{"another ledger", []Change{{Ledger: "billing", Name: "x", Phase: ChangePrepare}}, []string{`Changes[0].Ledger is "billing" but the alias keeps ledger "orders-service"`}},
+		{"bad fields, all at once", []Change{{Ledger: "a/b", Name: "", Phase: "maybe"}}, []string{`Ledger "a/b"`, `Name ""`, `Phase is "maybe"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := validateChanges("Changes", "orders-service", c.changes)
+			if len(c.want) == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, s := range c.want {
+				assert.Contains(t, err.Error(), s)
+			}
+		})
+	}
+	assert.Equal(t, `{"a":"activate","b":"prepare"}`, changesProperty([]Change{{Name: "b", Phase: ChangePrepare}, {Name: "a", Phase: ChangeActivate}}))
+	assert.True(t, strings.HasPrefix(p.Parameter(), LedgerPrefix))
+}
