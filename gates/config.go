@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/safepipe/safepipe/internal/strict"
@@ -97,7 +98,31 @@ type Stage struct {
 	Bake []Alarm `json:"bake,omitempty"`
 	// BakeMinutes is the bake, in minutes.
 	BakeMinutes int `json:"bakeMinutes,omitempty"`
+	// Prepared are the two-phase changes this stage's release activates,
+	// one per target that must run the change's prepare release: the
+	// stage's entry stays closed until every one is prepared there.
+	Prepared []Requirement `json:"prepared,omitempty"`
 }
+
+// Requirement is a two-phase change that must be prepared in an account
+// and region: the ledger there (an SSM parameter the alias controller
+// writes from what the alias serves) shows the change's prepare, or its
+// activation, serving all of the traffic.
+type Requirement struct {
+	// Account and Region locate the ledger.
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// Role is the role the controller assumes to read it; "" reads it with
+	// the controller's own role.
+	Role string `json:"role,omitempty"`
+	// Parameter is the ledger's SSM parameter name.
+	Parameter string `json:"parameter"`
+	// Change is the change's name.
+	Change string `json:"change"`
+}
+
+// Place is where the ledger is read.
+func (r Requirement) Place() Place { return Place{Account: r.Account, Region: r.Region, Role: r.Role} }
 
 // Parse reads a configuration strictly (one JSON document, no unknown,
 // duplicate or case-variant keys, at most MaxConfigBytes) and validates it.
@@ -178,6 +203,13 @@ func (c *Config) Validate() error {
 		}
 		if len(s.Bake) > 0 && s.BakeMinutes == 0 {
 			add("%s: bake alarms without bakeMinutes", where)
+		}
+		for j, r := range s.Prepared {
+			at := fmt.Sprintf("%s.prepared[%d]", where, j)
+			checkAlarm(at, Alarm{Account: r.Account, Region: r.Region, Role: r.Role, Name: r.Change})
+			if !strings.HasPrefix(r.Parameter, "/") || len(r.Parameter) > 1011 {
+				add("%s: parameter %q is not an SSM parameter path", at, r.Parameter)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,8 @@ package gates
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,6 +52,14 @@ type Observer interface {
 	StackExists(ctx context.Context, p Place, stack string) (bool, error)
 	// Stages returns the pipeline's stages by name.
 	Stages(ctx context.Context) (map[string]StageState, error)
+}
+
+// LedgerReader is an Observer that can also read two-phase ledgers (SSM
+// parameters). An Observer without it closes every gate that requires a
+// change to be prepared.
+type LedgerReader interface {
+	// Ledger returns the parameter's value, and whether it exists.
+	Ledger(ctx context.Context, p Place, parameter string) (value string, found bool, err error)
 }
 
 // Decision is the controller's verdict on one stage.
@@ -130,6 +140,22 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		return ok, err
 	}
 
+	ledgers := map[string]ledgerReading{}
+	ledger := func(r Requirement) ledgerReading {
+		key := r.Account + "/" + r.Region + "/" + r.Role + "/" + r.Parameter
+		if l, ok := ledgers[key]; ok {
+			return l
+		}
+		var l ledgerReading
+		if lr, ok := o.(LedgerReader); ok {
+			l.value, l.found, l.err = lr.Ledger(ctx, r.Place(), r.Parameter)
+		} else {
+			l.err = errors.New("the controller cannot read two-phase ledgers")
+		}
+		ledgers[key] = l
+		return l
+	}
+
 	w, werr := c.Window.waves()
 	windowOpen, holiday := false, false
 	if werr == nil {
@@ -170,10 +196,65 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		for _, a := range s.Blockers {
 			checkBlocker(&d, a, read(a), stackExists, "alarm")
 		}
+		for _, r := range s.Prepared {
+			checkPrepared(&d, r, ledger(r))
+		}
 		checkBake(ctx, &d, s, st, stagesErr, read, o, now)
 		out = append(out, d)
 	}
 	return out
+}
+
+// checkPrepared closes the entry unless the ledger shows the change's
+// prepare (or its activation) serving all of the alias's traffic: the
+// activation of a two-phase change starts only once every target reads
+// the new form (package deploy, Change).
+func checkPrepared(d *Decision, r Requirement, l ledgerReading) {
+	where := fmt.Sprintf("change %q", r.Change)
+	in := fmt.Sprintf("in account %s, region %s", r.Account, r.Region)
+	block := func(format string, args ...any) {
+		d.EntryBlocked = true
+		d.EntryReasons = append(d.EntryReasons, fmt.Sprintf(format, args...))
+	}
+	if l.err != nil {
+		block("%s: ledger %s %s cannot be read (%v)", where, r.Parameter, in, l.err)
+		return
+	}
+	if !l.found {
+		block("%s: ledger %s does not exist %s: the prepare release has not deployed there", where, r.Parameter, in)
+		return
+	}
+	var doc struct {
+		Changes map[string]struct {
+			Full   string `json:"full"`
+			Canary string `json:"canary"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(l.value), &doc); err != nil {
+		block("%s: ledger %s %s cannot be read (%v)", where, r.Parameter, in, err)
+		return
+	}
+	e, ok := doc.Changes[r.Change]
+	switch {
+	case !ok:
+		block("%s is not prepared %s (the ledger does not name it): activation waits until every target serves the prepare release", where, in)
+	case e.Full != "prepare" && e.Full != "activate":
+		block("%s is not prepared %s (all traffic runs full=%s, the share canary=%s): activation waits until the prepare release serves all of it", where, in, orNone(e.Full), orNone(e.Canary))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// ledgerReading is one ledger as read.
+type ledgerReading struct {
+	value string
+	found bool
+	err   error
 }
 
 func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool, error), what string) {

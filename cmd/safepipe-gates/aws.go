@@ -17,6 +17,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/safepipe/safepipe/gates"
@@ -32,6 +34,9 @@ type (
 	}
 	cloudFormationAPI interface {
 		DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+	}
+	ssmAPI interface {
+		GetParameter(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	}
 	pipelineAPI interface {
 		GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error)
@@ -52,6 +57,7 @@ type awsWorld struct {
 	ownCW    cloudWatchAPI
 	newCW    func(aws.Config) cloudWatchAPI
 	newCFN   func(aws.Config) cloudFormationAPI
+	newSSM   func(aws.Config) ssmAPI
 	newCreds func(aws.Config, string) aws.CredentialsProvider
 }
 
@@ -63,6 +69,7 @@ func newAWS(base aws.Config, pipeline string) *awsWorld {
 		ownCW:  cloudwatch.NewFromConfig(base),
 		newCW:  func(c aws.Config) cloudWatchAPI { return cloudwatch.NewFromConfig(c) },
 		newCFN: func(c aws.Config) cloudFormationAPI { return cloudformation.NewFromConfig(c) },
+		newSSM: func(c aws.Config) ssmAPI { return ssm.NewFromConfig(c) },
 		newCreds: func(c aws.Config, role string) aws.CredentialsProvider {
 			return aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c), role, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = "safepipe-gates"
@@ -196,6 +203,28 @@ func (w *awsWorld) StackExists(ctx context.Context, p gates.Place, stack string)
 		}
 	}
 	return false, nil
+}
+
+// Ledger implements gates.LedgerReader: the two-phase ledger the alias
+// controller writes, read with GetParameter; a ParameterNotFound error
+// ("The parameter couldn't be found",
+// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html)
+// means the prepare release never deployed there. The lookup roles the
+// pipeline reads with carry AWS's ReadOnlyAccess policy and deny only
+// kms:Decrypt (the CDK bootstrap template's LookupRole; see
+// docs/aws-semantics.md Q14); the ledger is a plain String parameter.
+func (w *awsWorld) Ledger(ctx context.Context, p gates.Place, parameter string) (string, bool, error) {
+	resp, err := w.newSSM(w.configFor(p)).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(parameter)})
+	var nf *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &nf):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case resp.Parameter == nil:
+		return "", false, nil
+	}
+	return aws.ToString(resp.Parameter.Value), true, nil
 }
 
 // Stages implements gates.Observer from GetPipelineState: one call, no

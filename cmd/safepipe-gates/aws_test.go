@@ -14,6 +14,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -153,4 +155,38 @@ func TestStackExistsFirstDeployment(t *testing.T) {
 	ok, err := w.StackExists(ctx, gates.Place{Account: "123456789012", Region: "eu-west-1"}, "never-deployed")
 	require.NoError(t, err)
 	assert.False(t, ok)
+}
+
+// TestLedgerAgainstMoto: the controller reads a two-phase ledger with
+// GetParameter, and a ledger that does not exist is "not prepared there".
+func TestLedgerAgainstMoto(t *testing.T) {
+	mototest.Start(t)
+	ctx := context.Background()
+	base, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	euw1 := base.Copy()
+	euw1.Region = "eu-west-1"
+	_, err = ssm.NewFromConfig(euw1).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/safepipe/two-phase/orders-service"),
+		Value: aws.String(`{"changes":{"order-record-v2":{"full":"prepare","canary":"none"}}}`), Type: ssmtypes.ParameterTypeString})
+	require.NoError(t, err)
+	w := newAWS(base, "p")
+	v, found, err := w.Ledger(ctx, gates.Place{Account: "123456789012", Region: "eu-west-1"}, "/safepipe/two-phase/orders-service")
+	require.NoError(t, err)
+	assert.True(t, found)
+	assert.Contains(t, v, `"full":"prepare"`)
+	_, found, err = w.Ledger(ctx, gates.Place{Account: "123456789012", Region: "us-east-1"}, "/safepipe/two-phase/orders-service")
+	require.NoError(t, err)
+	assert.False(t, found, "the prepare release never deployed to us-east-1")
+
+	cfg := &gates.Config{Version: gates.Version, Pipeline: "p",
+		Window: gates.Window{TimeZone: "UTC", Days: []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, StartHour: 0, EndHour: 24},
+		Stages: []gates.Stage{{Name: "Prod-W1", Prepared: []gates.Requirement{
+			{Account: "123456789012", Region: "eu-west-1", Parameter: "/safepipe/two-phase/orders-service", Change: "order-record-v2"},
+			{Account: "123456789012", Region: "us-east-1", Parameter: "/safepipe/two-phase/orders-service", Change: "order-record-v2"},
+		}}}}
+	require.NoError(t, cfg.Validate())
+	w.pipe = fakePipeline{&codepipeline.GetPipelineStateOutput{}}
+	d := gates.Evaluate(ctx, cfg, w, time.Now())[0]
+	assert.True(t, d.EntryBlocked)
+	assert.Equal(t, []string{`change "order-record-v2": ledger /safepipe/two-phase/orders-service does not exist in account 123456789012, region us-east-1: the prepare release has not deployed there`}, d.EntryReasons)
 }
