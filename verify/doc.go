@@ -50,6 +50,12 @@
 //	SP012 codedeploy-alarms         SP027 template-limits
 //	SP013 codedeploy-auto-rollback  SP028 no-op-stage
 //	SP014 min-healthy-hosts         SP029 gate-in-rolling-back-stage (warning)
+//	                                SP030 two-phase-in-one-release
+//
+// SP030 reads the two-phase changes safepipe's Lambda alias controller
+// (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one
+// release (one assembly) that prepares a change in one stack and activates
+// it in another is an error.
 //
 // # Stage roles
 //

@@ -45,6 +45,7 @@ const (
 	RuleTemplateLimits    = "SP027"
 	RuleNoOpStage         = "SP028"
 	RuleGateInRollback    = "SP029"
+	RuleTwoPhase          = "SP030"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -144,6 +145,9 @@ var Rules = []RuleInfo{
 	{RuleGateInRollback, "gate-in-rolling-back-stage", Warning,
 		"A gate inside a stage that rolls back on failure turns \"do not start\" into a rollback: a new execution of the stage with the previous revision, started while the gate's alarm is firing.",
 		"Check the alarms in the stage's BeforeEntry condition (Result FAIL), where refusing means not entering (not in a condition that also has a DeploymentWindow rule: CodePipeline does not re-check those alarms when the window opens), or give OnFailure a condition so that a refusal fails the stage without rolling it back."},
+	{RuleTwoPhase, "two-phase-in-one-release", Error,
+		"A change that is not rollback-safe in one step is safe only as two releases: prepare (readers accept both forms) everywhere, then activate (writers switch). One release that carries both lets a writer write what a reader elsewhere, or the version a rollback restores, rejects.",
+		"Ship the prepare in this release and the activate in the next one, once every production target runs the prepare (safepipe: twophase.Change with Phase prepare, then activate; SafetyGates.Changes gates the activation)."},
 }
 
 func ruleInfo(id string) RuleInfo {

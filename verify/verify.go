@@ -100,6 +100,7 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 	for _, t := range templates {
 		c.templateLimits(t)
 	}
+	c.twoPhase(templates)
 	for _, p := range pipelines {
 		c.pipeline(p)
 	}

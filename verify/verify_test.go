@@ -59,6 +59,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleTemplateLimits:    {"fail/SP027-too-many-resources.template.json", service},
 		RuleNoOpStage:         {"assembly-fail-SP028", "testdata/assembly-pass"},
 		RuleGateInRollback:    {"fail/SP029-blocker-in-rolling-back-stage.template.json", pipeline},
+		RuleTwoPhase:          {"fail/SP030-prepare-and-activate-in-one-release.template.json", service},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/internal/synth"
+	"github.com/safepipe/safepipe/twophase"
 )
 
 // AliasMode is what a deployment does to the alias callers invoke.
@@ -48,7 +49,7 @@ type LambdaProps struct {
 	// Changes are the two-phase changes this release prepares or
 	// activates (see Change and AliasControllerProps.Changes). Default:
 	// none.
-	Changes []Change
+	Changes []twophase.Change
 	// Ledger is the alias's ledger of two-phase changes (see
 	// AliasControllerProps.Ledger). Default: the stack name.
 	Ledger string
@@ -163,7 +164,7 @@ type AliasControllerProps struct {
 	// declare a change the region's ledger shows active, and to activate a
 	// change whose prepare does not yet serve all of the alias's traffic.
 	// Default: none.
-	Changes []Change
+	Changes []twophase.Change
 	// Ledger names the alias's ledger of two-phase changes, the SSM
 	// parameter /safepipe/two-phase/<Ledger> the controller reads before
 	// and writes after every deployment, with or without Changes, so that
@@ -227,11 +228,11 @@ func NewAliasController(scope constructs.Construct, id *string, props *AliasCont
 		"Version":      p.Version.Version(),
 		"Mode":         string(p.Mode),
 		"Percent":      fmt.Sprint(p.Percent),
-		"Ledger":       LedgerPrefix + p.Ledger,
-		"Changes":      changesProperty(p.Changes),
+		"Ledger":       twophase.LedgerPrefix + p.Ledger,
+		"Changes":      twophase.Property(p.Changes),
 	}
 	ledgerArn := awscdk.Stack_Of(a).FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("ssm"), Resource: jsii.String("parameter"), ResourceName: jsii.String(strings.TrimPrefix(LedgerPrefix+p.Ledger, "/")),
+		Service: jsii.String("ssm"), Resource: jsii.String("parameter"), ResourceName: jsii.String(strings.TrimPrefix(twophase.LedgerPrefix+p.Ledger, "/")),
 	})
 	provider.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("ssm:GetParameter", "ssm:PutParameter"),
@@ -265,10 +266,10 @@ func (p AliasControllerProps) validate() error {
 	if !aliasNameRE.MatchString(p.AliasName) || len(p.AliasName) > 128 {
 		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.AliasName %q is not an alias name (%s)", p.AliasName, aliasNameRE))
 	}
-	if !changeNameRE.MatchString(p.Ledger) {
-		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ledger %q is not a ledger name (%s)", p.Ledger, changeNameRE))
+	if !twophase.NameRE.MatchString(p.Ledger) {
+		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ledger %q is not a ledger name (%s)", p.Ledger, twophase.NameRE))
 	}
-	errs = append(errs, validateChanges("deploy: AliasControllerProps.Changes", p.Ledger, p.Changes))
+	errs = append(errs, twophase.Validate("deploy: AliasControllerProps.Changes", p.Ledger, p.Changes))
 	switch p.Mode {
 	case AliasFull:
 		if p.Ramp != nil {

@@ -101,6 +101,13 @@ func (c *Controller) EntryRule(stage string, window bool, blockers []gates.Alarm
 	}
 }
 
+// RequirePrepared adds two-phase requirements to the stage's entry gate
+// (gates.Stage.Prepared).
+func (c *Controller) RequirePrepared(stage string, rs []gates.Requirement) {
+	s := c.stage(stage)
+	s.Prepared = append(s.Prepared, rs...)
+}
+
 // BakeRule registers the stage's bake — breached if any alarm has been in
 // ALARM since the stage's actions succeeded — and returns the
 // CloudWatchAlarm rule, for the stage's OnSuccess condition, that watches

@@ -3,9 +3,12 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/twophase"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -55,6 +58,14 @@ type SafetyGates struct {
 	// GammaBake is the bake of the gamma (regional) stage; the gamma
 	// one-box bakes for the one-box floor. Default: waves.FloorZonal.
 	GammaBake time.Duration
+	// Changes are the two-phase changes this release carries, the same
+	// values the service's deployments declare (deploy.LambdaProps.Changes).
+	// For each one it activates, the entry of every gated stage stays
+	// closed until the change's ledger shows its prepare serving all
+	// traffic in every production target and in the stage's own: the
+	// activation starts nowhere before every reader reads the new form.
+	// Default: none.
+	Changes []twophase.Change
 	// EntryWait is how long a stage waits at its entry gate before it
 	// fails (refuses, without rolling back). Default: the longest stretch
 	// in which the deployment window lets nothing start over the year of
@@ -153,6 +164,25 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 	// conditions for rollback executions, which it does not document
 	// either way; the simulator showed a bad version serving for 13 hours
 	// behind it.
+	if err := twophase.Validate("SafetyGates.Changes", "", g.Changes); err != nil {
+		return err
+	}
+	var prepared []gates.Requirement
+	for _, ch := range g.Changes {
+		if ch.Phase != twophase.ChangeActivate {
+			continue
+		}
+		places := slices.Clone(s.ProdPlaces)
+		for _, d := range s.Deployments {
+			places = append(places, Place{d.Account, d.Target.Region})
+		}
+		slices.SortFunc(places, func(a, b Place) int { return strings.Compare(a.String(), b.String()) })
+		for _, p := range slices.Compact(places) {
+			prepared = append(prepared, gates.Requirement{Account: p.Account, Region: p.Region, Role: role(p.Account, p.Region),
+				Parameter: ch.Parameter(), Change: ch.Name})
+		}
+	}
+	s.Controller.RequirePrepared(s.Name, prepared)
 	entry := []Rule{s.Controller.EntryRule(s.Name, s.Environment == Prod, blockers, wait)}
 	errs = append(errs, merge(&c.BeforeEntry, "FAIL", entry))
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/twophase"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -432,4 +433,53 @@ func TestOrganizationAlarmInAnotherAccount(t *testing.T) {
 	out := synthesize(t, stack)
 	assert.Equal(t, &gates.Alarm{Account: "444444444444", Region: "us-east-1", Name: "org-freeze", Role: role}, out.gates.Organization)
 	checkPolicies(t, out)
+}
+
+// TestActivationWaitsForEveryPreparedTarget: a release that activates a
+// two-phase change keeps the entry of every gated stage closed until the
+// change's ledger shows its prepare serving all traffic in every
+// production target, and in the stage's own (gamma's included); a release
+// that only prepares adds nothing.
+func TestActivationWaitsForEveryPreparedTarget(t *testing.T) {
+	activate := twophase.Change{Ledger: "svc", Name: "order-record-v2", Phase: twophase.ChangeActivate}
+	prepare := twophase.Change{Ledger: "svc", Name: "invoice-v3", Phase: twophase.ChangePrepare}
+	_, stack := toolchain()
+	props := smallProps()
+	props.Gates = []Gate{SafetyGates{Changes: []twophase.Change{activate, prepare}}}
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.NoError(t, p.Err())
+	cfg := synthesize(t, stack).gates
+	require.NoError(t, cfg.Validate())
+
+	var prod []string
+	for _, s := range p.Plan().Stages {
+		for _, tg := range s.Targets {
+			if !slices.Contains(prod, tg.Region) {
+				prod = append(prod, tg.Region)
+			}
+		}
+	}
+	require.NotEmpty(t, prod)
+	for _, s := range cfg.Stages {
+		var regions []string
+		for _, r := range s.Prepared {
+			assert.Equal(t, "/safepipe/two-phase/svc", r.Parameter, s.Name)
+			assert.Equal(t, "order-record-v2", r.Change, s.Name, "a change this release only prepares gates nothing")
+			assert.Equal(t, DefaultWatchRole(r.Account, r.Region), r.Role)
+			regions = append(regions, r.Region)
+		}
+		for _, region := range prod {
+			assert.Contains(t, regions, region, "%s waits for %s to be prepared", s.Name, region)
+		}
+	}
+
+	// Both phases of one change in one release: a synth error.
+	_, stack = toolchain()
+	props = smallProps()
+	both := activate
+	both.Phase = twophase.ChangePrepare
+	props.Gates = []Gate{SafetyGates{Changes: []twophase.Change{both, activate}}}
+	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	assert.Contains(t, p.Err().Error(), `SafetyGates.Changes[1].Name "order-record-v2" appears twice`)
 }

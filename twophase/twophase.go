@@ -1,4 +1,4 @@
-package deploy
+package twophase
 
 import (
 	"encoding/json"
@@ -27,8 +27,9 @@ const (
 
 // Change is a change that is not rollback-safe in one step (a data format,
 // a protocol, a schema) declared in two phases. The same value goes to the
-// deployment that ships the code (LambdaProps.Changes) and to the pipeline
-// (pipeline.SafetyGates.Changes): one contract, not a name typed twice.
+// deployment that ships the code (deploy.LambdaProps.Changes) and to the
+// pipeline (pipeline.SafetyGates.Changes): one contract, not a name typed
+// twice.
 type Change struct {
 	// Ledger names the service's ledger of changes: the SSM parameter
 	// /safepipe/two-phase/<Ledger> in each account and region, written by
@@ -47,23 +48,25 @@ const LedgerPrefix = "/safepipe/two-phase/"
 // Parameter is the ledger's SSM parameter name.
 func (c Change) Parameter() string { return LedgerPrefix + c.Ledger }
 
-var changeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// NameRE is what a ledger or change name may be.
+var NameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-// validateChanges reports every problem of a release's changes at once;
-// ledger is the alias controller's ledger, which every change must name.
-func validateChanges(field, ledger string, cs []Change) error {
+// Validate reports every problem of a release's changes at once, naming
+// them under field; ledger is the alias's ledger, which every change must
+// name ("" accepts any one ledger).
+func Validate(field, ledger string, cs []Change) error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, c := range cs {
 		at := fmt.Sprintf("%s[%d]", field, i)
 		switch {
-		case !changeNameRE.MatchString(c.Ledger):
-			errs = append(errs, fmt.Errorf("%s.Ledger %q is not a ledger name (%s)", at, c.Ledger, changeNameRE))
-		case c.Ledger != ledger:
+		case !NameRE.MatchString(c.Ledger):
+			errs = append(errs, fmt.Errorf("%s.Ledger %q is not a ledger name (%s)", at, c.Ledger, NameRE))
+		case ledger != "" && c.Ledger != ledger:
 			errs = append(errs, fmt.Errorf("%s.Ledger is %q but the alias keeps ledger %q (the stack name unless set); one alias keeps one ledger", at, c.Ledger, ledger))
 		}
-		if !changeNameRE.MatchString(c.Name) {
-			errs = append(errs, fmt.Errorf("%s.Name %q is not a change name (%s)", at, c.Name, changeNameRE))
+		if !NameRE.MatchString(c.Name) {
+			errs = append(errs, fmt.Errorf("%s.Name %q is not a change name (%s)", at, c.Name, NameRE))
 		}
 		if c.Phase != ChangePrepare && c.Phase != ChangeActivate {
 			errs = append(errs, fmt.Errorf("%s.Phase is %q; it is %q or %q", at, c.Phase, ChangePrepare, ChangeActivate))
@@ -76,9 +79,9 @@ func validateChanges(field, ledger string, cs []Change) error {
 	return errors.Join(errs...)
 }
 
-// changesProperty is the changes as the alias controller reads them:
+// Property is the changes as the alias controller reads them:
 // {"name": "phase"}, sorted by name (encoding/json sorts map keys).
-func changesProperty(cs []Change) string {
+func Property(cs []Change) string {
 	m := map[string]string{}
 	for _, c := range cs {
 		m[c.Name] = string(c.Phase)

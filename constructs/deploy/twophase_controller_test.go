@@ -4,25 +4,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/twophase"
 )
 
 // release deploys version with the changes it declares, through the real
 // alias controller, and returns the response.
-func (w *controllerWorld) release(version, mode string, changes ...Change) map[string]any {
+func (w *controllerWorld) release(version, mode string, changes ...twophase.Change) map[string]any {
 	w.t.Helper()
 	return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
-		"Mode": mode, "Percent": "10", "Ledger": LedgerPrefix + "orders-service", "Changes": changesProperty(changes)})
+		"Mode": mode, "Percent": "10", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": twophase.Property(changes)})
 }
 
 func (w *controllerWorld) ledger() map[string]any {
 	w.t.Helper()
 	out, err := exec.Command("python3", "-c", fmt.Sprintf(`import boto3
-print(boto3.client("ssm").get_parameter(Name=%q)["Parameter"]["Value"])`, LedgerPrefix+"orders-service")).CombinedOutput()
+print(boto3.client("ssm").get_parameter(Name=%q)["Parameter"]["Value"])`, twophase.LedgerPrefix+"orders-service")).CombinedOutput()
 	require.NoError(w.t, err, "%s", out)
 	var l map[string]any
 	require.NoError(w.t, json.Unmarshal(out, &l), "%s", out)
@@ -34,9 +35,9 @@ print(boto3.client("ssm").get_parameter(Name=%q)["Parameter"]["Value"])`, Ledger
 // (activate before prepare serves everything; un-prepare while active).
 func TestTwoPhaseAgainstMoto(t *testing.T) {
 	w := newControllerWorld(t)
-	prepare := Change{Ledger: "orders-service", Name: "order-record-v2", Phase: ChangePrepare}
+	prepare := twophase.Change{Ledger: "orders-service", Name: "order-record-v2", Phase: twophase.ChangePrepare}
 	activate := prepare
-	activate.Phase = ChangeActivate
+	activate.Phase = twophase.ChangeActivate
 	ok := func(r map[string]any) {
 		t.Helper()
 		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
@@ -82,34 +83,4 @@ func TestTwoPhaseAgainstMoto(t *testing.T) {
 	main, weights = w.alias()
 	assert.Equal(t, "1", main)
 	assert.Empty(t, weights)
-}
-
-func TestValidateChanges(t *testing.T) {
-	p := Change{Ledger: "orders-service", Name: "order-record-v2", Phase: ChangePrepare}
-	cases := []struct {
-		name    string
-		changes []Change
-		want    []string
-	}{
-		{"one change", []Change{p}, nil},
-		{"none", nil, nil},
-		{"prepare and activate in one release", []Change{p, {Ledger: p.Ledger, Name: p.Name, Phase: ChangeActivate}}, []string{`Changes[1].Name "order-record-v2" appears twice`}},
-		{"another ledger", []Change{{Ledger: "billing", Name: "x", Phase: ChangePrepare}}, []string{`Changes[0].Ledger is "billing" but the alias keeps ledger "orders-service"`}},
-		{"bad fields, all at once", []Change{{Ledger: "a/b", Name: "", Phase: "maybe"}}, []string{`Ledger "a/b"`, `Name ""`, `Phase is "maybe"`}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := validateChanges("Changes", "orders-service", c.changes)
-			if len(c.want) == 0 {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, s := range c.want {
-				assert.Contains(t, err.Error(), s)
-			}
-		})
-	}
-	assert.Equal(t, `{"a":"activate","b":"prepare"}`, changesProperty([]Change{{Name: "b", Phase: ChangePrepare}, {Name: "a", Phase: ChangeActivate}}))
-	assert.True(t, strings.HasPrefix(p.Parameter(), LedgerPrefix))
 }

@@ -1,0 +1,58 @@
+package verify
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// The alias controller of safepipe (constructs/deploy) declares the
+// two-phase changes a release carries on its resource, type
+// Custom::SafepipeAlias: Ledger (the SSM parameter of the alias's ledger)
+// and Changes, {"change": "prepare" | "activate"} (package twophase).
+const aliasControllerType = "Custom::SafepipeAlias"
+
+// twoPhase reports a change that one assembly (one release) both prepares
+// and activates, in any two of its alias controllers with one ledger.
+func (c *checker) twoPhase(templates []*Template) {
+	type where struct{ template, resource string }
+	phases := map[string]map[string]where{} // ledger + change → phase → first place
+	var keys []string
+	for _, t := range templates {
+		for _, id := range sortedKeys(t.Resources) {
+			r := t.Resources[id]
+			if r.Type != aliasControllerType {
+				continue
+			}
+			raw := Flatten(r.Properties["Changes"])
+			if raw == "" {
+				continue
+			}
+			var changes map[string]string
+			if err := json.Unmarshal([]byte(raw), &changes); err != nil {
+				c.add(RuleTwoPhase, Finding{Template: t.Path, Resource: id, Region: t.Region}, "alias controller %s declares changes verify cannot read (%v): %q", id, err, raw)
+				continue
+			}
+			ledger := Flatten(r.Properties["Ledger"])
+			for _, name := range sortedKeys(changes) {
+				k := ledger + "\x00" + name
+				if phases[k] == nil {
+					phases[k] = map[string]where{}
+					keys = append(keys, k)
+				}
+				if _, seen := phases[k][changes[name]]; !seen {
+					phases[k][changes[name]] = where{t.Path, id}
+				}
+			}
+		}
+	}
+	for _, k := range keys {
+		p, okP := phases[k]["prepare"]
+		a, okA := phases[k]["activate"]
+		if !okP || !okA {
+			continue
+		}
+		ledger, name, _ := strings.Cut(k, "\x00")
+		c.add(RuleTwoPhase, Finding{Template: a.template, Resource: a.resource},
+			"change %q of ledger %s is prepared (%s, %s) and activated (%s, %s) by one release", Escape(name), Escape(ledger), p.template, p.resource, a.template, a.resource)
+	}
+}
