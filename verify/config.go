@@ -49,6 +49,11 @@ type Config struct {
 	Beta        string `json:"beta,omitempty"`
 	Gamma       string `json:"gamma,omitempty"`
 	GammaOneBox string `json:"gammaOneBox,omitempty"`
+	// UpgradeDowngrade matches the stages of an upgrade-downgrade test
+	// (SP031). A pre-production stage whose Lambda alias controller
+	// downgrades (safepipe's Custom::SafepipeAlias, Mode downgrade) counts
+	// whatever its name. Default: `(?i)(upgrade.?downgrade|up-?down|downgrade)`.
+	UpgradeDowngrade string `json:"upgradeDowngrade,omitempty"`
 	// Cell captures an AZ or cell from a deploy action's name or stack
 	// name; two different captures in one region and stage are two cells
 	// deployed at once. Default: `(?i)((?:[a-z]{2,4}\d+-)?az\d+|cell-?\d+)`.
@@ -204,14 +209,14 @@ func exactKeys(v any, t reflect.Type, path string) []error {
 
 // compiled is a Config ready to use.
 type compiled struct {
-	production, nonProduction, oneBox, wave, part, alpha, beta, gamma, gammaOneBox, cell *regexp.Regexp
-	aggregate, bakeAlarm                                                                 *regexp.Regexp // nil: none
-	floors                                                                               Floors
-	suppressions                                                                         []Suppression
-	external                                                                             []ExternalAlarm
-	prodAccounts                                                                         map[string]bool
-	tagKey, tagValue                                                                     string
-	limits                                                                               Limits
+	production, nonProduction, oneBox, wave, part, alpha, beta, gamma, gammaOneBox, upDown, cell *regexp.Regexp
+	aggregate, bakeAlarm                                                                         *regexp.Regexp // nil: none
+	floors                                                                                       Floors
+	suppressions                                                                                 []Suppression
+	external                                                                                     []ExternalAlarm
+	prodAccounts                                                                                 map[string]bool
+	tagKey, tagValue                                                                             string
+	limits                                                                                       Limits
 }
 
 // maxPattern bounds a pattern's length; Go's regexp runs in linear time,
@@ -254,6 +259,7 @@ func (c *Config) compile() (*compiled, error) {
 		beta:          re("beta", c.Beta, `(?i)^beta`),
 		gamma:         re("gamma", c.Gamma, `(?i)^gamma`),
 		gammaOneBox:   re("gammaOneBox", c.GammaOneBox, `(?i)^gamma.*one-?box`),
+		upDown:        re("upgradeDowngrade", c.UpgradeDowngrade, `(?i)(upgrade.?downgrade|up-?down|downgrade)`),
 		cell:          re("cell", c.Cell, `(?i)((?:[a-z]{2,4}\d+-)?az\d+|cell-?\d+)`),
 		aggregate:     optional("aggregate", c.Aggregate),
 		bakeAlarm:     optional("bakeAlarm", c.BakeAlarm),

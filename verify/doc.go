@@ -51,11 +51,16 @@
 //	SP013 codedeploy-auto-rollback  SP028 no-op-stage
 //	SP014 min-healthy-hosts         SP029 gate-in-rolling-back-stage (warning)
 //	                                SP030 two-phase-in-one-release
+//	                                SP031 upgrade-downgrade-test (warning)
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one
 // release (one assembly) that prepares a change in one stack and activates
-// it in another is an error.
+// it in another is an error. SP031 warns when production is reached
+// without an upgrade-downgrade test: a pre-production stage, before the
+// first production one, that deploys and whose name matches the config's
+// upgradeDowngrade pattern, or whose Lambda alias controller rolls back to
+// the version live before (Mode downgrade or downgrade-half).
 //
 // # Stage roles
 //

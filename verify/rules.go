@@ -46,6 +46,7 @@ const (
 	RuleNoOpStage         = "SP028"
 	RuleGateInRollback    = "SP029"
 	RuleTwoPhase          = "SP030"
+	RuleUpgradeDowngrade  = "SP031"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -148,6 +149,9 @@ var Rules = []RuleInfo{
 	{RuleTwoPhase, "two-phase-in-one-release", Error,
 		"A change that is not rollback-safe in one step is safe only as two releases: prepare (readers accept both forms) everywhere, then activate (writers switch). One release that carries both lets a writer write what a reader elsewhere, or the version a rollback restores, rejects.",
 		"Ship the prepare in this release and the activate in the next one, once every production target runs the prepare (safepipe: twophase.Change with Phase prepare, then activate; SafetyGates.Changes gates the activation)."},
+	{RuleUpgradeDowngrade, "upgrade-downgrade-test", Warning,
+		"A version can be right alone and still break customers while it serves next to the previous one, or when a rollback brings the previous one back; only deploying forward and back in a prod-like environment, with every API and batch job running, shows it before production.",
+		"Add an upgrade-downgrade test before production: in a prod-like, multi-AZ pre-production region, deploy the new version to half, to all, the previous version back the same way, then the new one again, each step baked and gated (safepipe: BasePipelineProps.UpgradeDowngrade). Name its stages so that the config's upgradeDowngrade pattern matches them, or suppress SP031 with the reason."},
 }
 
 func ruleInfo(id string) RuleInfo {
@@ -377,8 +381,13 @@ func (c *checker) conditionLimits(s Stage, at Finding) {
 
 func (c *checker) preProd(p Pipeline, roles []stageRole, first int, where Finding) {
 	has := map[string]bool{}
+	upDown := false
 	for i := range first {
 		has[roles[i].preProd] = true
+		upDown = upDown || (roles[i].deploys && (c.cc.upDown.MatchString(skeleton(p.Stages[i].Name)) || downgrades(roles[i])))
+	}
+	if !upDown {
+		c.add(RuleUpgradeDowngrade, where, "production (%s) is reached without an upgrade-downgrade test: no pre-production stage deploys a version next to the previous one and rolls back to it", p.Stages[first].Name)
 	}
 	for _, need := range []string{"an alpha", "a beta", "a gamma", "a gamma one-box"} {
 		if !has[need[strings.IndexByte(need, ' ')+1:]] {

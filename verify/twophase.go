@@ -56,3 +56,21 @@ func (c *checker) twoPhase(templates []*Template) {
 			"change %q of ledger %s is prepared (%s, %s) and activated (%s, %s) by one release", Escape(name), Escape(ledger), p.template, p.resource, a.template, a.resource)
 	}
 }
+
+// downgrades reports whether a stage's templates roll a Lambda alias back
+// to the version live before the test (safepipe's alias controller in
+// mode downgrade or downgrade-half).
+func downgrades(r stageRole) bool {
+	for _, t := range r.targets {
+		if t.tpl == nil {
+			continue
+		}
+		for _, id := range sortedKeys(t.tpl.Resources) {
+			res := t.tpl.Resources[id]
+			if m := Flatten(res.Properties["Mode"]); res.Type == aliasControllerType && (m == "downgrade" || m == "downgrade-half") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -62,3 +62,35 @@ func TestTwoPhaseInOneRelease(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, rulesOf(rep)[RuleTwoPhase], "%+v", rep.Findings)
 }
+
+// TestUpgradeDowngradeByWhatItDoes: a pre-production stage counts as the
+// upgrade-downgrade test by its name, or, whatever its name, when it rolls
+// a Lambda alias back to the version live before (safepipe's controller in
+// mode downgrade).
+func TestUpgradeDowngradeByWhatItDoes(t *testing.T) {
+	renamed := func(extra func(rel, s string) string) string {
+		return copyAssembly(t, "testdata/assembly-pass", func(rel, s string) string {
+			if rel == "Pipeline.template.json" {
+				s = strings.ReplaceAll(s, `"UpDown-Gamma"`, `"Compat"`)
+			}
+			return extra(rel, s)
+		})
+	}
+	rep, err := Assembly(renamed(func(_, s string) string { return s }), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rulesOf(rep)[RuleUpgradeDowngrade], "%+v", rep.Findings)
+
+	rep, err = Assembly(renamed(func(rel, s string) string {
+		if !strings.HasPrefix(rel, "assembly-Pipeline-Gamma/") || !strings.HasSuffix(rel, ".template.json") {
+			return s
+		}
+		var tpl map[string]any
+		require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+		tpl["Resources"].(map[string]any)["SafepipeAlias"] = map[string]any{"Type": "Custom::SafepipeAlias", "Properties": map[string]any{
+			"ServiceToken": "arn", "FunctionName": "f", "AliasName": "live", "Version": "1", "Mode": "downgrade", "Percent": "50"}}
+		b, _ := json.Marshal(tpl)
+		return string(b)
+	}), nil)
+	require.NoError(t, err)
+	assert.Zero(t, rulesOf(rep)[RuleUpgradeDowngrade], "%+v", rep.Findings)
+}

@@ -60,6 +60,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleNoOpStage:         {"assembly-fail-SP028", "testdata/assembly-pass"},
 		RuleGateInRollback:    {"fail/SP029-blocker-in-rolling-back-stage.template.json", pipeline},
 		RuleTwoPhase:          {"fail/SP030-prepare-and-activate-in-one-release.template.json", service},
+		RuleUpgradeDowngrade:  {"fail/SP031-no-upgrade-downgrade-test.template.json", pipeline},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/safepipe/safepipe/constructs/pipeline"
 	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/twophase"
 )
@@ -28,7 +29,31 @@ const (
 	// live version) and sends a percentage of invocations to the new
 	// version: the one-box step, a weighted canary, an A/B split.
 	AliasCanary AliasMode = "canary"
+	// AliasUpgradeHalf is the upgrade-downgrade test's first step: the
+	// new version takes half of the invocations next to the version live
+	// at deploy time, which the controller records for the downgrade.
+	AliasUpgradeHalf AliasMode = "upgrade-half"
+	// AliasDowngradeHalf gives half of the invocations back to the version
+	// recorded by AliasUpgradeHalf.
+	AliasDowngradeHalf AliasMode = "downgrade-half"
+	// AliasDowngrade serves the recorded version alone.
+	AliasDowngrade AliasMode = "downgrade"
 )
+
+// aliasModeOf is the alias mode of an upgrade-downgrade step.
+func aliasModeOf(step pipeline.UpgradeDowngradeStep) (AliasMode, bool) {
+	switch step {
+	case pipeline.UpgradeHalf:
+		return AliasUpgradeHalf, true
+	case pipeline.UpgradeFull, pipeline.Reupgrade:
+		return AliasFull, true
+	case pipeline.DowngradeHalf:
+		return AliasDowngradeHalf, true
+	case pipeline.DowngradeFull:
+		return AliasDowngrade, true
+	}
+	return "", false
+}
 
 // LambdaProps configure a Lambda function's deployment in one step of the
 // pipeline.
@@ -53,6 +78,12 @@ type LambdaProps struct {
 	// Ledger is the alias's ledger of two-phase changes (see
 	// AliasControllerProps.Ledger). Default: the stack name.
 	Ledger string
+	// UpgradeDowngrade is the upgrade-downgrade test's step to take
+	// (pipeline.Deployment.UpgradeDowngrade): the new version to half of
+	// the invocations, to all, the version live before the test to half,
+	// to all, the new version again. It overrides OneBox. Default: ""
+	// (not a step of the test).
+	UpgradeDowngrade pipeline.UpgradeDowngradeStep
 }
 
 // LambdaDeployment is a function's alias, pointed by an alias controller
@@ -107,6 +138,12 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	mode, percent := AliasFull, 100
 	if p.OneBox {
 		mode, percent = AliasCanary, p.OneBoxPercent
+	}
+	if p.UpgradeDowngrade != "" {
+		mode, percent = "", 50
+		if m, ok := aliasModeOf(p.UpgradeDowngrade); ok {
+			mode = m
+		}
 	}
 	res := NewAliasController(l, jsii.String("Alias"), &AliasControllerProps{
 		Function: p.Function, AliasName: p.AliasName, Version: l.version, Mode: mode, Percent: percent,
@@ -275,6 +312,10 @@ func (p AliasControllerProps) validate() error {
 		if p.Ramp != nil {
 			errs = append(errs, errors.New("deploy: AliasControllerProps.Ramp is set in mode full; only a canary ramps"))
 		}
+	case AliasUpgradeHalf, AliasDowngradeHalf, AliasDowngrade:
+		if p.Ramp != nil {
+			errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ramp is set in mode %s; only a canary ramps", p.Mode))
+		}
 	case AliasCanary:
 		if p.Percent < 0 || p.Percent > 100 {
 			errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Percent is %d; a share is 0–100", p.Percent))
@@ -367,35 +408,60 @@ function refusals(p, ledger, declared, fullSwitch) {
 }
 // nextLedger: the ledger once the alias serves main (all but the share)
 // and, if different, p.Version (the share).
-function nextLedger(ledger, declared, main, p) {
+function nextLedger(ledger, declared, main, share, p, test) {
+  // The phases of the version serving all but the share, and of the
+  // share: the deployment's own (declared), the alias's main version's as
+  // the ledger had them, or, for a downgrade, the phases recorded with the
+  // version the test downgrades to.
   const changes = {};
-  const names = new Set([...Object.keys(ledger.changes || {}), ...Object.keys(declared)]);
+  const down = (p.Mode === "downgrade" || p.Mode === "downgrade-half") && test && test.beforeFull;
+  const names = new Set([...Object.keys(ledger.changes || {}), ...Object.keys(declared), ...Object.keys(down || {})]);
+  const phaseOf = (v, name) => v === p.Version ? (declared[name] || "none")
+    : down && v === test.before ? (down[name] || "none") : (((ledger.changes || {})[name] || {}).full || "none");
   for (const name of [...names].sort()) {
-    const before = (ledger.changes || {})[name] || {};
-    const e = main === p.Version
-      ? { full: declared[name] || "none", canary: "none", version: p.Version }
-      : { full: before.full || "none", canary: declared[name] || "none", version: before.version || null };
+    const e = { full: phaseOf(main, name), canary: share ? phaseOf(share, name) : "none", version: main };
     if (e.full !== "none" || e.canary !== "none") changes[name] = e;
   }
-  return { changes, alias: p.AliasName, main, at: new Date().toISOString() };
+  const out = { changes, alias: p.AliasName, main, at: new Date().toISOString() };
+  if (test) out.upgradeDowngrade = test;
+  return out;
 }
 async function apply(p) {
   const cur = await current(p);
-  let main = p.Version, routing = { AdditionalVersionWeights: {} };
-  if (p.Mode === "canary" && cur && cur.FunctionVersion !== p.Version) {
-    main = cur.FunctionVersion;
-    routing = { AdditionalVersionWeights: { [p.Version]: Number(p.Percent) / 100 } };
-  } else if (p.Mode !== "canary" && p.Mode !== "full") {
-    throw new Error("unknown mode " + p.Mode);
-  }
   const declared = JSON.parse(p.Changes || "{}");
   const ledger = p.Ledger ? await readLedger(p.Ledger) : { changes: {} };
+  let main = p.Version, share = null, routing = { AdditionalVersionWeights: {} };
+  let test = ledger.upgradeDowngrade;
+  const half = (v) => { share = v === main ? null : v; routing = { AdditionalVersionWeights: share ? { [share]: 0.5 } : {} }; };
+  if ((p.Mode === "canary" || p.Mode === "upgrade-half") && cur && cur.FunctionVersion !== p.Version) {
+    main = cur.FunctionVersion;
+    share = p.Version;
+    routing = { AdditionalVersionWeights: { [p.Version]: (p.Mode === "canary" ? Number(p.Percent) : 50) / 100 } };
+  } else if (p.Mode !== "canary" && p.Mode !== "full" && p.Mode !== "upgrade-half" && p.Mode !== "downgrade-half" && p.Mode !== "downgrade") {
+    throw new Error("unknown mode " + p.Mode);
+  }
+  if (p.Mode === "upgrade-half") {
+    // The test's record: the version live before it, and its phases.
+    const beforeFull = {};
+    for (const [name, e] of Object.entries(ledger.changes || {})) beforeFull[name] = e.full;
+    test = { version: p.Version, before: cur && cur.FunctionVersion !== p.Version ? cur.FunctionVersion : null, beforeFull };
+  }
+  if (p.Mode === "downgrade-half" || p.Mode === "downgrade") {
+    if (!test || test.version !== p.Version) {
+      throw new Error("mode " + p.Mode + ": no upgrade-half of version " + p.Version + " is recorded in " + p.Ledger +
+        " (recorded: " + JSON.stringify(test || null) + "); the upgrade-downgrade test runs its steps in order");
+    }
+    if (test.before && p.Mode === "downgrade-half") half(test.before);
+    if (test.before && p.Mode === "downgrade") main = test.before;
+    if (!test.before) console.log(JSON.stringify({ note: "no version was live before the test (a first deployment): nothing to downgrade to" }));
+  }
   const refused = refusals(p, ledger, declared);
   if (refused.length) throw new Error("refusing to deploy: " + refused.join("; "));
   const args = { FunctionName: p.FunctionName, Name: p.AliasName, FunctionVersion: main, RoutingConfig: routing };
   const out = cur ? await lambda.send(new UpdateAliasCommand(args)) : await lambda.send(new CreateAliasCommand(args));
-  if (p.Ledger) await writeLedger(p.Ledger, nextLedger(ledger, declared, main, p));
-  const share = main === p.Version ? 100 : Number(p.Percent);
+  if (p.Ledger) await writeLedger(p.Ledger, nextLedger(ledger, declared, main, share, p, test));
+  const weight = routing.AdditionalVersionWeights[p.Version];
+  const pct = main === p.Version ? 100 - Math.round(100 * (Object.values(routing.AdditionalVersionWeights)[0] || 0)) : Math.round(100 * (weight || 0));
   if (p.RampState) {
     // The deployment starts its ramp (or, serving the version alone
     // already, has nothing to ramp); the ramp driver takes it from here.
@@ -405,8 +471,8 @@ async function apply(p) {
       : { status: "done", version: p.Version };
     await new SSMClient({}).send(new PutParameterCommand({ Name: p.RampState, Value: JSON.stringify(state), Type: "String", Overwrite: true }));
   }
-  console.log(JSON.stringify({ alias: p.AliasName, live: main, version: p.Version, percentOnVersion: share, previous: cur ? cur.FunctionVersion : null }));
-  return { AliasArn: out.AliasArn, LiveVersion: main, PercentOnVersion: String(share) };
+  console.log(JSON.stringify({ alias: p.AliasName, live: main, version: p.Version, percentOnVersion: pct, previous: cur ? cur.FunctionVersion : null }));
+  return { AliasArn: out.AliasArn, LiveVersion: main, PercentOnVersion: String(pct) };
 }
 exports.handler = async (event) => {
   const p = event.ResourceProperties;

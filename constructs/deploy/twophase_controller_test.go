@@ -51,7 +51,7 @@ func TestTwoPhaseAgainstMoto(t *testing.T) {
 	ok(w.release("1", "full")) // before the change
 	// The prepare release's one-box: 10% of the traffic reads both forms.
 	ok(w.release("2", "canary", prepare))
-	assert.Equal(t, map[string]any{"full": "none", "canary": "prepare", "version": nil}, w.ledger()["changes"].(map[string]any)["order-record-v2"])
+	assert.Equal(t, map[string]any{"full": "none", "canary": "prepare", "version": "1"}, w.ledger()["changes"].(map[string]any)["order-record-v2"])
 
 	// Activating now would let writers write what 90% of readers reject.
 	r := w.release("3", "canary", activate)
@@ -83,4 +83,49 @@ func TestTwoPhaseAgainstMoto(t *testing.T) {
 	main, weights = w.alias()
 	assert.Equal(t, "1", main)
 	assert.Empty(t, weights)
+}
+
+// TestUpgradeDowngradeAgainstMoto takes the alias through the
+// upgrade-downgrade test's steps with the real controller: the version live
+// before the test is read at deploy time, not written in code, and the
+// steps must run in order.
+func TestUpgradeDowngradeAgainstMoto(t *testing.T) {
+	w := newControllerWorld(t)
+	step := func(version string, mode AliasMode) map[string]any {
+		t.Helper()
+		return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
+			"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
+	}
+	ok := func(r map[string]any) {
+		t.Helper()
+		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
+	}
+	ok(w.release("2", "full")) // the last release left version 2 live
+
+	// Downgrading before the test's first step: refused.
+	r := step("3", AliasDowngrade)
+	require.Equal(t, "FAILED", r["Status"])
+	assert.Contains(t, r["Reason"], "no upgrade-half of version 3 is recorded")
+
+	ok(step("3", AliasUpgradeHalf))
+	main, weights := w.alias()
+	assert.Equal(t, "2", main)
+	assert.Equal(t, map[string]float64{"3": 0.5}, weights, "both versions serve together")
+	ok(step("3", AliasFull))
+	main, weights = w.alias()
+	assert.Equal(t, "3", main)
+	assert.Empty(t, weights)
+	ok(step("3", AliasDowngradeHalf))
+	main, weights = w.alias()
+	assert.Equal(t, "3", main)
+	assert.Equal(t, map[string]float64{"2": 0.5}, weights, "the version live before the test takes half back")
+	r = step("3", AliasDowngrade)
+	ok(r)
+	main, weights = w.alias()
+	assert.Equal(t, "2", main, "the version live before the test, read at deploy time")
+	assert.Empty(t, weights)
+	assert.Equal(t, "0", r["Data"].(map[string]any)["PercentOnVersion"])
+	ok(step("3", AliasFull)) // reupgrade
+	main, _ = w.alias()
+	assert.Equal(t, "3", main)
 }

@@ -78,6 +78,13 @@ type BasePipelineProps struct {
 	// Zeta adds a zeta stage (backward-compatibility tests against
 	// production endpoints) after gamma. Default: false.
 	Zeta bool
+	// UpgradeDowngrade adds the upgrade-downgrade test after gamma (and
+	// zeta), before production: the new version with the old, alone, the
+	// old one back the same way, the new one again, each step baked and
+	// gated. The team's Service reads Deployment.UpgradeDowngrade to deploy
+	// each step (deploy.LambdaProps.UpgradeDowngrade does it for a Lambda
+	// alias). Default: none (safepipe verify warns, SP031).
+	UpgradeDowngrade *UpgradeDowngrade
 	// Source is where commits come from. Required.
 	Source Source
 	// BuildCommands build, test and synthesize the app; a failing command
@@ -292,6 +299,9 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		r.props.GammaRegions = p.GammaRegions
 	}
 	errs = append(errs, validateAccounts(p.Accounts, plan), validateHomeRegion(catalog, p.HomeRegion), validateRegions(catalog, p))
+	if u := p.UpgradeDowngrade; u != nil {
+		errs = append(errs, u.validate(catalog, p.HomeRegion, p.GammaRegions))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -382,6 +392,9 @@ func (b *basePipeline) reservedStages(p BasePipelineProps) int {
 	n := 8
 	if p.Zeta {
 		n++
+	}
+	if p.UpgradeDowngrade != nil {
+		n += len(UpgradeDowngradeSteps)
 	}
 	return n
 }

@@ -87,6 +87,9 @@ type renderer struct {
 	actions          map[string]int
 	actionsPerTarget int
 	deployActions    int // of the last target rendered
+	// step and stepBake are the upgrade-downgrade step being rendered.
+	step     UpgradeDowngradeStep
+	stepBake time.Duration
 }
 
 // actionsPerStack is what CDK Pipelines makes of one stack: with change
@@ -145,6 +148,17 @@ func (r *renderer) render() error {
 	)
 	if p.Zeta {
 		errs = append(errs, r.stage(StageZeta, Zeta, p.Accounts.PreProd, nil, []waves.Target{home}, false))
+	}
+	if u := p.UpgradeDowngrade; u != nil {
+		r.stepBake = u.Bake
+		if r.stepBake == 0 {
+			r.stepBake = MinUpgradeDowngradeBake
+		}
+		for _, step := range UpgradeDowngradeSteps {
+			r.step = step
+			errs = append(errs, r.stage(u.stageName(step), UpDown, p.Accounts.PreProd, nil, []waves.Target{{Region: u.Region}}, true))
+		}
+		r.step = ""
 	}
 	for i := range plan.Stages {
 		s := &plan.Stages[i]
@@ -262,8 +276,13 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 func (r *renderer) deployment(stage string, env Environment, account string, planStage *waves.Stage, t waves.Target) Deployment {
 	stack := awscdk.Stack_Of(r.b)
 	region, _ := r.catalog.Region(t.Region)
+	bake := r.bake(planStage, t)
+	if env == UpDown {
+		bake = r.stepBake
+	}
 	return Deployment{
-		Environment: env, Account: account, Target: t, Stage: planStage, Bake: r.bake(planStage, t),
+		UpgradeDowngrade: r.step,
+		Environment:      env, Account: account, Target: t, Stage: planStage, Bake: bake,
 		Alarms: r.alarmNames(env, t), Region: region, StageName: stage,
 		PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(), PipelineName: r.props.PipelineName,
 	}

@@ -55,6 +55,11 @@ type Deployment struct {
 	PipelineName, PipelineRegion string
 	// StageName is the pipeline stage that deploys this target.
 	StageName string
+	// UpgradeDowngrade is the upgrade-downgrade test's step this
+	// deployment takes ("" outside the test): deploy the new version to
+	// half, to all, the version live before to half, to all, the new
+	// version again (see UpgradeDowngradeStep).
+	UpgradeDowngrade UpgradeDowngradeStep
 	// Alarms names the team's alarms of this deployment: pass it to
 	// alarms.NewRollbackAlarms. The pipeline's gates watch exactly these
 	// names, and the pipeline fails synth if the stage does not create the
