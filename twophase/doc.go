@@ -16,7 +16,7 @@
 // three places:
 //
 //   - the Lambda alias controller (constructs/deploy) keeps a ledger per
-//     alias, the SSM parameter /safepipe/two-phase/<Ledger> in each
+//     alias, the SSM parameter /safepipe/two-phase/<stack>/<alias> in each
 //     account and region, written after the alias has moved, from what it
 //     serves: for each change, the phase all of the traffic runs (full) and
 //     the phase of the share (canary). It refuses (fails the stack update,
@@ -26,7 +26,7 @@
 //     rollback past prepare while writers write the new form;
 //   - the pipeline's gate controller (package gates) keeps the entry of
 //     every gated stage of a release that activates a change closed until
-//     the ledger of every production target, and of the stage's own, shows
+//     every ledger of the production stages, and of the stage's own, shows
 //     the change's prepare (or activation) serving all traffic;
 //   - safepipe verify reports a release that both prepares and activates
 //     one change.

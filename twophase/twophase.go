@@ -31,11 +31,6 @@ const (
 // pipeline (pipeline.SafetyGates.Changes): one contract, not a name typed
 // twice.
 type Change struct {
-	// Ledger names the service's ledger of changes: the SSM parameter
-	// /safepipe/two-phase/<Ledger> in each account and region, written by
-	// the alias controller from what the alias serves once it has moved.
-	// One ledger per alias. Required.
-	Ledger string
 	// Name is the change ("order-record-v2"). Required.
 	Name string
 	// Phase is this release's phase. Required.
@@ -45,26 +40,19 @@ type Change struct {
 // LedgerPrefix is the path of every ledger parameter.
 const LedgerPrefix = "/safepipe/two-phase/"
 
-// Parameter is the ledger's SSM parameter name.
-func (c Change) Parameter() string { return LedgerPrefix + c.Ledger }
+// LedgerParameter is the SSM parameter of a ledger.
+func LedgerParameter(ledger string) string { return LedgerPrefix + ledger }
 
-// NameRE is what a ledger or change name may be.
+// NameRE is what a change name may be.
 var NameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // Validate reports every problem of a release's changes at once, naming
-// them under field; ledger is the alias's ledger, which every change must
-// name ("" accepts any one ledger).
-func Validate(field, ledger string, cs []Change) error {
+// them under field.
+func Validate(field string, cs []Change) error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, c := range cs {
 		at := fmt.Sprintf("%s[%d]", field, i)
-		switch {
-		case !NameRE.MatchString(c.Ledger):
-			errs = append(errs, fmt.Errorf("%s.Ledger %q is not a ledger name (%s)", at, c.Ledger, NameRE))
-		case ledger != "" && c.Ledger != ledger:
-			errs = append(errs, fmt.Errorf("%s.Ledger is %q but the alias keeps ledger %q (the stack name unless set); one alias keeps one ledger", at, c.Ledger, ledger))
-		}
 		if !NameRE.MatchString(c.Name) {
 			errs = append(errs, fmt.Errorf("%s.Name %q is not a change name (%s)", at, c.Name, NameRE))
 		}
@@ -72,12 +60,16 @@ func Validate(field, ledger string, cs []Change) error {
 			errs = append(errs, fmt.Errorf("%s.Phase is %q; it is %q or %q", at, c.Phase, ChangePrepare, ChangeActivate))
 		}
 		if seen[c.Name] {
-			errs = append(errs, fmt.Errorf("%s.Name %q appears twice: a release prepares or activates a change, never both (activate in the next release, once every production region is prepared)", at, c.Name))
+			errs = append(errs, fmt.Errorf("%s.Name %q appears twice: a release prepares or activates a change, never both (activate in the next release, once every production target is prepared)", at, c.Name))
 		}
 		seen[c.Name] = true
 	}
 	return errors.Join(errs...)
 }
+
+// LedgerRE is what a ledger name may be: an SSM parameter path below
+// LedgerPrefix.
+var LedgerRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$`)
 
 // Property is the changes as the alias controller reads them:
 // {"name": "phase"}, sorted by name (encoding/json sorts map keys).

@@ -9,7 +9,7 @@ import (
 )
 
 func TestValidateChanges(t *testing.T) {
-	p := Change{Ledger: "orders-service", Name: "order-record-v2", Phase: ChangePrepare}
+	p := Change{Name: "order-record-v2", Phase: ChangePrepare}
 	cases := []struct {
 		name    string
 		changes []Change
@@ -17,13 +17,12 @@ func TestValidateChanges(t *testing.T) {
 	}{
 		{"one change", []Change{p}, nil},
 		{"none", nil, nil},
-		{"prepare and activate in one release", []Change{p, {Ledger: p.Ledger, Name: p.Name, Phase: ChangeActivate}}, []string{`Changes[1].Name "order-record-v2" appears twice`}},
-		{"another ledger", []Change{{Ledger: "billing", Name: "x", Phase: ChangePrepare}}, []string{`Changes[0].Ledger is "billing" but the alias keeps ledger "orders-service"`}},
-		{"bad fields, all at once", []Change{{Ledger: "a/b", Name: "", Phase: "maybe"}}, []string{`Ledger "a/b"`, `Name ""`, `Phase is "maybe"`}},
+		{"prepare and activate in one release", []Change{p, {Name: p.Name, Phase: ChangeActivate}}, []string{`Changes[1].Name "order-record-v2" appears twice`}},
+		{"bad fields, all at once", []Change{{Name: "", Phase: "maybe"}, {Name: "a/b", Phase: ChangePrepare}}, []string{`Changes[0].Name ""`, `Changes[0].Phase is "maybe"`, `Changes[1].Name "a/b"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Validate("Changes", "orders-service", c.changes)
+			err := Validate("Changes", c.changes)
 			if len(c.want) == 0 {
 				assert.NoError(t, err)
 				return
@@ -35,5 +34,11 @@ func TestValidateChanges(t *testing.T) {
 		})
 	}
 	assert.Equal(t, `{"a":"activate","b":"prepare"}`, Property([]Change{{Name: "b", Phase: ChangePrepare}, {Name: "a", Phase: ChangeActivate}}))
-	assert.True(t, strings.HasPrefix(p.Parameter(), LedgerPrefix))
+	assert.Equal(t, "/safepipe/two-phase/orders-service/live", LedgerParameter("orders-service/live"))
+	for _, ok := range []string{"orders-service/live", "orders", "a.b_c-d/live-2"} {
+		assert.True(t, LedgerRE.MatchString(ok), ok)
+	}
+	for _, bad := range []string{"", "/x", "a/b/c", "a b", "a/", strings.Repeat("x", 129)} {
+		assert.False(t, LedgerRE.MatchString(bad), bad)
+	}
 }

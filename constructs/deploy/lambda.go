@@ -76,7 +76,7 @@ type LambdaProps struct {
 	// none.
 	Changes []twophase.Change
 	// Ledger is the alias's ledger of two-phase changes (see
-	// AliasControllerProps.Ledger). Default: the stack name.
+	// AliasControllerProps.Ledger). Default: "<stack name>/<alias name>".
 	Ledger string
 	// UpgradeDowngrade is the upgrade-downgrade test's step to take
 	// (pipeline.Deployment.UpgradeDowngrade): the new version to half of
@@ -205,8 +205,9 @@ type AliasControllerProps struct {
 	// Ledger names the alias's ledger of two-phase changes, the SSM
 	// parameter /safepipe/two-phase/<Ledger> the controller reads before
 	// and writes after every deployment, with or without Changes, so that
-	// a later release, or a rollback, can be refused. Default: the stack
-	// name.
+	// a later release, or a rollback, can be refused. The pipeline finds it
+	// (AliasController.LedgerParameter) to gate activations. Default:
+	// "<stack name>/<alias name>".
 	Ledger string
 }
 
@@ -225,8 +226,14 @@ type AliasController interface {
 type aliasController struct {
 	constructs.Construct
 	arn, live *string
+	ledger    string
 	err       error
 }
+
+// LedgerParameter is the SSM parameter of the alias's two-phase ledger:
+// the pipeline finds alias controllers by this method
+// (pipeline.LedgerKeeper) to gate activations on every ledger.
+func (a *aliasController) LedgerParameter() string { return a.ledger }
 
 func (a *aliasController) AliasArn() *string    { return a.arn }
 func (a *aliasController) LiveVersion() *string { return a.live }
@@ -252,8 +259,9 @@ func NewAliasController(scope constructs.Construct, id *string, props *AliasCont
 		p.Mode = AliasFull
 	}
 	if p.Ledger == "" {
-		p.Ledger = *awscdk.Stack_Of(a).StackName()
+		p.Ledger = *awscdk.Stack_Of(a).StackName() + "/" + p.AliasName
 	}
+	a.ledger = twophase.LedgerParameter(p.Ledger)
 	if a.err = p.validate(); a.err != nil {
 		synth.Report(a, a.err)
 		return a
@@ -265,11 +273,11 @@ func NewAliasController(scope constructs.Construct, id *string, props *AliasCont
 		"Version":      p.Version.Version(),
 		"Mode":         string(p.Mode),
 		"Percent":      fmt.Sprint(p.Percent),
-		"Ledger":       twophase.LedgerPrefix + p.Ledger,
+		"Ledger":       a.ledger,
 		"Changes":      twophase.Property(p.Changes),
 	}
 	ledgerArn := awscdk.Stack_Of(a).FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("ssm"), Resource: jsii.String("parameter"), ResourceName: jsii.String(strings.TrimPrefix(twophase.LedgerPrefix+p.Ledger, "/")),
+		Service: jsii.String("ssm"), Resource: jsii.String("parameter"), ResourceName: jsii.String(strings.TrimPrefix(a.ledger, "/")),
 	})
 	provider.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("ssm:GetParameter", "ssm:PutParameter"),
@@ -303,10 +311,10 @@ func (p AliasControllerProps) validate() error {
 	if !aliasNameRE.MatchString(p.AliasName) || len(p.AliasName) > 128 {
 		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.AliasName %q is not an alias name (%s)", p.AliasName, aliasNameRE))
 	}
-	if !twophase.NameRE.MatchString(p.Ledger) {
-		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ledger %q is not a ledger name (%s)", p.Ledger, twophase.NameRE))
+	if !twophase.LedgerRE.MatchString(p.Ledger) {
+		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ledger %q is not a ledger name (%s)", p.Ledger, twophase.LedgerRE))
 	}
-	errs = append(errs, twophase.Validate("deploy: AliasControllerProps.Changes", p.Ledger, p.Changes))
+	errs = append(errs, twophase.Validate("deploy: AliasControllerProps.Changes", p.Changes))
 	switch p.Mode {
 	case AliasFull:
 		if p.Ramp != nil {

@@ -35,7 +35,7 @@ print(boto3.client("ssm").get_parameter(Name=%q)["Parameter"]["Value"])`, twopha
 // (activate before prepare serves everything; un-prepare while active).
 func TestTwoPhaseAgainstMoto(t *testing.T) {
 	w := newControllerWorld(t)
-	prepare := twophase.Change{Ledger: "orders-service", Name: "order-record-v2", Phase: twophase.ChangePrepare}
+	prepare := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangePrepare}
 	activate := prepare
 	activate.Phase = twophase.ChangeActivate
 	ok := func(r map[string]any) {

@@ -62,10 +62,25 @@ type alarmIndex struct {
 	created map[Place]map[string]CreatedAlarm
 	watched []WatchedAlarm
 	errs    []error
+	// ledgers are the two-phase ledgers each stage's stacks keep.
+	ledgers map[string][]LedgerAt
+}
+
+// LedgerKeeper is a construct that keeps a two-phase ledger (package
+// twophase): deploy's Lambda alias controller. The pipeline finds them in
+// every service stage to gate activations.
+type LedgerKeeper interface {
+	LedgerParameter() string
+}
+
+// LedgerAt is a ledger and where it lives.
+type LedgerAt struct {
+	Place
+	Parameter string
 }
 
 func newAlarmIndex() *alarmIndex {
-	return &alarmIndex{created: map[Place]map[string]CreatedAlarm{}}
+	return &alarmIndex{created: map[Place]map[string]CreatedAlarm{}, ledgers: map[string][]LedgerAt{}}
 }
 
 // addStage records the named alarms of every stack in st, deployed by
@@ -106,6 +121,11 @@ func (x *alarmIndex) addStage(st awscdk.Stage, stage string) (stacks int) {
 			name = a.AlarmName()
 		case awscloudwatch.CfnCompositeAlarm:
 			name, composite = a.AlarmName(), true
+		case LedgerKeeper:
+			if si, ok := info(c); ok {
+				x.ledgers[stage] = append(x.ledgers[stage], LedgerAt{si.place, a.LedgerParameter()})
+			}
+			continue
 		default:
 			continue
 		}

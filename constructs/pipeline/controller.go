@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -42,6 +44,14 @@ type Controller struct {
 	org      *gates.Alarm
 	stages   []gates.Stage
 	index    map[string]int
+	pending  []activation
+}
+
+// activation is a two-phase change a stage's release activates, waiting
+// for the pipeline to know every ledger (RequirePrepared).
+type activation struct {
+	stage, change string
+	role          func(account, region string) string
 }
 
 func newController(pipeline string, window waves.Window) *Controller {
@@ -101,11 +111,37 @@ func (c *Controller) EntryRule(stage string, window bool, blockers []gates.Alarm
 	}
 }
 
-// RequirePrepared adds two-phase requirements to the stage's entry gate
-// (gates.Stage.Prepared).
-func (c *Controller) RequirePrepared(stage string, rs []gates.Requirement) {
-	s := c.stage(stage)
-	s.Prepared = append(s.Prepared, rs...)
+// RequirePrepared keeps the stage's entry gate closed until change is
+// prepared in every ledger of the production stages and of the stage
+// itself (gates.Stage.Prepared), read with role. The ledgers are known
+// once the whole pipeline has rendered (resolvePrepared).
+func (c *Controller) RequirePrepared(stage, change string, role func(account, region string) string) {
+	c.stage(stage)
+	c.pending = append(c.pending, activation{stage, change, role})
+}
+
+// resolvePrepared turns the activations into requirements, given every
+// stage's ledgers and the production stages.
+func (c *Controller) resolvePrepared(ledgers map[string][]LedgerAt, prod []string) error {
+	var errs []error
+	for _, a := range c.pending {
+		var all []LedgerAt
+		for _, st := range prod {
+			all = append(all, ledgers[st]...)
+		}
+		all = append(all, ledgers[a.stage]...)
+		if len(ledgers[a.stage]) == 0 {
+			errs = append(errs, fmt.Errorf("pipeline: stage %s activates change %q but deploys no Lambda alias controller that keeps a two-phase ledger (deploy.NewLambdaDeployment or NewAliasController): nothing could show the change prepared, so the stage would never start", a.stage, a.change))
+		}
+		slices.SortFunc(all, func(x, y LedgerAt) int {
+			return strings.Compare(x.Account+x.Region+x.Parameter, y.Account+y.Region+y.Parameter)
+		})
+		s := c.stage(a.stage)
+		for _, l := range slices.Compact(all) {
+			s.Prepared = append(s.Prepared, gates.Requirement{Account: l.Account, Region: l.Region, Role: a.role(l.Account, l.Region), Parameter: l.Parameter, Change: a.change})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // BakeRule registers the stage's bake — breached if any alarm has been in

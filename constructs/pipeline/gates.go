@@ -3,8 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/safepipe/safepipe/gates"
@@ -164,25 +162,14 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 	// conditions for rollback executions, which it does not document
 	// either way; the simulator showed a bad version serving for 13 hours
 	// behind it.
-	if err := twophase.Validate("SafetyGates.Changes", "", g.Changes); err != nil {
+	if err := twophase.Validate("SafetyGates.Changes", g.Changes); err != nil {
 		return err
 	}
-	var prepared []gates.Requirement
 	for _, ch := range g.Changes {
-		if ch.Phase != twophase.ChangeActivate {
-			continue
-		}
-		places := slices.Clone(s.ProdPlaces)
-		for _, d := range s.Deployments {
-			places = append(places, Place{d.Account, d.Target.Region})
-		}
-		slices.SortFunc(places, func(a, b Place) int { return strings.Compare(a.String(), b.String()) })
-		for _, p := range slices.Compact(places) {
-			prepared = append(prepared, gates.Requirement{Account: p.Account, Region: p.Region, Role: role(p.Account, p.Region),
-				Parameter: ch.Parameter(), Change: ch.Name})
+		if ch.Phase == twophase.ChangeActivate {
+			s.Controller.RequirePrepared(s.Name, ch.Name, role)
 		}
 	}
-	s.Controller.RequirePrepared(s.Name, prepared)
 	entry := []Rule{s.Controller.EntryRule(s.Name, s.Environment == Prod, blockers, wait)}
 	errs = append(errs, merge(&c.BeforeEntry, "FAIL", entry))
 

@@ -435,16 +435,33 @@ func TestOrganizationAlarmInAnotherAccount(t *testing.T) {
 	checkPolicies(t, out)
 }
 
+// ledgerKeeper stands for deploy's alias controller (which imports this
+// package): a construct that keeps a two-phase ledger.
+type ledgerKeeper struct {
+	constructs.Construct
+	parameter string
+}
+
+func (l *ledgerKeeper) LedgerParameter() string { return l.parameter }
+
 // TestActivationWaitsForEveryPreparedTarget: a release that activates a
-// two-phase change keeps the entry of every gated stage closed until the
-// change's ledger shows its prepare serving all traffic in every
-// production target, and in the stage's own (gamma's included); a release
-// that only prepares adds nothing.
+// two-phase change keeps the entry of every gated stage closed until every
+// ledger of the production stages, and of the stage's own, shows the
+// change's prepare serving all traffic; a release that only prepares adds
+// nothing; a stage without a ledger could never start and fails synth.
 func TestActivationWaitsForEveryPreparedTarget(t *testing.T) {
-	activate := twophase.Change{Ledger: "svc", Name: "order-record-v2", Phase: twophase.ChangeActivate}
-	prepare := twophase.Change{Ledger: "svc", Name: "invoice-v3", Phase: twophase.ChangePrepare}
+	activate := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangeActivate}
+	prepare := twophase.Change{Name: "invoice-v3", Phase: twophase.ChangePrepare}
+	withLedger := ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := alarmedService.NewStage(scope, id, d)
+		stack := st.Node().FindChild(jsii.String("Svc")).(awscdk.Stack)
+		l := &ledgerKeeper{parameter: "/safepipe/two-phase/svc-" + string(d.Environment) + "/live"}
+		constructs.NewConstruct_Override(l, stack, jsii.String("Alias"))
+		return st
+	})
 	_, stack := toolchain()
 	props := smallProps()
+	props.Service = withLedger
 	props.Gates = []Gate{SafetyGates{Changes: []twophase.Change{activate, prepare}}}
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.NoError(t, p.Err())
@@ -460,26 +477,42 @@ func TestActivationWaitsForEveryPreparedTarget(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, prod)
+	require.NotEmpty(t, cfg.Stages)
 	for _, s := range cfg.Stages {
-		var regions []string
+		byRegion := map[string][]string{}
 		for _, r := range s.Prepared {
-			assert.Equal(t, "/safepipe/two-phase/svc", r.Parameter, s.Name)
 			assert.Equal(t, "order-record-v2", r.Change, s.Name, "a change this release only prepares gates nothing")
 			assert.Equal(t, DefaultWatchRole(r.Account, r.Region), r.Role)
-			regions = append(regions, r.Region)
+			byRegion[r.Region] = append(byRegion[r.Region], r.Parameter)
 		}
 		for _, region := range prod {
-			assert.Contains(t, regions, region, "%s waits for %s to be prepared", s.Name, region)
+			assert.Contains(t, byRegion[region], "/safepipe/two-phase/svc-prod/live", "%s waits for %s to be prepared", s.Name, region)
+		}
+		if strings.HasPrefix(s.Name, "Gamma") {
+			found := false
+			for _, ps := range byRegion {
+				found = found || slices.Contains(ps, "/safepipe/two-phase/svc-gamma/live")
+			}
+			assert.True(t, found, "%s waits for its own ledger too", s.Name)
 		}
 	}
 
 	// Both phases of one change in one release: a synth error.
 	_, stack = toolchain()
 	props = smallProps()
+	props.Service = withLedger
 	both := activate
 	both.Phase = twophase.ChangePrepare
 	props.Gates = []Gate{SafetyGates{Changes: []twophase.Change{both, activate}}}
 	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.Error(t, p.Err())
 	assert.Contains(t, p.Err().Error(), `SafetyGates.Changes[1].Name "order-record-v2" appears twice`)
+
+	// No ledger anywhere: the activation could never start.
+	_, stack = toolchain()
+	props = smallProps()
+	props.Gates = []Gate{SafetyGates{Changes: []twophase.Change{activate}}}
+	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	assert.Contains(t, p.Err().Error(), "deploys no Lambda alias controller that keeps a two-phase ledger")
 }

@@ -46,9 +46,6 @@ type GatedStage struct {
 	PipelineName, PipelineAccount, PipelineRegion string
 	// Controller is the pipeline's gate controller, shared by every gate.
 	Controller *Controller
-	// ProdPlaces are every account and region production deploys to, in
-	// plan order, each once.
-	ProdPlaces []Place
 
 	watch  []Deployment
 	alarms *alarmIndex
@@ -171,29 +168,6 @@ func (r *renderer) render() error {
 	return errors.Join(errs...)
 }
 
-// prodPlaces are every account and region the plan's production stages
-// deploy to, each once, in plan order.
-func (r *renderer) prodPlaces() []Place {
-	if r.b.plan == nil {
-		return nil
-	}
-	var out []Place
-	seen := map[Place]bool{}
-	for _, s := range r.b.plan.Stages {
-		account := r.props.Accounts.ProdByWave[s.Wave]
-		if account == "" {
-			account = r.props.Accounts.Prod
-		}
-		for _, t := range s.Targets {
-			if p := (Place{account, t.Region}); !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
-
 // stage adds one pipeline stage (a CDK Pipelines wave) deploying every
 // target in parallel, then lets the gates at it.
 func (r *renderer) stage(name string, env Environment, account string, planStage *waves.Stage, targets []waves.Target, gated bool) error {
@@ -212,7 +186,7 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 	}
 	gs := &GatedStage{Name: name, Environment: env, Stage: planStage, Conditions: r.conditions[name], Wave: wave, Window: window,
 		PipelineName: r.props.PipelineName, PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(),
-		Controller: r.controller, alarms: r.alarms, ProdPlaces: r.prodPlaces()}
+		Controller: r.controller, alarms: r.alarms}
 	for _, t := range targets {
 		d := r.deployment(name, env, account, planStage, t)
 		// CDK Pipelines names a one-stage wave after its stage, so a stage
@@ -372,4 +346,16 @@ func (r *renderer) bake(s *waves.Stage, t waves.Target) time.Duration {
 		return waves.FloorOneBox
 	}
 	return 0
+}
+
+// prodStages are the names of the production stages, in order.
+func (r *renderer) prodStages() []string {
+	if r.b.plan == nil {
+		return nil
+	}
+	out := make([]string, 0, len(r.b.plan.Stages))
+	for _, s := range r.b.plan.Stages {
+		out = append(out, s.Name)
+	}
+	return out
 }
