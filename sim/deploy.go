@@ -162,7 +162,8 @@ func trafficUnits(s *Stack) []trafficUnit {
 			pct, _ := e.str(r.Properties["Percent"])
 			percent, err := strconv.ParseFloat(pct, 64)
 			u := trafficUnit{ID: id, Kind: "alias-controller", Mode: mode, Percent: percent, Shift: shiftConfig{Name: "alias controller", Kind: "AllAtOnce"}}
-			if (mode != "full" && mode != "canary") || err != nil || percent < 0 || percent > 100 {
+			known := map[string]bool{"full": true, "canary": true, "upgrade-half": true, "downgrade-half": true, "downgrade": true}
+			if !known[mode] || err != nil || percent < 0 || percent > 100 {
 				u.Kind, u.Note = "unmodelled", fmt.Sprintf("alias controller %s: mode %q, percent %q", id, mode, pct)
 			}
 			out = append(out, u)

@@ -483,14 +483,38 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 // applyAliasController applies safepipe's alias controller at once, with
 // no alarm to stop it: a first deployment or mode "full" serves the
 // deployed version alone; mode "canary" keeps the version the alias
-// served and gives the deployed one Percent.
+// served and gives the deployed one Percent. The upgrade-downgrade test's
+// modes: "upgrade-half" gives the deployed version half and records the
+// version served before; "downgrade-half" gives that version half back;
+// "downgrade" serves it alone (the controller refuses both without the
+// record; the pipeline runs the steps in order, so the simulator notes it).
 func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit, prevCur int) {
-	before := s.shareOf(op.version)
+	before, beforeCur, beforeW := s.shareOf(op.version), s.cur, s.w
 	s.version = op.version
-	defer func() { op.moved = s.shareOf(op.version) != before }()
-	if op.kind == "create" || u.Mode == "full" || prevCur == op.version {
+	defer func() { op.moved = s.shareOf(op.version) != before || s.cur != beforeCur || s.w != beforeW }()
+	switch {
+	case u.Mode == "upgrade-half":
+		s.udVersion, s.udBefore, s.udRecorded = op.version, 0, false
+		if op.kind != "create" && prevCur != op.version {
+			s.udBefore, s.udRecorded = prevCur, true
+			s.cur, s.next, s.w = prevCur, op.version, 0.5
+		} else {
+			s.cur, s.next, s.w = op.version, op.version, 0
+		}
+	case u.Mode == "downgrade-half" || u.Mode == "downgrade":
+		if s.udVersion != op.version || !s.udRecorded {
+			r.event(op.act.st(r), "%s: %s: no version was live before the upgrade-downgrade test: nothing to downgrade to", op.act.a.Name, s.key)
+			s.cur, s.next, s.w = op.version, op.version, 0
+			break
+		}
+		if u.Mode == "downgrade" {
+			s.cur, s.next, s.w = s.udBefore, s.udBefore, 0
+		} else {
+			s.cur, s.next, s.w = op.version, s.udBefore, 0.5
+		}
+	case op.kind == "create" || u.Mode == "full" || prevCur == op.version:
 		s.cur, s.next, s.w = op.version, op.version, 0
-	} else {
+	default:
 		s.cur, s.next, s.w = prevCur, op.version, u.Percent/100
 	}
 	r.event(op.act.st(r), "%s: %s: the alias controller gives the deployed version %.0f%%", op.act.a.Name, s.key, 100*s.shareOf(op.version))

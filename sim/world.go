@@ -57,6 +57,11 @@ type stackState struct {
 	w         float64
 	op        *stackOp
 	prod      bool
+	// udBefore and udVersion are the upgrade-downgrade test's record (the
+	// alias controller's, in mode upgrade-half): the version live before
+	// the test, and the version under test.
+	udBefore, udVersion int
+	udRecorded          bool // a version was live before the test
 }
 
 // share is the new version's share of the stack's traffic.

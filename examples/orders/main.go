@@ -14,6 +14,7 @@ import (
 	"github.com/safepipe/safepipe/constructs/pipeline"
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
+	"github.com/safepipe/safepipe/twophase"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -25,6 +26,10 @@ func NewPipeline(app awscdk.App) pipeline.BasePipeline {
 		Service: service.New(),
 		Shape:   waves.ShapeRegional,      // a Lambda service: one-box, then the region
 		Exclude: []string{"il-central-1"}, // the override: orders does not run in Tel Aviv
+		// Before production, the new version next to the old one and back,
+		// in a pre-production region of its own (multi-AZ, like production).
+		UpgradeDowngrade: &pipeline.UpgradeDowngrade{Region: "us-east-2"},
+		Changes:          []twophase.Change{service.OrderRecordV2},
 	})
 }
 

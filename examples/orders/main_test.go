@@ -90,11 +90,13 @@ func TestReferencePipelineIntent(t *testing.T) {
 	for _, s := range stages {
 		names = append(names, s.Name)
 	}
-	want := []string{"Source", "Build", "UpdatePipeline", "Assets", "Alpha", "Beta", "Gamma-OneBox", "Gamma"}
+	want := []string{"Source", "Build", "UpdatePipeline", "Assets", "Alpha", "Beta", "Gamma-OneBox", "Gamma",
+		"UpDown-UpgradeHalf", "UpDown-UpgradeFull", "UpDown-DowngradeHalf", "UpDown-DowngradeFull", "UpDown-Reupgrade"}
+	preProd := len(want)
 	for _, s := range plan.Stages {
 		want = append(want, s.Name)
 	}
-	assert.Equal(t, want, names, "source, build, alpha, beta, gamma one-box, gamma, then the plan in order")
+	assert.Equal(t, want, names, "source, build, alpha, beta, gamma one-box, gamma, the upgrade-downgrade test, then the plan in order")
 	assert.LessOrEqual(t, len(stages), waves.MaxStages)
 
 	deployed := map[string]int{} // region → regional deploys
@@ -103,7 +105,7 @@ func TestReferencePipelineIntent(t *testing.T) {
 		if !strings.HasPrefix(s.Name, "Prod-") {
 			continue
 		}
-		ps := plan.Stages[i-8]
+		ps := plan.Stages[i-preProd]
 		regions := map[string]int{}
 		for _, a := range s.Actions {
 			if a.ActionTypeID["Provider"] == "CloudFormation" && a.Configuration["ActionMode"] == "CREATE_UPDATE" {

@@ -15,6 +15,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/safepipe/safepipe/constructs/pipeline"
+	"github.com/safepipe/safepipe/twophase"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -53,6 +54,13 @@ type Props struct {
 	Exclude []string
 	// Zeta adds backward-compatibility tests after gamma. Default: false.
 	Zeta bool
+	// UpgradeDowngrade adds the upgrade-downgrade test before production.
+	// Default: none.
+	UpgradeDowngrade *pipeline.UpgradeDowngrade
+	// Changes are the two-phase changes the release carries (the gates
+	// hold an activation until every production ledger is prepared).
+	// Default: none.
+	Changes []twophase.Change
 }
 
 // Policy is the organisation's wave policy: the amazon waves over every
@@ -94,13 +102,14 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 			cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}),
 			&serviceSuppressions{name: "service"},
 		},
-		Team:     p.Team,
-		Service:  p.Service,
-		Policy:   Policy(p.Shape, p.Exclude),
-		Accounts: pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
-		Source:   pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
-		Zeta:     p.Zeta,
-		Gates:    []pipeline.Gate{pipeline.SafetyGates{OrganizationAlarm: OrganizationAlarm}},
+		Team:             p.Team,
+		Service:          p.Service,
+		Policy:           Policy(p.Shape, p.Exclude),
+		Accounts:         pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
+		Source:           pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
+		Zeta:             p.Zeta,
+		UpgradeDowngrade: p.UpgradeDowngrade,
+		Gates:            []pipeline.Gate{pipeline.SafetyGates{OrganizationAlarm: OrganizationAlarm, Changes: p.Changes}},
 	})
 	return base
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/constructs/deploy"
 	"github.com/safepipe/safepipe/constructs/pipeline"
+	"github.com/safepipe/safepipe/twophase"
 )
 
 // StackName is the CloudFormation stack of the service in every production
@@ -42,6 +43,15 @@ const Team = "orders"
 
 // AliasName is the alias callers invoke.
 const AliasName = "live"
+
+// OrderRecordV2 is the order record's change of format (handler/record.go),
+// in two releases: this one prepares it (reads v1 and v2, writes v1); the
+// next one sets Phase to twophase.ChangeActivate and the handler's writeV2.
+// The same value goes to the alias (which refuses an activation before the
+// prepare serves everything, and a rollback past prepare while activation
+// is on) and to the pipeline's gates (which start an activating release
+// nowhere before every production ledger shows the prepare).
+var OrderRecordV2 = twophase.Change{Name: "order-record-v2", Phase: twophase.ChangePrepare}
 
 // newAlarms declares the team's alarms in the region: the API's
 // high-severity alarms on the live alias, the same alarms scoped to the
@@ -139,7 +149,7 @@ func (o *Orders) NewStage(scope constructs.Construct, id string, d pipeline.Depl
 	// its failures join the aggregate. (The payload marks itself as
 	// synthetic.)
 	var extra []alarms.Child
-	if d.Environment == pipeline.Gamma || d.Environment == pipeline.Prod {
+	if d.Environment == pipeline.Gamma || d.Environment == pipeline.Prod || d.Environment == pipeline.UpDown {
 		canary := deploy.NewSyntheticTraffic(stack, jsii.String("SyntheticTraffic"), &deploy.SyntheticTrafficProps{
 			Names: d.Alarms, Function: fn, Qualifier: AliasName,
 			Payload: `{"id":"synthetic","items":1,"synthetic":true}`, Expect: `"status":"ok"`,
@@ -161,12 +171,15 @@ func (o *Orders) NewStage(scope constructs.Construct, id string, d pipeline.Depl
 	// invocations and the new one takes 10% for the one-box bake (the
 	// pipeline's gate watches the one-box alarm meanwhile); on the regional
 	// step the new version takes all of them. A rollback redeploys the
-	// previous template, which repoints the alias at once.
+	// previous template, which repoints the alias at once. In the
+	// upgrade-downgrade test's stages the alias takes the test's steps.
 	deploy.NewLambdaDeployment(stack, jsii.String("Live"), &deploy.LambdaProps{
-		Function:      fn,
-		OneBox:        d.Target.OneBox,
-		OneBoxPercent: OneBoxPercent,
-		AliasName:     AliasName,
+		Function:         fn,
+		OneBox:           d.Target.OneBox,
+		OneBoxPercent:    OneBoxPercent,
+		AliasName:        AliasName,
+		UpgradeDowngrade: d.UpgradeDowngrade,
+		Changes:          []twophase.Change{OrderRecordV2},
 	})
 	return stage
 }
