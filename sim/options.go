@@ -60,6 +60,12 @@ type Options struct {
 	ActionMinutes int
 	// Faults are injected in the run.
 	Faults []Fault
+	// Unprepared are regions where the version live before the change
+	// did not take a two-phase change's prepare everywhere (a host failed
+	// the prepare release without failing its deployment): their ledgers
+	// show the change unprepared. Default: none (the version live before
+	// an activating release is its prepare, as package twophase requires).
+	Unprepared []string
 	// Executions is how many earlier executions the pipeline's history
 	// holds besides the one that deployed what runs now. Default: 0.
 	Executions int
@@ -124,6 +130,11 @@ func (o Options) validate() error {
 	}
 	if o.ActionMinutes < 1 || o.ActionMinutes > 8*60 {
 		errs = append(errs, fmt.Errorf("sim: action minutes %d: want 1–480", o.ActionMinutes))
+	}
+	for _, r := range o.Unprepared {
+		if !faultRegionRE.MatchString(r) {
+			errs = append(errs, fmt.Errorf("sim: unprepared region %q is not a region code", r))
+		}
 	}
 	if o.Executions < 0 || o.Executions > 100000 {
 		errs = append(errs, fmt.Errorf("sim: executions %d: want 0–100000", o.Executions))

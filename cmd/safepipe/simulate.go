@@ -33,6 +33,9 @@ Faults (--fault, repeatable):
   REGION@+DURATION             that region's aggregate alarm fires DURATION after the run starts
   org@+DURATION                the organisation alarm fires DURATION after the run starts
   …~HOLD                       the alarm stays in ALARM for HOLD (an unrelated incident)
+--unprepared REGION (repeatable): a region where the version live before
+the change did not take a two-phase change's prepare everywhere; an
+activating release must not start anywhere.
 DURATION and HOLD: 20m, 1h30m, 2d, 1d12h. Without ~HOLD a region's alarm stays
 in ALARM while the change is in that region; the organisation alarm to the end.
 
@@ -51,6 +54,8 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "how long a CloudFormation stack update takes, apart from traffic shifting, in minutes")
 	var faults faultFlags
 	fs.Var(&faults, "fault", "inject a fault `SPEC` (repeatable; see above)")
+	var unprepared faultFlags
+	fs.Var(&unprepared, "unprepared", "a `REGION` where the version live before the change did not take a two-phase change's prepare everywhere (repeatable)")
 	executions := fs.Int("executions", 0, "pretend the pipeline already ran `N` more times (its execution history)")
 	format := fs.String("format", "text", "output format: text, json or html")
 	out := fs.String("out", "", "write the output to `FILE` (required for html)")
@@ -104,7 +109,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	res, err := sim.Run(model, sim.Options{Start: t0, DeployMinutes: *deployMinutes, Faults: parsed, Executions: *executions})
+	res, err := sim.Run(model, sim.Options{Start: t0, DeployMinutes: *deployMinutes, Faults: parsed, Executions: *executions, Unprepared: unprepared})
 	if err != nil {
 		return fail(stderr, err)
 	}
