@@ -133,6 +133,29 @@
 // region creates, or two stacks creating one alarm name in an account and
 // region, fails synth with the alarm, account, region and stage.
 //
+// # Rollback safety
+//
+// UpgradeDowngrade adds the upgrade-downgrade test after gamma (and zeta):
+// five gated stages, UpDown-UpgradeHalf, -UpgradeFull, -DowngradeHalf,
+// -DowngradeFull and -Reupgrade, that deploy to a pre-production region of
+// their own (multi-AZ, deployed by no other stage, so that it runs the
+// previous release when the test starts) with the production deploy
+// configuration, each baked for UpgradeDowngrade.Bake (at least
+// MinUpgradeDowngradeBake, one hour: every API and hourly batch job runs)
+// and gated like gamma. Deployment.UpgradeDowngrade tells the team's
+// Service which step a stage takes; deploy.LambdaProps.UpgradeDowngrade
+// maps it onto the alias controller, which reads the version live before
+// the test at deploy time. The test adds five stages to the pipeline's
+// reserved stages (the plan has fewer left for production).
+//
+// SafetyGates.Changes carries the release's two-phase changes (package
+// twophase). For each one it activates, every gated stage's entry gate
+// stays closed until the ledger of every alias controller of the
+// production stages and of the stage itself shows the change's prepare
+// serving all traffic; the pipeline finds the ledgers in the rendered
+// stages (LedgerKeeper), and a stage that keeps none fails synth: it
+// could never start.
+//
 // # Expedited changes
 //
 // An expedited change runs in a second pipeline whose policy carries
