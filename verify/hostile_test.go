@@ -298,5 +298,5 @@ func TestOutputCannotTakeOverATerminal(t *testing.T) {
 		assert.False(t, r < 0x20 && r != '\n', "control character %U in the text output", r)
 		assert.NotEqual(t, '\u202e', r)
 	}
-	assert.Equal(t, `a\x1b[31mb\u{202E}c\x7f\xff`, Escape("a\x1b[31mb\u202ec\x7f\xff"))
+	assert.Equal(t, `a\x1b[31mb\u202ec\x7f\xff`, Escape("a\x1b[31mb\u202ec\x7f\xff"))
 }
