@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 GO ?= go
 
-.PHONY: synth test vet verify plan snapshot-update bench fuzz tools clean
+.PHONY: synth test vet verify plan snapshot-update bench bench-synth fuzz tools clean
 
 # Install the pinned CDK CLI (package-lock.json) into ./node_modules.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -37,6 +37,15 @@ snapshot-update: tools
 ## bench: benchmarks of the core (synth benchmarks: go test ./examples/orders -bench Synth).
 bench:
 	$(GO) test ./waves/ ./verify/ ./gray/ ./sim/ -run XXX -bench . -benchmem
+
+## bench-synth: build examples/orders and an empty CDK Go app, synthesize
+## each BENCH_N times (default 5) interleaved, one process at a time, and
+## print each app's median wall time, CPU (user+sys) and peak RSS, then the
+## ratios orders/empty: lines "app wall_s cpu_s rss_mb", "empty ...",
+## "orders ...", "ratio ..." (make bench-synth BENCH_N=9 BENCH_FLAGS=-v).
+BENCH_N ?= 5
+bench-synth:
+	$(GO) run ./internal/benchsynth -n $(BENCH_N) $(BENCH_FLAGS)
 
 ## fuzz: run every fuzz target, one at a time, for FUZZTIME each with
 ## FUZZPARALLEL workers (make fuzz FUZZTIME=10m). Findings land in the

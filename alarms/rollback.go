@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -102,6 +103,23 @@ type rollbackAlarms struct {
 	high                                []string
 	metric, oneBoxMetric                []awscloudwatch.IAlarm
 	err                                 error
+	// durations holds one CDK Duration per period: a Duration is an
+	// immutable value, and making one is a jsii round trip (there were
+	// 1,295 in the reference app for a handful of distinct periods).
+	durations map[time.Duration]awscdk.Duration
+}
+
+// seconds returns d as a CDK Duration in seconds, made once per r.
+func (r *rollbackAlarms) seconds(d time.Duration) awscdk.Duration {
+	if v, ok := r.durations[d]; ok {
+		return v
+	}
+	if r.durations == nil {
+		r.durations = map[time.Duration]awscdk.Duration{}
+	}
+	v := awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+	r.durations[d] = v
+	return v
 }
 
 func (r *rollbackAlarms) MetricAlarms() []awscloudwatch.IAlarm {
@@ -175,7 +193,7 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 
 // bakeAlarm ORs the watched alarm and, when traffic is set, a low-traffic
 // alarm.
-func bakeAlarm(scope constructs.Construct, id string, n Names, oneBox bool, watched Child, t *Traffic) awscloudwatch.IAlarm {
+func bakeAlarm(scope *rollbackAlarms, id string, n Names, oneBox bool, watched Child, t *Traffic) awscloudwatch.IAlarm {
 	children := []Child{watched}
 	what := "region"
 	if oneBox {
@@ -184,7 +202,7 @@ func bakeAlarm(scope constructs.Construct, id string, n Names, oneBox bool, watc
 	if t != nil {
 		w := clampWindow(t.Window)
 		name := n.LowTraffic(oneBox)
-		metric := t.Metric.With(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: seconds(w)})
+		metric := t.Metric.With(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: scope.seconds(w)})
 		low := awscloudwatch.NewAlarm(scope, jsii.String(id+"LowTraffic"), &awscloudwatch.AlarmProps{
 			AlarmName:          jsii.String(name),
 			AlarmDescription:   jsii.String(fmt.Sprintf("%s: the %s served fewer than %v requests in the last %s; promotion needs at least that (no data counts as none).", n.Prefix(), what, t.MinRequests, w)),

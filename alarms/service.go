@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -16,7 +15,7 @@ const anomalyPeriod = 5 * time.Minute
 
 // serviceAlarms creates the high-severity alarms of one spec under scope
 // and returns them, named, in a fixed order. The spec is valid.
-func serviceAlarms(scope constructs.Construct, n Names, spec ServiceSpec, oneBox bool) []Child {
+func serviceAlarms(scope *rollbackAlarms, n Names, spec ServiceSpec, oneBox bool) []Child {
 	prefix := n.Prefix()
 	var out []Child
 	base := spec.Name
@@ -46,11 +45,11 @@ func serviceAlarms(scope constructs.Construct, n Names, spec ServiceSpec, oneBox
 			expr := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 				Expression: jsii.String("IF(requests > 0, 100 * faults / requests, 0)"),
 				UsingMetrics: &map[string]awscloudwatch.IMetric{
-					"faults":   spec.cwMetric(m, SignalFaults, "Sum", c.threshold.Period),
-					"requests": spec.cwMetric(req, SignalRequests, "Sum", c.threshold.Period),
+					"faults":   spec.cwMetric(m, SignalFaults, "Sum", scope.seconds(c.threshold.Period)),
+					"requests": spec.cwMetric(req, SignalRequests, "Sum", scope.seconds(c.threshold.Period)),
 				},
 				Label:  jsii.String("fault rate (%)"),
-				Period: seconds(c.threshold.Period),
+				Period: scope.seconds(c.threshold.Period),
 			})
 			newAlarm(c.signal, expr, c.threshold, c.threshold.Value, desc)
 			continue
@@ -59,7 +58,7 @@ func serviceAlarms(scope constructs.Construct, n Names, spec ServiceSpec, oneBox
 		if c.source == SignalLatency && m.Scale != 0 {
 			value *= m.Scale
 		}
-		newAlarm(c.signal, spec.cwMetric(m, c.source, c.statistic, c.threshold.Period), c.threshold, value, desc)
+		newAlarm(c.signal, spec.cwMetric(m, c.source, c.statistic, scope.seconds(c.threshold.Period)), c.threshold, value, desc)
 	}
 	if l := spec.LogErrors; l != nil {
 		t := l.Threshold.withDefaults()
@@ -76,7 +75,7 @@ func serviceAlarms(scope constructs.Construct, n Names, spec ServiceSpec, oneBox
 			MetricValue:     jsii.String("1"),
 			DefaultValue:    jsii.Number(0),
 		})
-		metric := filter.Metric(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: seconds(t.Period)})
+		metric := filter.Metric(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: scope.seconds(t.Period)})
 		newAlarm("log-errors", metric, t, t.Value, fmt.Sprintf("%s %s: more than %v log lines matching %q per %s.", prefix, base, t.Value, pattern, t.Period))
 	}
 	if a := spec.Anomaly; a != nil {
@@ -87,7 +86,7 @@ func serviceAlarms(scope constructs.Construct, n Names, spec ServiceSpec, oneBox
 
 // anomalyAlarms creates the anomaly guard: traffic falling to (near) zero,
 // and latency p99 and faults above their learned band.
-func anomalyAlarms(scope constructs.Construct, n Names, base string, spec ServiceSpec, oneBox bool, a AnomalyGuard) []Child {
+func anomalyAlarms(scope *rollbackAlarms, n Names, base string, spec ServiceSpec, oneBox bool, a AnomalyGuard) []Child {
 	prefix := n.Prefix()
 	var out []Child
 	std := a.StdDevs
@@ -99,7 +98,7 @@ func anomalyAlarms(scope constructs.Construct, n Names, base string, spec Servic
 	low := awscloudwatch.NewAlarm(scope, jsii.String(base+"-requests-low"), &awscloudwatch.AlarmProps{
 		AlarmName:          jsii.String(lowName),
 		AlarmDescription:   jsii.String(fmt.Sprintf("%s %s: fewer than %v requests per 5 minutes (no data counts as none).", prefix, base, a.MinRequests)),
-		Metric:             spec.cwMetric(req, SignalRequests, "Sum", anomalyPeriod),
+		Metric:             spec.cwMetric(req, SignalRequests, "Sum", scope.seconds(anomalyPeriod)),
 		Threshold:          jsii.Number(a.MinRequests),
 		EvaluationPeriods:  jsii.Number(3),
 		DatapointsToAlarm:  jsii.Number(3),
@@ -120,7 +119,7 @@ func anomalyAlarms(scope constructs.Construct, n Names, base string, spec Servic
 		al := awscloudwatch.NewAnomalyDetectionAlarm(scope, jsii.String(base+"-"+sc.suffix), &awscloudwatch.AnomalyDetectionAlarmProps{
 			AlarmName:          jsii.String(name),
 			AlarmDescription:   jsii.String(fmt.Sprintf("%s %s: %s %s above its anomaly band (%v standard deviations).", prefix, base, sc.signal, sc.stat, std)),
-			Metric:             spec.cwMetric(m, sc.signal, sc.stat, anomalyPeriod),
+			Metric:             spec.cwMetric(m, sc.signal, sc.stat, scope.seconds(anomalyPeriod)),
 			StdDevs:            jsii.Number(std),
 			EvaluationPeriods:  jsii.Number(3),
 			DatapointsToAlarm:  jsii.Number(2),
@@ -134,8 +133,8 @@ func anomalyAlarms(scope constructs.Construct, n Names, base string, spec Servic
 
 // cwMetric renders a metric with the spec's dimensions, the metric's own
 // dimensions, and a statistic (the metric's, when it sets one, for count
-// and utilisation signals).
-func (s ServiceSpec) cwMetric(m Metric, sig Signal, stat string, period time.Duration) awscloudwatch.Metric {
+// and utilisation signals), over period.
+func (s ServiceSpec) cwMetric(m Metric, sig Signal, stat string, period awscdk.Duration) awscloudwatch.Metric {
 	if m.Statistic != "" && sig != SignalLatency {
 		stat = m.Statistic
 	}
@@ -149,14 +148,10 @@ func (s ServiceSpec) cwMetric(m Metric, sig Signal, stat string, period time.Dur
 		Namespace:  jsii.String(m.Namespace),
 		MetricName: jsii.String(m.Name),
 		Statistic:  jsii.String(stat),
-		Period:     seconds(period),
+		Period:     period,
 	}
 	if len(dims) > 0 {
 		props.DimensionsMap = &dims
 	}
 	return awscloudwatch.NewMetric(props)
-}
-
-func seconds(d time.Duration) awscdk.Duration {
-	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
 }

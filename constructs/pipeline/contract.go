@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -93,20 +94,27 @@ func (x *alarmIndex) addStage(st awscdk.Stage, stage string) (stacks int) {
 		place Place
 		name  string
 	}
-	byPath := map[string]stackInfo{} // by construct path
+	// By stack: jsii hands back the same Go value for the same JavaScript
+	// object, so the value is the key, and each alarm costs one Stack.of
+	// round trip instead of three (Stack.of, node, path). A stack type of
+	// the team's that cannot be a map key is looked up every time.
+	byStack := map[awscdk.Stack]stackInfo{}
 	info := func(c constructs.IConstruct) (stackInfo, bool) {
 		s := awscdk.Stack_Of(c)
-		path := *s.Node().Path()
-		if si, ok := byPath[path]; ok {
-			return si, true
+		key := reflect.TypeOf(s).Comparable()
+		if key {
+			if si, ok := byStack[s]; ok {
+				return si, si.name != ""
+			}
 		}
-		account, region := *s.Account(), *s.Region()
-		if *awscdk.Token_IsUnresolved(s.Account()) || *awscdk.Token_IsUnresolved(s.Region()) {
-			return stackInfo{}, false
+		si := stackInfo{}
+		if !*awscdk.Token_IsUnresolved(s.Account()) && !*awscdk.Token_IsUnresolved(s.Region()) {
+			si = stackInfo{place: Place{*s.Account(), *s.Region()}, name: *s.StackName()}
 		}
-		si := stackInfo{place: Place{account, region}, name: *s.StackName()}
-		byPath[path] = si
-		return si, true
+		if key {
+			byStack[s] = si
+		}
+		return si, si.name != ""
 	}
 	for _, c := range *st.Node().FindAll(constructs.ConstructOrder_PREORDER) {
 		var name *string

@@ -97,13 +97,17 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 	// each suppression carries its reason (nag.go).
 	nag := cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)})
 	awscdk.Aspects_Of(scope).Add(nag, nil) // the pipeline stack and its cross-region support stacks
+	// The organisation's suppressions for the service stacks (nag.go).
+	var service pipeline.Service
+	if p.Service != nil { // nil stays nil: the pipeline reports it
+		service = suppressedService{svc: p.Service}
+	}
 	base := pipeline.NewBasePipeline(stack, jsii.String("Pipeline"), &pipeline.BasePipelineProps{
 		StageAspects: []awscdk.IAspect{
 			cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}),
-			&serviceSuppressions{name: "service"},
 		},
 		Team:             p.Team,
-		Service:          p.Service,
+		Service:          service,
 		Policy:           Policy(p.Shape, p.Exclude),
 		Accounts:         pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
 		Source:           pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
