@@ -143,7 +143,6 @@ func Parse(r io.Reader, name string) (*Config, error) {
 
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
 	roleRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 	stageRE   = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
 )
@@ -169,7 +168,7 @@ func (c *Config) Validate() error {
 		if !accountRE.MatchString(a.Account) {
 			add("%s: account %q is not a 12-digit account ID", where, a.Account)
 		}
-		if !regionRE.MatchString(a.Region) {
+		if !waves.IsRegionCode(a.Region) {
 			add("%s: region %q is not a region code", where, a.Region)
 		}
 		if a.Name == "" || len(a.Name) > 255 {

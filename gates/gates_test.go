@@ -3,12 +3,15 @@ package gates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/waves"
 )
 
 // world is a fake Observer.
@@ -285,4 +288,34 @@ func TestLongestClosed(t *testing.T) {
 	d, err = w.LongestClosed(from, 14)
 	require.NoError(t, err)
 	assert.Equal(t, 113*time.Hour, d, "to Tuesday when Monday is a holiday")
+}
+
+// TestRegionCodesAgreeWithTheCatalog: the controller's configuration is
+// written from the pipeline's plan, so a region the catalog accepts must be
+// accepted here and one it refuses refused (both use waves.IsRegionCode).
+func TestRegionCodesAgreeWithTheCatalog(t *testing.T) {
+	for _, tc := range []struct {
+		region string
+		ok     bool
+	}{
+		{"eu-west-1", true},
+		{"us-gov-west-1", true},
+		{"ap-southeast-7", true},
+		{"us-foo-1", false},   // no direction word: the catalog refuses it
+		{"us-east-100", true}, // the catalog has no bound on the number
+		{"us-east-", false},
+		{"US-east-1", false},
+	} {
+		t.Run(tc.region, func(t *testing.T) {
+			c := config()
+			c.Stages[0].Blockers[0].Region = tc.region
+			err := c.Validate()
+			assert.Equal(t, tc.ok, waves.IsRegionCode(tc.region), "waves.IsRegionCode")
+			if tc.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, fmt.Sprintf("region %q is not a region code", tc.region))
+			}
+		})
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/safepipe/safepipe/waves"
 )
 
 // Fault is one injected failure. The grammar (ParseFault):
@@ -52,8 +54,7 @@ type Fault struct {
 }
 
 var (
-	faultRegionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	faultStageRE  = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
+	faultStageRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
 )
 
 // ParseFault reads one fault spec; the error names the spec.
@@ -85,7 +86,7 @@ func ParseFault(spec string) (Fault, error) {
 			f.Org = true
 			return f, nil
 		}
-		if !faultRegionRE.MatchString(target) {
+		if !waves.IsRegionCode(target) {
 			return bad("%q is not a region code", target)
 		}
 		f.Region = target
@@ -109,7 +110,7 @@ func ParseFault(spec string) (Fault, error) {
 			return bad("alarm name must be 1–255 characters")
 		}
 	}
-	if !faultRegionRE.MatchString(s) {
+	if !waves.IsRegionCode(s) {
 		return bad("%q is not a region code", s)
 	}
 	f.Region = s

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/safepipe/safepipe/waves"
 )
 
 // Reading names one of two readings of a behaviour the AWS documentation
@@ -132,7 +134,7 @@ func (o Options) validate() error {
 		errs = append(errs, fmt.Errorf("sim: action minutes %d: want 1–480", o.ActionMinutes))
 	}
 	for _, r := range o.Unprepared {
-		if !faultRegionRE.MatchString(r) {
+		if !waves.IsRegionCode(r) {
 			errs = append(errs, fmt.Errorf("sim: unprepared region %q is not a region code", r))
 		}
 	}

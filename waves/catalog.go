@@ -186,9 +186,17 @@ func (c *Catalog) Codes() []string {
 	return out
 }
 
-// regionCodeRE is the shape of an AWS region code: an area, one or more
-// direction words and a number, e.g. "ap-southeast-1", "us-gov-west-1".
+// regionCodeRE is the shape of an AWS region code: an area, optional
+// qualifiers, a direction word and a number, e.g.
+// "ap-southeast-1", "us-gov-west-1".
 var regionCodeRE = regexp.MustCompile(`^([a-z]{2})-((?:[a-z]+-)*?)(north|south|east|west|central|northeast|northwest|southeast|southwest)-([0-9]+)$`)
+
+// IsRegionCode reports whether code has the shape of an AWS region code
+// ("eu-central-1", "us-gov-west-1"). It is the one definition every
+// package that reads region codes uses (the catalog, the gate controller's
+// configuration, the simulator's faults), so that a code one of them
+// accepts is never refused by another.
+func IsRegionCode(code string) bool { return len(code) <= 64 && regionCodeRE.MatchString(code) }
 
 var knownPartitions = map[string]bool{"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true, "aws-iso-b": true, "aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true}
 
