@@ -33,7 +33,8 @@ const (
 
 // Synth synthesizes app and checks every template of the cloud assembly,
 // nested stage assemblies included, against CloudFormation's quotas
-// (CheckTemplates). A construct's validation error, which CDK raises as a
+// (CheckTemplates), and fails on any error annotation, as the CDK CLI
+// does (CheckAnnotations). A construct's validation error, which CDK raises as a
 // panic out of App.Synth, is returned as an error instead. Use it in place
 // of app.Synth(nil) in a CDK app's main:
 //
@@ -48,7 +49,103 @@ func Synth(app awscdk.App) (asm cxapi.CloudAssembly, err error) {
 		}
 	}()
 	asm = app.Synth(nil)
-	return asm, CheckTemplates(*asm.Directory())
+	dir := *asm.Directory()
+	return asm, errors.Join(CheckAnnotations(dir), CheckTemplates(dir))
+}
+
+// CheckAnnotations reports every error annotation ("aws:cdk:error"
+// metadata, which Annotations.addError writes and cdk-nag uses for its
+// unsuppressed findings) in the manifests of the cloud assembly under dir,
+// nested stage assemblies included. The CDK CLI refuses such an assembly
+// ("cdk synth" fails with "Found errors"); a CDK Go app that calls
+// app.Synth itself would otherwise exit 0. Each error names the manifest,
+// the construct path and the message.
+func CheckAnnotations(dir string) error {
+	var paths []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && d.Name() == "manifest.json" {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline: reading cloud assembly %s: %w", dir, err)
+	}
+	sort.Strings(paths)
+	var errs []error
+	for _, path := range paths {
+		name, _ := filepath.Rel(dir, path)
+		errs = append(errs, checkManifest(path, name))
+	}
+	return errors.Join(errs...)
+}
+
+// metadata is a construct path's metadata entries, as a cloud assembly
+// manifest holds them inline ("metadata") or, since manifest version 41 or
+// so, in a file beside it ("additionalMetadataFile"); we read both.
+type metadata map[string][]struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// checkManifest reports the error annotations of one manifest and of the
+// metadata files it names, sorted by construct path; name is the manifest's
+// path in messages.
+func checkManifest(path, name string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("pipeline: manifest %s: %w", name, err)
+	}
+	var m struct {
+		Artifacts map[string]struct {
+			Metadata               metadata `json:"metadata"`
+			AdditionalMetadataFile string   `json:"additionalMetadataFile"`
+		} `json:"artifacts"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("pipeline: manifest %s: %w", name, err)
+	}
+	var msgs []string
+	var errs []error
+	collect := func(md metadata) {
+		for at, entries := range md {
+			for _, e := range entries {
+				if e.Type != "aws:cdk:error" {
+					continue
+				}
+				var text string
+				if json.Unmarshal(e.Data, &text) != nil {
+					text = string(e.Data)
+				}
+				msgs = append(msgs, at+": "+text)
+			}
+		}
+	}
+	for _, a := range m.Artifacts {
+		collect(a.Metadata)
+		if a.AdditionalMetadataFile == "" {
+			continue
+		}
+		file := filepath.Join(filepath.Dir(path), filepath.Clean("/" + a.AdditionalMetadataFile)[1:])
+		var md metadata
+		data, err := os.ReadFile(file)
+		if err == nil {
+			err = json.Unmarshal(data, &md)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pipeline: manifest %s: metadata file %s: %w", name, a.AdditionalMetadataFile, err))
+			continue
+		}
+		collect(md)
+	}
+	sort.Strings(msgs)
+	for _, msg := range msgs {
+		errs = append(errs, fmt.Errorf("pipeline: %s: %s", name, msg))
+	}
+	return errors.Join(errs...)
 }
 
 // CheckTemplates reports every template under the cloud assembly directory

@@ -87,3 +87,67 @@ func TestSynthReturnsValidationErrors(t *testing.T) {
 type validation struct{ msg string }
 
 func (v *validation) Validate() *[]*string { return &[]*string{jsii.String(v.msg)} }
+
+func TestCheckAnnotations(t *testing.T) {
+	manifest := func(artifact, path, kind, data string) string {
+		return fmt.Sprintf(`{"version":"36.0.0","artifacts":{%q:{"type":"aws:cloudformation:stack","metadata":{%q:[{"type":%q,"data":%q}]}}}}`,
+			artifact, path, kind, data)
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"warnings and info pass", map[string]string{
+			"manifest.json": manifest("S", "/S/Fn", "aws:cdk:warning", "deprecated"),
+		}, nil},
+		{"an error in the top assembly", map[string]string{
+			"manifest.json": manifest("S", "/S/Fn", "aws:cdk:error", "AwsSolutions-L1: not the latest runtime"),
+		}, []string{"/S/Fn: AwsSolutions-L1: not the latest runtime"}},
+		{"errors in two nested assemblies, both reported", map[string]string{
+			"manifest.json":                 `{"version":"36.0.0","artifacts":{}}`,
+			"assembly-P-Beta/manifest.json": manifest("P-Beta-Svc", "/P/Beta/Svc/Role", "aws:cdk:error", "first"),
+			"assembly-P-Prod/manifest.json": manifest("P-Prod-Svc", "/P/Prod/Svc/Role", "aws:cdk:error", "second"),
+		}, []string{"assembly-P-Beta/manifest.json: /P/Beta/Svc/Role: first", "assembly-P-Prod/manifest.json: /P/Prod/Svc/Role: second"}},
+		{"an error in the metadata file a manifest names", map[string]string{
+			"manifest.json":   `{"version":"54.0.0","artifacts":{"S":{"type":"aws:cloudformation:stack","additionalMetadataFile":"S.metadata.json"}}}`,
+			"S.metadata.json": `{"/S":[{"type":"aws:cdk:creationStack","data":["x"]},{"type":"aws:cdk:error","data":"from the file","trace":["x"]}]}`,
+		}, []string{"manifest.json: /S: from the file"}},
+		{"a metadata file that is missing", map[string]string{
+			"manifest.json": `{"version":"54.0.0","artifacts":{"S":{"type":"aws:cloudformation:stack","additionalMetadataFile":"S.metadata.json"}}}`,
+		}, []string{"metadata file S.metadata.json"}},
+		{"an unreadable manifest", map[string]string{
+			"manifest.json": `{"artifacts": [}`,
+		}, []string{"manifest.json: invalid character"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range tc.files {
+				path := filepath.Join(dir, name)
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+				require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
+			}
+			err := CheckAnnotations(dir)
+			if tc.want == nil {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+// An error annotation (cdk-nag's unsuppressed findings are ones) fails
+// Synth, as it fails `cdk synth`: a CDK app that calls pipeline.Synth must
+// not exit 0 on an assembly the CLI would refuse.
+func TestSynthReturnsErrorAnnotations(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	stack := awscdk.NewStack(app, jsii.String("S"), nil)
+	awscdk.Annotations_Of(stack).AddError(jsii.String("no alarm watches this stage"))
+	_, err := Synth(app)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/S: no alarm watches this stage")
+}
