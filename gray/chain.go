@@ -363,6 +363,7 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 		return nil, err
 	}
 	rules := e.rules
+	equal := map[[2]string]string{} // [loser, winner] of equal priority → an example
 	for j := range rules {
 		sp := newSpace(rules[:j+1])
 		examples := map[int]string{} // higher rule → an example class
@@ -376,10 +377,8 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 				if !p.match(&rules[i].node, false) {
 					continue
 				}
-				if rules[i].rule.Priority != rules[j].rule.Priority {
-					if o, ok := odd[i]; !ok || o > 0 && p.oddness(written) < o {
-						examples[i], odd[i] = p.String(), p.oddness(written)
-					}
+				if o, ok := odd[i]; !ok || o > 0 && p.oddness(written) < o {
+					examples[i], odd[i] = p.String(), p.oddness(written)
 				}
 				if p.match(&rules[i].node, true) {
 					break // surely taken here: later rules never see it
@@ -388,6 +387,10 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 		})
 		for _, i := range slices.Sorted(maps.Keys(examples)) {
 			win, lose := byName[rules[i].rule.Name], byName[rules[j].rule.Name]
+			if win.Priority == lose.Priority {
+				equal[[2]string{lose.Name, win.Name}] = examples[i]
+				continue
+			}
 			a.Findings = append(a.Findings, Finding{Kind: FindingReleaseOverlap, Severity: SeverityWarning, Rule: lose.Name, Others: []string{win.Name},
 				Message: fmt.Sprintf("requests in %s ∧ %s (e.g. %s) match both %s and %s; %s takes them (priority %d before %d): %s",
 					describe(&win.Match, win.Name), describe(&lose.Match, lose.Name), examples[i], win.Name, lose.Name, win.Name, win.Priority, lose.Priority, outcome(win, lose))})
@@ -401,8 +404,12 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 			continue
 		}
 		win, lose := byName[f.Others[0]], byName[f.Rule]
-		a.Findings[k].Message = fmt.Sprintf("requests in %s ∧ %s match both %s and %s, of the same priority (%d): give the narrower release the lower number. As written, %s takes them (the name sorts first): %s. %s",
-			describe(&win.Match, win.Name), describe(&lose.Match, lose.Name), win.Name, lose.Name, win.Priority, win.Name, outcome(win, lose), f.Message)
+		example := equal[[2]string{lose.Name, win.Name}]
+		if example != "" {
+			example = " (e.g. " + example + ")"
+		}
+		a.Findings[k].Message = fmt.Sprintf("requests in %s ∧ %s%s match both %s and %s, of the same priority (%d): give the narrower release the lower number. As written, %s takes them (its name sorts first): %s",
+			describe(&win.Match, win.Name), describe(&lose.Match, lose.Name), example, win.Name, lose.Name, win.Priority, win.Name, outcome(win, lose))
 	}
 	sortFindings(a.Findings, rules)
 	return a, nil

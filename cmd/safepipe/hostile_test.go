@@ -233,7 +233,7 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		{[]string{"plan", "extra"}, `safepipe: plan takes no arguments, got ["extra"]`},
 		{[]string{"regions", "--fast"}, "safepipe regions: flag provided but not defined: -fast (see safepipe regions -h)"},
 		{[]string{"regions", "extra"}, `safepipe: regions takes no arguments, got ["extra"]`},
-		{[]string{"gray"}, "safepipe: usage: safepipe gray check [--format text|json] FILE"},
+		{[]string{"gray"}, "safepipe: usage: safepipe gray check [--format text|json] FILE..."},
 		{[]string{"gray", "lint"}, `safepipe: unknown gray command "lint" (see safepipe gray --help)`},
 		{[]string{"gray", "check", "--fast", "x"}, "safepipe gray check: flag provided but not defined: -fast (see safepipe gray check -h)"},
 	} {

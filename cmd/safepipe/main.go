@@ -4,7 +4,7 @@
 //	                  [--start TIME] [--deploy-minutes N] [--format table|json] [--from PATH]
 //	safepipe regions  [--catalog FILE] [--format table|json]
 //	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
-//	safepipe gray check [--format text|json] FILE
+//	safepipe gray check [--format text|json] FILE...
 //	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--unprepared REGION]... [--executions N]
 //	                  [--format text|json|html] [--out FILE] PATH
 //
