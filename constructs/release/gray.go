@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/safepipe/safepipe/internal/synth"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -14,13 +14,28 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/gray"
+	"github.com/safepipe/safepipe/internal/synth"
 )
 
 // GrayReleaseProps configure a gray release through AWS AppConfig.
 type GrayReleaseProps struct {
-	// Rules is the rule set. Required; it must pass gray.Analyze without
-	// errors (shadowed rules, overlaps, a variant with two rules).
+	// Rules is the rule set. It must pass gray.Analyze without errors
+	// (shadowed rules, overlaps, a variant with two rules). Set Rules or
+	// Releases. Default: nil.
 	Rules *gray.RuleSet
+	// Releases is a gray release over a call chain of which this flag is
+	// one part: Service's rules (gray.ReleaseSet.ServiceRules, which route
+	// on the edge's decision, gray.ReleaseAttribute), or with Service ""
+	// the edge's (gray.ReleaseSet.EdgeRules: the releases' own conditions,
+	// each targeting its release's name, which the edge sends downstream).
+	// The whole chain must pass gray.AnalyzeReleases without errors, so
+	// that every service's flag agrees with the same decisions. Give every
+	// service of the chain the same ReleaseSet. Set Rules or Releases.
+	// Default: nil.
+	Releases *gray.ReleaseSet
+	// Service is the service of Releases this flag routes. Default: "" (the
+	// edge's flag).
+	Service string
 	// Flag is the feature flag's name. Required.
 	Flag string
 	// Application is the AppConfig application. Default: a new
@@ -122,20 +137,20 @@ func (g *grayRelease) build(p GrayReleaseProps) error {
 			errs = append(errs, fmt.Errorf("release: GrayReleaseProps.%s is %s; AppConfig takes whole minutes, 0–24h", d.field, d.v))
 		}
 	}
-	if p.Rules == nil {
-		return errors.Join(append(errs, errors.New("release: GrayReleaseProps.Rules is nil"))...)
-	}
-	a, err := gray.Analyze(p.Rules)
+	rules, err := g.rules(p)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	g.analysis = a
-	for _, f := range a.Findings {
+	for _, f := range g.analysis.Findings {
 		if f.Severity == gray.SeverityError {
-			errs = append(errs, fmt.Errorf("release: gray rule %q: %s: %s", f.Rule, f.Kind, f.Message))
+			what := "rule"
+			if p.Releases != nil {
+				what = "release"
+			}
+			errs = append(errs, fmt.Errorf("release: gray %s %q: %s: %s", what, f.Rule, f.Kind, f.Message))
 		}
 	}
-	doc, err := gray.AppConfigFlag(p.Rules, p.Flag)
+	doc, err := gray.AppConfigFlag(rules, p.Flag)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -183,4 +198,38 @@ func (g *grayRelease) build(p GrayReleaseProps) error {
 		DeployTo:           &[]awsappconfig.IEnvironment{g.env},
 	})
 	return nil
+}
+
+// rules analyses the rule set or the chain (g.analysis) and returns the
+// rules this flag renders.
+func (g *grayRelease) rules(p GrayReleaseProps) (*gray.RuleSet, error) {
+	switch {
+	case p.Rules != nil && p.Releases != nil:
+		return nil, errors.New("release: GrayReleaseProps: set Rules or Releases, not both")
+	case p.Rules != nil:
+		if p.Service != "" {
+			return nil, fmt.Errorf("release: GrayReleaseProps.Service is %q but Releases is nil; Service names a service of a release chain", p.Service)
+		}
+		a, err := gray.Analyze(p.Rules)
+		if err != nil {
+			return nil, err
+		}
+		g.analysis = a
+		return p.Rules, nil
+	case p.Releases != nil:
+		a, err := gray.AnalyzeReleases(p.Releases)
+		if err != nil {
+			return nil, err
+		}
+		g.analysis = a
+		if p.Service == "" {
+			return p.Releases.EdgeRules(), nil
+		}
+		rs := p.Releases.ServiceRules(p.Service)
+		if rs == nil {
+			return nil, fmt.Errorf("release: GrayReleaseProps.Service %q: no release names the service (releases name %s)", p.Service, strings.Join(p.Releases.Services(), ", "))
+		}
+		return rs, nil
+	}
+	return nil, errors.New("release: GrayReleaseProps: Rules and Releases are nil; set one")
 }

@@ -81,3 +81,89 @@ func TestGrayReleaseRefusesUnsafeRules(t *testing.T) {
 	assert.NotEmpty(t, *msgs)
 	assert.False(t, strings.Contains(err.Error(), "split-order"), "warnings do not fail synth")
 }
+
+func loadReleases(t *testing.T, paths ...string) *gray.ReleaseSet {
+	t.Helper()
+	var sets []*gray.ReleaseSet
+	for _, path := range paths {
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		_, rs, err := gray.LoadFile(f, path)
+		f.Close()
+		require.NoError(t, err)
+		sets = append(sets, rs)
+	}
+	all, err := gray.Merge(sets...)
+	require.NoError(t, err)
+	return all
+}
+
+// Each service's flag is its part of the chain: it routes on the edge's
+// decision (gray.ReleaseAttribute), so every service puts a request in the
+// same release; the edge's flag holds the releases' own conditions.
+func TestGrayReleaseOfAChain(t *testing.T) {
+	chain := &gray.ReleaseSet{Releases: []gray.Release{
+		{Name: "android", Priority: 10, Match: gray.Match{Attribute: &gray.Attribute{Name: "device", In: []string{"Android"}}},
+			Services: map[string]string{"order": "order-v1.1", "email": "email-v2.1"}},
+		{Name: "atlantis", Priority: 20, Match: gray.Match{Attribute: &gray.Attribute{Name: "city", In: []string{"Atlantis"}}},
+			Services: map[string]string{"email": "email-v2.2", "sms": "sms-v3"}},
+	}}
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Email"), &awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii.String("eu-west-1")}})
+	alarm := awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("Aggregate"), jsii.String("email-aggregate-rollback"))
+	email := NewGrayRelease(stack, jsii.String("Email"), &GrayReleaseProps{Releases: chain, Service: "email", Flag: "email", Alarms: []awscloudwatch.IAlarm{alarm}})
+	require.NoError(t, email.Err())
+	edge := NewGrayRelease(stack, jsii.String("Edge"), &GrayReleaseProps{Releases: chain, Flag: "edge", Alarms: []awscloudwatch.IAlarm{alarm}})
+	require.NoError(t, edge.Err())
+
+	tpl := assertions.Template_FromStack(stack, nil)
+	got := map[string][]string{} // flag → "name:variant:rule"
+	for _, v := range *tpl.FindResources(jsii.String("AWS::AppConfig::HostedConfigurationVersion"), nil) {
+		var doc struct {
+			Values map[string]struct {
+				Variants []struct{ Name, Variant, Rule string } `json:"_variants"`
+			} `json:"values"`
+		}
+		require.NoError(t, json.Unmarshal([]byte((*v)["Properties"].(map[string]any)["Content"].(string)), &doc))
+		for flag, val := range doc.Values {
+			for _, x := range val.Variants {
+				got[flag] = append(got[flag], x.Name+":"+x.Variant+":"+x.Rule)
+			}
+		}
+	}
+	assert.Equal(t, []string{
+		`android:email-v2.1:(eq $attr_safepipe_release "android")`,
+		`atlantis:email-v2.2:(eq $attr_safepipe_release "atlantis")`,
+		"default:stable:",
+	}, got["email"])
+	assert.Equal(t, []string{
+		`android:android:(eq $attr_device_lower "android")`,
+		`atlantis:atlantis:(eq $attr_city_lower "atlantis")`,
+		"default:stable:",
+	}, got["edge"])
+
+	for _, tc := range []struct {
+		name  string
+		props GrayReleaseProps
+		want  []string
+	}{
+		{"a shared downstream canary", GrayReleaseProps{Releases: loadReleases(t, "../../examples/gray/shared-downstream.yaml"), Service: "ledger"},
+			[]string{`gray release "android": shared-canary: service ledger's canary z-prime serves 2 releases`}},
+		{"a service no release names", GrayReleaseProps{Releases: chain, Service: "billing"},
+			[]string{`GrayReleaseProps.Service "billing": no release names the service (releases name email, order, sms)`}},
+		{"rules and releases", GrayReleaseProps{Releases: chain, Rules: load(t, "../../examples/gray/clean.yaml")},
+			[]string{"set Rules or Releases, not both"}},
+		{"a service without releases", GrayReleaseProps{Rules: load(t, "../../examples/gray/clean.yaml"), Service: "email"},
+			[]string{`GrayReleaseProps.Service is "email" but Releases is nil`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.props
+			p.Flag, p.Alarms = "f", []awscloudwatch.IAlarm{alarm}
+			err := NewGrayRelease(stack, jsii.String("Bad"+strings.ReplaceAll(tc.name, " ", "")), &p).Err()
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.ErrorContains(t, err, w)
+			}
+		})
+	}
+}
