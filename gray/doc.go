@@ -73,6 +73,37 @@
 // Limits). "safepipe gray check FILE"
 // prints it and exits non-zero on errors.
 //
+// # Releases over a call chain
+//
+// A [ReleaseSet] holds releases: each routes a slice of traffic (a
+// [Match], a priority) to canary versions of several services at once —
+// Order v1.1 and Email v2.1 for Android users. The principles of
+// multi-canary release hold by construction or are checked by
+// [AnalyzeReleases]:
+//
+//   - a request takes at most one release, the first by priority, and
+//     every service of the chain serves it that release's version (or its
+//     stable version when the release does not change the service);
+//     unmatched traffic takes no release;
+//   - a canary version belongs to one release: two releases naming the
+//     same version of a service (a shared downstream canary) is an error;
+//   - overlapping releases need explicit, different priorities (equal
+//     priorities are an error); overlaps across priorities are reported
+//     with the overlapping set, the release that takes it and what every
+//     service serves it;
+//   - a release that can never take a request (shadowed by others, in
+//     whatever services) is an error, as within one rule set.
+//
+// The decision is made once, at the edge ([Router.Decide]), and travels
+// with the request under the label [ReleaseAttribute]; each service routes
+// on that label alone ([ReleaseSet.ServiceRules]) and never re-evaluates
+// the conditions. A service that evaluated the releases itself would see
+// only the releases that name it, and route a request that a
+// higher-priority release took elsewhere into its own canary. Labels are
+// the request's attributes (device, city, user): never the client's IP
+// address, which changes along the chain (proxies, NAT) and identifies
+// no user.
+//
 // # AppConfig
 //
 // [AppConfigFlag] renders a rule set as an AWS AppConfig multi-variant
