@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/safepipe/safepipe/internal/strict"
 )
@@ -330,8 +331,11 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 		return nil, err
 	}
 	byName := map[string]*Release{}
+	desc := map[string]string{} // each release's condition, rendered once
 	for i := range rs.Releases {
-		byName[rs.Releases[i].Name] = &rs.Releases[i]
+		r := &rs.Releases[i]
+		byName[r.Name] = r
+		desc[r.Name] = describe(&r.Match, r.Name)
 	}
 
 	// One canary version, one release.
@@ -385,15 +389,28 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 				}
 			}
 		})
+		reported := 0
+		var more []string
 		for _, i := range slices.Sorted(maps.Keys(examples)) {
 			win, lose := byName[rules[i].rule.Name], byName[rules[j].rule.Name]
 			if win.Priority == lose.Priority {
 				equal[[2]string{lose.Name, win.Name}] = examples[i]
 				continue
 			}
+			if reported == maxOverlapsPerRelease {
+				more = append(more, win.Name)
+				continue
+			}
+			reported++
 			a.Findings = append(a.Findings, Finding{Kind: FindingReleaseOverlap, Severity: SeverityWarning, Rule: lose.Name, Others: []string{win.Name},
 				Message: fmt.Sprintf("requests in %s ∧ %s (e.g. %s) match both %s and %s; %s takes them (priority %d before %d): %s",
-					describe(&win.Match, win.Name), describe(&lose.Match, lose.Name), examples[i], win.Name, lose.Name, win.Name, win.Priority, lose.Priority, outcome(win, lose))})
+					desc[win.Name], desc[lose.Name], examples[i], win.Name, lose.Name, win.Name, win.Priority, lose.Priority, outcome(win, lose))})
+		}
+		if len(more) > 0 {
+			lose := rules[j].rule.Name
+			a.Findings = append(a.Findings, Finding{Kind: FindingReleaseOverlap, Severity: SeverityWarning, Rule: lose, Others: more,
+				Message: fmt.Sprintf("%s also overlaps %d more releases of higher priority (%s): a release that overlaps this many others is hard to reason about; narrow it",
+					lose, len(more), clip(strings.Join(more, ", "), maxDescribe))})
 		}
 	}
 	// Equal priorities: Analyze's ambiguous-overlap error, told in terms
@@ -409,7 +426,7 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 			example = " (e.g. " + example + ")"
 		}
 		a.Findings[k].Message = fmt.Sprintf("requests in %s ∧ %s%s match both %s and %s, of the same priority (%d): give the narrower release the lower number. As written, %s takes them (its name sorts first): %s",
-			describe(&win.Match, win.Name), describe(&lose.Match, lose.Name), example, win.Name, lose.Name, win.Priority, win.Name, outcome(win, lose))
+			desc[win.Name], desc[lose.Name], example, win.Name, lose.Name, win.Priority, win.Name, outcome(win, lose))
 	}
 	sortFindings(a.Findings, rules)
 	return a, nil
@@ -426,7 +443,11 @@ func outcome(win, lose *Release) string {
 		svcs[s] = true
 	}
 	var parts []string
-	for _, s := range slices.Sorted(maps.Keys(svcs)) {
+	for k, s := range slices.Sorted(maps.Keys(svcs)) {
+		if k == maxOutcomeServices {
+			parts = append(parts, fmt.Sprintf("and %d more services", len(svcs)-k))
+			break
+		}
 		if v, ok := win.Services[s]; ok {
 			parts = append(parts, fmt.Sprintf("%s serves %s", s, v))
 		} else {
@@ -436,9 +457,35 @@ func outcome(win, lose *Release) string {
 	return strings.Join(parts, ", ")
 }
 
+// Bounds of the release report: a file of 1 MiB could otherwise ask for
+// n² findings, each quoting two conditions and 128 services.
+const (
+	// maxOverlapsPerRelease is how many release-overlap findings a release
+	// gets, one per higher-priority release; one more names the rest.
+	maxOverlapsPerRelease = 5
+	// maxOutcomeServices is how many services an overlap's outcome lists.
+	maxOutcomeServices = 12
+	// maxDescribe is the longest rendering of a condition, in bytes.
+	maxDescribe = 200
+)
+
+// clip shortens s to at most n bytes (on a rune boundary), marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // describe renders a condition of rule as a set of requests, e.g.
-// "device=Android", "city∈{Atlantis, Lemuria}", "(a ∨ b)".
-func describe(m *Match, rule string) string {
+// "device=Android", "city∈{Atlantis, Lemuria}", "(a ∨ b)", at most
+// maxDescribe bytes.
+func describe(m *Match, rule string) string { return clip(describeAll(m, rule), maxDescribe) }
+
+func describeAll(m *Match, rule string) string {
 	switch {
 	case m.IDs != nil:
 		if len(m.IDs) == 1 {
@@ -466,13 +513,13 @@ func describe(m *Match, rule string) string {
 	case m.All != nil:
 		parts := make([]string, len(m.All))
 		for i := range m.All {
-			parts[i] = describe(&m.All[i], rule)
+			parts[i] = describeAll(&m.All[i], rule)
 		}
 		return strings.Join(parts, " ∧ ")
 	default:
 		parts := make([]string, len(m.Any))
 		for i := range m.Any {
-			parts[i] = describe(&m.Any[i], rule)
+			parts[i] = describeAll(&m.Any[i], rule)
 		}
 		return "(" + strings.Join(parts, " ∨ ") + ")"
 	}

@@ -296,3 +296,36 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// TestReleaseFindingsAreBounded: releases that all overlap each other, with
+// long conditions and many services (a probability: no release surely
+// takes another's requests), give a report of bounded size (the
+// file is at most 1 MiB; the report must not grow with its square).
+func TestReleaseFindingsAreBounded(t *testing.T) {
+	var rels []Release
+	ids := make([]string, 40)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%032d", i)
+	}
+	for i := range MaxRules {
+		r := Release{Name: fmt.Sprintf("r%03d", i), Priority: i, Services: map[string]string{},
+			Match: Match{Any: []Match{{IDs: ids}, {Probability: ptr(0.5)}}}}
+		for s := range MaxServices {
+			r.Services[fmt.Sprintf("service-%02d-%s", s, strings.Repeat("x", 100))] = fmt.Sprintf("v%d", i)
+		}
+		rels = append(rels, r)
+	}
+	a, err := AnalyzeReleases(&ReleaseSet{Releases: rels})
+	require.NoError(t, err)
+	size, overlaps := 0, map[string]int{}
+	for _, f := range a.Findings {
+		size += len(f.Message)
+		if f.Kind == FindingReleaseOverlap {
+			overlaps[f.Rule]++
+		}
+	}
+	for r, n := range overlaps {
+		require.LessOrEqual(t, n, maxOverlapsPerRelease+1, r)
+	}
+	assert.Less(t, size, 8<<20, "report bytes")
+}
