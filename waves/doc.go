@@ -41,6 +41,15 @@
 // holidays excluded), deploys, then bakes; bakes run through nights and
 // weekends. It reports each stage's times and the time to global.
 //
+// [CheckGoal] compares the time to global with a goal in business days
+// and, when the policy misses it, schedules the plan again with each of
+// [Levers] — policy changes that keep every floor (the zonal bake at its
+// 30-minute floor, the window an hour earlier or later, Fridays) — alone
+// and then the fewest together that reach the goal, each with what it
+// costs in safety. Reshaping waves by AZ count is not a lever: every wave
+// is on the critical path, and a region of six AZs takes six steps in
+// whichever wave it is.
+//
 // # Limits
 //
 // Catalogs and policies are written by many people and read in CI, so

@@ -79,6 +79,43 @@ func TestPlanJSONReference(t *testing.T) {
 	assert.Equal(t, out, again, "identical across runs")
 }
 
+// The reference zonal plan takes 7 business days; plan says which policy
+// changes, with their safety cost, would reach the goal of 5.
+func TestPlanGoal(t *testing.T) {
+	code, out, errOut := runCLI("plan")
+	require.Equal(t, 0, code, errOut)
+	for _, want := range []string{
+		"goal of 5 business days: not met (7)",
+		"  bakes.zonal 30m (its floor) → 171.5 h, 6 business days",
+		"smallest change that reaches it: bakes.zonal 30m (its floor) + window opens an hour earlier → 78.0 h, 4 business days",
+		"safety cost of bakes.zonal 30m (its floor): each AZ step is watched for 30 minutes",
+	} {
+		assert.Contains(t, out, want)
+	}
+	code, out, _ = runCLI("plan", "--goal-days", "7")
+	assert.Equal(t, 0, code)
+	assert.NotContains(t, out, "goal of")
+
+	code, out, _ = runCLI("plan", "--format", "json")
+	require.Equal(t, 0, code)
+	var doc struct {
+		Goal struct {
+			GoalDays int
+			Before   struct{ BusinessDays int }
+			Smallest []struct{ Levers []string }
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	assert.Equal(t, 5, doc.Goal.GoalDays)
+	assert.Equal(t, 7, doc.Goal.Before.BusinessDays)
+	require.NotEmpty(t, doc.Goal.Smallest)
+	assert.Len(t, doc.Goal.Smallest[0].Levers, 2)
+
+	code, _, errOut = runCLI("plan", "--goal-days", "-1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--goal-days -1 is outside 0–365")
+}
+
 func TestPlanRegionalAndTable(t *testing.T) {
 	code, out, errOut := runCLI("plan", "--shape", "regional", "--format", "json")
 	require.Equal(t, 0, code, errOut)

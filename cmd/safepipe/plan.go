@@ -27,7 +27,8 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
 	format := fs.String("format", "table", "output format: table or json")
 	from := fs.String("from", "", "print the plan of a synthesized `PATH` (cdk.out or a template) instead, read from its templates")
-	if code, done := parseFlags(fs, "safepipe plan [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional] [--start TIME] [--deploy-minutes N] [--format table|json] [--from PATH]", args, stdout, stderr); done {
+	goalDays := fs.Int("goal-days", 5, "business days to every region: when the plan takes longer, show which policy changes (and their safety cost) would reach it; 0 to skip")
+	if code, done := parseFlags(fs, "safepipe plan [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional] [--start TIME] [--deploy-minutes N] [--goal-days N] [--format table|json] [--from PATH]", args, stdout, stderr); done {
 		return code
 	}
 	if *from != "" {
@@ -45,6 +46,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		errs = append(errs, fmt.Errorf("--format %q is unknown (want table or json)", *format))
 	}
 	errs = append(errs, checkDeployMinutes(*deployMinutes))
+	if *goalDays < 0 || *goalDays > waves.MaxGoalDays {
+		errs = append(errs, fmt.Errorf("--goal-days %d is outside 0–%d", *goalDays, waves.MaxGoalDays))
+	}
 	t0, err := parseStart(*start, policy.Window.Location()) // the plan's window zone
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
@@ -54,18 +58,54 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	tl, err := waves.Schedule(plan, t0, time.Duration(*deployMinutes)*time.Minute)
+	deploy := time.Duration(*deployMinutes) * time.Minute
+	tl, err := waves.Schedule(plan, t0, deploy)
 	if err != nil {
 		return fail(stderr, err)
 	}
+	var goal *waves.GoalReport
+	if *goalDays > 0 {
+		if goal, err = waves.CheckGoal(cat, policy, t0, deploy, *goalDays); err != nil {
+			return fail(stderr, err)
+		}
+	}
 	if *format == "json" {
-		if err := writeJSON(stdout, planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl}); err != nil {
+		if err := writeJSON(stdout, planReport{Plan: plan, Window: plan.Window.String(), Timeline: tl, Goal: goal}); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
 	}
 	printPlan(stdout, plan, tl)
+	printGoal(stdout, goal)
 	return 0
+}
+
+// printGoal says whether the plan meets the goal in business days and,
+// when not, what each policy change alone would give and the fewest
+// changes that reach it, with what they cost in safety.
+func printGoal(w io.Writer, g *waves.GoalReport) {
+	if g == nil || g.Before.BusinessDays <= g.GoalDays {
+		return
+	}
+	fmt.Fprintf(w, "\ngoal of %d business days: not met (%d). Each change alone, keeping every bake floor and one AZ per region per step:\n", g.GoalDays, g.Before.BusinessDays)
+	for _, o := range g.Singles {
+		fmt.Fprintf(w, "  %s\n", esc(o.String()))
+	}
+	if len(g.Smallest) == 0 {
+		fmt.Fprintln(w, "no combination of up to three of these changes reaches the goal")
+		return
+	}
+	best := g.Smallest[0]
+	fmt.Fprintf(w, "smallest change that reaches it: %s\n", esc(best.String()))
+	for i, l := range best.Levers {
+		fmt.Fprintf(w, "  safety cost of %s: %s\n", esc(l), esc(best.Costs[i]))
+	}
+	if len(g.Smallest) > 1 {
+		fmt.Fprintf(w, "others of the same size, in order of cost:\n")
+		for _, o := range g.Smallest[1:] {
+			fmt.Fprintf(w, "  %s\n", esc(o.String()))
+		}
+	}
 }
 
 // planReport is the JSON output of "safepipe plan".
@@ -73,6 +113,8 @@ type planReport struct {
 	*waves.Plan
 	Window   string          `json:"window"`
 	Timeline *waves.Timeline `json:"timeline"`
+	// Goal is the time-to-global goal's report (absent with --goal-days 0).
+	Goal *waves.GoalReport `json:"goal,omitempty"`
 }
 
 func loadCatalog(path string) (*waves.Catalog, error) {
