@@ -6,7 +6,8 @@
 // Lambda (a one-box step: the live version keeps 90% of invocations), an
 // EC2 fleet (a one-box instance, then one AZ at a time), doubling batches
 // of named hosts, an ECS service (rolling, circuit breaker, alarms built on
-// the service's own metrics) and an A/B test of two Lambda versions.
+// the service's own metrics), an A/B test of two Lambda versions, and the
+// AppConfig flags of a gray release over a call chain.
 package main
 
 import (
@@ -25,7 +26,7 @@ var Env = &awscdk.Environment{Account: jsii.String("333333333333"), Region: jsii
 
 // Stacks are the shapes' stacks.
 type Stacks struct {
-	Lambda, Server, Batched, Ecs, ABTest awscdk.Stack
+	Lambda, Server, Batched, Ecs, ABTest, Gray awscdk.Stack
 }
 
 // Zones are the account's zones in Env's region. A real app lets CDK look
@@ -45,6 +46,7 @@ func New(app awscdk.App) Stacks {
 		Batched: NewBatchedFleet(app, Env),
 		Ecs:     NewEcsService(app, Env),
 		ABTest:  NewABTest(app, Env),
+		Gray:    NewGray(app, Env),
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	awscdk.Aspects_Of(app).Add(&NagSuppressions{Name: "shapes"}, nil)

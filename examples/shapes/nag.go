@@ -25,3 +25,18 @@ func (*NagSuppressions) Visit(node constructs.IConstruct) {
 		AppliesTo: &applies,
 	}}, jsii.Bool(true))
 }
+
+// suppressMonitorRole accepts, with its reason, the wildcard resource of
+// the role AppConfig assumes to read a gray release's monitor alarms:
+// the aggregate is a composite alarm, and "to use this operation and return
+// information about composite alarms, you must be signed on with the
+// cloudwatch:DescribeAlarms permission that is scoped to *"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+func suppressMonitorRole(release constructs.IConstruct) {
+	applies := []any{jsii.String("Resource::*")}
+	cdknag.NagSuppressions_AddResourceSuppressions(release, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("AppConfig reads the monitor alarms with cloudwatch:DescribeAlarms, which returns composite alarms (the aggregate is one) only when scoped to *."),
+		AppliesTo: &applies,
+	}}, jsii.Bool(true))
+}

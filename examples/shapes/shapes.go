@@ -14,6 +14,7 @@ import (
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/constructs/deploy"
 	"github.com/safepipe/safepipe/constructs/release"
+	"github.com/safepipe/safepipe/gray"
 )
 
 // Team names the example's alarms; each shape is its own cell, so that the
@@ -133,5 +134,35 @@ func NewABTest(scope constructs.Construct, env *awscdk.Environment) awscdk.Stack
 		Alias:   release.WeightedAliasProps{Function: fn, Candidate: fn.CurrentVersion(), Percent: 10},
 		Metrics: []string{"Invocations", "Errors", "Duration"},
 	})
+	return stack
+}
+
+// Releases is a gray release over the order chain: Order v1.1 and Email
+// v2.1 for Android users, before the Atlantis team's Email v2.2 and SMS v3
+// for requests from Atlantis (safepipe gray check reports their overlap:
+// Android users in Atlantis take the android release in every service).
+var Releases = &gray.ReleaseSet{Releases: []gray.Release{
+	{Name: "android", Priority: 10, Match: gray.Match{Attribute: &gray.Attribute{Name: "device", In: []string{"Android"}}},
+		Services: map[string]string{"order": "order-v1.1", "email": "email-v2.1"}},
+	{Name: "atlantis", Priority: 20, Match: gray.Match{Attribute: &gray.Attribute{Name: "city", In: []string{"Atlantis"}}},
+		Services: map[string]string{"email": "email-v2.2", "sms": "sms-v3"}},
+}}
+
+// NewGray deploys two AppConfig feature flags of the release chain: the
+// edge's, which decides a request's release from its labels, and the
+// email service's, which routes on that decision alone, so both agree.
+// Each rolls out with the doubling strategy and rolls back on the
+// region's aggregate alarm.
+func NewGray(scope constructs.Construct, env *awscdk.Environment) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String("Gray"), &awscdk.StackProps{Env: env})
+	fn := handler(stack)
+	agg := rollbackAlarms(stack, "gray", alarms.PresetLambda,
+		map[string]string{"FunctionName": *fn.FunctionName()}, nil).Aggregate()
+	for _, f := range []struct{ id, flag, service string }{{"Edge", "order-edge", ""}, {"Email", "email", "email"}} {
+		gr := release.NewGrayRelease(stack, jsii.String(f.id), &release.GrayReleaseProps{
+			Releases: Releases, Service: f.service, Flag: f.flag, Alarms: []awscloudwatch.IAlarm{agg},
+		})
+		suppressMonitorRole(gr)
+	}
 	return stack
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/safepipe/safepipe/internal/synth"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/constructs/deploy"
 	"github.com/safepipe/safepipe/constructs/release"
+	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/verify"
 )
 
@@ -47,7 +48,7 @@ func TestShapes(t *testing.T) {
 	// Build every stack before reading any: a template is read by
 	// synthesizing the app, after which the tree is frozen.
 	st := New(app)
-	for _, stack := range []awscdk.Stack{st.Lambda, st.Server, st.Batched, st.Ecs, st.ABTest} {
+	for _, stack := range []awscdk.Stack{st.Lambda, st.Server, st.Batched, st.Ecs, st.ABTest, st.Gray} {
 		an := assertions.Annotations_FromStack(stack)
 		for _, m := range append(*an.FindError(jsii.String("*"), assertions.Match_AnyValue()), *an.FindWarning(jsii.String("*"), assertions.Match_AnyValue())...) {
 			t.Errorf("%s: %v", *m.Id, m.Entry.Data)
@@ -157,6 +158,21 @@ func TestShapes(t *testing.T) {
 		net, _ := json.Marshal((*svc)["Properties"].(map[string]any)["NetworkConfiguration"])
 		assert.Contains(t, string(net), "PrivateSubnet")
 	}
+
+	// The chain's flags: the edge decides from the labels, email follows
+	// the decision; both roll out doubling and roll back on the aggregate.
+	g := verifyClean(t, st.Gray)
+	g.ResourceCountIs(jsii.String("AWS::AppConfig::HostedConfigurationVersion"), jsii.Number(2))
+	g.HasResourceProperties(jsii.String("AWS::AppConfig::DeploymentStrategy"), map[string]any{"GrowthType": "EXPONENTIAL", "GrowthFactor": 2})
+	g.HasResourceProperties(jsii.String("AWS::AppConfig::Environment"), map[string]any{
+		"Monitors": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"AlarmArn": assertions.Match_AnyValue()})}),
+	})
+	var contents []string
+	for _, v := range *g.FindResources(jsii.String("AWS::AppConfig::HostedConfigurationVersion"), nil) {
+		contents = append(contents, (*v)["Properties"].(map[string]any)["Content"].(string))
+	}
+	assert.Contains(t, strings.Join(contents, "\n"), `(eq $attr_safepipe_release \"android\")`, "email routes on the edge's decision")
+	assert.Contains(t, strings.Join(contents, "\n"), `(eq $attr_device_lower \"android\")`, "the edge routes on the labels")
 
 	ab := assertions.Template_FromStack(st.ABTest, nil)
 	ab.HasResourceProperties(jsii.String(deploy.AliasControllerType), map[string]any{"Mode": "canary", "Percent": "10"})
