@@ -61,12 +61,19 @@ func Synth(app awscdk.App) (asm cxapi.CloudAssembly, err error) {
 // app.Synth itself would otherwise exit 0. Each error names the manifest,
 // the construct path and the message.
 func CheckAnnotations(dir string) error {
+	return eachFile(dir, func(name string) bool { return name == "manifest.json" }, checkManifest)
+}
+
+// eachFile runs check on every file under dir whose base name is wanted,
+// in path order (check gets the path and the path relative to dir), and
+// joins their errors.
+func eachFile(dir string, wanted func(name string) bool, check func(path, rel string) error) error {
 	var paths []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && d.Name() == "manifest.json" {
+		if !d.IsDir() && wanted(d.Name()) {
 			paths = append(paths, path)
 		}
 		return nil
@@ -77,8 +84,8 @@ func CheckAnnotations(dir string) error {
 	sort.Strings(paths)
 	var errs []error
 	for _, path := range paths {
-		name, _ := filepath.Rel(dir, path)
-		errs = append(errs, checkManifest(path, name))
+		rel, _ := filepath.Rel(dir, path)
+		errs = append(errs, check(path, rel))
 	}
 	return errors.Join(errs...)
 }
@@ -155,26 +162,7 @@ func checkManifest(path, name string) error {
 // MaxStackParams parameters. Each error names the template, its measure
 // and the limit.
 func CheckTemplates(dir string) error {
-	var paths []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".template.json") {
-			paths = append(paths, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("pipeline: reading cloud assembly %s: %w", dir, err)
-	}
-	sort.Strings(paths)
-	var errs []error
-	for _, path := range paths {
-		name, _ := filepath.Rel(dir, path)
-		errs = append(errs, checkTemplate(path, name))
-	}
-	return errors.Join(errs...)
+	return eachFile(dir, func(name string) bool { return strings.HasSuffix(name, ".template.json") }, checkTemplate)
 }
 
 // checkTemplate checks one template file, named name in messages.

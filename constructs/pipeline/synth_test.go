@@ -53,23 +53,7 @@ func TestCheckTemplates(t *testing.T) {
 			"B.template.json": `{"Resources": [}`,
 		}, []string{"template A.template.json declares 201 outputs", "template B.template.json: invalid character"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, body := range tc.files {
-				path := filepath.Join(dir, name)
-				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-				require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
-			}
-			err := CheckTemplates(dir)
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkTree(t, CheckTemplates, tc.files, tc.want) })
 	}
 }
 
@@ -120,23 +104,7 @@ func TestCheckAnnotations(t *testing.T) {
 			"manifest.json": `{"artifacts": [}`,
 		}, []string{"manifest.json: invalid character"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, body := range tc.files {
-				path := filepath.Join(dir, name)
-				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-				require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
-			}
-			err := CheckAnnotations(dir)
-			if tc.want == nil {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			for _, w := range tc.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkTree(t, CheckAnnotations, tc.files, tc.want) })
 	}
 }
 
@@ -150,4 +118,25 @@ func TestSynthReturnsErrorAnnotations(t *testing.T) {
 	_, err := Synth(app)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/S: no alarm watches this stage")
+}
+
+// checkTree writes files (path → content) under a new directory, runs
+// check on it, and expects an error containing each of want (nil: none).
+func checkTree(t *testing.T, check func(dir string) error, files map[string]string, want []string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
+	}
+	err := check(dir)
+	if want == nil {
+		assert.NoError(t, err)
+		return
+	}
+	require.Error(t, err)
+	for _, w := range want {
+		assert.Contains(t, err.Error(), w)
+	}
 }
