@@ -69,3 +69,23 @@ func ExampleRouter() {
 	// order: order-v1.1
 	// sms: stable
 }
+
+// An A/B split hashed as Unleash hashes variants: the same user gets the
+// same variant here and from an Unleash SDK with the same toggle.
+func ExampleVariants() {
+	ab := &gray.Variants{Group: "Feature.Variants.C", Variants: []gray.Variant{
+		{Name: "variant1", Weight: 33}, {Name: "variant2", Weight: 33}, {Name: "variant3", Weight: 33},
+	}}
+	if err := ab.Validate(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, user := range []string{"232", "607", "656"} {
+		v, sticky := ab.Select(&gray.Context{Key: user})
+		fmt.Println(user, v.Name, sticky)
+	}
+	// Output:
+	// 232 variant1 true
+	// 607 variant2 true
+	// 656 variant3 true
+}

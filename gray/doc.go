@@ -61,6 +61,19 @@
 // [Compile] prepares a rule set; [Engine.Evaluate] routes a [Context] in
 // tens of nanoseconds without allocating (BenchmarkEvaluate).
 //
+// # Variants
+//
+// [Variants] splits requests among weighted variants (an A/B test inside a
+// rule's slice) exactly as Unleash's SDKs do, so one user gets the same
+// variant from safepipe as from Unleash: position = murmur3_32(group + ":"
+// + stickiness value, seed [VariantSeed]) % total weight + 1, the first
+// variant whose running weight reaches it; overrides first. Default
+// stickiness is the key (Unleash's userId), then the attribute
+// [SessionAttribute], then random; Unleash also tries remoteAddress before
+// random, which safepipe never does (no routing by IP). Every variant
+// vector of Unleash's client specification passes (testdata/unleash).
+// Select is allocation-free (BenchmarkVariantsSelect).
+//
 // # Static analysis
 //
 // [Analyze] finds, before anything ships: shadowed rules (every request a

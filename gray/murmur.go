@@ -8,9 +8,13 @@ func Murmur3(s string) uint32 { return murmur3(s, "", "") }
 
 // murmur3 hashes the concatenation a+b+c without building it, so that the
 // evaluation hot path does not allocate.
-func murmur3(a, b, c string) uint32 {
+func murmur3(a, b, c string) uint32 { return murmur3Seed(0, a, b, c) }
+
+// murmur3Seed is murmur3 with a seed (Unleash hashes variants with
+// VariantSeed).
+func murmur3Seed(seed uint32, a, b, c string) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
-	var h uint32 // seed 0
+	h := seed
 	var k uint32 // pending bytes, little-endian
 	var n int    // pending byte count
 	total := len(a) + len(b) + len(c)
