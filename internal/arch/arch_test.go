@@ -8,7 +8,7 @@ import (
 
 // corePackages must never depend on jsii, the CDK, constructs or the AWS
 // SDK (the gate controller's AWS adapter lives in cmd/safepipe-gates).
-var corePackages = []string{"waves", "gray", "verify", "sim", "gates", "twophase"}
+var corePackages = []string{"waves", "gray", "gray/propagate", "verify", "sim", "gates", "twophase"}
 
 var forbidden = []string{
 	"github.com/aws/jsii-runtime-go",
