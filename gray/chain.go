@@ -421,12 +421,21 @@ func analyzeReleases(rs *ReleaseSet, limit int) (*Analysis, error) {
 			continue
 		}
 		win, lose := byName[f.Others[0]], byName[f.Rule]
-		example := equal[[2]string{lose.Name, win.Name}]
-		if example != "" {
-			example = " (e.g. " + example + ")"
+		example, reached := equal[[2]string{lose.Name, win.Name}]
+		if !reached {
+			// The overlap pass found no request of both that a
+			// higher-priority release does not take first.
+			a.Findings[k].Message = fmt.Sprintf("requests in %s ∧ %s match both %s and %s, of the same priority (%d): give the narrower release the lower number. (Today higher-priority releases take every such request first.)",
+				desc[win.Name], desc[lose.Name], win.Name, lose.Name, win.Priority)
+			continue
 		}
-		a.Findings[k].Message = fmt.Sprintf("requests in %s ∧ %s%s match both %s and %s, of the same priority (%d): give the narrower release the lower number. As written, %s takes them (its name sorts first): %s",
+		a.Findings[k].Message = fmt.Sprintf("requests in %s ∧ %s (e.g. %s) match both %s and %s, of the same priority (%d): give the narrower release the lower number. As written, %s takes them (its name sorts first): %s",
 			desc[win.Name], desc[lose.Name], example, win.Name, lose.Name, win.Priority, win.Name, outcome(win, lose))
+	}
+	for k, f := range a.Findings {
+		if f.Kind == FindingMatchNothing {
+			a.Findings[k].Message = "the release's conditions accept no request (an empty slice or contradictory conditions)"
+		}
 	}
 	sortFindings(a.Findings, rules)
 	return a, nil

@@ -68,6 +68,19 @@ func TestAnalyzeReleases(t *testing.T) {
 			"shadowed@android-beijing":        {"taken first by android-all"},
 			"release-overlap@android-beijing": {"device=Android ∧ device=Android ∧ city=Beijing", "email serves stable, not android-beijing's v2.1"},
 		}},
+		{"an equal-priority overlap that a higher release takes entirely", []Release{
+			release("ios-all", 3, attr("device", "iOS"), "order", "o3"),
+			release("ios", 5, attr("device", "iOS"), "email", "e2"),
+			release("pct", 5, Match{Percent: &Percent{Percent: ptr(10)}}, "order", "o2")}, map[string][]string{
+			"shadowed@ios":          {"taken first by ios-all"},
+			"release-overlap@ios":   {"ios-all takes them"},
+			"release-overlap@pct":   {"ios-all takes them"},
+			"ambiguous-overlap@pct": {"same priority (5)", "Today higher-priority releases take every such request first"},
+		}},
+		{"a release whose conditions contradict", []Release{
+			release("none", 1, Match{All: []Match{attr("device", "iOS"), attr("device", "Android")}}, "order", "o4")}, map[string][]string{
+			"matches-nothing@none": {"the release's conditions accept no request"},
+		}},
 		{"a percentage release after an attribute release", []Release{
 			release("pilot", 1, attr("city", "Atlantis"), "order", "v2"),
 			release("tenpct", 2, Match{Percent: &Percent{Percent: ptr(10)}}, "order", "v3", "email", "v3")}, map[string][]string{
