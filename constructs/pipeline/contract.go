@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"reflect"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/verify"
 )
 
 // The alarm contract. A gate watches alarms by name in an account and
@@ -84,69 +86,131 @@ func newAlarmIndex() *alarmIndex {
 	return &alarmIndex{created: map[Place]map[string]CreatedAlarm{}, ledgers: map[string][]LedgerAt{}}
 }
 
-// addStage records the named alarms of every stack in st, deployed by
-// pipeline stage stage, and returns the number of stacks CDK Pipelines
-// will deploy (nested stacks deploy with their parent). Alarms whose name
-// is a token (unknown at synth) are skipped: nothing can be checked
-// against them.
-func (x *alarmIndex) addStage(st awscdk.Stage, stage string) (stacks int) {
-	type stackInfo struct {
-		place Place
-		name  string
+// stageScan is what the pipeline learns of a service stage from its
+// constructs before CDK Pipelines synthesizes it.
+type stageScan struct {
+	// stacks is the number of stacks CDK Pipelines will deploy (nested
+	// stacks deploy with their parent).
+	stacks int
+	// nested are the stage's nested stacks, whose templates CDK writes as
+	// file assets beside their parents'.
+	nested []nestedTemplate
+}
+
+type nestedTemplate struct {
+	file  string // the template file in the stage's assembly
+	place Place
+	stack string // its root stack's name, then the ids of the nested stacks down to it
+}
+
+// nestedName names a nested stack by the stack CloudFormation deploys it
+// with: "<root stack name>/<id>/<id>".
+func nestedName(n awscdk.NestedStack) string {
+	name := *n.Node().Id()
+	for p := n.NestedStackParent(); p != nil; {
+		up, ok := p.(awscdk.NestedStack)
+		if !ok {
+			return *p.StackName() + "/" + name
+		}
+		name = *up.Node().Id() + "/" + name
+		p = up.NestedStackParent()
 	}
-	// By stack: jsii hands back the same Go value for the same JavaScript
-	// object, so the value is the key, and each alarm costs one Stack.of
-	// round trip instead of three (Stack.of, node, path). A stack type of
-	// the team's that cannot be a map key is looked up every time.
-	byStack := map[awscdk.Stack]stackInfo{}
-	info := func(c constructs.IConstruct) (stackInfo, bool) {
-		s := awscdk.Stack_Of(c)
-		key := reflect.TypeOf(s).Comparable()
-		if key {
-			if si, ok := byStack[s]; ok {
-				return si, si.name != ""
-			}
+	return name
+}
+
+// addStage scans the constructs of st: its stacks and nested stacks, and
+// the two-phase ledgers it keeps. The alarms come from the synthesized
+// templates (addCreated), after wave.AddStage.
+func (x *alarmIndex) addStage(st awscdk.Stage, stage string) stageScan {
+	var scan stageScan
+	concrete := func(s awscdk.Stack) (Place, bool) {
+		if *awscdk.Token_IsUnresolved(s.Account()) || *awscdk.Token_IsUnresolved(s.Region()) {
+			return Place{}, false
 		}
-		si := stackInfo{}
-		if !*awscdk.Token_IsUnresolved(s.Account()) && !*awscdk.Token_IsUnresolved(s.Region()) {
-			si = stackInfo{place: Place{*s.Account(), *s.Region()}, name: *s.StackName()}
-		}
-		if key {
-			byStack[s] = si
-		}
-		return si, si.name != ""
+		return Place{*s.Account(), *s.Region()}, true
 	}
 	for _, c := range *st.Node().FindAll(constructs.ConstructOrder_PREORDER) {
-		var name *string
-		composite := false
 		switch a := c.(type) {
 		case awscdk.NestedStack:
-			continue
-		case awscdk.Stack:
-			stacks++
-			continue
-		case awscloudwatch.CfnAlarm:
-			name = a.AlarmName()
-		case awscloudwatch.CfnCompositeAlarm:
-			name, composite = a.AlarmName(), true
-		case LedgerKeeper:
-			if si, ok := info(c); ok {
-				x.ledgers[stage] = append(x.ledgers[stage], LedgerAt{si.place, a.LedgerParameter()})
+			// A nested stack's account and region are its parent's.
+			if p, ok := concrete(a); ok {
+				scan.nested = append(scan.nested, nestedTemplate{file: *a.TemplateFile(), place: p, stack: nestedName(a)})
 			}
-			continue
-		default:
-			continue
+		case awscdk.Stack:
+			scan.stacks++
+		case LedgerKeeper:
+			if p, ok := concrete(awscdk.Stack_Of(c)); ok {
+				x.ledgers[stage] = append(x.ledgers[stage], LedgerAt{p, a.LedgerParameter()})
+			}
 		}
-		if name == nil || *awscdk.Token_IsUnresolved(name) {
-			continue
-		}
-		si, ok := info(c)
-		if !ok {
-			continue
-		}
-		x.add(CreatedAlarm{Place: si.place, Name: *name, Stack: si.name, Stage: stage, Composite: composite})
 	}
-	return stacks
+	return scan
+}
+
+// addCreated records the alarms the stage's stack templates create, nested
+// stacks included, with their names as CloudFormation will create them:
+// what the templates say, so a name an escape hatch overrides counts and
+// the construct's original name does not. Alarms whose name is not a
+// literal (unknown until deployment) and stacks without a concrete account
+// and region are skipped: nothing can be checked against them.
+//
+// Reading the templates costs two jsii round trips per stage instead of
+// three per alarm. wave.AddStage has synthesized the stage already (CDK
+// Pipelines reads the stacks it deploys from the stage's assembly), so
+// Synth returns that assembly; the options are the ones CDK Pipelines
+// passes, so a stage synthesized here first is synthesized the same way.
+func (x *alarmIndex) addCreated(st awscdk.Stage, stage string, scan stageScan) error {
+	dir := *st.Synth(&awscdk.StageSynthesisOptions{ValidateOnSynthesis: jsii.Bool(true)}).Directory()
+	ca, err := verify.ReadAssembly(dir, nil)
+	if err != nil {
+		return fmt.Errorf("pipeline: stage %s: reading the alarms its stacks create: %w", stage, err)
+	}
+	for _, t := range ca.Templates {
+		if t.Account != "" && t.Region != "" {
+			x.addTemplate(t, Place{t.Account, t.Region}, t.StackName, stage)
+		}
+	}
+	if len(scan.nested) == 0 {
+		return nil
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("pipeline: stage %s: %w", stage, err)
+	}
+	defer root.Close()
+	var errs []error
+	for _, n := range scan.nested {
+		t, err := readNested(root, n.file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pipeline: stage %s: reading the alarms nested stack %s creates: %w", stage, n.stack, err))
+			continue
+		}
+		x.addTemplate(t, n.place, n.stack, stage)
+	}
+	return errors.Join(errs...)
+}
+
+// addTemplate records the named alarms of t, deployed as stack in place.
+func (x *alarmIndex) addTemplate(t *verify.Template, place Place, stack, stage string) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+		r := t.Resources[id]
+		if r.Type != "AWS::CloudWatch::Alarm" && r.Type != "AWS::CloudWatch::CompositeAlarm" {
+			continue
+		}
+		if name, ok := r.Properties["AlarmName"].(string); ok {
+			x.add(CreatedAlarm{Place: place, Name: name, Stack: stack, Stage: stage, Composite: r.Type == "AWS::CloudWatch::CompositeAlarm"})
+		}
+	}
+}
+
+// readNested reads a nested stack's template inside the stage's assembly.
+func readNested(root *os.Root, file string) (*verify.Template, error) {
+	f, err := root.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return verify.ReadTemplate(f, file, nil)
 }
 
 func (x *alarmIndex) add(a CreatedAlarm) {

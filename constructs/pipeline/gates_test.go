@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
@@ -313,6 +314,49 @@ func TestAlarmContract(t *testing.T) {
 	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.Error(t, p.Err())
 	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-all-aggregate-rollback" is created by two stacks in account 111111111111, region eu-west-1: svc-alpha (stage Alpha) and svc-beta (stage Beta)`)
+}
+
+// TestAlarmContractReadsTheTemplates: the contract is what the stage's
+// templates create, not what the constructs were given: a name an escape
+// hatch overrides is the name CloudFormation creates (the gate watching
+// the original name would pass forever), and alarms inside a nested stack
+// count for its parent's account and region.
+func TestAlarmContractReadsTheTemplates(t *testing.T) {
+	overridden := ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := alarmedService.NewStage(scope, id, d)
+		if d.Environment == Gamma {
+			for _, c := range *st.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+				if a, ok := c.(awscloudwatch.CfnCompositeAlarm); ok && *a.AlarmName() == d.Alarms.Bake(false) {
+					a.AddPropertyOverride(jsii.String("AlarmName"), "renamed-by-hand")
+				}
+			}
+		}
+		return st
+	})
+	_, stack := toolchain()
+	props := smallProps()
+	props.Service = overridden
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	assert.ErrorContains(t, p.Err(), `stage Gamma: the bake watches alarm "shop-gamma-bake" in account 111111111111, region eu-west-1, and no stack of the pipeline creates it there`)
+
+	nested := ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
+		parent := awscdk.NewStack(st, jsii.String("Svc"), &awscdk.StackProps{StackName: jsii.String("svc-" + string(d.Environment) + "-" + d.Target.Region)})
+		inner := awscdk.NewNestedStack(parent, jsii.String("Alarms"), nil)
+		n := d.Alarms
+		for i, name := range []string{n.Aggregate(), n.Bake(false), n.Bake(true)} {
+			awscloudwatch.NewCfnCompositeAlarm(inner, jsii.String(fmt.Sprint("A", i)), &awscloudwatch.CfnCompositeAlarmProps{
+				AlarmName: jsii.String(name), AlarmRule: jsii.String(`ALARM("x")`),
+			})
+		}
+		return st
+	})
+	_, stack = toolchain()
+	props = smallProps()
+	props.Service = nested
+	p = NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.NoError(t, p.Err())
 }
 
 // TestSafeByDefault: a pipeline without gates gets SafetyGates; going

@@ -202,7 +202,8 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 		if st == nil {
 			return fmt.Errorf("pipeline: Service returned a nil stage for %s in stage %s", t.ID(), name)
 		}
-		stacks := r.alarms.addStage(st, name)
+		scan := r.alarms.addStage(st, name)
+		stacks := scan.stacks
 		r.actions[name] += stacks * r.actionsPerStack()
 		for _, a := range r.props.StageAspects {
 			awscdk.Aspects_Of(st).Add(a, nil)
@@ -225,6 +226,9 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 			r.actions[name] += len(post)
 		}
 		wave.AddStage(st, opts)
+		if err := r.alarms.addCreated(st, name, scan); err != nil {
+			return err
+		}
 		gs.Deployments = append(gs.Deployments, d)
 	}
 	if !gated {
