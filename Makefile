@@ -43,6 +43,8 @@ bench:
 ## print each app's median wall time, CPU (user+sys) and peak RSS, then the
 ## ratios orders/empty: lines "app wall_s cpu_s rss_mb", "empty ...",
 ## "orders ...", "ratio ..." (make bench-synth BENCH_N=9 BENCH_FLAGS=-v).
+## BENCH_FLAGS=-phases adds the medians of CDK's own performance counters,
+## phase by phase (where each app's synth spends its time).
 BENCH_N ?= 5
 bench-synth:
 	$(GO) run ./internal/benchsynth -n $(BENCH_N) $(BENCH_FLAGS)

@@ -129,9 +129,12 @@
 // the environment and the cell, because alarm names are unique per account
 // and region and alpha and beta share one. The pipeline also reads back,
 // from every service stage it renders, the alarms each stack really
-// creates; a gate watching an alarm that no stack of that account and
-// region creates, or two stacks creating one alarm name in an account and
-// region, fails synth with the alarm, account, region and stage.
+// creates: the stage's synthesized templates (nested stacks included), so
+// the name counted is the one CloudFormation will create, an escape hatch's
+// override included; alarms whose name is not a literal are not counted. A
+// gate watching an alarm that no stack of that account and region creates,
+// or two stacks creating one alarm name in an account and region, fails
+// synth with the alarm, account, region and stage.
 //
 // # Rollback safety
 //

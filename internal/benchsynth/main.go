@@ -25,6 +25,16 @@
 //	ratio           3.91     3.39     1.32
 //
 // With -v, each run is printed first as "run <app> <i> wall_s cpu_s rss_mb".
+//
+// With -phases, each run also asks CDK for its own performance counters
+// (context aws:cdk:performance-reporting with @aws-cdk/core.slowSynthThreshold
+// 0, and CDK_PERF_COUNTERS_FILE: aws-cdk-lib's App then writes the counters
+// it keeps at synth) and a second table gives their medians in
+// milliseconds, per app: where a synth spends its time, phase by phase. The
+// counters are aws-cdk-lib's, named as it names them; fs.readSync is the
+// jsii kernel blocked reading the Go program's next request (the kernel
+// reads requests synchronously), so it measures the Go side and the pipe,
+// over the whole run.
 package main
 
 import (
@@ -41,12 +51,28 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/safepipe/safepipe/internal/strict"
 )
 
 // app is one program under measurement.
 type app struct {
 	name, pkg, bin string
 	runs           []sample
+	// counters are CDK's performance counters of each run (-phases).
+	counters []map[string]float64
+}
+
+// phases are the CDK performance counters -phases prints, in order.
+var phases = []struct{ key, label string }{
+	{"phase:Load", "load (aws-cdk-lib into the jsii kernel)"},
+	{"phase:Construction", "construction (new App to app.Synth)"},
+	{"phase:Synthesis", "synthesis"},
+	{"validateTemplates", "  template validation (CDK's rules engine)"},
+	{"CloudFormationValidate.validate", "    evaluating its rules on every template"},
+	{"Stack.resolve", "  resolving tokens"},
+	{"fs.readSync", "jsii kernel waiting on the Go program"},
+	{"fs.writeSync", "jsii kernel answering the Go program"},
 }
 
 // sample is one run's measures.
@@ -61,14 +87,15 @@ func main() {
 	empty := flag.String("empty", "./internal/benchsynth/empty", "the empty app's package")
 	work := flag.String("dir", "", "directory for binaries and cloud assemblies. Default: a new temporary directory, removed at the end")
 	verbose := flag.Bool("v", false, "print every run")
+	withPhases := flag.Bool("phases", false, "also print the medians of CDK's own performance counters, phase by phase")
 	flag.Parse()
-	if err := run(os.Stdout, *n, *ref, *empty, *work, *verbose); err != nil {
+	if err := run(os.Stdout, *n, *ref, *empty, *work, *verbose, *withPhases); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-synth:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, n int, ref, empty, work string, verbose bool) error {
+func run(w io.Writer, n int, ref, empty, work string, verbose, withPhases bool) error {
 	if n < 1 {
 		return fmt.Errorf("-n %d: need at least one run", n)
 	}
@@ -96,11 +123,22 @@ func run(w io.Writer, n int, ref, empty, work string, verbose bool) error {
 	}
 	for i := range n {
 		for _, a := range apps {
-			s, err := measure(a, root, filepath.Join(work, fmt.Sprintf("out-%s-%d", a.name, i)))
+			counters := ""
+			if withPhases {
+				counters = filepath.Join(work, fmt.Sprintf("perf-%s-%d.json", a.name, i))
+			}
+			s, err := measure(a, root, filepath.Join(work, fmt.Sprintf("out-%s-%d", a.name, i)), counters)
 			if err != nil {
 				return err
 			}
 			a.runs = append(a.runs, s)
+			if withPhases {
+				c, err := readCounters(counters)
+				if err != nil {
+					return fmt.Errorf("%s: %w", a.name, err)
+				}
+				a.counters = append(a.counters, c)
+			}
 			if verbose {
 				fmt.Fprintf(w, "run %s %d %.2f %.2f %.1f\n", a.name, i+1, s.wall.Seconds(), s.cpu.Seconds(), float64(s.rssKB)/1024)
 			}
@@ -115,14 +153,83 @@ func run(w io.Writer, n int, ref, empty, work string, verbose bool) error {
 	}
 	fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.2f\n", "ratio",
 		med[1].wall.Seconds()/med[0].wall.Seconds(), med[1].cpu.Seconds()/med[0].cpu.Seconds(), float64(med[1].rssKB)/float64(med[0].rssKB))
+	if withPhases {
+		printPhases(w, apps)
+	}
 	return nil
 }
 
+// printPhases prints the median of each counter in phases, per app, in
+// milliseconds ("-" for a counter an app never recorded).
+func printPhases(w io.Writer, apps []*app) {
+	fmt.Fprintf(w, "phases: CDK's performance counters, medians, ms\n%-45s", "phase")
+	for _, a := range apps {
+		fmt.Fprintf(w, " %9s", a.name)
+	}
+	fmt.Fprintln(w)
+	for _, p := range phases {
+		fmt.Fprintf(w, "%-45s", p.label)
+		for _, a := range apps {
+			var v []float64
+			for _, c := range a.counters {
+				if x, ok := c[p.key]; ok {
+					v = append(v, x)
+				}
+			}
+			if len(v) == 0 {
+				fmt.Fprintf(w, " %9s", "-")
+				continue
+			}
+			fmt.Fprintf(w, " %9.0f", medianOf(v))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// maxCountersBytes bounds the counters file CDK writes (a few KiB).
+const maxCountersBytes = 1 << 20
+
+// readCounters reads the performance counters file aws-cdk-lib's App
+// writes: {"counters": {"<name>": <total ms>, "<name>(cnt)": <calls>}}.
+func readCounters(path string) (map[string]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("no performance counters from CDK (is aws-cdk-lib older than its performance reporting?): %w", err)
+	}
+	defer f.Close()
+	b, err := strict.ReadAll(f, maxCountersBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var doc struct {
+		Counters map[string]float64 `json:"counters"`
+	}
+	if err := strict.JSON(b, &doc, strict.Limits{MaxBytes: maxCountersBytes, MaxDepth: 4}); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc.Counters, nil
+}
+
+// medianOf is the median of v (the mean of the middle two for an even
+// count); v is sorted in place.
+func medianOf(v []float64) float64 {
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
 // measure runs a once from root with its own CDK_OUTDIR, then removes it.
-func measure(a *app, root, out string) (sample, error) {
+// A non-empty counters asks CDK to write its performance counters there.
+func measure(a *app, root, out, counters string) (sample, error) {
 	cmd := exec.Command(a.bin)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+out, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1")
+	if counters != "" {
+		cmd.Env = append(cmd.Env, "CDK_PERF_COUNTERS_FILE="+counters,
+			`CDK_CONTEXT_JSON={"aws:cdk:performance-reporting":true,"@aws-cdk/core.slowSynthThreshold":0}`)
+	}
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	start := time.Now()

@@ -59,3 +59,67 @@ func TestAssemblyErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestReadCounters(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, body string
+		want       map[string]float64
+		wantErr    string
+	}{
+		{"as aws-cdk-lib writes it", `{"counters": {"phase:Synthesis": 4605.5, "phase:Synthesis(cnt)": 1}}`, map[string]float64{"phase:Synthesis": 4605.5, "phase:Synthesis(cnt)": 1}, ""},
+		{"duplicate key", `{"counters": {"a": 1, "a": 2}}`, nil, "a"},
+		{"trailing data", `{"counters": {}} {}`, nil, "after the document"},
+		{"not a number", `{"counters": {"a": "x"}}`, nil, "a"},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
+		if err := os.WriteFile(p, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readCounters(p)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: err = %v, want one containing %q", tc.name, err, tc.wantErr)
+		case tc.wantErr == "" && len(got) != len(tc.want):
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+		for k, v := range tc.want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %v, want %v", tc.name, k, got[k], v)
+			}
+		}
+	}
+	if _, err := readCounters(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "no performance counters from CDK") {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+func TestPrintPhases(t *testing.T) {
+	apps := []*app{
+		{name: "empty", counters: []map[string]float64{{"phase:Synthesis": 10}, {"phase:Synthesis": 30}, {"phase:Synthesis": 20}}},
+		{name: "orders", counters: []map[string]float64{{"phase:Synthesis": 100, "fs.readSync": 7}, {"phase:Synthesis": 300, "fs.readSync": 9}}},
+	}
+	var b strings.Builder
+	printPhases(&b, apps)
+	lines := strings.Split(b.String(), "\n")
+	find := func(label string) []string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, label) {
+				return strings.Fields(l[len(label):])
+			}
+		}
+		t.Fatalf("no line %q in\n%s", label, b.String())
+		return nil
+	}
+	if got := find("synthesis"); strings.Join(got, " ") != "20 200" {
+		t.Errorf("synthesis = %v, want the medians 20 200", got)
+	}
+	if got := find("jsii kernel waiting on the Go program"); strings.Join(got, " ") != "- 8" {
+		t.Errorf("readSync = %v, want - 8 (never recorded by empty; median of 7 and 9)", got)
+	}
+	if !strings.Contains(lines[1], "empty") || !strings.Contains(lines[1], "orders") {
+		t.Errorf("header %q does not name the apps", lines[1])
+	}
+}
