@@ -354,7 +354,7 @@ func aliasProvider(scope constructs.Construct, fn awslambda.IFunction) awslambda
 	// ARNs).
 	f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("lambda:GetAlias", "lambda:CreateAlias", "lambda:UpdateAlias"),
-		Resources: jsii.Strings(*fn.FunctionArn(), *fn.FunctionArn()+":*"),
+		Resources: qualifiedArns(fn),
 	}))
 	if role := f.Role(); role != nil {
 		synth.NagSuppress(role, "AwsSolutions-IAM4", "The alias controller's role uses AWSLambdaBasicExecutionRole, scoped by AWS to writing its own logs.")
@@ -496,3 +496,10 @@ exports.handler = async (event) => {
     RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId, Data: data }) });
 };
 `
+
+// qualifiedArns are fn's ARN and its qualified ARNs (<ARN>:*), which alias
+// operations are authorised on; the ARN (a token) is read once.
+func qualifiedArns(fn awslambda.IFunction) *[]*string {
+	arn := *fn.FunctionArn()
+	return jsii.Strings(arn, arn+":*")
+}

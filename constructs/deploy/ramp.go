@@ -141,7 +141,7 @@ func newRamp(scope constructs.Construct, fn awslambda.IFunction, alias string, r
 	})
 	driver.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("lambda:GetAlias", "lambda:UpdateAlias"),
-		Resources: jsii.Strings(*fn.FunctionArn(), *fn.FunctionArn()+":*"),
+		Resources: qualifiedArns(fn),
 	}))
 	// The alarm is often a composite (the region's aggregate), and
 	// DescribeAlarms returns composites only to a permission scoped to *:

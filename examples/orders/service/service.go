@@ -60,11 +60,12 @@ var OrderRecordV2 = twophase.Change{Name: "order-record-v2", Phase: twophase.Cha
 // datapoints over the bake). Every stage creates the one-box alarms, so
 // that the one-box and the regional steps deploy the same stack.
 func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, d pipeline.Deployment, extra []alarms.Child) alarms.RollbackAlarms {
-	live := fmt.Sprintf("%s:%s", *fn.FunctionName(), AliasName)
+	name := *fn.FunctionName() // a token: read once
+	live := fmt.Sprintf("%s:%s", name, AliasName)
 	api := alarms.ServiceSpec{
 		Name:       "api",
 		Preset:     alarms.PresetLambda,
-		Dimensions: map[string]string{"FunctionName": *fn.FunctionName(), "Resource": live},
+		Dimensions: map[string]string{"FunctionName": name, "Resource": live},
 		FaultRate:  &alarms.Threshold{Value: 1},
 		LatencyP50: &alarms.Threshold{Value: 200},
 		LatencyP99: &alarms.Threshold{Value: 2000},
@@ -72,7 +73,7 @@ func newAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 		Anomaly:    &alarms.AnomalyGuard{MinRequests: 1},
 	}
 	oneBox := api
-	oneBox.Dimensions = map[string]string{"FunctionName": *fn.FunctionName(), "Resource": live, "ExecutedVersion": *fn.CurrentVersion().Version()}
+	oneBox.Dimensions = map[string]string{"FunctionName": name, "Resource": live, "ExecutedVersion": *fn.CurrentVersion().Version()}
 	oneBox.LogErrors, oneBox.Anomaly = nil, nil // logs and traffic shape are not per version
 	minRequests := 10.0                         // gamma: synthetic traffic
 	if d.Stage != nil {
