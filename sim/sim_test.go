@@ -287,3 +287,40 @@ func TestECSRolling(t *testing.T) {
 		})
 	}
 }
+
+// TestEC2ServerDeploy: the production stages deploy an EC2 stack (its
+// CodeDeploy application and deployment groups) and then run safepipe's
+// server deploy action (a CodeBuild action calling create-deployment on the
+// group its environment names). The change reaches every region; a fault
+// on a region's aggregate during the group's deployment stops it (the
+// group's alarm), CodeDeploy rolls the instances back, the action fails,
+// the stage rolls back and the change is contained, under every reading.
+func TestEC2ServerDeploy(t *testing.T) {
+	m := load(t, "ec2-server")
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o := o
+			o.Start = monday
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
+			assert.Equal(t, []string{"eu-west-1", "us-east-1"}, res.Reached)
+			for _, tc := range []struct{ spec, region string }{
+				{"eu-west-1:Prod-W1+4m", "eu-west-1"},  // during the one-box group's deployment
+				{"eu-west-1:Prod-W1+15m", "eu-west-1"}, // during the fleet group's deployment
+				{"us-east-1:Prod-W2+12m", "us-east-1"},
+			} {
+				o.Faults = faults(t, tc.spec)
+				res, err := Run(m, o)
+				require.NoError(t, err)
+				assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", tc.spec, res.Summary, res.Violations)
+				assert.Empty(t, res.Violations, tc.spec)
+				assert.Contains(t, res.RolledBack, tc.region, tc.spec)
+				assert.NotContains(t, res.Reached, tc.region, tc.spec)
+				if tc.region == "eu-west-1" {
+					assert.NotContains(t, res.BlastRadius, "us-east-1", "%s: the change must not leave the first wave", tc.spec)
+				}
+			}
+		})
+	}
+}
