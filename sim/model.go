@@ -2,8 +2,10 @@ package sim
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -124,8 +126,12 @@ type Action struct {
 	// Template is the stack the action deploys (its TemplatePath in the
 	// assembly), nil when not found.
 	Template *Stack
-	// CodeBuild actions: the project's environment and build commands.
-	Env      map[string]string
+	// CodeBuild actions: the project's environment (with the action's
+	// EnvironmentVariables over it) and build commands.
+	Env map[string]string
+	// EnvErr says why the action's EnvironmentVariables could not be read
+	// ("" when they were, or are absent).
+	EnvErr   string
 	Commands []string
 	Timeout  int // minutes
 }
@@ -440,6 +446,22 @@ func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action 
 				a.Commands = buildCommands(spec)
 			}
 		}
+		// The action's EnvironmentVariables, "The environment variables for
+		// the action." (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_EnvironmentVariable.html),
+		// are taken over the project's (sim/doc.go: assumed, as CodeBuild
+		// overrides a project's variables with a build's).
+		if raw, ok := a.Config["EnvironmentVariables"]; ok {
+			vars, err := parseActionEnv(raw)
+			if err != nil {
+				a.EnvErr = err.Error()
+			}
+			if a.Env == nil {
+				a.Env = map[string]string{}
+			}
+			for _, v := range vars {
+				a.Env[v.Name] = v.Value
+			}
+		}
 	}
 	return a
 }
@@ -614,4 +636,40 @@ func (m *Model) Location() *time.Location {
 		}
 	}
 	return time.UTC
+}
+
+// actionEnvVar is one of a CodeBuild action's EnvironmentVariables.
+type actionEnvVar struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// parseActionEnv reads a CodeBuild action's EnvironmentVariables strictly:
+// one JSON array of {name, type, value}, no unknown field, no trailing
+// data, no name twice. "Valid Values: PLAINTEXT | SECRETS_MANAGER"
+// (API_EnvironmentVariable); a SECRETS_MANAGER value names a secret the
+// simulator cannot read: an error.
+func parseActionEnv(raw string) ([]actionEnvVar, error) {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var vars []actionEnvVar
+	if err := dec.Decode(&vars); err != nil {
+		return nil, fmt.Errorf("EnvironmentVariables: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("EnvironmentVariables: trailing data after the JSON array")
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, v := range vars {
+		if seen[v.Name] {
+			errs = append(errs, fmt.Errorf("EnvironmentVariables: %q appears twice", v.Name))
+		}
+		seen[v.Name] = true
+		if v.Type != "" && v.Type != "PLAINTEXT" {
+			errs = append(errs, fmt.Errorf("EnvironmentVariables: %q has type %q, whose value the simulator cannot read", v.Name, v.Type))
+		}
+	}
+	return vars, errors.Join(errs...)
 }

@@ -49,6 +49,7 @@ type actionRun struct {
 	status    string // InProgress, Succeeded, Failed
 	op        *stackOp
 	why       string
+	server    bool // a server deploy action (server.go)
 }
 
 type stageRun struct {
@@ -155,6 +156,15 @@ func (r *runner) baseline() {
 			}
 			if a.Template != nil {
 				s.template, s.effective, s.code = a.Template, a.Template.Template.Effective, hasCode(a.Template)
+				if s.groups == nil {
+					for name, g := range serverGroups(a.Template) {
+						if s.groups == nil {
+							s.groups = map[string]*groupState{}
+						}
+						s.groups[name] = &groupState{g: g, inst: make([]int, g.Instances)}
+					}
+				}
+				s.code = s.code || len(s.groups) > 0
 			}
 			if st.Production {
 				s.prod = true
@@ -228,6 +238,7 @@ func (r *runner) loop() {
 		}
 		r.stepFaults()
 		r.stepStacks()
+		r.stepServers()
 		r.refreshStages()
 		r.controller(r.stageSt, r.stChange)
 		r.evalGateAlarms()
@@ -255,7 +266,7 @@ func (r *runner) quiet() bool {
 		}
 	}
 	for _, s := range r.stacks {
-		if s.op != nil {
+		if s.op != nil || s.busy() {
 			return false
 		}
 	}
@@ -318,7 +329,7 @@ func (r *runner) faultOver(f *resolvedFault) bool {
 	}
 	in := false
 	for _, s := range r.stacks {
-		if s.key.Region == f.watched.Region && s.key.Account == f.watched.Account && (s.op != nil || s.share() > 0) {
+		if s.key.Region == f.watched.Region && s.key.Account == f.watched.Account && (s.op != nil || s.busy() || s.share() > 0) {
 			in = true
 		}
 	}
@@ -435,7 +446,7 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 	prevCur := s.cur
 	s.exists = true
 	if op.tmpl != nil {
-		s.template, s.effective, s.code = op.tmpl, op.tmpl.Template.Effective, hasCode(op.tmpl)
+		s.template, s.effective, s.code = op.tmpl, op.tmpl.Template.Effective, hasCode(op.tmpl) || len(s.groups) > 0
 	}
 	if op.tmpl != nil && op.kind != "identical" {
 		for _, u := range trafficUnits(op.tmpl) {
@@ -744,6 +755,8 @@ func (r *runner) startOrder(sr *stageRun) {
 		switch {
 		case isScriptAction(a):
 			r.startScript(ar, sr)
+		case isServerDeploy(a) || (a.Provider == "CodeBuild" && a.EnvErr != ""):
+			r.startServer(ar, sr)
 		case a.Deploys():
 			r.startDeploy(ar, sr.exec.version)
 		case a.Provider == "CloudFormation":
@@ -768,7 +781,7 @@ func (r *runner) stepActions(sr *stageRun) {
 					ar.status, ar.why = "Failed", ar.script.why
 				}
 			}
-		case ar.op == nil && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
+		case ar.op == nil && !ar.server && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
 			ar.status = "Succeeded"
 		}
 		switch ar.status {
@@ -959,7 +972,13 @@ func (r *runner) sample() {
 		for _, k := range sr.st.DeployKeys() {
 			if s := r.stacks[k]; s != nil {
 				key := sr.st.Name + "|" + k.Region
-				r.oneboxMax[key] = max(r.oneboxMax[key], s.share())
+				sh := s.share()
+				if len(s.groups) > 0 {
+					// A server stack's one-box is a share of the region's
+					// instances.
+					sh = r.regionShare(k.Region)
+				}
+				r.oneboxMax[key] = max(r.oneboxMax[key], sh)
 			}
 		}
 	}

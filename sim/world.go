@@ -62,12 +62,42 @@ type stackState struct {
 	// the test, and the version under test.
 	udBefore, udVersion int
 	udRecorded          bool // a version was live before the test
+	// groups are the stack's Server deployment groups by name (server.go):
+	// their instances serve the code, not the stack.
+	groups map[string]*groupState
+}
+
+// busy reports whether a deployment runs in one of the stack's groups.
+func (s *stackState) busy() bool {
+	for _, gs := range s.groups {
+		if gs.dep != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// instances is how many of the stack's group instances there are and how
+// many serve the new version.
+func (s *stackState) instances() (total, onNew int) {
+	for _, gs := range s.groups {
+		total += len(gs.inst)
+		onNew += gs.count(1)
+	}
+	return total, onNew
 }
 
 // share is the new version's share of the stack's traffic.
 func (s *stackState) share() float64 {
 	if !s.code {
 		return 0
+	}
+	if len(s.groups) > 0 {
+		total, onNew := s.instances()
+		if total == 0 {
+			return 0
+		}
+		return float64(onNew) / float64(total)
 	}
 	v := 0.0
 	if s.cur == 1 {
@@ -424,8 +454,18 @@ func (w *world) window() (windowCal, bool) {
 // (the most of its production stacks).
 func (w *world) regionShare(region string) float64 {
 	s := 0.0
+	total, onNew := 0, 0
 	for _, st := range w.byRegion[region] {
+		if len(st.groups) > 0 {
+			// Server stacks: the share of the region's instances.
+			t, n := st.instances()
+			total, onNew = total+t, onNew+n
+			continue
+		}
 		s = max(s, st.share())
+	}
+	if total > 0 {
+		s = max(s, float64(onNew)/float64(total))
 	}
 	return s
 }
