@@ -330,3 +330,50 @@ func TestEC2ServerDeploy(t *testing.T) {
 		})
 	}
 }
+
+// TestEC2ServerDeployUnmodelled: a server deploy action the simulator
+// cannot resolve fails, with a note naming why; it never passes as a
+// success.
+func TestEC2ServerDeployUnmodelled(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, old, new, note string
+	}{
+		{"unreadable environment", "pipeline.template.json", `"EnvironmentVariables": "[`, `"EnvironmentVariables": "[[`, "EnvironmentVariables"},
+		{"trailing data", "pipeline.template.json", `\"Prod-W1\"}]"`, `\"Prod-W1\"}] []"`, "trailing data"},
+		{"secret value", "pipeline.template.json", `{\"name\":\"SAFEPIPE_BUCKET\",\"type\":\"PLAINTEXT\"`, `{\"name\":\"SAFEPIPE_BUCKET\",\"type\":\"SECRETS_MANAGER\"`, "SECRETS_MANAGER"},
+		{"unknown group", "pipeline.template.json", `\"value\":\"svc-prod-onebox\"`, `\"value\":\"svc-prod-twobox\"`, `creates the deployment group "svc-prod-twobox"`},
+		{"unknown configuration", "svc-eu-west-1.template.json", `"CodeDeployDefault.OneAtATime"`, `"Custom.TenAtATime"`, `"Custom.TenAtATime" is not one the simulator knows`},
+		{"tag-selected instances", "svc-eu-west-1.template.json", `"AutoScalingGroups": [`, `"Ec2TagFilters": [{"Key": "app", "Type": "KEY_ONLY"}], "AutoScalingGroups": [`, "Ec2TagFilters"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join("testdata", "ec2-server")
+			entries, err := os.ReadDir(src)
+			require.NoError(t, err)
+			for _, e := range entries {
+				b, err := os.ReadFile(filepath.Join(src, e.Name()))
+				require.NoError(t, err)
+				if e.Name() == tc.file {
+					require.Contains(t, string(b), tc.old)
+					b = []byte(strings.Replace(string(b), tc.old, tc.new, 1))
+				}
+				require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600))
+			}
+			a, err := Load(dir, Limits{})
+			require.NoError(t, err)
+			m, err := NewModel(a)
+			require.NoError(t, err)
+			res, err := Run(m, Options{Start: monday})
+			require.NoError(t, err)
+			assert.NotEqual(t, ExitReached, res.ExitCode, res.Summary)
+			assert.NotContains(t, res.Reached, "eu-west-1")
+			found := false
+			for _, n := range res.Notes {
+				if strings.Contains(n, "is not modelled") && strings.Contains(n, tc.note) {
+					found = true
+				}
+			}
+			assert.True(t, found, "no note about %q in %v", tc.note, res.Notes)
+		})
+	}
+}
