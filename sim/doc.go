@@ -40,7 +40,9 @@
 // last stage that deploys it, and that execution is every stage's
 // rollback target. The change is new code in every stack: a Lambda
 // function or an ECS task definition changes; a stack without code does
-// not change. Options.Executions adds earlier executions to the history
+// not change. A stack that creates a CodeDeploy Server (EC2) deployment
+// group is a code stack too, but its code is the revision on the group's
+// instances, which only safepipe's server deploy action moves (below). Options.Executions adds earlier executions to the history
 // (only scripts that read it see them).
 //
 // Every minute: faults fire or clear; stack updates and traffic shifting
@@ -96,6 +98,25 @@
 //     is false by default) stops it, and with DEPLOYMENT_STOP_ON_ALARM
 //     traffic goes back at once; the stack update then fails and
 //     CloudFormation rolls the stack back.
+//   - CodeDeploy for EC2 (server.go): a CodeBuild action whose environment
+//     (the project's, with the action's EnvironmentVariables over it) sets
+//     SAFEPIPE_GROUP is safepipe's server deploy step
+//     (constructs/deploy ServerDeployScript). It deploys to the group of
+//     that name created by a stack the stage deploys in SAFEPIPE_REGION
+//     (the stage's account there): the execution's version, or, in a
+//     rollback execution, the earlier version with alarm polling off,
+//     after stopping the deployment in progress — what the script does.
+//     The group's instances (its Auto Scaling groups' DesiredCapacity,
+//     else MinSize) move in batches of instances − minimum healthy hosts
+//     (HOST_COUNT, FLEET_PERCENT rounded up; OneAtATime 1, HalfAtATime
+//     half rounded down, AllAtOnce all; no configuration is OneAtATime),
+//     at least one; an alarm of the group in ALARM, or missing, stops the
+//     deployment and fails the action; with DEPLOYMENT_STOP_ON_ALARM
+//     CodeDeploy redeploys the group's last successful revision. The
+//     action also fails at SAFEPIPE_DEADLINE_MINUTES and when a deployment
+//     already runs in the group. A region's share of the new version is
+//     the share of its instances (its server stacks' groups together);
+//     it is reached when every instance serves it.
 //   - ECS rolling updates (Q11): deployment alarms stop and, with Rollback,
 //     roll back; an alarm already in ALARM when the deployment starts is
 //     ignored for that deployment. Traffic moves linearly over the stack
@@ -127,6 +148,22 @@
 //     manual approvals pass at once.
 //   - A linear configuration shifts its first increment when the
 //     deployment starts and completes at ceil(100/percent)−1 intervals.
+//   - EC2 deployments: a batch of instances takes Options.ActionMinutes
+//     and its instances serve the new revision when it ends (the docs give
+//     no duration); alarms are polled every minute and the
+//     Options.AlarmAtStart reading does not apply (an alarm in ALARM when
+//     the deployment starts stops it); CodeDeploy's automatic rollback
+//     deployment moves instances with the group's configuration and polls
+//     no alarm (so that it completes: the docs do not say whether its
+//     alarms can stop it); ZonalConfig (zone by zone, monitor durations)
+//     is not modelled, with a note; every instance takes a revision
+//     (minimum healthy hosts lets some fail silently: not simulated). A
+//     CodeBuild action's EnvironmentVariables override the project's
+//     variables of the same name. A server deploy action the simulator
+//     cannot resolve (unreadable or SECRETS_MANAGER environment, no such
+//     group or two, an unknown configuration, instances selected by tags,
+//     whose number the templates do not give) fails, with a note: it is
+//     never counted as a success.
 //
 // Where the documentation leaves two readings, the simulator runs either,
 // and the tests check the properties under both:
@@ -192,6 +229,7 @@
 //
 // Said in the result's notes when an assembly uses them: EC2/on-premises
 // and ECS blue/green deployments made by pipeline CodeDeploy actions
+// (safepipe's server deploy CodeBuild action is modelled, above)
 // (the action succeeds after Options.ActionMinutes and its traffic is not
 // tracked; zonal configurations are therefore not simulated); deployment
 // configurations the simulator does not know (traffic moves at once, with

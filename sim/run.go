@@ -185,6 +185,7 @@ func (r *runner) baseline() {
 			}
 		}
 	}
+	var zonal []string
 	for _, k := range slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys) {
 		s := r.stacks[k]
 		if s.template == nil {
@@ -195,6 +196,14 @@ func (r *runner) baseline() {
 				r.note(fmt.Sprintf("%s: %s; its traffic is modelled as moving at once", k, u.Note))
 			}
 		}
+		for _, name := range slices.Sorted(maps.Keys(s.groups)) {
+			if s.groups[name].g.Zonal {
+				zonal = append(zonal, name)
+			}
+		}
+	}
+	if len(zonal) > 0 {
+		r.note(fmt.Sprintf("%d deployment group(s) (%s first) have a ZonalConfig (zone by zone, monitor durations, minimum healthy hosts per zone), which is not modelled: their instances move by their minimum healthy hosts alone", len(zonal), zonal[0]))
 	}
 	for _, reg := range slices.Sorted(maps.Keys(r.prodWave)) {
 		r.shareLog[reg] = []SharePoint{{At: fmtTime(r.opts.Start), Share: 0}}

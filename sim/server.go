@@ -34,6 +34,8 @@ type serverGroup struct {
 	// RollbackOnAlarm: AutoRollbackConfiguration has
 	// DEPLOYMENT_STOP_ON_ALARM.
 	RollbackOnAlarm bool
+	// Zonal: the configuration has a ZonalConfig (not modelled).
+	Zonal bool
 	// Problem says why the simulator cannot model the group ("" when it
 	// can); a deployment to it fails.
 	Problem string
@@ -109,6 +111,11 @@ func readServerGroup(e *evaluator, res map[string]*Resource, id string, r *Resou
 		problems = append(problems, "no instances (no Auto Scaling group)")
 	}
 	g.Batch, g.Config = serverBatch(e, res, r, g.Instances, &problems)
+	if ref, ok := r.Properties["DeploymentConfigName"].(map[string]any); ok {
+		if id, ok := ref["Ref"].(string); ok && res[id] != nil {
+			_, g.Zonal = res[id].Properties["ZonalConfig"]
+		}
+	}
 	ac, _ := r.Properties["AlarmConfiguration"].(map[string]any)
 	g.AlarmsEnabled = boolOf(e, ac["Enabled"])
 	list, _ := ac["Alarms"].([]any)
@@ -208,11 +215,7 @@ func customBatch(e *evaluator, id string, c *Resource, n int, problems *[]string
 		*problems = append(*problems, fmt.Sprintf("deployment configuration %s: MinimumHealthyHosts type %q", id, typ))
 		return 1, id
 	}
-	desc := fmt.Sprintf("%s (minimum healthy hosts %s %d)", id, typ, v)
-	if _, ok := c.Properties["ZonalConfig"]; ok {
-		desc += ", its ZonalConfig monitor durations not modelled"
-	}
-	return max(1, n-healthy), desc
+	return max(1, n-healthy), fmt.Sprintf("%s (minimum healthy hosts %s %d)", id, typ, v)
 }
 
 // groupState is a Server deployment group in the simulated world.
