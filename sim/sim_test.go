@@ -377,3 +377,27 @@ func TestEC2ServerDeployUnmodelled(t *testing.T) {
 		})
 	}
 }
+
+// TestEC2OneBoxStageKept: the shape of the zonal example — the one-box
+// group deployed by a stage of its own, the fleet group by the next — lets
+// a fault in the fleet's stage roll back only that stage: the one-box
+// instance keeps serving the change (fault-containment), under every
+// reading; the happy path reaches every region.
+func TestEC2OneBoxStageKept(t *testing.T) {
+	m := load(t, "defect-ec2-onebox-stage-kept")
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o := o
+			o.Start = monday
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
+			o.Faults = faults(t, "eu-west-1:Prod-W1+10m")
+			res, err = Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitViolated, res.ExitCode, res.Summary)
+			assert.Equal(t, []string{PropContainment}, properties(res))
+			assert.NotContains(t, res.BlastRadius, "us-east-1")
+		})
+	}
+}
