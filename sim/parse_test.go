@@ -285,3 +285,25 @@ func FuzzReadTemplate(f *testing.F) {
 		_, _ = Run(m, Options{Start: monday, MaxDays: 1})
 	})
 }
+
+// FuzzParseActionEnv: the EnvironmentVariables reader never panics, and
+// what it accepts has no name twice.
+func FuzzParseActionEnv(f *testing.F) {
+	f.Add(`[{"name":"SAFEPIPE_GROUP","type":"PLAINTEXT","value":"g"}]`)
+	f.Add(`[{"name":"A","value":"1"},{"name":"A","value":"2"}]`)
+	f.Add(`[] []`)
+	f.Add(`[{"name":"S","type":"SECRETS_MANAGER","value":"arn"}]`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		vars, err := parseActionEnv(raw)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, v := range vars {
+			if seen[v.Name] {
+				t.Fatalf("%q accepted twice", v.Name)
+			}
+			seen[v.Name] = true
+		}
+	})
+}

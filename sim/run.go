@@ -182,6 +182,10 @@ func (r *runner) baseline() {
 				r.note(fmt.Sprintf("stage %s: action %s (%s) deploys a revision outside CloudFormation; EC2 and ECS blue/green deployments by pipeline actions are not modelled (it succeeds after %d min, and its traffic is not tracked)", st.Name, a.Name, a.Provider, r.opts.ActionMinutes))
 			case "Manual":
 				r.note(fmt.Sprintf("stage %s: manual approval %s is assumed approved at once", st.Name, a.Name))
+			case "CodeBuild":
+				if a.EnvErr != "" && !strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_") {
+					r.note(fmt.Sprintf("stage %s: action %s: %s (it names no safepipe step: run as any action)", st.Name, a.Name, a.EnvErr))
+				}
 			}
 		}
 	}
@@ -764,7 +768,7 @@ func (r *runner) startOrder(sr *stageRun) {
 		switch {
 		case isScriptAction(a):
 			r.startScript(ar, sr)
-		case isServerDeploy(a) || (a.Provider == "CodeBuild" && a.EnvErr != ""):
+		case isServerDeploy(a) || (a.Provider == "CodeBuild" && a.EnvErr != "" && strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_")):
 			r.startServer(ar, sr)
 		case a.Deploys():
 			r.startDeploy(ar, sr.exec.version)
