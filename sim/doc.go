@@ -195,7 +195,8 @@
 //     the previous wave's bake ended (a wave whose stages have no bake
 //     never ends baking).
 //   - onebox-share: during a one-box bake the new version serves at most
-//     Options.OneBoxShare (10%) of the region's traffic.
+//     Options.OneBoxShare (10%) of the region's traffic (for EC2 stacks,
+//     of the region's instances).
 //   - fault-containment: a fault that fires in region R during stage S
 //     lets no region of a later stage run the change afterwards, and every
 //     region of S no longer runs it at the end. Faults with a hold (an

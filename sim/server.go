@@ -336,7 +336,7 @@ func (r *runner) startServer(ar *actionRun, sr *stageRun) {
 		return
 	}
 	if d.alarms && gs.g.AlarmsEnabled && r.opts.AlarmAtStart == AlarmAtStartIgnored {
-		r.note(fmt.Sprintf("stage %s: %s: reading %s applies to Lambda deployments; a Server deployment group's alarms are polled from the start", sr.st.Name, a.Name, AlarmAtStartIgnored))
+		r.note(fmt.Sprintf("the reading %q applies to Lambda deployments: the alarms of an EC2 (Server) deployment group stop its deployments from their start", AlarmAtStartIgnored))
 	}
 	gs.dep = d
 	r.event(sr.st.Name, "%s: deployment of version %d to %s (%s) begins: %d instance(s), %d at a time, %s", a.Name, d.target, name, where[0], len(gs.inst), gs.g.Batch, gs.g.Config)
