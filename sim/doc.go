@@ -163,7 +163,8 @@
 //     cannot resolve (unreadable or SECRETS_MANAGER environment, no such
 //     group or two, an unknown configuration, instances selected by tags,
 //     whose number the templates do not give) fails, with a note: it is
-//     never counted as a success.
+//     never counted as a success. CodeDeployDefault.HalfAtATime is taken
+//     as FLEET_PERCENT 50 (half the instances, rounded down, at a time).
 //
 // Where the documentation leaves two readings, the simulator runs either,
 // and the tests check the properties under both:

@@ -159,10 +159,12 @@ func readServerGroup(e *evaluator, res map[string]*Resource, id string, r *Resou
 // instance at a time."
 // (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_MinimumHealthyHosts.html).
 // "CodeDeployDefault.AllAtOnce attempts to deploy an application revision
-// to as many instances as possible at once" and "CodeDeployDefault.HalfAtATime
-// deploys to up to half of the instances at a time (with fractions rounded
-// down)" (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeploymentGroup.html,
-// deploymentConfigName). A batch is at least one instance.
+// to as many instance as possible at once."
+// (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeploymentGroup.html,
+// deploymentConfigName, in its older text). HalfAtATime: we found no
+// sentence; it is modelled as minimum healthy hosts FLEET_PERCENT 50 with
+// the rounding above (half the instances, rounded down, at a time; see
+// doc.go). A batch is at least one instance.
 func serverBatch(e *evaluator, res map[string]*Resource, g *Resource, n int, problems *[]string) (int, string) {
 	name := "CodeDeployDefault.OneAtATime"
 	if v, ok := g.Properties["DeploymentConfigName"]; ok {
