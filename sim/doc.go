@@ -113,8 +113,8 @@
 //     at least one; an alarm of the group in ALARM, or missing, stops the
 //     deployment and fails the action; with DEPLOYMENT_STOP_ON_ALARM
 //     CodeDeploy redeploys the group's last successful revision. The
-//     action also fails at SAFEPIPE_DEADLINE_MINUTES and when a deployment
-//     already runs in the group. A region's share of the new version is
+//     action also fails at SAFEPIPE_DEADLINE_MINUTES (the script's own
+//     deadline). A region's share of the new version is
 //     the share of its instances (its server stacks' groups together);
 //     it is reached when every instance serves it.
 //   - ECS rolling updates (Q11): deployment alarms stop and, with Rollback,
@@ -158,6 +158,8 @@
 //     alarms can stop it); ZonalConfig (zone by zone, monitor durations)
 //     is not modelled, with a note; every instance takes a revision
 //     (minimum healthy hosts lets some fail silently: not simulated). A
+//     create-deployment on a group where a deployment is in progress is
+//     refused (one deployment per group), and the action fails. A
 //     CodeBuild action's EnvironmentVariables override the project's
 //     variables of the same name. A server deploy action the simulator
 //     cannot resolve (unreadable or SECRETS_MANAGER environment, no such

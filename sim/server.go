@@ -331,9 +331,12 @@ func (r *runner) startServer(ar *actionRun, sr *stageRun) {
 		}
 		d.alarms = false
 	} else if gs.dep != nil {
-		// "DeploymentLimitExceededException: The number of allowed
-		// deployments was exceeded." One deployment runs per group.
+		// CreateDeployment's "DeploymentLimitExceededException The number
+		// of allowed deployments was exceeded."
 		// (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_CreateDeployment.html)
+		// does not say how many run per group; that a second one is
+		// refused is an assumption (doc.go), the one the script makes
+		// when it stops the deployment in progress before a rollback's.
 		ar.status, ar.why = "Failed", fmt.Sprintf("a deployment is already in progress in %s", name)
 		return
 	}
