@@ -380,6 +380,26 @@ func (ix *alarmIndex) highSeverity(templates []*Template) []*alarm {
 	return out
 }
 
+// composites returns the composite alarms of the stacks in an account and
+// region.
+func (ix *alarmIndex) composites(account, region string, templates []*Template) []*alarm {
+	var out []*alarm
+	for _, t := range templates {
+		if t.Region != region && t.Region != "" && region != "" {
+			continue
+		}
+		if account != "" && t.Account != "" && t.Account != account {
+			continue
+		}
+		for _, id := range sortedKeys(ix.byRes[t]) {
+			if a := ix.byRes[t][id]; a.composite {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
 // aggregates returns the alarms that play the aggregate role in an
 // account and region: pure-OR composites of a stack there whose children
 // include every high-severity alarm.

@@ -149,7 +149,13 @@
 // A composite alarm plays the aggregate role in an account and region when
 // it is in a stack of the assembly there, its rule is a disjunction of
 // ALARM states (through nested composites), and its children include every
-// high-severity alarm. Config.Aggregate names further aggregates; an
+// high-severity alarm. Composites can also play it together: a service
+// deployed per AZ or cell keeps one aggregate per cell stack (a composite
+// can only OR alarms that exist, so no single one can OR the alarms of
+// cell stacks later stages create), and the pure-OR composites of a region
+// whose children together include every high-severity alarm play the role
+// when a gate watches all of them (a bake so watched lasts as long as its
+// shortest watch). Config.Aggregate names further aggregates; an
 // external alarm can be declared with the role. Names never decide the
 // role. In a single template verify cannot see the stacks, so any alarm
 // counts unless Config.Aggregate is set.

@@ -332,7 +332,7 @@ func (c *checker) pipeline(p Pipeline) {
 	}
 	if c.asm {
 		for _, e := range envs {
-			if len(c.aggregatesFor(e.account, e.region)) == 0 && !c.externalAggregate(e.account, e.region) {
+			if len(c.aggregatesFor(e.account, e.region)) == 0 && !c.externalAggregate(e.account, e.region) && !c.coveredTogether(e.account, e.region, nil) {
 				f := where
 				f.Stage, f.Region = e.stage, e.region
 				c.add(RuleAggregate, f, "no alarm plays the aggregate role in %s: %s", describeEnv(e.account, e.region), c.whyNoAggregate(e.account, e.region))
@@ -496,10 +496,8 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	}
 	regions := s.DeployRegions()
 	blocked := map[string]bool{}
-	for _, w := range c.blockers(p, s) {
-		if c.playsAggregate(p, w) {
-			blocked[w.Region] = true
-		}
+	for _, w := range c.aggregateWatches(p, c.blockers(p, s), nil) {
+		blocked[w.Region] = true
 	}
 	for _, r := range regions {
 		if !blocked[r] {
@@ -508,12 +506,9 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 			c.add(RuleBlocker, f, "stage %s enters %s without checking an alarm that plays the aggregate role there", s.Name, regionName(r))
 		}
 	}
-	var bakes []Watch
-	for _, w := range c.bakes(p, s) {
-		if c.playsAggregate(p, w) || (c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)) {
-			bakes = append(bakes, w)
-		}
-	}
+	bakes := c.aggregateWatches(p, c.bakes(p, s), func(w Watch) bool {
+		return c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)
+	})
 	if info.bakeRequired && len(bakes) == 0 {
 		c.add(RuleBakeMissing, at, "stage %s has no bake on an aggregate alarm (%s needs %d min)", s.Name, info.position, info.floor)
 	}
