@@ -199,7 +199,7 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		for _, r := range s.Prepared {
 			checkPrepared(&d, r, ledger(r))
 		}
-		checkBake(ctx, &d, s, st, stagesErr, read, o, now)
+		checkBake(ctx, &d, s, st, stagesErr, read, stackExists, o, now)
 		out = append(out, d)
 	}
 	return out
@@ -283,7 +283,7 @@ func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool
 	}
 }
 
-func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, o Observer, now time.Time) {
+func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, stackExists func(Alarm) (bool, error), o Observer, now time.Time) {
 	if len(s.Bake) == 0 {
 		return
 	}
@@ -307,6 +307,22 @@ func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesE
 		switch {
 		case r.err != nil:
 			breach("cannot be read (%v)", r.err)
+			continue
+		case !r.found && a.Stack != "":
+			// A zonal stage also watches the aggregates of its region's
+			// other AZs: before an AZ's stack exists (the region's first
+			// deployment), its alarms cannot. The stage's own alarms are
+			// created by the stack it just deployed, so they are never
+			// excused.
+			exists, err := stackExists(a)
+			switch {
+			case err != nil:
+				breach("does not exist, and stack %s cannot be read (%v)", a.Stack, err)
+			case exists:
+				breach("does not exist after the stage deployed, although stack %s, which creates it, does", a.Stack)
+			default:
+				d.Notes = append(d.Notes, fmt.Sprintf("%s: not created yet (stack %s does not exist: the first deployment there)", where, a.Stack))
+			}
 			continue
 		case !r.found:
 			breach("does not exist after the stage deployed")
