@@ -180,7 +180,9 @@ func newAlarms(stack awscdk.Stack, d pipeline.Deployment, fleet, oneBox awsautos
 	}
 	props := &alarms.RollbackAlarmsProps{Names: d.Alarms, Services: []alarms.ServiceSpec{spec("hosts", fleet)}}
 	if oneBox != nil {
-		props.OneBox = &alarms.OneBox{Services: []alarms.ServiceSpec{spec("hosts", oneBox)}}
+		// The one-box instance stays in the zone's fleet after its step:
+		// its alarms are the zone's too.
+		props.OneBox = &alarms.OneBox{Services: []alarms.ServiceSpec{spec("hosts", oneBox)}, Persistent: true}
 	}
 	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), props)
 }
