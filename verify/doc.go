@@ -113,9 +113,11 @@
 // bake when it runs after them. safepipe's gate controller (one
 // CloudWatchAlarm rule per gate, on an alarm a Lambda function sets from
 // every alarm the stage watches) is read through the gates.json beside the
-// function's code in the assembly: its rules count as the blockers and bake
-// alarms listed there, and its organisation alarm as declared external; a
-// gate alarm whose gates.json is missing counts as nothing. The entry gate
+// function's code in the assembly (for a template checked alone, the copy
+// the function carries as "safepipe:gates" metadata): its rules count as
+// the blockers and bake alarms listed there, and its organisation alarm as
+// declared external; a gate alarm whose configuration is missing counts as
+// nothing, and a malformed one is an error. The entry gate
 // of a stage that gates.json holds to the window ("window": true) is that
 // stage's window, and the window in gates.json (days, hours, zone,
 // holidays) is checked like a cron: open all week or never open is SP021.
