@@ -146,6 +146,20 @@ func TestPlanPolicyFile(t *testing.T) {
 	assert.Len(t, p.Stages, 4)
 }
 
+// TestPlanSaysWhichOptInRegionsItLeavesOut: a policy file opts into no
+// opt-in region unless it says so; the table says how many it left out and
+// how to include them, instead of planning half the catalog silently.
+func TestPlanSaysWhichOptInRegionsItLeavesOut(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	require.NoError(t, os.WriteFile(policy, []byte(`{"kind":"amazon"}`), 0o644))
+	code, out, errOut := runCLI("plan", "--policy", policy)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `; \d+ regions; \d+ opt-in regions of the catalog left out: the policy does not opt into them \("optIn": \["\*"\] or their codes\)`, out)
+	code, out, _ = runCLI("plan", "--policy", "amazon")
+	require.Equal(t, 0, code)
+	assert.NotContains(t, out, "left out")
+}
+
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	badCatalog := filepath.Join(dir, "catalog.json")

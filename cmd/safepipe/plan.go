@@ -200,10 +200,32 @@ func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 			fmtDuration(s.Bake), st.Start.Format(layout), st.Deployed.Format(layout), st.Baked.Format(layout))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %d regions\n", len(p.Stages), p.ReservedStages, waves.MaxStages, len(p.Regions()))
+	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %s%s\n", len(p.Stages), p.ReservedStages, waves.MaxStages, plural(len(p.Regions()), "region"), leftOut(p))
 	fmt.Fprintf(w, "time to global: %.1f h, %d business days (start %s, every region deployed %s)\n",
 		tl.TimeToGlobalHours, tl.BusinessDays, tl.Start.Format(layout), tl.Global.Format(layout))
 	printEntryWaits(w, p, tl)
+}
+
+// leftOut says which opt-in regions the policy left out, and how to
+// include them.
+func leftOut(p *waves.Plan) string {
+	n := len(p.NotOptedIn)
+	if n == 0 {
+		return ""
+	}
+	which := ""
+	if n < 4 {
+		which = " (" + esc(strings.Join(p.NotOptedIn, ", ")) + ")"
+	}
+	return fmt.Sprintf("; %s of the catalog left out%s: the policy does not opt into them (\"optIn\": [\"*\"] or their codes)", plural(n, "opt-in region"), which)
+}
+
+// plural is "1 region" or "n regions".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // printEntryWaits says what the pipeline really does while a stage waits
