@@ -23,7 +23,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
 	policyArg := fs.String("policy", "amazon", "wave policy: amazon, doubling, or a policy `FILE` (JSON)")
 	shape := fs.String("shape", "zonal", "service shape: zonal (one-box, then one AZ per region per step) or regional (one-box, then the region)")
-	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone, or \"now\")")
+	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM or YYYY-MM-DD (midnight) in the window's zone, or \"now\")")
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
 	format := fs.String("format", "table", "output format: table or json")
 	from := fs.String("from", "", "print the plan of a synthesized `PATH` (cdk.out or a template) instead, read from its templates")
@@ -170,7 +170,7 @@ func parseStart(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+		return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM, YYYY-MM-DD or now)", s)
 	}
 	if _, off := t.Zone(); time.Duration(off)*time.Second < minOffset || time.Duration(off)*time.Second > maxOffset {
 		return time.Time{}, fmt.Errorf("--start %q: the offset %s is outside -12:00 to +14:00", s, t.Format("-07:00"))
