@@ -26,7 +26,7 @@ verify: synth
 vet: tools
 	$(GO) vet ./...
 
-## plan: print the reference plan (waves, stages, bakes, timeline).
+## plan: print the default zonal plan (waves, stages, bakes, timeline); safepipe plan --from cdk.out prints the synthesized one's.
 plan:
 	$(GO) run ./cmd/safepipe plan
 
