@@ -38,6 +38,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, fmt.Errorf("plan takes no arguments, got %q", fs.Args()))
 	}
 	var errs []error
+	if *shape != string(waves.ShapeZonal) && *shape != string(waves.ShapeRegional) {
+		errs = append(errs, fmt.Errorf("--shape %q is unknown (want zonal or regional)", *shape))
+	}
 	cat, err := loadCatalog(*catalogPath)
 	errs = append(errs, err)
 	policy, err := loadPolicy(*policyArg, *shape)
@@ -56,6 +59,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	}
 	plan, err := waves.NewPlan(cat, policy)
 	if err != nil {
+		if *policyArg != "amazon" && *policyArg != "doubling" {
+			err = inPolicyFile(*policyArg, err)
+		}
 		return fail(stderr, err)
 	}
 	deploy := time.Duration(*deployMinutes) * time.Minute
@@ -125,6 +131,25 @@ func loadCatalog(path string) (*waves.Catalog, error) {
 		return waves.DefaultCatalog(), nil
 	}
 	return waves.LoadCatalogFile(path)
+}
+
+// inPolicyFile names the policy file in each "policy: …" problem the
+// planner found in it.
+func inPolicyFile(path string, err error) error {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		if msg, ok := strings.CutPrefix(e.Error(), "policy: "); ok {
+			e = fmt.Errorf("policy %s: %s", esc(path), msg)
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 func loadPolicy(arg, shape string) (waves.Policy, error) {
