@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -204,4 +205,13 @@ func TestRegions(t *testing.T) {
 	c, err := waves.ParseCatalog([]byte(out))
 	require.NoError(t, err)
 	assert.Equal(t, waves.DefaultCatalog().Codes(), c.Codes())
+}
+
+func TestFmtDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		30 * time.Minute: "30m", 12 * time.Hour: "12h", 113 * time.Hour: "113h",
+		5310 * time.Minute: "88h30m", 124 * time.Minute: "2h04m",
+	} {
+		assert.Equal(t, want, fmtDuration(d), "%s", d)
+	}
 }

@@ -270,11 +270,16 @@ func printEntryWaits(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 		fmtDuration(wait), fmtDuration(time.Duration(longest)*time.Minute))
 }
 
+// fmtDuration writes whole hours as "12h", under an hour as "30m", and
+// the rest as "88h30m", so that durations side by side read in one unit.
 func fmtDuration(d time.Duration) string {
-	if d%time.Hour == 0 {
+	switch {
+	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
 	}
-	return fmt.Sprintf("%dm", int(d/time.Minute))
+	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
 // Bounds of the error output: a file of a hundred thousand bad entries,
