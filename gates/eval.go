@@ -267,20 +267,30 @@ func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool
 	case r.err != nil:
 		block("cannot be read (%v)", r.err)
 	case !r.found && a.Stack != "" && stackExists != nil:
-		exists, err := stackExists(a)
-		switch {
-		case err != nil:
-			block("does not exist, and stack %s cannot be read (%v)", a.Stack, err)
-		case exists:
-			block("does not exist although stack %s, which creates it, does", a.Stack)
-		default:
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: not created yet (stack %s does not exist: the first deployment there)", where, a.Stack))
+		if why, excused := missing(a, stackExists); excused {
+			d.Notes = append(d.Notes, where+": "+why)
+		} else {
+			block("%s", why)
 		}
 	case !r.found:
 		block("does not exist")
 	case r.state == StateAlarm:
 		block("is in ALARM")
 	}
+}
+
+// missing judges an alarm that does not exist although the stack that
+// creates it is named: excused only while that stack does not exist (the
+// first deployment there); an unreadable stack is not excused.
+func missing(a Alarm, stackExists func(Alarm) (bool, error)) (why string, excused bool) {
+	exists, err := stackExists(a)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("does not exist, and stack %s cannot be read (%v)", a.Stack, err), false
+	case exists:
+		return fmt.Sprintf("does not exist although stack %s, which creates it, does", a.Stack), false
+	}
+	return fmt.Sprintf("not created yet (stack %s does not exist: the first deployment there)", a.Stack), true
 }
 
 func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, stackExists func(Alarm) (bool, error), o Observer, now time.Time) {
@@ -314,14 +324,10 @@ func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesE
 			// deployment), its alarms cannot. The stage's own alarms are
 			// created by the stack it just deployed, so they are never
 			// excused.
-			exists, err := stackExists(a)
-			switch {
-			case err != nil:
-				breach("does not exist, and stack %s cannot be read (%v)", a.Stack, err)
-			case exists:
-				breach("does not exist after the stage deployed, although stack %s, which creates it, does", a.Stack)
-			default:
-				d.Notes = append(d.Notes, fmt.Sprintf("%s: not created yet (stack %s does not exist: the first deployment there)", where, a.Stack))
+			if why, excused := missing(a, stackExists); excused {
+				d.Notes = append(d.Notes, where+": "+why)
+			} else {
+				breach("%s", why)
 			}
 			continue
 		case !r.found:

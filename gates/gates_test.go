@@ -201,7 +201,7 @@ func TestBake(t *testing.T) {
 				{At: start.Add(-10 * time.Minute), From: StateAlarm, To: StateOK},
 			}}
 		}},
-		{name: "missing after deploying", now: open, mutate: func(w *world) { delete(w.alarms[euw1], "t-prod-bake") }, breached: "does not exist after the stage deployed"},
+		{name: "missing after deploying", now: open, mutate: func(w *world) { delete(w.alarms[euw1], "t-prod-bake") }, breached: "does not exist although stack svc, which creates it, does"},
 		// Another AZ's aggregate, watched by a zonal stage whose cell deploys
 		// first: before that AZ's stack exists, its alarm cannot.
 		{name: "missing, of a stack not created yet", now: open, mutate: func(w *world) {
