@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/safepipe/safepipe/cdktest"
 	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/waves"
@@ -32,7 +33,7 @@ var (
 func synthesized(t *testing.T) (string, *waves.Plan) {
 	t.Helper()
 	once.Do(func() {
-		if dir, err = os.MkdirTemp("", "safepipe-zonal-*"); err != nil {
+		if dir, err = cdktest.TempDir("safepipe-zonal-*"); err != nil {
 			return
 		}
 		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir)})
