@@ -96,6 +96,17 @@
 //     is false by default) stops it, and with DEPLOYMENT_STOP_ON_ALARM
 //     traffic goes back at once; the stack update then fails and
 //     CloudFormation rolls the stack back.
+//   - Server deployments by safepipe's server deploy step (server.go): a
+//     CodeBuild action whose environment names a CodeDeploy application,
+//     deployment group and region deploys the execution's revision to the
+//     group of a stack the stage deploys. Modelled coarsely: the group's
+//     instances (its Auto Scaling groups' MinSize) serve the execution's
+//     version once the action succeeds, the earlier version in a rollback
+//     execution; a region's share of the new version is the share of its
+//     production instances that serve it. CodeDeploy's batches, zone
+//     monitoring and its own stop on the group's alarms are not modelled
+//     (the docs describe them; the simulator leaves a fault to the
+//     pipeline's gates), and the notes say so.
 //   - ECS rolling updates (Q11): deployment alarms stop and, with Rollback,
 //     roll back; an alarm already in ALARM when the deployment starts is
 //     ignored for that deployment. Traffic moves linearly over the stack
@@ -193,7 +204,8 @@
 // Said in the result's notes when an assembly uses them: EC2/on-premises
 // and ECS blue/green deployments made by pipeline CodeDeploy actions
 // (the action succeeds after Options.ActionMinutes and its traffic is not
-// tracked; zonal configurations are therefore not simulated); deployment
+// tracked), and CodeDeploy's batches and alarm stops inside safepipe's
+// server deploy steps (above); deployment
 // configurations the simulator does not know (traffic moves at once, with
 // a note); lifecycle hooks; the ECS circuit breaker (faults are alarms,
 // not failing tasks); IAM (every read is allowed; the permissions are

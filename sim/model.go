@@ -124,10 +124,14 @@ type Action struct {
 	// Template is the stack the action deploys (its TemplatePath in the
 	// assembly), nil when not found.
 	Template *Stack
-	// CodeBuild actions: the project's environment and build commands.
+	// CodeBuild actions: the project's environment (with the action's own
+	// variables over it) and build commands.
 	Env      map[string]string
 	Commands []string
 	Timeout  int // minutes
+	// Server is the deployment group a server deploy step deploys to (see
+	// server.go), nil for other actions.
+	Server *ServerDeploy
 }
 
 // Deploys reports whether the action updates a stack (executes a change
@@ -345,6 +349,7 @@ func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
 		errs = append(errs, fmt.Errorf("sim: pipeline %s has no stages", p.Name))
 	}
 	linkChangeSets(p)
+	m.Notes = append(m.Notes, bindServerDeploys(p)...)
 	if cfg, err := readGates(s); err != nil {
 		errs = append(errs, err)
 	} else if cfg != nil {
@@ -439,6 +444,9 @@ func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action 
 				spec, _ := e.str(src["BuildSpec"])
 				a.Commands = buildCommands(spec)
 			}
+		}
+		if err := actionEnv(a); err != nil {
+			m.Notes = append(m.Notes, fmt.Sprintf("%v: the project's environment alone is modelled", err))
 		}
 	}
 	return a

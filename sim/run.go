@@ -49,6 +49,7 @@ type actionRun struct {
 	status    string // InProgress, Succeeded, Failed
 	op        *stackOp
 	why       string
+	server    *serverGroup // a server deploy step's group
 }
 
 type stageRun struct {
@@ -179,6 +180,7 @@ func (r *runner) baseline() {
 			}
 		}
 	}
+	r.baselineServers()
 	for _, k := range slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys) {
 		s := r.stacks[k]
 		if s.template == nil {
@@ -748,6 +750,8 @@ func (r *runner) startOrder(sr *stageRun) {
 		switch {
 		case isScriptAction(a):
 			r.startScript(ar, sr)
+		case a.Server != nil:
+			r.startServerDeploy(ar)
 		case a.Deploys():
 			r.startDeploy(ar, sr.exec.version)
 		case a.Provider == "CloudFormation":
@@ -774,6 +778,10 @@ func (r *runner) stepActions(sr *stageRun) {
 			}
 		case ar.op == nil && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
 			ar.status = "Succeeded"
+			if g := ar.server; g != nil {
+				g.version = sr.exec.version
+				r.event(sr.st.Name, "%s: CodeDeploy group %s (%d instance(s)) serves the %s version", ar.a.Name, g.sd.Group, g.sd.Hosts, versionName(g.version))
+			}
 		}
 		switch ar.status {
 		case "InProgress":
@@ -964,6 +972,13 @@ func (r *runner) sample() {
 			if s := r.stacks[k]; s != nil {
 				key := sr.st.Name + "|" + k.Region
 				r.oneboxMax[key] = max(r.oneboxMax[key], s.share())
+			}
+		}
+		for _, a := range sr.st.Actions {
+			if a.Server != nil {
+				key := sr.st.Name + "|" + a.Server.Stack.Region
+				sh, _ := serverShare(r.serversByRegion[a.Server.Stack.Region], 1)
+				r.oneboxMax[key] = max(r.oneboxMax[key], sh)
 			}
 		}
 	}

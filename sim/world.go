@@ -114,6 +114,15 @@ type world struct {
 	calOK, calDone bool
 	keys           []StackKey               // every stack, sorted
 	byRegion       map[string][]*stackState // production stacks by region
+	// servers are the CodeDeploy groups of server deploy steps (server.go),
+	// by stack and group; serversByRegion the production ones.
+	servers         map[serverKey]*serverGroup
+	serversByRegion map[string][]*serverGroup
+}
+
+type serverKey struct {
+	stack StackKey
+	group string
 }
 
 func newWorld(m *Model, opts Options, res *Result) *world {
@@ -427,7 +436,8 @@ func (w *world) regionShare(region string) float64 {
 	for _, st := range w.byRegion[region] {
 		s = max(s, st.share())
 	}
-	return s
+	sh, _ := serverShare(w.serversByRegion[region], 1)
+	return max(s, sh)
 }
 
 // regionFull reports whether every production stack of a region with code
@@ -440,6 +450,12 @@ func (w *world) regionFull(region string) bool {
 			if st.share() < 1 {
 				return false
 			}
+		}
+	}
+	if sh, ok := serverShare(w.serversByRegion[region], 1); ok {
+		any = true
+		if sh < 1 {
+			return false
 		}
 	}
 	return any
