@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -153,10 +154,32 @@ func TestZonalPipeline(t *testing.T) {
 			assert.True(t, strings.HasSuffix(vars["SAFEPIPE_GROUP"], want), "%s: %s deploys to %s", ps.Name, tgID, vars["SAFEPIPE_GROUP"])
 			assert.Equal(t, ps.Name, vars["SAFEPIPE_STAGE"])
 			assert.Contains(t, vars["SAFEPIPE_DEPLOYER_ROLE"], ":role/safepipe-deployer-catalog-prod-")
-			assert.True(t, strings.HasSuffix(vars["SAFEPIPE_KEY"], ".zip"))
+			// No revision in the pipeline's structure: the step reads it
+			// from the stack it follows (see the deploy package).
+			assert.NotContains(t, vars, "SAFEPIPE_KEY")
+			assert.NotEmpty(t, vars["SAFEPIPE_STACK"])
+			assert.Regexp(t, `^SafepipeRevision[A-Za-z0-9]+$`, vars["SAFEPIPE_OUTPUT"])
 		}
 	}
 	assert.Len(t, regions, len(plan.Regions()), "every region of the plan")
+	// A release that changes only the code leaves the pipeline's structure
+	// as it was: "The pipeline can only roll back to a previous execution
+	// if the previous execution was started in the current pipeline
+	// structure version." (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html).
+	// No action's configuration carries an asset hash.
+	// (CDK Pipelines' _PROJECT_CONFIG_HASH hashes a build project's own
+	// configuration, which a code change leaves as it is.)
+	hash := regexp.MustCompile(`.{0,80}[0-9a-f]{64}.{0,20}`)
+	projectHash := regexp.MustCompile(`\{\\"name\\":\\"_PROJECT_CONFIG_HASH\\",\\"type\\":\\"PLAINTEXT\\",\\"value\\":\\"[0-9a-f]{64}\\"\}`)
+	for _, s := range stages {
+		for _, a := range s.Actions {
+			b, err := json.Marshal(a)
+			require.NoError(t, err)
+			if m := hash.Find(projectHash.ReplaceAll(b, nil)); m != nil {
+				t.Errorf("%s: action %s carries an asset hash, which changes the pipeline's structure with every release: %s", s.Name, a.Name, m)
+			}
+		}
+	}
 	total := 0
 	for _, s := range stages {
 		total += len(s.Actions)
