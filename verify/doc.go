@@ -52,6 +52,7 @@
 //	SP014 min-healthy-hosts         SP029 gate-in-rolling-back-stage (warning)
 //	                                SP030 two-phase-in-one-release
 //	                                SP031 upgrade-downgrade-test (warning)
+//	                                SP032 rollback-across-structure-versions
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one
@@ -60,7 +61,13 @@
 // without an upgrade-downgrade test: a pre-production stage, before the
 // first production one, that deploys and whose name matches the config's
 // upgradeDowngrade pattern, or whose Lambda alias controller rolls back to
-// the version live before (Mode downgrade or downgrade-half).
+// the version live before (Mode downgrade or downgrade-half). SP032
+// reports, in a stage that rolls back, an action whose configuration
+// carries a content hash (64 hex digits, as CDK names assets; CDK
+// Pipelines' _PROJECT_CONFIG_HASH variable, a hash of a build project's
+// own settings, excepted): every release becomes a new pipeline structure
+// version, and CodePipeline rolls back only to executions of the current
+// one.
 //
 // # Stage roles
 //
