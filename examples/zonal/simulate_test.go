@@ -10,7 +10,19 @@ import (
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/examples/zonal/fleet"
 	"github.com/safepipe/safepipe/sim"
+	"github.com/safepipe/safepipe/waves"
 )
+
+// model reads the synthesized pipeline for the simulator.
+func model(t *testing.T) (*sim.Model, *waves.Plan) {
+	t.Helper()
+	dir, plan := synthesized(t)
+	a, err := sim.Load(dir, sim.Limits{})
+	require.NoError(t, err)
+	m, err := sim.NewModel(a)
+	require.NoError(t, err)
+	return m, plan
+}
 
 // TestSimulateAnotherAZFiring: the region's aggregate is its AZs'
 // together. While the second AZ of the first region bakes, the first AZ's
@@ -19,12 +31,7 @@ import (
 // the third AZ never starts. When each step watched only its own AZ, every
 // stage of this run succeeded.
 func TestSimulateAnotherAZFiring(t *testing.T) {
-	dir, plan := synthesized(t)
-	a, err := sim.Load(dir, sim.Limits{})
-	require.NoError(t, err)
-	m, err := sim.NewModel(a)
-	require.NoError(t, err)
-
+	m, plan := model(t)
 	first := plan.Stages[0].Targets[0].Region
 	var azs []string
 	for _, s := range plan.Stages {
@@ -63,11 +70,7 @@ func TestSimulateAnotherAZFiring(t *testing.T) {
 // serves at most a tenth of its region (one host of the region's fleet)
 // during its bake.
 func TestSimulateHappyPath(t *testing.T) {
-	dir, plan := synthesized(t)
-	a, err := sim.Load(dir, sim.Limits{})
-	require.NoError(t, err)
-	m, err := sim.NewModel(a)
-	require.NoError(t, err)
+	m, plan := model(t)
 	res, err := sim.Run(m, sim.Options{Start: time.Date(2026, 1, 5, 9, 0, 0, 0, m.Location())})
 	require.NoError(t, err)
 	assert.Empty(t, res.Violations)
