@@ -1,6 +1,9 @@
 # safepipe: the two commands are `make synth` and `make test`.
 SHELL := /bin/bash
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Node 20 is past its end of life: jsii's banner for that has its own switch,
+# the list of major versions to keep quiet about (jsii-runtime's checkNode).
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 GO ?= go
 
 .PHONY: synth test vet verify plan snapshot-update bench bench-synth fuzz tools clean
@@ -26,7 +29,7 @@ verify: synth
 vet: tools
 	$(GO) vet ./...
 
-## plan: print the reference plan (waves, stages, bakes, timeline).
+## plan: print the default zonal plan (waves, stages, bakes, timeline); safepipe plan --from cdk.out prints the synthesized one's.
 plan:
 	$(GO) run ./cmd/safepipe plan
 

@@ -25,7 +25,10 @@
 //     characters per composite rule; past either, the aggregate is split
 //     into nested composites <prefix>-aggregate-rollback-part-N and the top
 //     alarm ORs the parts, so the name never changes;
-//   - the one-box alarm <prefix>-onebox-rollback on one-box-scoped metrics;
+//   - the one-box alarm <prefix>-onebox-rollback on one-box-scoped metrics
+//     OR the aggregate. A one-box that stays in the fleet after its step
+//     (OneBox.Persistent: an EC2 instance or group) serves the region from
+//     then on, so the aggregate ORs its alarms too;
 //   - the bake alarms <prefix>-bake and <prefix>-onebox-bake: the aggregate
 //     (or one-box) alarm OR a low-traffic alarm, so that a region that
 //     served too little traffic during the bake fails promotion instead of

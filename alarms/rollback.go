@@ -3,7 +3,7 @@ package alarms
 import (
 	"errors"
 	"fmt"
-	"github.com/safepipe/safepipe/internal/synth"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/internal/synth"
 )
 
 // Traffic is the minimum traffic a region (or its one-box) must serve
@@ -45,6 +47,13 @@ type OneBox struct {
 	// Traffic is the one-box's minimum traffic. Default: none (the one-box
 	// bake alarm is the one-box alarm alone).
 	Traffic *Traffic
+	// Persistent says the one-box keeps serving after its step: an EC2
+	// instance or group that stays in the fleet, which later steps deploy
+	// with the rest. Its alarms then watch the region's traffic too, so the
+	// aggregate ORs them (the region's later bakes and blockers see a
+	// failing one-box host). Default: false (a one-box that ends with its
+	// deployment: a Lambda version's share, a canary task set).
+	Persistent bool
 }
 
 // RollbackAlarmsProps configure a team's alarms in one region.
@@ -158,6 +167,18 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 	for _, c := range children {
 		r.metric = append(r.metric, c.Alarm)
 	}
+	var obMetric []Child // the one-box-scoped alarms
+	if ob := p.OneBox; ob != nil {
+		for _, s := range ob.Services {
+			obMetric = append(obMetric, serviceAlarms(r, p.Names, s, true)...)
+		}
+		for _, c := range obMetric {
+			r.oneBoxMetric = append(r.oneBoxMetric, c.Alarm)
+		}
+		if ob.Persistent {
+			children = append(children, obMetric...)
+		}
+	}
 	children = append(children, p.Extra...)
 	for _, c := range children {
 		r.high = append(r.high, c.Name)
@@ -170,14 +191,7 @@ func NewRollbackAlarms(scope constructs.Construct, id *string, props *RollbackAl
 	r.aggregate = agg.Alarm()
 	r.bake = bakeAlarm(r, "Bake", p.Names, false, Child{Alarm: r.aggregate, Name: p.Names.Aggregate()}, p.Traffic)
 	if ob := p.OneBox; ob != nil {
-		var obChildren []Child
-		for _, s := range ob.Services {
-			obChildren = append(obChildren, serviceAlarms(r, p.Names, s, true)...)
-		}
-		for _, c := range obChildren {
-			r.oneBoxMetric = append(r.oneBoxMetric, c.Alarm)
-		}
-		obChildren = append(obChildren, ob.Extra...)
+		obChildren := append(slices.Clip(obMetric), ob.Extra...)
 		// A regression the one-box causes region-wide must stop it too.
 		obChildren = append(obChildren, Child{Alarm: r.aggregate, Name: p.Names.Aggregate()})
 		one := NewAggregateAlarm(r, jsii.String("OneBox"), &AggregateAlarmProps{

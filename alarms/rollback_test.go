@@ -174,3 +174,45 @@ func TestInvalidPropsAreReportedNotPanicked(t *testing.T) {
 	msgs := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("Bad Team")))
 	assert.NotEmpty(t, *msgs, "the problem is a synth error too")
 }
+
+// TestPersistentOneBoxJoinsTheAggregate: an EC2 one-box (a group that
+// stays in the fleet after its step) serves the region's traffic from then
+// on, so its high-severity alarms are the region's: the aggregate ORs them
+// (and the one-box alarm still ORs the aggregate). A one-box that ends with
+// its deployment (a Lambda version) stays out of the aggregate.
+func TestPersistentOneBoxJoinsTheAggregate(t *testing.T) {
+	for _, persistent := range []bool{false, true} {
+		stack := newStack()
+		hosts := func(group string) ServiceSpec {
+			return ServiceSpec{Name: "hosts", Preset: PresetEC2, Dimensions: map[string]string{"AutoScalingGroupName": group}, CPU: &Threshold{Value: 90}, UnhealthyHosts: &Threshold{Value: 1}}
+		}
+		ra := NewRollbackAlarms(stack, jsii.String("Alarms"), &RollbackAlarmsProps{
+			Names: shop, Services: []ServiceSpec{hosts("fleet")},
+			OneBox: &OneBox{Services: []ServiceSpec{hosts("onebox")}, Persistent: persistent},
+		})
+		require.NoError(t, ra.Err())
+		tpl := assertions.Template_FromStack(stack, nil)
+		names := map[string]string{} // logical ID → name
+		for id, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::Alarm"), nil) {
+			names[id] = (*r)["Properties"].(map[string]any)["AlarmName"].(string)
+		}
+		var aggregate []string
+		for _, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
+			p := (*r)["Properties"].(map[string]any)
+			if p["AlarmName"] == shop.Aggregate() {
+				for _, id := range refs(p["AlarmRule"]) {
+					aggregate = append(aggregate, names[id])
+				}
+			}
+		}
+		sort.Strings(aggregate)
+		want := []string{"shop-prod-hosts-cpu", "shop-prod-hosts-unhealthy-hosts"}
+		if persistent {
+			want = []string{"shop-prod-hosts-cpu", "shop-prod-hosts-onebox-cpu", "shop-prod-hosts-onebox-unhealthy-hosts", "shop-prod-hosts-unhealthy-hosts"}
+		}
+		assert.Equal(t, want, aggregate, "persistent %v", persistent)
+		high := ra.HighSeverity()
+		sort.Strings(high)
+		assert.Equal(t, want, high, "HighSeverity names what the aggregate ORs")
+	}
+}

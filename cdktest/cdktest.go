@@ -17,24 +17,62 @@ package cdktest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
 )
 
 // Main runs a test binary's tests in one jsii process, quiet about Node's
-// end of life, and closes it before exiting.
+// end of life, closes it, and removes the binary's TempDirs before exiting.
 func Main(m *testing.M) {
 	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	code := m.Run()
 	jsii.Close()
+	if err := removeTempDirs(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(code)
+}
+
+var (
+	tempMu   sync.Mutex
+	tempDirs []string
+)
+
+// TempDir makes a directory that lives as long as the test binary, for an
+// app synthesized once and read by several tests (t.TempDir lives as long
+// as one test); Main removes it. A synthesized app is tens of megabytes,
+// so a directory left behind on every run fills the disk.
+func TempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	tempDirs = append(tempDirs, dir)
+	return dir, nil
+}
+
+// removeTempDirs removes every TempDir made so far.
+func removeTempDirs() error {
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	var errs []error
+	for _, d := range tempDirs {
+		errs = append(errs, os.RemoveAll(d))
+	}
+	tempDirs = nil
+	return errors.Join(errs...)
 }
 
 // update is the -update flag, defined here unless the test binary already

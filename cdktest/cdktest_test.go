@@ -46,3 +46,12 @@ func (f *fakeT) Fatalf(format string, args ...any) { f.errs = append(f.errs, spr
 func (f *fakeT) Fatal(args ...any)                 { f.errs = append(f.errs, sprintf("%v", args...)) }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func TestTempDirIsRemoved(t *testing.T) {
+	dir, err := TempDir("cdktest-*")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.json"), []byte("{}"), 0o644))
+	require.NoError(t, removeTempDirs())
+	_, err = os.Stat(dir)
+	assert.True(t, os.IsNotExist(err), "removed with its content")
+}

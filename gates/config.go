@@ -72,8 +72,9 @@ type Alarm struct {
 	Role string `json:"role,omitempty"`
 	// Stack is the CloudFormation stack that creates the alarm. While that
 	// stack does not exist (the region's first deployment), a missing alarm
-	// does not block entry; once it exists, a missing alarm does. Default:
-	// "" (a missing alarm always blocks).
+	// neither blocks entry nor breaches a bake; once it exists, a missing
+	// alarm does both. Default: "" (a missing alarm always blocks and
+	// breaches).
 	Stack string `json:"stack,omitempty"`
 }
 

@@ -199,7 +199,7 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		for _, r := range s.Prepared {
 			checkPrepared(&d, r, ledger(r))
 		}
-		checkBake(ctx, &d, s, st, stagesErr, read, o, now)
+		checkBake(ctx, &d, s, st, stagesErr, read, stackExists, o, now)
 		out = append(out, d)
 	}
 	return out
@@ -267,14 +267,10 @@ func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool
 	case r.err != nil:
 		block("cannot be read (%v)", r.err)
 	case !r.found && a.Stack != "" && stackExists != nil:
-		exists, err := stackExists(a)
-		switch {
-		case err != nil:
-			block("does not exist, and stack %s cannot be read (%v)", a.Stack, err)
-		case exists:
-			block("does not exist although stack %s, which creates it, does", a.Stack)
-		default:
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: not created yet (stack %s does not exist: the first deployment there)", where, a.Stack))
+		if why, excused := missing(a, stackExists); excused {
+			d.Notes = append(d.Notes, where+": "+why)
+		} else {
+			block("%s", why)
 		}
 	case !r.found:
 		block("does not exist")
@@ -283,7 +279,21 @@ func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool
 	}
 }
 
-func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, o Observer, now time.Time) {
+// missing judges an alarm that does not exist although the stack that
+// creates it is named: excused only while that stack does not exist (the
+// first deployment there); an unreadable stack is not excused.
+func missing(a Alarm, stackExists func(Alarm) (bool, error)) (why string, excused bool) {
+	exists, err := stackExists(a)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("does not exist, and stack %s cannot be read (%v)", a.Stack, err), false
+	case exists:
+		return fmt.Sprintf("does not exist although stack %s, which creates it, does", a.Stack), false
+	}
+	return fmt.Sprintf("not created yet (stack %s does not exist: the first deployment there)", a.Stack), true
+}
+
+func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, stackExists func(Alarm) (bool, error), o Observer, now time.Time) {
 	if len(s.Bake) == 0 {
 		return
 	}
@@ -307,6 +317,18 @@ func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesE
 		switch {
 		case r.err != nil:
 			breach("cannot be read (%v)", r.err)
+			continue
+		case !r.found && a.Stack != "":
+			// A zonal stage also watches the aggregates of its region's
+			// other AZs: before an AZ's stack exists (the region's first
+			// deployment), its alarms cannot. The stage's own alarms are
+			// created by the stack it just deployed, so they are never
+			// excused.
+			if why, excused := missing(a, stackExists); excused {
+				d.Notes = append(d.Notes, where+": "+why)
+			} else {
+				breach("%s", why)
+			}
 			continue
 		case !r.found:
 			breach("does not exist after the stage deployed")

@@ -19,6 +19,7 @@ type world struct {
 	alarms    map[Place]map[string]State
 	history   map[string][]Transition // by alarm name
 	stacks    map[string]bool         // "account/region/stack"
+	stackErr  error
 	stages    map[string]StageState
 	stagesErr error
 	placeErr  map[Place]error
@@ -50,7 +51,7 @@ func (w *world) History(_ context.Context, _ Place, name string, since time.Time
 }
 
 func (w *world) StackExists(_ context.Context, p Place, stack string) (bool, error) {
-	return w.stacks[p.Account+"/"+p.Region+"/"+stack], nil
+	return w.stacks[p.Account+"/"+p.Region+"/"+stack], w.stackErr
 }
 
 func (w *world) Stages(context.Context) (map[string]StageState, error) {
@@ -200,7 +201,17 @@ func TestBake(t *testing.T) {
 				{At: start.Add(-10 * time.Minute), From: StateAlarm, To: StateOK},
 			}}
 		}},
-		{name: "missing after deploying", now: open, mutate: func(w *world) { delete(w.alarms[euw1], "t-prod-bake") }, breached: "does not exist after the stage deployed"},
+		{name: "missing after deploying", now: open, mutate: func(w *world) { delete(w.alarms[euw1], "t-prod-bake") }, breached: "does not exist although stack svc, which creates it, does"},
+		// Another AZ's aggregate, watched by a zonal stage whose cell deploys
+		// first: before that AZ's stack exists, its alarm cannot.
+		{name: "missing, of a stack not created yet", now: open, mutate: func(w *world) {
+			delete(w.alarms[use1], "t-prod-bake")
+			delete(w.stacks, prod+"/us-east-1/svc")
+		}},
+		{name: "missing, of a stack that cannot be read", now: open, mutate: func(w *world) {
+			delete(w.alarms[use1], "t-prod-bake")
+			w.stackErr = errors.New("AccessDenied")
+		}, breached: "stack svc cannot be read (AccessDenied)"},
 		{name: "no data early in the bake is fine", now: open, mutate: func(w *world) { w.alarms[euw1]["t-prod-bake"] = StateInsufficientData }},
 		{name: "no data at the end of the bake", now: start.Add(59 * time.Minute), mutate: func(w *world) { w.alarms[euw1]["t-prod-bake"] = StateInsufficientData }, breached: "has no data at the end of the bake"},
 		{name: "a rollback execution opens both gates", now: open, mutate: func(w *world) {

@@ -233,10 +233,9 @@
 //
 // Said in the result's notes when an assembly uses them: EC2/on-premises
 // and ECS blue/green deployments made by pipeline CodeDeploy actions
-// (safepipe's server deploy CodeBuild action is modelled, above)
 // (the action succeeds after Options.ActionMinutes and its traffic is not
-// tracked; zonal configurations are therefore not simulated); deployment
-// configurations the simulator does not know (traffic moves at once, with
+// tracked; safepipe's server deploy CodeBuild step is modelled, above),
+// and a server deployment's ZonalConfig; deployment configurations the simulator does not know (traffic moves at once, with
 // a note); lifecycle hooks; the ECS circuit breaker (faults are alarms,
 // not failing tasks); IAM (every read is allowed; the permissions are
 // verify's concern); metrics other than the gate metrics (service alarms

@@ -327,3 +327,31 @@ func (m *Model) firstMetricChild(d *AlarmDef, depth int) (AlarmKey, bool) {
 	}
 	return AlarmKey{}, false
 }
+
+// checkUnprepared checks Options.Unprepared against the model: every
+// region must be one a stage deploys to. It returns a note for each region
+// that changes nothing because no stage's gate waits for a two-phase change
+// to be prepared (the release activates none).
+func checkUnprepared(m *Model, regions []string) ([]string, error) {
+	deployed := map[string]bool{}
+	waits := false
+	for _, st := range m.Pipeline.Stages {
+		for _, r := range st.Regions() {
+			deployed[r] = true
+		}
+		if st.Gate != nil && len(st.Gate.Prepared) > 0 {
+			waits = true
+		}
+	}
+	var errs []error
+	var notes []string
+	for _, r := range regions {
+		switch {
+		case !deployed[r]:
+			errs = append(errs, fmt.Errorf("sim: unprepared region %s: no stage of the pipeline deploys there", r))
+		case !waits:
+			notes = append(notes, fmt.Sprintf("unprepared %s changes nothing: no stage of this release waits for a two-phase change to be prepared (it activates none)", r))
+		}
+	}
+	return notes, errors.Join(errs...)
+}

@@ -446,21 +446,8 @@ func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action 
 				a.Commands = buildCommands(spec)
 			}
 		}
-		// The action's EnvironmentVariables, "The environment variables for
-		// the action." (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_EnvironmentVariable.html),
-		// are taken over the project's (sim/doc.go: assumed, as CodeBuild
-		// overrides a project's variables with a build's).
-		if raw, ok := a.Config["EnvironmentVariables"]; ok {
-			vars, err := parseActionEnv(raw)
-			if err != nil {
-				a.EnvErr = err.Error()
-			}
-			if a.Env == nil {
-				a.Env = map[string]string{}
-			}
-			for _, v := range vars {
-				a.Env[v.Name] = v.Value
-			}
+		if err := actionEnv(a); err != nil {
+			a.EnvErr = err.Error()
 		}
 	}
 	return a
@@ -655,7 +642,7 @@ func parseActionEnv(raw string) ([]actionEnvVar, error) {
 	dec.DisallowUnknownFields()
 	var vars []actionEnvVar
 	if err := dec.Decode(&vars); err != nil {
-		return nil, fmt.Errorf("EnvironmentVariables: %w", err)
+		return nil, fmt.Errorf("EnvironmentVariables is not a list of {name, value, type}: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("EnvironmentVariables: trailing data after the JSON array")

@@ -120,6 +120,10 @@ func Run(m *Model, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	unpreparedNotes, err := checkUnprepared(m, opts.Unprepared)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Pipeline: m.Pipeline.Name, Start: opts.Start.UTC(), Reached: []string{}, RolledBack: []string{}, BlastRadius: []string{},
 		Violations: []Violation{}, Faults: []FaultResult{}, Regions: []RegionResult{}, Closed: []Interval{}, Events: []Event{}, Notes: []string{},
 		Options: RunOptions{DeployMinutes: opts.DeployMinutes, ActionMinutes: opts.ActionMinutes, Executions: opts.Executions,
@@ -127,7 +131,7 @@ func Run(m *Model, opts Options) (*Result, error) {
 	r := &runner{world: newWorld(m, opts, res), faults: faults, stageSt: map[string]gates.StageState{},
 		firstV1: map[string]time.Time{}, fullAt: map[string]time.Time{}, waveBaked: map[int]time.Time{}, prodWave: map[string]int{},
 		oneboxMax: map[string]float64{}, shareLog: map[string][]SharePoint{}, lastShare: map[string]float64{}, violated: map[string]bool{}}
-	for _, n := range m.Notes {
+	for _, n := range append(slices.Clip(m.Notes), unpreparedNotes...) {
 		r.note(n)
 	}
 	r.note(fmt.Sprintf("readings: stage conditions during a rollback execution %s; an OnSuccess alarm rule watches %s; a CodeDeploy alarm already in ALARM when a deployment starts %s",

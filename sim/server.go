@@ -251,6 +251,33 @@ type serverDeploy struct {
 	deadline time.Time
 }
 
+// actionEnv merges a CodeBuild action's own environment variables over its
+// project's: CodePipeline passes them as the build's overrides, which
+// replace "for this build only, the latest ones already defined in the
+// build project" (StartBuild, environmentVariablesOverride,
+// https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html).
+// The action's EnvironmentVariables is a JSON list of {name, value, type}
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html),
+// read strictly by parseActionEnv; what it read is merged even when it
+// also found a problem, which the error names.
+func actionEnv(a *Action) error {
+	raw, ok := a.Config["EnvironmentVariables"]
+	if !ok {
+		return nil
+	}
+	vars, err := parseActionEnv(raw)
+	if a.Env == nil {
+		a.Env = map[string]string{}
+	}
+	for _, v := range vars {
+		a.Env[v.Name] = v.Value
+	}
+	if err != nil {
+		return fmt.Errorf("action %s: %w", a.Name, err)
+	}
+	return nil
+}
+
 // isServerDeploy: a CodeBuild action whose environment names a CodeDeploy
 // deployment group (safepipe's server deploy step).
 func isServerDeploy(a *Action) bool {

@@ -380,14 +380,17 @@ func (ix *alarmIndex) highSeverity(templates []*Template) []*alarm {
 	return out
 }
 
-// aggregates returns the alarms that play the aggregate role in an
-// account and region: pure-OR composites of a stack there whose children
-// include every high-severity alarm.
-func (ix *alarmIndex) aggregates(account, region string, templates []*Template, high []*alarm) []*alarm {
+// composites returns the composite alarms of the stacks in an account and
+// region.
+func (ix *alarmIndex) composites(account, region string, templates []*Template) []*alarm {
+	return ix.inEnv(account, region, templates, func(a *alarm) bool { return a.composite })
+}
+
+// inEnv returns the alarms of the stacks in an account and region ("" for
+// either matches any) that keep accepts, each once, in template and
+// logical ID order.
+func (ix *alarmIndex) inEnv(account, region string, templates []*Template, keep func(*alarm) bool) []*alarm {
 	var out []*alarm
-	if len(high) == 0 {
-		return nil
-	}
 	for _, t := range templates {
 		if t.Region != region && t.Region != "" && region != "" {
 			continue
@@ -396,10 +399,20 @@ func (ix *alarmIndex) aggregates(account, region string, templates []*Template, 
 			continue
 		}
 		for _, id := range sortedKeys(ix.byRes[t]) {
-			if a := ix.byRes[t][id]; a.covers(high) && !slices.Contains(out, a) {
+			if a := ix.byRes[t][id]; keep(a) && !slices.Contains(out, a) {
 				out = append(out, a)
 			}
 		}
 	}
 	return out
+}
+
+// aggregates returns the alarms that play the aggregate role in an
+// account and region: pure-OR composites of a stack there whose children
+// include every high-severity alarm.
+func (ix *alarmIndex) aggregates(account, region string, templates []*Template, high []*alarm) []*alarm {
+	if len(high) == 0 {
+		return nil
+	}
+	return ix.inEnv(account, region, templates, func(a *alarm) bool { return a.covers(high) })
 }

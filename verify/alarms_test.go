@@ -149,3 +149,87 @@ func TestTrafficFloorsAreNotHighSeverity(t *testing.T) {
 	got = rulesOf(rep)
 	assert.NotZero(t, got[RuleBlocker], "%v", got)
 }
+
+// TestAggregateByCells: a zonal service keeps one aggregate per AZ stack
+// (alarm names are unique per region, and a composite can only OR alarms
+// that exist, so no single composite can OR the alarms of AZ stacks deployed
+// later). A gate that watches every cell's aggregate watches the region: the
+// cells' pure-OR composites play the aggregate role together. Watching some
+// of them does not.
+func TestAggregateByCells(t *testing.T) {
+	const cell2 = "orders-cell2-aggregate-rollback"
+	fixture := func(watchEntry, watchBake, aggregate bool) string {
+		return copyAssembly(t, "testdata/assembly-pass", func(rel, s string) string {
+			switch {
+			case strings.Contains(rel, "Prod-W1-") && strings.HasSuffix(rel, ".template.json"):
+				// A second cell: its high-severity alarm, and its aggregate.
+				var tpl map[string]any
+				require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+				res := tpl["Resources"].(map[string]any)
+				var db map[string]any
+				b, _ := json.Marshal(res["ApiFaultRate"])
+				require.NoError(t, json.Unmarshal(b, &db))
+				db["Properties"].(map[string]any)["AlarmName"] = "orders-cell2-api-fault-rate"
+				res["Cell2FaultRate"] = db
+				// The second cell's deployment watches it.
+				dg := res["DeploymentGroup"].(map[string]any)["Properties"].(map[string]any)["AlarmConfiguration"].(map[string]any)
+				dg["Alarms"] = append(dg["Alarms"].([]any), map[string]any{"Name": map[string]any{"Ref": "Cell2FaultRate"}})
+				if aggregate {
+					res["Cell2Aggregate"] = map[string]any{"Type": "AWS::CloudWatch::CompositeAlarm", "Properties": map[string]any{
+						"AlarmName": cell2,
+						"AlarmRule": map[string]any{"Fn::Join": []any{"", []any{"(ALARM(\"", map[string]any{"Fn::GetAtt": []any{"Cell2FaultRate", "Arn"}}, "\"))"}}},
+					}}
+				}
+				b, _ = json.Marshal(tpl)
+				return string(b)
+			case rel == "Pipeline.template.json":
+				if watchEntry {
+					s = strings.ReplaceAll(s, "us-east-1 orders-aggregate-rollback", `us-east-1 orders-aggregate-rollback\narn:aws:iam::333333333333:role/cdk-hnb659fds-lookup-role-333333333333-us-east-1 us-east-1 `+cell2)
+				}
+				if !watchBake {
+					return s
+				}
+				var tpl map[string]any
+				require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+				for _, r := range tpl["Resources"].(map[string]any) {
+					if r.(map[string]any)["Type"] != "AWS::CodePipeline::Pipeline" {
+						continue
+					}
+					for _, st := range r.(map[string]any)["Properties"].(map[string]any)["Stages"].([]any) {
+						st := st.(map[string]any)
+						if !strings.HasPrefix(st["Name"].(string), "Prod-W1-") {
+							continue
+						}
+						cond := st["OnSuccess"].(map[string]any)["Conditions"].([]any)[0].(map[string]any)
+						rules := cond["Rules"].([]any)
+						var second map[string]any
+						b, _ := json.Marshal(rules[0])
+						require.NoError(t, json.Unmarshal(b, &second))
+						second["Name"] = "Bake-us-east-1-cell2"
+						second["Configuration"].(map[string]any)["AlarmName"] = cell2
+						cond["Rules"] = append(rules, second)
+					}
+				}
+				b, _ := json.Marshal(tpl)
+				return string(b)
+			}
+			return s
+		})
+	}
+	for _, tc := range []struct {
+		name                         string
+		watchEntry, watchBake, cell2 bool
+		want                         map[string]int
+	}{
+		{"every cell's aggregate watched at entry and bake", true, true, true, map[string]int{}},
+		{"the second cell not watched at entry", false, true, true, map[string]int{RuleBlocker: 2}},
+		{"the second cell not watched in the bake", true, false, true, map[string]int{RuleBakeMissing: 2}},
+		{"the second cell has no aggregate", false, false, false, map[string]int{RuleAggregate: 1, RuleBlocker: 2, RuleBakeMissing: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Assembly(fixture(tc.watchEntry, tc.watchBake, tc.cell2), nil)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, rulesOf(rep), "%+v", rep.Findings)
+		})
+	}
+}

@@ -146,12 +146,46 @@ func ReadConfig(r io.Reader) (*Config, error) {
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("verify: config: %s", Escape(err.Error()))
+		return nil, fmt.Errorf("verify: config: %s", Escape(typeError(err)))
 	}
 	if _, err := c.compile(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// typeError says what encoding/json's type errors mean in the config's
+// own terms: the field, as the file spells it, and what belongs there.
+func typeError(err error) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	want := "a string"
+	switch te.Type.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		if te.Value == "number" || strings.HasPrefix(te.Value, "number ") {
+			return fmt.Sprintf("%s: %s is not a whole number in range", te.Field, strings.TrimPrefix(te.Value, "number "))
+		}
+		want = "a number"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Slice:
+		want = "a list"
+	case reflect.Struct, reflect.Map:
+		want = "an object"
+	}
+	return fmt.Sprintf("%s: %s where %s belongs", te.Field, article(te.Value), want)
+}
+
+func article(v string) string {
+	switch v {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	}
+	return "a " + v
 }
 
 // exactKeys checks a decoded JSON value against a struct type: every

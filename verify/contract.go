@@ -1,7 +1,9 @@
 package verify
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -56,7 +58,107 @@ func (c *checker) whyNoAggregate(account, region string) string {
 		}
 		names = append(names, Escape(h.String()))
 	}
-	return fmt.Sprintf("no composite alarm of a stack there ORs the region's %d high-severity alarm(s) (%s)", len(high), strings.Join(names, ", "))
+	msg := fmt.Sprintf("no composite alarm of a stack there ORs the region's %d high-severity alarm(s) (%s)", len(high), strings.Join(names, ", "))
+	if _, left := c.uncovered(account, region, nil); len(left) > 0 && len(left) < len(high) {
+		msg += fmt.Sprintf(", nor do its composites together: %d are in none (%s)", len(left), Escape(left[0].String()))
+	}
+	return msg
+}
+
+// The aggregate role played together. A service deployed per AZ or cell
+// keeps one aggregate per cell stack: alarm names are unique per account
+// and region (alarms.Names), and a composite alarm can only OR alarms that
+// exist when it is created ("When you create a composite alarm, you
+// specify a rule expression for the alarm that takes into account the
+// alarm states of other alarms that you have created."
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html;
+// CloudFormation reports "Could not save the composite alarm as alarms ...
+// in the alarm rule do not exist", awsdocs/aws-cloudformation-user-guide
+// issue 911), so no single composite can OR the alarms of cell stacks that
+// later stages create. A gate that watches every cell's aggregate watches
+// the region: pure-OR composites of the region whose children, together,
+// include every high-severity alarm play the role together.
+
+// uncovered returns the region's high-severity alarms (from its
+// production templates) and those of them that no pure-OR composite of
+// watched ORs (every composite of the region's stacks when watched is nil),
+// in a stable order.
+func (c *checker) uncovered(account, region string, watched []*alarm) (high, left []*alarm) {
+	k := envKey(account, region)
+	if len(c.prodTemplates[k]) == 0 {
+		return nil, nil
+	}
+	high = c.alarms.highSeverity(c.prodTemplates[k])
+	if watched == nil {
+		watched = c.alarms.composites(account, region, c.templates)
+	}
+	in := map[string]bool{}
+	for _, a := range watched {
+		if a.composite && a.pureOr {
+			maps.Copy(in, a.orClosure())
+		}
+	}
+	for _, h := range high {
+		if !in[h.key()] {
+			left = append(left, h)
+		}
+	}
+	return high, left
+}
+
+// coveredTogether reports whether the pure-OR composites of watched (all
+// of the region's when nil) together OR every high-severity alarm of a
+// region where production deploys.
+func (c *checker) coveredTogether(account, region string, watched []*alarm) bool {
+	high, left := c.uncovered(account, region, watched)
+	return len(high) > 0 && len(left) == 0
+}
+
+// aggregateWatches returns the watches that play the aggregate role in
+// their region: alone (playsAggregate, or extra), or together with the
+// other watches of that account and region (uncovered). A group that plays
+// it together watches for as long as its shortest member.
+func (c *checker) aggregateWatches(p Pipeline, ws []Watch, extra func(Watch) bool) []Watch {
+	var out []Watch
+	type env struct{ account, region string }
+	groups := map[env][]Watch{}
+	var order []env
+	for _, w := range ws {
+		if c.playsAggregate(p, w) || (extra != nil && extra(w)) {
+			out = append(out, w)
+			continue
+		}
+		account := cmp.Or(w.Account, p.Account)
+		e := env{account, w.Region}
+		if _, seen := groups[e]; !seen {
+			order = append(order, e)
+		}
+		groups[e] = append(groups[e], w)
+	}
+	if !c.asm {
+		return out
+	}
+	for _, e := range order {
+		g := groups[e]
+		var alarms []*alarm
+		for _, w := range g {
+			if a := c.alarms.lookup(e.account, e.region, w.Alarm); a != nil && a.composite && a.pureOr {
+				alarms = append(alarms, a)
+			}
+		}
+		if len(alarms) < 2 || !c.coveredTogether(e.account, e.region, alarms) {
+			continue
+		}
+		shortest := g[0].Minutes
+		for _, w := range g {
+			shortest = min(shortest, w.Minutes)
+		}
+		for _, w := range g {
+			w.Minutes = shortest
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // playsAggregate reports whether a watched alarm plays the aggregate role

@@ -52,6 +52,7 @@
 //	SP014 min-healthy-hosts         SP029 gate-in-rolling-back-stage (warning)
 //	                                SP030 two-phase-in-one-release
 //	                                SP031 upgrade-downgrade-test (warning)
+//	                                SP032 rollback-across-structure-versions
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one
@@ -60,7 +61,13 @@
 // without an upgrade-downgrade test: a pre-production stage, before the
 // first production one, that deploys and whose name matches the config's
 // upgradeDowngrade pattern, or whose Lambda alias controller rolls back to
-// the version live before (Mode downgrade or downgrade-half).
+// the version live before (Mode downgrade or downgrade-half). SP032
+// reports, in a stage that rolls back, an action whose configuration
+// carries a content hash (64 hex digits, as CDK names assets; CDK
+// Pipelines' _PROJECT_CONFIG_HASH variable, a hash of a build project's
+// own settings, excepted): every release becomes a new pipeline structure
+// version, and CodePipeline rolls back only to executions of the current
+// one.
 //
 // # Stage roles
 //
@@ -113,9 +120,11 @@
 // bake when it runs after them. safepipe's gate controller (one
 // CloudWatchAlarm rule per gate, on an alarm a Lambda function sets from
 // every alarm the stage watches) is read through the gates.json beside the
-// function's code in the assembly: its rules count as the blockers and bake
-// alarms listed there, and its organisation alarm as declared external; a
-// gate alarm whose gates.json is missing counts as nothing. The entry gate
+// function's code in the assembly (for a template checked alone, the copy
+// the function carries as "safepipe:gates" metadata): its rules count as
+// the blockers and bake alarms listed there, and its organisation alarm as
+// declared external; a gate alarm whose configuration is missing counts as
+// nothing, and a malformed one is an error. The entry gate
 // of a stage that gates.json holds to the window ("window": true) is that
 // stage's window, and the window in gates.json (days, hours, zone,
 // holidays) is checked like a cron: open all week or never open is SP021.
@@ -149,7 +158,13 @@
 // A composite alarm plays the aggregate role in an account and region when
 // it is in a stack of the assembly there, its rule is a disjunction of
 // ALARM states (through nested composites), and its children include every
-// high-severity alarm. Config.Aggregate names further aggregates; an
+// high-severity alarm. Composites can also play it together: a service
+// deployed per AZ or cell keeps one aggregate per cell stack (a composite
+// can only OR alarms that exist, so no single one can OR the alarms of
+// cell stacks later stages create), and the pure-OR composites of a region
+// whose children together include every high-severity alarm play the role
+// when a gate watches all of them (a bake so watched lasts as long as its
+// shortest watch). Config.Aggregate names further aggregates; an
 // external alarm can be declared with the role. Names never decide the
 // role. In a single template verify cannot see the stacks, so any alarm
 // counts unless Config.Aggregate is set.

@@ -133,3 +133,54 @@ func TestGateController(t *testing.T) {
 		assert.ErrorContains(t, err, `gates.json:1:16: duplicate key "version"`)
 	})
 }
+
+// TestGateControllerInALoneTemplate: the pipeline's template alone (no
+// assembly, so no asset directory) still carries the controller's
+// configuration, as metadata on its function ("safepipe:gates"): verify
+// reads the gate rules as the alarms they stand for instead of reporting
+// every gated stage as unguarded.
+func TestGateControllerInALoneTemplate(t *testing.T) {
+	raw, err := os.ReadFile("testdata/assembly-gates/Pipeline.template.json")
+	require.NoError(t, err)
+	assets, err := filepath.Glob("testdata/assembly-gates/asset.*/gates.json")
+	require.NoError(t, err)
+	require.Len(t, assets, 1)
+	cfgRaw, err := os.ReadFile(assets[0])
+	require.NoError(t, err)
+	withMetadata := func(cfg any) string {
+		var tpl map[string]any
+		require.NoError(t, json.Unmarshal(raw, &tpl))
+		for _, r := range tpl["Resources"].(map[string]any) {
+			r := r.(map[string]any)
+			if r["Type"] == "AWS::Lambda::Function" && cfg != nil {
+				r["Metadata"] = map[string]any{"safepipe:gates": cfg}
+			}
+			if r["Type"] == "AWS::CodePipeline::Pipeline" {
+				// Alone, the pipeline's region is its home artifact store's,
+				// as CDK Pipelines writes it for a cross-region pipeline (the
+				// assembly's manifest says it for the fixture).
+				r["Properties"].(map[string]any)["ArtifactStores"] = []any{map[string]any{
+					"Region": "us-west-2", "ArtifactStore": map[string]any{"Type": "S3", "Location": map[string]any{"Ref": "ArtifactsBucket"}},
+				}}
+			}
+		}
+		b, _ := json.Marshal(tpl)
+		return string(b)
+	}
+	var cfg any
+	require.NoError(t, json.Unmarshal(cfgRaw, &cfg))
+
+	rep, err := TemplateReader(strings.NewReader(withMetadata(nil)), "Pipeline.template.json", nil)
+	require.NoError(t, err)
+	unguarded := rulesOf(rep)
+	assert.NotZero(t, unguarded[RuleBlocker]+unguarded[RuleBakeMissing], "without the configuration the gates cannot be read: %v", unguarded)
+
+	rep, err = TemplateReader(strings.NewReader(withMetadata(cfg)), "Pipeline.template.json", nil)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings)
+
+	// A malformed configuration is an error, not a silent pass.
+	_, err = TemplateReader(strings.NewReader(withMetadata(map[string]any{"version": 7})), "Pipeline.template.json", nil)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "safepipe:gates")
+}

@@ -262,7 +262,7 @@ func TestHostileConfig(t *testing.T) {
 		`{"suppressions": [{"rule": "SP005", "Reason": "r"}]}`:  `config.suppressions[0]: unknown field "Reason" (did you mean "reason"?)`,
 		`{"floors": {"firstWaveMinutes": 307446455}}`:           "floors.firstWaveMinutes 307446455 is not from 0 to 43200 minutes (limit 43200)",
 		`{"floors": {"firstWaveMinutes": 9223372036854775807}}`: "is not from 0 to 43200 minutes",
-		`{"floors": {"firstWaveMinutes": 1e300}}`:               "cannot unmarshal number 1e300",
+		`{"floors": {"firstWaveMinutes": 1e300}}`:               "config: floors.firstWaveMinutes: 1e300 is not a whole number in range",
 		`{} }`: "data after the JSON document",
 		`{}]}`: "data after the JSON document",
 		`{"externalAlarms": [{"alarm": "org-freeze"}]}`:         `externalAlarms[0] (org-freeze) has no reason`,
@@ -272,6 +272,8 @@ func TestHostileConfig(t *testing.T) {
 		`[]`:                       "config is not an object",
 		strings.Repeat(" ", 2<<20): "config is larger than 1048576 bytes (limit 1048576)",
 		`{"productionAccounts": ["111111111111", "11111111111a"]}`: `productionAccounts[1] "11111111111a"`,
+		`{"productionAccounts": [123]}`:                            `config: productionAccounts: a number where a string belongs`,
+		`{"floors": {"oneBoxMinutes": "60"}}`:                      `config: floors.oneBoxMinutes: a string where a number belongs`,
 	} {
 		_, err := ReadConfig(strings.NewReader(in))
 		if assert.Error(t, err, in) {

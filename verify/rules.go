@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -47,6 +48,7 @@ const (
 	RuleGateInRollback    = "SP029"
 	RuleTwoPhase          = "SP030"
 	RuleUpgradeDowngrade  = "SP031"
+	RuleStructureChurn    = "SP032"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -152,6 +154,9 @@ var Rules = []RuleInfo{
 	{RuleUpgradeDowngrade, "upgrade-downgrade-test", Warning,
 		"A version can be right alone and still break customers while it serves next to the previous one, or when a rollback brings the previous one back; only deploying forward and back in a prod-like environment, with every API and batch job running, shows it before production.",
 		"Add an upgrade-downgrade test before production: in a prod-like, multi-AZ pre-production region, deploy the new version to half, to all, the previous version back the same way, then the new one again, each step baked and gated (safepipe: BasePipelineProps.UpgradeDowngrade). Name its stages so that the config's upgradeDowngrade pattern matches them, or suppress SP031 with the reason."},
+	{RuleStructureChurn, "rollback-across-structure-versions", Error,
+		"A content hash in an action's configuration (an asset key, a revision) changes the pipeline's structure with every release, and CodePipeline only rolls a stage back to an execution started in the current structure version: the stage can never roll back.",
+		"Keep per-release values out of the pipeline's definition: let the action read them when it runs (an output of the stack the stage deploys, a variable of the stage's deploy action, the build's artifact); safepipe's server deploy step reads its revision from the stack's output."},
 }
 
 func ruleInfo(id string) RuleInfo {
@@ -208,6 +213,41 @@ type stageInfo struct {
 
 func envKey(account, region string) string { return account + "/" + region }
 
+// contentHash is a value that changes with content: a SHA-256 in hex, as
+// CDK names assets.
+var contentHash = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// projectConfigHash is CDK Pipelines' own action variable hashing a build
+// project's configuration (to restart the action when the project
+// changes), which a code change leaves as it is.
+var projectConfigHash = regexp.MustCompile(`\{"name":"_PROJECT_CONFIG_HASH","type":"PLAINTEXT","value":"[0-9a-f]{64}"\}`)
+
+// structureChurn reports the actions of a stage that can roll back whose
+// configuration carries a content hash. "The pipeline can only roll back
+// to a previous execution if the previous execution was started in the
+// current pipeline structure version."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html):
+// a value that changes with every release makes every release a new
+// structure version.
+func (c *checker) structureChurn(s Stage, at Finding) {
+	rollsBack := false
+	for _, cd := range []*Condition{s.OnFailure, s.OnSuccess} {
+		rollsBack = rollsBack || cd != nil && cd.Result == "ROLLBACK"
+	}
+	if !rollsBack {
+		return
+	}
+	for _, a := range s.Actions {
+		for _, k := range sortedKeys(a.Configuration) {
+			v := projectConfigHash.ReplaceAllString(a.Configuration[k], "")
+			if h := contentHash.FindString(v); h != "" {
+				c.add(RuleStructureChurn, at, "stage %s rolls back, but action %s's %s carries a content hash (%s…): every release that changes it is a new pipeline structure version, to which no earlier execution belongs, so the stage cannot roll back", Escape(s.Name), Escape(a.Name), Escape(k), h[:12])
+				break
+			}
+		}
+	}
+}
+
 func (c *checker) pipeline(p Pipeline) {
 	where := Finding{Pipeline: p.LogicalID, Template: p.Template.Path}
 	c.pipelineTemplate[p.LogicalID] = p.Template.Path
@@ -225,6 +265,7 @@ func (c *checker) pipeline(p Pipeline) {
 			c.add(RuleLimits, at, "stage %s has %d actions; CodePipeline allows %d", s.Name, n, waves.MaxActionsPerStage)
 		}
 		c.conditionLimits(s, at)
+		c.structureChurn(s, at)
 		if s.BeforeEntry != nil || s.OnSuccess != nil || s.OnFailure != nil {
 			withConditions = append(withConditions, s.Name)
 		}
@@ -332,7 +373,7 @@ func (c *checker) pipeline(p Pipeline) {
 	}
 	if c.asm {
 		for _, e := range envs {
-			if len(c.aggregatesFor(e.account, e.region)) == 0 && !c.externalAggregate(e.account, e.region) {
+			if len(c.aggregatesFor(e.account, e.region)) == 0 && !c.externalAggregate(e.account, e.region) && !c.coveredTogether(e.account, e.region, nil) {
 				f := where
 				f.Stage, f.Region = e.stage, e.region
 				c.add(RuleAggregate, f, "no alarm plays the aggregate role in %s: %s", describeEnv(e.account, e.region), c.whyNoAggregate(e.account, e.region))
@@ -496,10 +537,8 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	}
 	regions := s.DeployRegions()
 	blocked := map[string]bool{}
-	for _, w := range c.blockers(p, s) {
-		if c.playsAggregate(p, w) {
-			blocked[w.Region] = true
-		}
+	for _, w := range c.aggregateWatches(p, c.blockers(p, s), nil) {
+		blocked[w.Region] = true
 	}
 	for _, r := range regions {
 		if !blocked[r] {
@@ -508,12 +547,9 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 			c.add(RuleBlocker, f, "stage %s enters %s without checking an alarm that plays the aggregate role there", s.Name, regionName(r))
 		}
 	}
-	var bakes []Watch
-	for _, w := range c.bakes(p, s) {
-		if c.playsAggregate(p, w) || (c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)) {
-			bakes = append(bakes, w)
-		}
-	}
+	bakes := c.aggregateWatches(p, c.bakes(p, s), func(w Watch) bool {
+		return c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)
+	})
 	if info.bakeRequired && len(bakes) == 0 {
 		c.add(RuleBakeMissing, at, "stage %s has no bake on an aggregate alarm (%s needs %d min)", s.Name, info.position, info.floor)
 	}

@@ -213,6 +213,39 @@ func (r *assemblyReader) readGateAssets(dir string, t *Template) {
 	}
 }
 
+// metadataGates is the template metadata key under which safepipe's
+// pipeline also carries the controller's configuration, on its function
+// (constructs/pipeline, MetadataGates): a template read alone has no asset
+// directory to find gates.json in.
+const metadataGates = "safepipe:gates"
+
+// readGateMetadata reads the controller configuration a lone template
+// carries as metadata. A malformed one is an error: the gates it describes
+// would otherwise be reported as missing, or worse, guessed.
+func readGateMetadata(t *Template, l Limits) error {
+	var errs []error
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		v, ok := r.Metadata[metadataGates]
+		if !ok || r.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		name := fmt.Sprintf("%s (%s metadata of %s)", nameOr(t.Path), metadataGates, id)
+		b, err := json.Marshal(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("verify: %s: %w", Escape(name), err))
+			continue
+		}
+		g, err := parseGateConfig(b, name, l)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("verify: %w", err))
+			continue
+		}
+		t.gates = append(t.gates, g)
+	}
+	return errors.Join(errs...)
+}
+
 // parseGateConfig reads gates.json strictly.
 func parseGateConfig(b []byte, name string, l Limits) (*gateConfig, error) {
 	v, err := DecodeJSON(b, name, l.MaxJSONDepth)

@@ -46,6 +46,9 @@ func TemplateReader(r io.Reader, name string, cfg *Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := readGateMetadata(t, cc.limits); err != nil {
+		return nil, err
+	}
 	return run([]*Template{t}, cc, false, name)
 }
 

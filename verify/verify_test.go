@@ -61,6 +61,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleGateInRollback:    {"fail/SP029-blocker-in-rolling-back-stage.template.json", pipeline},
 		RuleTwoPhase:          {"fail/SP030-prepare-and-activate-in-one-release.template.json", service},
 		RuleUpgradeDowngrade:  {"fail/SP031-no-upgrade-downgrade-test.template.json", pipeline},
+		RuleStructureChurn:    {"fail/SP032-release-value-in-an-action.template.json", pipeline},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]

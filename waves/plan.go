@@ -117,6 +117,10 @@ type Plan struct {
 	ExpediteReason string `json:"expediteReason,omitempty"`
 	// ReservedStages are the non-production stages counted against the limit.
 	ReservedStages int `json:"reservedStages"`
+	// NotOptedIn are the catalog's opt-in regions of the partition that the
+	// policy leaves out because it does not opt into them (Policy.OptIn),
+	// sorted; excluded regions are not listed. Empty for an explicit policy.
+	NotOptedIn []string `json:"notOptedIn,omitempty"`
 }
 
 // Regions returns every region of the plan, in wave order.
@@ -164,6 +168,9 @@ func NewPlan(c *Catalog, policy Policy) (*Plan, error) {
 	}
 	for _, w := range waves {
 		plan.Stages = append(plan.Stages, waveStages(c, p, w)...)
+	}
+	if p.Kind != PolicyExplicit {
+		plan.NotOptedIn = notOptedIn(c, p)
 	}
 	return plan, nil
 }
@@ -224,6 +231,20 @@ func eligible(c *Catalog, p Policy) []Region {
 		}
 		out = append(out, r)
 	}
+	return out
+}
+
+// notOptedIn returns the opt-in regions of the policy's partition that it
+// neither opts into nor excludes, sorted by code.
+func notOptedIn(c *Catalog, p Policy) []string {
+	excluded, optIn := toSet(p.Exclude), toSet(p.OptIn)
+	var out []string
+	for _, r := range c.Regions {
+		if r.Partition == p.Partition && r.OptIn && !excluded[r.Code] && !optIn["*"] && !optIn[r.Code] {
+			out = append(out, r.Code)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

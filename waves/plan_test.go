@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -374,5 +375,39 @@ func TestBatchesProperties(t *testing.T) {
 			}
 		}
 		require.Equal(t, n, next)
+	}
+}
+
+// TestPlanNamesTheOptInRegionsLeftOut: a policy that opts into no opt-in
+// region (a policy file's default) plans the other regions only; the plan
+// names the ones it leaves out, so that half a catalog is not dropped
+// silently. Excluded regions are the user's own choice and not listed.
+func TestPlanNamesTheOptInRegionsLeftOut(t *testing.T) {
+	c := DefaultCatalog()
+	var optIn []string
+	for _, r := range c.Regions {
+		if r.OptIn && r.Partition == "aws" && r.Code != "il-central-1" {
+			optIn = append(optIn, r.Code)
+		}
+	}
+	require.NotEmpty(t, optIn)
+	slices.Sort(optIn)
+	for _, tc := range []struct {
+		name string
+		opt  []string
+		want []string
+	}{
+		{"none opted into", nil, optIn},
+		{"all", []string{"*"}, nil},
+		{"all but one, by name", optIn[1:], optIn[:1]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(c, Policy{Kind: PolicyAmazon, Shape: ShapeRegional, OptIn: tc.opt, Exclude: []string{"il-central-1"}})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, p.NotOptedIn)
+			for _, r := range p.Regions() {
+				assert.NotContains(t, p.NotOptedIn, r)
+			}
+		})
 	}
 }

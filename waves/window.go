@@ -214,7 +214,11 @@ func (w Window) String() string {
 	}
 	s := fmt.Sprintf("%s %02d:00–%02d:00 %s", cronDays(w.Days), w.StartHour, w.EndHour, w.TimeZone)
 	if len(w.Holidays) > 0 {
-		s += fmt.Sprintf(", %d holidays excluded", len(w.Holidays))
+		if len(w.Holidays) == 1 {
+			s += ", 1 holiday excluded"
+		} else {
+			s += fmt.Sprintf(", %d holidays excluded", len(w.Holidays))
+		}
 	}
 	return s
 }

@@ -63,7 +63,7 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, err)
 		}
 		return report(stdout, stderr, *format, a, func() {
-			fmt.Fprintf(stdout, "\nsafepipe gray check: %d rules, %d findings, %d errors; unmatched traffic goes to %q\n", len(rules[0].Rules), len(a.Findings), errorCount(a), esc(stableOf(rules[0])))
+			fmt.Fprintf(stdout, "\nsafepipe gray check: %s, %s, %s; unmatched traffic goes to %q\n", plural(len(rules[0].Rules), "rule"), plural(len(a.Findings), "finding"), plural(errorCount(a), "error"), esc(stableOf(rules[0])))
 		}, func(s gray.Share) string { return s.Target }, "RULE", "TARGET")
 	}
 	all, err := gray.Merge(chains...)
@@ -80,8 +80,8 @@ func runGray(args []string, stdout, stderr io.Writer) int {
 	}
 	return report(stdout, stderr, *format, a, func() {
 		svcs := all.Services()
-		fmt.Fprintf(stdout, "\nsafepipe gray check: %d releases over %d services (%s), %d findings, %d errors; outside a release every service serves its stable version\n",
-			len(all.Releases), len(svcs), esc(strings.Join(svcs, ", ")), len(a.Findings), errorCount(a))
+		fmt.Fprintf(stdout, "\nsafepipe gray check: %s over %s (%s), %s, %s; outside a release every service serves its stable version\n",
+			plural(len(all.Releases), "release"), plural(len(svcs), "service"), esc(strings.Join(svcs, ", ")), plural(len(a.Findings), "finding"), plural(errorCount(a), "error"))
 	}, func(s gray.Share) string { return sources[s.Rule] }, "RELEASE", "FILE")
 }
 

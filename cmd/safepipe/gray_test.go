@@ -64,7 +64,7 @@ func TestGrayCheckReleases(t *testing.T) {
 	assert.Contains(t, out, "error   ambiguous-overlap    atlantis (android): requests in device=Android ∧ city=Atlantis (e.g. any other key, city=\"Atlantis\", device=\"Android\") match both android and atlantis, of the same priority (0)")
 	assert.Contains(t, out, "email serves email-v2.1, order serves order-v1.1, sms serves stable, not atlantis's sms-v3")
 	assert.Contains(t, out, "atlantis-team.yaml")
-	assert.Contains(t, out, "safepipe gray check: 2 releases over 3 services (email, order, sms), 1 findings, 1 errors")
+	assert.Contains(t, out, "safepipe gray check: 2 releases over 3 services (email, order, sms), 1 finding, 1 error")
 
 	code, out, _ = runCLI("gray", "check", filepath.Join(examples, "shared-downstream.yaml"))
 	assert.Equal(t, 1, code)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,6 +147,20 @@ func TestPlanPolicyFile(t *testing.T) {
 	assert.Len(t, p.Stages, 4)
 }
 
+// TestPlanSaysWhichOptInRegionsItLeavesOut: a policy file opts into no
+// opt-in region unless it says so; the table says how many it left out and
+// how to include them, instead of planning half the catalog silently.
+func TestPlanSaysWhichOptInRegionsItLeavesOut(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	require.NoError(t, os.WriteFile(policy, []byte(`{"kind":"amazon"}`), 0o644))
+	code, out, errOut := runCLI("plan", "--policy", policy)
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `; \d+ regions; \d+ opt-in regions of the catalog left out: the policy does not opt into them \("optIn": \["\*"\] or their codes\)`, out)
+	code, out, _ = runCLI("plan", "--policy", "amazon")
+	require.Equal(t, 0, code)
+	assert.NotContains(t, out, "left out")
+}
+
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	badCatalog := filepath.Join(dir, "catalog.json")
@@ -161,7 +176,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown policy", []string{"plan", "--policy", "fastest"}, []string{`--policy "fastest" is neither amazon, doubling nor a readable file`}},
 		{"unreadable catalog", []string{"plan", "--catalog", filepath.Join(dir, "none.json")}, []string{"none.json: no such file"}},
 		{"invalid catalog", []string{"plan", "--catalog", badCatalog}, []string{`az "use1-az1" does not belong to this region`, `tier "huge" is unknown`}},
-		{"invalid override", []string{"plan", "--policy", badPolicy}, []string{`region "mars-1" is not in the catalog`, `bakes.oneBox is 5m0s, below the floor`}},
+		{"invalid override", []string{"plan", "--policy", badPolicy}, []string{`policy ` + badPolicy + `: exclude: region "mars-1" is not in the catalog`, `policy ` + badPolicy + `: bakes.oneBox is 5m0s, below the floor`}},
+		{"shape flag", []string{"plan", "--shape", "Regional"}, []string{`--shape "Regional" is unknown (want zonal or regional)`}},
 		{"bad start and format", []string{"plan", "--start", "soon", "--format", "xml"}, []string{`--format "xml" is unknown`}},
 		{"bad start", []string{"plan", "--start", "soon"}, []string{`--start "soon" is not a time`}},
 		{"unknown flag", []string{"plan", "--fast"}, []string{"flag provided but not defined"}},
@@ -189,4 +205,13 @@ func TestRegions(t *testing.T) {
 	c, err := waves.ParseCatalog([]byte(out))
 	require.NoError(t, err)
 	assert.Equal(t, waves.DefaultCatalog().Codes(), c.Codes())
+}
+
+func TestFmtDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		30 * time.Minute: "30m", 12 * time.Hour: "12h", 113 * time.Hour: "113h",
+		5310 * time.Minute: "88h30m", 124 * time.Minute: "2h04m",
+	} {
+		assert.Equal(t, want, fmtDuration(d), "%s", d)
+	}
 }

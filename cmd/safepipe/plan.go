@@ -23,7 +23,7 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	catalogPath := fs.String("catalog", "", "catalog `FILE` (JSON); default: the embedded catalog, or $SAFEPIPE_CATALOG")
 	policyArg := fs.String("policy", "amazon", "wave policy: amazon, doubling, or a policy `FILE` (JSON)")
 	shape := fs.String("shape", "zonal", "service shape: zonal (one-box, then one AZ per region per step) or regional (one-box, then the region)")
-	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM in the window's zone, or \"now\")")
+	start := fs.String("start", referenceStart, "rollout start `TIME` (RFC 3339, or YYYY-MM-DDTHH:MM or YYYY-MM-DD (midnight) in the window's zone, or \"now\")")
 	deployMinutes := fs.Int("deploy-minutes", int(waves.DefaultDeployDuration/time.Minute), "assumed deploy duration of one stage, in minutes")
 	format := fs.String("format", "table", "output format: table or json")
 	from := fs.String("from", "", "print the plan of a synthesized `PATH` (cdk.out or a template) instead, read from its templates")
@@ -38,6 +38,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, fmt.Errorf("plan takes no arguments, got %q", fs.Args()))
 	}
 	var errs []error
+	if *shape != string(waves.ShapeZonal) && *shape != string(waves.ShapeRegional) {
+		errs = append(errs, fmt.Errorf("--shape %q is unknown (want zonal or regional)", *shape))
+	}
 	cat, err := loadCatalog(*catalogPath)
 	errs = append(errs, err)
 	policy, err := loadPolicy(*policyArg, *shape)
@@ -56,6 +59,9 @@ func runPlan(args []string, stdout, stderr io.Writer) int {
 	}
 	plan, err := waves.NewPlan(cat, policy)
 	if err != nil {
+		if *policyArg != "amazon" && *policyArg != "doubling" {
+			err = inPolicyFile(*policyArg, err)
+		}
 		return fail(stderr, err)
 	}
 	deploy := time.Duration(*deployMinutes) * time.Minute
@@ -127,6 +133,25 @@ func loadCatalog(path string) (*waves.Catalog, error) {
 	return waves.LoadCatalogFile(path)
 }
 
+// inPolicyFile names the policy file in each "policy: …" problem the
+// planner found in it.
+func inPolicyFile(path string, err error) error {
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		if msg, ok := strings.CutPrefix(e.Error(), "policy: "); ok {
+			e = fmt.Errorf("policy %s: %s", esc(path), msg)
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
 func loadPolicy(arg, shape string) (waves.Policy, error) {
 	var p waves.Policy
 	switch arg {
@@ -170,7 +195,7 @@ func parseStart(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM or now)", s)
+		return time.Time{}, fmt.Errorf("--start %q is not a time (want RFC 3339, YYYY-MM-DDTHH:MM, YYYY-MM-DD or now)", s)
 	}
 	if _, off := t.Zone(); time.Duration(off)*time.Second < minOffset || time.Duration(off)*time.Second > maxOffset {
 		return time.Time{}, fmt.Errorf("--start %q: the offset %s is outside -12:00 to +14:00", s, t.Format("-07:00"))
@@ -200,10 +225,32 @@ func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 			fmtDuration(s.Bake), st.Start.Format(layout), st.Deployed.Format(layout), st.Baked.Format(layout))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %d regions\n", len(p.Stages), p.ReservedStages, waves.MaxStages, len(p.Regions()))
+	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %s%s\n", len(p.Stages), p.ReservedStages, waves.MaxStages, plural(len(p.Regions()), "region"), leftOut(p))
 	fmt.Fprintf(w, "time to global: %.1f h, %d business days (start %s, every region deployed %s)\n",
 		tl.TimeToGlobalHours, tl.BusinessDays, tl.Start.Format(layout), tl.Global.Format(layout))
 	printEntryWaits(w, p, tl)
+}
+
+// leftOut says which opt-in regions the policy left out, and how to
+// include them.
+func leftOut(p *waves.Plan) string {
+	n := len(p.NotOptedIn)
+	if n == 0 {
+		return ""
+	}
+	which := ""
+	if n < 4 {
+		which = " (" + esc(strings.Join(p.NotOptedIn, ", ")) + ")"
+	}
+	return fmt.Sprintf("; %s of the catalog left out%s: the policy does not opt into them (\"optIn\": [\"*\"] or their codes)", plural(n, "opt-in region"), which)
+}
+
+// plural is "1 region" or "n regions".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // printEntryWaits says what the pipeline really does while a stage waits
@@ -223,11 +270,16 @@ func printEntryWaits(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 		fmtDuration(wait), fmtDuration(time.Duration(longest)*time.Minute))
 }
 
+// fmtDuration writes whole hours as "12h", under an hour as "30m", and
+// the rest as "88h30m", so that durations side by side read in one unit.
 func fmtDuration(d time.Duration) string {
-	if d%time.Hour == 0 {
+	switch {
+	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
 	}
-	return fmt.Sprintf("%dm", int(d/time.Minute))
+	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
 // Bounds of the error output: a file of a hundred thousand bad entries,

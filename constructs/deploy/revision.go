@@ -142,25 +142,72 @@ func NewServerRevision(scope constructs.Construct, id *string, props *ServerRevi
 		Resources: jsii.Strings(fmt.Sprintf("arn:%s:codedeploy:%s:%s:application:%s", partition, d.Target.Region, d.Account, app)),
 	}))
 	asset.GrantRead(role)
+	// The revision to deploy is an output of the stack, which the step
+	// reads when it runs (ServerDeployScript), not a value in the step's
+	// action: see revisionOutput.
+	stack := awscdk.Stack_Of(r)
+	stackName := *stack.StackName()
+	if *awscdk.Token_IsUnresolved(jsii.String(stackName)) {
+		r.err = fmt.Errorf("deploy: the revision's stack has no name known at synth (%s); the pipeline's step must name the stack it reads the revision from: give the stack a StackName", stackName)
+		synth.Report(r, r.err)
+		return r
+	}
+	output := revisionOutput(group)
+	out := awscdk.NewCfnOutput(r, jsii.String("Revision"), &awscdk.CfnOutputProps{
+		Value:       jsii.String(*asset.AssetHash() + ".zip"),
+		Description: jsii.String("safepipe: the CodeDeploy revision (object key in the CDK asset bucket) that the pipeline deploys to " + group),
+	})
+	out.OverrideLogicalId(jsii.String(output))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("cloudformation:DescribeStacks"),
+		Resources: jsii.Strings(fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/*", partition, d.Target.Region, d.Account, stackName)),
+	}))
 	if pol, ok := role.Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
 		synth.NagSuppress(pol, "AwsSolutions-IAM5", "Reading the revision's asset object (CDK's grantRead on the asset bucket), and the deployment configs of the region, which a deployment reads.")
 	}
-	// Everything the step needs is known at synth: the names are set, and
-	// the asset goes to the CDK bootstrap bucket of the target under its
-	// hash.
+	// Everything else the step needs is known at synth and the same for
+	// every release: the names are set, and the asset goes to the CDK
+	// bootstrap bucket of the target.
 	r.env = map[string]string{
 		"SAFEPIPE_DEPLOYER_ROLE":    pipeline.RoleArn(DeployerPurpose, d),
 		"SAFEPIPE_REGION":           d.Target.Region,
 		"SAFEPIPE_APPLICATION":      app,
 		"SAFEPIPE_GROUP":            group,
 		"SAFEPIPE_BUCKET":           fmt.Sprintf("cdk-hnb659fds-assets-%s-%s", d.Account, d.Target.Region),
-		"SAFEPIPE_KEY":              *asset.AssetHash() + ".zip",
+		"SAFEPIPE_STACK":            stackName,
+		"SAFEPIPE_OUTPUT":           output,
 		"SAFEPIPE_PIPELINE":         d.PipelineName,
 		"SAFEPIPE_PIPELINE_REGION":  d.PipelineRegion,
 		"SAFEPIPE_STAGE":            d.StageName,
 		"SAFEPIPE_DEADLINE_MINUTES": strconv.Itoa(int(p.Timeout/time.Minute) - 5),
 	}
 	return r
+}
+
+// revisionOutput is the output of the service stack that names the
+// revision to deploy to group: "SafepipeRevision" and the group's letters
+// and digits (output names are alphanumeric).
+//
+// The revision is read from the stack when the step runs, not written into
+// the step's action, for two reasons. A value that changes with every
+// release in an action's configuration changes the pipeline's structure
+// with every release, and "The pipeline can only roll back to a previous
+// execution if the previous execution was started in the current pipeline
+// structure version."
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html):
+// no stage could ever roll back. And in a rollback execution "CodePipeline
+// will use the variables and artifacts from the execution to which it is
+// rolling back" (same page): the stage's stack actions redeploy the earlier
+// template, whose output names the earlier revision, which the step then
+// deploys.
+func revisionOutput(group string) string {
+	b := []byte("SafepipeRevision")
+	for _, c := range []byte(group) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // DeployerProfile is the AWS CLI profile the deploy step's commands run
@@ -264,9 +311,11 @@ func partitionOf(d pipeline.Deployment) string {
 	return "aws"
 }
 
-// ServerDeployScript deploys the revision named by its environment
-// (SAFEPIPE_APPLICATION, _GROUP, _BUCKET, _KEY, with the deployer
-// profile) and waits for the deployment to end.
+// ServerDeployScript deploys the revision that the stack SAFEPIPE_STACK
+// names in its output SAFEPIPE_OUTPUT (revisionOutput: the stack the stage
+// has just deployed, so in a rollback execution the earlier revision) to
+// the group named by its environment (SAFEPIPE_APPLICATION, _GROUP,
+// _BUCKET, with the deployer profile) and waits for the deployment to end.
 //
 // In a rollback execution (the stage's current execution is of type
 // ROLLBACK, read with GetPipelineState, which does not page), the revision
@@ -296,8 +345,13 @@ if [ "$kind" = ROLLBACK ]; then
     aws deploy stop-deployment --deployment-id "$old" --no-auto-rollback-enabled >/dev/null || true
   done
 fi
+key=$(aws cloudformation describe-stacks --stack-name "$SAFEPIPE_STACK" --query "Stacks[0].Outputs[?OutputKey=='$SAFEPIPE_OUTPUT'].OutputValue | [0]" --output text)
+if [ -z "$key" ] || [ "$key" = None ]; then
+  echo "safepipe: stack $SAFEPIPE_STACK has no output $SAFEPIPE_OUTPUT (the revision to deploy)"
+  exit 1
+fi
 id=$(aws deploy create-deployment --application-name "$SAFEPIPE_APPLICATION" --deployment-group-name "$SAFEPIPE_GROUP" \
-  --s3-location "bucket=$SAFEPIPE_BUCKET,key=$SAFEPIPE_KEY,bundleType=zip" $override \
+  --s3-location "bucket=$SAFEPIPE_BUCKET,key=$key,bundleType=zip" $override \
   --description "safepipe $SAFEPIPE_STAGE" --query deploymentId --output text)
 echo "safepipe: deployment $id to $SAFEPIPE_GROUP"
 deadline=$(( $(date +%s) + SAFEPIPE_DEADLINE_MINUTES * 60 ))

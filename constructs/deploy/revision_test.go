@@ -17,6 +17,7 @@ const fakeAWS = `#!/bin/sh
 echo "$*" >> "$FAKE_LOG"
 case "$*" in
   *"codepipeline get-pipeline-state"*) echo "$FAKE_KIND" ;;
+  *"cloudformation describe-stacks --stack-name svc-fleet"*"OutputKey=='SafepipeRevisionFleet'"*) echo "$FAKE_KEY" ;;
   *"deploy list-deployments"*) echo "$FAKE_INPROGRESS" ;;
   *"deploy stop-deployment"*) ;;
   *"deploy create-deployment"*) echo d-NEW ;;
@@ -29,6 +30,10 @@ esac
 `
 
 func runDeployScript(t *testing.T, kind, inProgress, final string) (string, []string, error) {
+	return runDeployScriptKey(t, kind, inProgress, final, "new.zip")
+}
+
+func runDeployScriptKey(t *testing.T, kind, inProgress, final, key string) (string, []string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
@@ -39,9 +44,10 @@ func runDeployScript(t *testing.T, kind, inProgress, final string) (string, []st
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"PATH="+bin+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "FAKE_KIND="+kind, "FAKE_INPROGRESS="+inProgress,
-		"FAKE_FINAL="+final, "FAKE_POLLS="+filepath.Join(dir, "polls"), "SAFEPIPE_POLL_SECONDS=0",
+		"FAKE_FINAL="+final, "FAKE_POLLS="+filepath.Join(dir, "polls"), "FAKE_KEY="+key, "SAFEPIPE_POLL_SECONDS=0",
 		"SAFEPIPE_PIPELINE=p", "SAFEPIPE_PIPELINE_REGION=us-west-2", "SAFEPIPE_STAGE=Prod-W1-Z1", "SAFEPIPE_DEADLINE_MINUTES=60",
-		"SAFEPIPE_APPLICATION=app", "SAFEPIPE_GROUP=fleet-use1-az1", "SAFEPIPE_BUCKET=b", "SAFEPIPE_KEY=k.zip", "AWS_PROFILE=safepipe-deployer")
+		"SAFEPIPE_APPLICATION=app", "SAFEPIPE_GROUP=fleet-use1-az1", "SAFEPIPE_BUCKET=b", "SAFEPIPE_STACK=svc-fleet", "SAFEPIPE_OUTPUT=SafepipeRevisionFleet",
+		"AWS_PROFILE=safepipe-deployer")
 	out, err := cmd.CombinedOutput()
 	b, _ := os.ReadFile(log)
 	return string(out), strings.Split(strings.TrimSpace(string(b)), "\n"), err
@@ -65,7 +71,8 @@ func TestServerDeployScript(t *testing.T) {
 	require.NoError(t, err, out)
 	create := callsOf(calls, "create-deployment")
 	require.Len(t, create, 1)
-	assert.Contains(t, create[0], "--application-name app --deployment-group-name fleet-use1-az1 --s3-location bucket=b,key=k.zip,bundleType=zip")
+	assert.Contains(t, create[0], "--application-name app --deployment-group-name fleet-use1-az1 --s3-location bucket=b,key=new.zip,bundleType=zip",
+		"the revision is the one the stack just deployed names")
 	assert.NotContains(t, create[0], "override-alarm-configuration", "a forward deployment keeps its alarms")
 	assert.Len(t, callsOf(calls, "deploymentInfo.status"), 3, "it waits until the deployment ends")
 	assert.Empty(t, callsOf(calls, "stop-deployment"))
@@ -84,6 +91,21 @@ func TestServerDeployScript(t *testing.T) {
 	assert.Contains(t, callsOf(calls, "create-deployment")[0], "--override-alarm-configuration enabled=false")
 	// The pipeline's state is read with the build's own credentials.
 	assert.Contains(t, callsOf(calls, "get-pipeline-state")[0], "--name p --region us-west-2")
+
+	// The revision is read from the stack the stage has just deployed, not
+	// written into the pipeline: in a rollback execution the stage's stack
+	// actions have redeployed the earlier template, whose output names the
+	// earlier revision. (A key in the action's configuration would change
+	// the pipeline's structure with every release, and "The pipeline can
+	// only roll back to a previous execution if the previous execution was
+	// started in the current pipeline structure version.")
+	out, calls, err = runDeployScriptKey(t, "ROLLBACK", "None", "Succeeded", "old.zip")
+	require.NoError(t, err, out)
+	assert.Contains(t, callsOf(calls, "create-deployment")[0], "key=old.zip")
+	out, calls, err = runDeployScriptKey(t, "STANDARD", "None", "Succeeded", "None")
+	require.Error(t, err)
+	assert.Contains(t, out, "stack svc-fleet has no output SafepipeRevisionFleet")
+	assert.Empty(t, callsOf(calls, "create-deployment"))
 
 	// A failed deployment fails the step, saying why.
 	out, _, err = runDeployScript(t, "STANDARD", "None", "Stopped")

@@ -144,6 +144,38 @@ func (c *Controller) resolvePrepared(ledgers map[string][]LedgerAt, prod []strin
 	return errors.Join(errs...)
 }
 
+// stackOfCreator, as an Alarm's Stack, asks for the stack of the pipeline
+// that creates the alarm, filled in by resolveStacks once every stage has
+// rendered (a later stage's, for another AZ of a zonal region).
+const stackOfCreator = "\x00creator"
+
+// resolveStacks names the stack of every alarm registered with
+// stackOfCreator. An alarm no stack creates is the contract's error
+// (alarmIndex.check); it is reported here too, so that no placeholder
+// reaches the configuration.
+func (c *Controller) resolveStacks(x *alarmIndex) error {
+	var errs []error
+	resolve := func(stage string, l []gates.Alarm) {
+		for i := range l {
+			if l[i].Stack != stackOfCreator {
+				continue
+			}
+			created, ok := x.lookup(Place{l[i].Account, l[i].Region}, l[i].Name)
+			if !ok {
+				l[i].Stack = ""
+				errs = append(errs, fmt.Errorf("pipeline: stage %s watches alarm %q in account %s, region %s, and no stack of the pipeline creates it there", stage, l[i].Name, l[i].Account, l[i].Region))
+				continue
+			}
+			l[i].Stack = created.Stack
+		}
+	}
+	for i := range c.stages {
+		resolve(c.stages[i].Name, c.stages[i].Blockers)
+		resolve(c.stages[i].Name, c.stages[i].Bake)
+	}
+	return errors.Join(errs...)
+}
+
 // BakeRule registers the stage's bake — breached if any alarm has been in
 // ALARM since the stage's actions succeeded — and returns the
 // CloudWatchAlarm rule, for the stage's OnSuccess condition, that watches

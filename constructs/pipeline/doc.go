@@ -45,7 +45,9 @@
 //     https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_StageDeclaration.html).
 //   - BeforeEntry, result FAIL: the entry gate. Blockers — the deployment
 //     window, holidays, the organisation alarm, every region's aggregate
-//     alarm — act before anything in the stage runs, and a closed gate
+//     alarm (in a zonal region every AZ's, which together are the
+//     region's: see SafetyGates.otherCells; the bake watches them too) —
+//     act before anything in the stage runs, and a closed gate
 //     holds the stage: "For the Entry condition, this is the amount of time
 //     CodePipeline will wait if the alarm is in ALARM state when it is
 //     first evaluated. If the alarm is in OK state when the rule is first

@@ -141,7 +141,8 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 		}
 	}
 
-	// Entry: every deployed region's aggregate alarm blocks.
+	// Entry: every deployed region's aggregate alarm blocks; in a zonal
+	// region, every AZ's (otherCells).
 	var blockers []gates.Alarm
 	for _, d := range s.Deployments {
 		a := gates.Alarm{Account: d.Account, Region: d.Target.Region, Name: d.Alarms.Aggregate(), Role: role(d.Account, d.Target.Region)}
@@ -150,6 +151,7 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 		}
 		s.Watch(WatchedAlarm{Place: Place{d.Account, d.Target.Region}, Name: a.Name, Stage: s.Name, Why: "entry gate"})
 		blockers = append(blockers, a)
+		blockers = append(blockers, g.otherCells(s, d, role, "entry gate")...)
 	}
 	wait, err := g.entryWait(s.Window)
 	if err != nil {
@@ -188,10 +190,46 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 			a := gates.Alarm{Account: d.Account, Region: d.Target.Region, Name: d.Alarms.Bake(d.Target.OneBox), Role: role(d.Account, d.Target.Region)}
 			s.Watch(WatchedAlarm{Place: Place{d.Account, d.Target.Region}, Name: a.Name, Stage: s.Name, Why: "bake"})
 			watched = append(watched, a)
+			watched = append(watched, g.otherCells(s, d, role, "bake")...)
 		}
 		errs = append(errs, merge(&c.OnSuccess, "ROLLBACK", []Rule{s.Controller.BakeRule(s.Name, bake, watched)}))
 	}
 	return errors.Join(errs...)
+}
+
+// otherCells are the aggregates of the other AZs of a zonal deployment's
+// region, which its stage watches with its own: the region's aggregate is
+// the AZs' together. Each AZ stack creates its own, because alarm names are
+// unique per account and region (alarms.Names), and no composite can OR
+// the AZs' alarms before later stages create them: "When you create a
+// composite alarm, you specify a rule expression for the alarm that takes
+// into account the alarm states of other alarms that you have created."
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html).
+// So an AZ's alarm firing — the change in an AZ already deployed, or a
+// region-wide fault — stops the next AZ from starting and fails the bake
+// of the AZ being deployed, as the design's aggregate does for a region.
+// Each names the stack that creates it (known once every stage has
+// rendered, Controller.resolveStacks): before the region's first
+// deployment reaches an AZ, its alarm cannot exist, and the controller
+// excuses a missing alarm only while its stack does not exist. A regional
+// deployment has none, nor does a pre-production one (gamma's one-box
+// step is one AZ, its next step the whole region, not the other AZs).
+func (g SafetyGates) otherCells(s *GatedStage, d Deployment, role func(account, region string) string, why string) []gates.Alarm {
+	if d.Target.AZ == "" || d.Environment != Prod {
+		return nil
+	}
+	var out []gates.Alarm
+	for _, az := range d.Region.AZs {
+		if az == d.Target.AZ {
+			continue
+		}
+		n := d.Alarms
+		n.Cell = az
+		a := gates.Alarm{Account: d.Account, Region: d.Target.Region, Name: n.Aggregate(), Role: role(d.Account, d.Target.Region), Stack: stackOfCreator}
+		s.Watch(WatchedAlarm{Place: Place{d.Account, d.Target.Region}, Name: a.Name, Stage: s.Name, Why: why + " (AZ " + az + ")"})
+		out = append(out, a)
+	}
+	return out
 }
 
 // merge adds rules to a condition that another gate may have started.

@@ -560,3 +560,59 @@ func TestActivationWaitsForEveryPreparedTarget(t *testing.T) {
 	require.Error(t, p.Err())
 	assert.Contains(t, p.Err().Error(), "deploys no Lambda alias controller that keeps a two-phase ledger")
 }
+
+// TestZonalGatesWatchTheRegion: a zonal service has one aggregate per AZ
+// stack (alarm names are unique per region), so the region's aggregate is
+// the AZs' together. Every step into an AZ blocks on every AZ's aggregate
+// of its region and bakes on its own bake alarm and the other AZs'
+// aggregates, each with the stack that creates it, so that the region's
+// first deployment is not blocked by AZs it has not reached yet.
+func TestZonalGatesWatchTheRegion(t *testing.T) {
+	_, stack := toolchain()
+	props := smallProps()
+	props.Policy.Shape = waves.ShapeZonal
+	props.Policy.Waves = [][]string{{"eu-north-1"}, {"eu-west-1"}}
+	props.Catalog = waves.DefaultCatalog()
+	props.Service = ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})
+		stack := awscdk.NewStack(st, jsii.String("Svc"), &awscdk.StackProps{StackName: jsii.String("svc-" + d.Alarms.Prefix())})
+		for i, name := range []string{d.Alarms.Aggregate(), d.Alarms.Bake(false), d.Alarms.Bake(true)} {
+			awscloudwatch.NewCfnCompositeAlarm(stack, jsii.String(fmt.Sprint("A", i)), &awscloudwatch.CfnCompositeAlarmProps{
+				AlarmName: jsii.String(name), AlarmRule: jsii.String(`ALARM("x")`),
+			})
+		}
+		return st
+	})
+	props.Gates = []Gate{SafetyGates{}}
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.NoError(t, p.Err())
+	out := synthesize(t, stack)
+	zonal := 0
+	for _, ps := range p.Plan().Stages {
+		gs, ok := gateStage(out.gates, ps.Name)
+		require.True(t, ok, ps.Name)
+		require.Len(t, ps.Targets, 1, ps.Name)
+		tg := ps.Targets[0]
+		require.NotEmpty(t, tg.AZ, "%s deploys one AZ", ps.Name)
+		zonal++
+		region, ok := props.Catalog.Region(tg.Region)
+		require.True(t, ok)
+		require.Greater(t, len(region.AZs), 1)
+		cell := func(az string) alarms.Names { return alarms.Names{Team: "shop", Environment: "prod", Cell: az} }
+		var blockers, bake []gates.Alarm
+		for _, az := range region.AZs {
+			a := gates.Alarm{Account: "333333333333", Region: tg.Region, Name: cell(az).Aggregate(), Role: DefaultWatchRole("333333333333", tg.Region), Stack: "svc-" + cell(az).Prefix()}
+			blockers = append(blockers, a)
+			if az == tg.AZ {
+				own := a
+				own.Name, own.Stack = cell(az).Bake(tg.OneBox), ""
+				bake = append([]gates.Alarm{own}, bake...)
+			} else {
+				bake = append(bake, a)
+			}
+		}
+		assert.ElementsMatch(t, blockers, gs.Blockers, "%s blocks on every AZ's aggregate of %s", ps.Name, tg.Region)
+		assert.ElementsMatch(t, bake, gs.Bake, "%s bakes on its own bake alarm and the other AZs' aggregates", ps.Name)
+	}
+	assert.Greater(t, zonal, 4)
+}

@@ -309,7 +309,10 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	if err := r.render(); err != nil {
 		return err
 	}
-	if err := errors.Join(r.alarms.check(), r.checkActions(), r.controller.resolvePrepared(r.alarms.ledgers, r.prodStages())); err != nil {
+	if err := r.alarms.check(); err != nil {
+		return errors.Join(err, r.checkActions())
+	}
+	if err := errors.Join(r.checkActions(), r.controller.resolveStacks(r.alarms), r.controller.resolvePrepared(r.alarms.ledgers, r.prodStages())); err != nil {
 		return err
 	}
 	pipelineArn := fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", partition(*stack.Region()), *stack.Region(), *stack.Account(), p.PipelineName)

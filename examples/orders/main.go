@@ -38,9 +38,13 @@ func main() {
 	NewPipeline(app)
 	// Synth also checks every template against CloudFormation's quotas.
 	_, err := pipeline.Synth(app)
+	if err != nil {
+		// Before jsii.Close: when the jsii runtime's process exits, the
+		// runtime may print a line of its own without a newline.
+		fmt.Fprintln(os.Stderr, err)
+	}
 	jsii.Close()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }

@@ -29,11 +29,13 @@ var (
 	refErr      error
 )
 
+func TestMain(m *testing.M) { cdktest.Main(m) }
+
 func reference(t testing.TB) (map[string]any, *waves.Plan, string) {
 	t.Helper()
 	refOnce.Do(func() {
 		os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-		refDir, refErr = os.MkdirTemp("", "safepipe-orders-*")
+		refDir, refErr = cdktest.TempDir("safepipe-orders-*")
 		if refErr != nil {
 			return
 		}

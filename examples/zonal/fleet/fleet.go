@@ -34,8 +34,11 @@ import (
 // Team names the catalog team's alarms.
 const Team = "catalog"
 
-// HostsPerZone is the fleet's size in each AZ.
-const HostsPerZone = 3
+// HostsPerZone is the fleet's size in each AZ: with the one-box instance,
+// a region of two AZs has eleven, so the one-box serves at most a tenth of
+// its region (the design's one-box: "≤10% of the region's or AZ's
+// traffic"; safepipe simulate checks it, and three a zone gave 1 of 7).
+const HostsPerZone = 5
 
 // ActionsPerTarget is what one target deploys: two stacks (a Prepare and
 // a Deploy action each) and the revision's deploy step. The pre-production
@@ -180,7 +183,9 @@ func newAlarms(stack awscdk.Stack, d pipeline.Deployment, fleet, oneBox awsautos
 	}
 	props := &alarms.RollbackAlarmsProps{Names: d.Alarms, Services: []alarms.ServiceSpec{spec("hosts", fleet)}}
 	if oneBox != nil {
-		props.OneBox = &alarms.OneBox{Services: []alarms.ServiceSpec{spec("hosts", oneBox)}}
+		// The one-box instance stays in the zone's fleet after its step:
+		// its alarms are the zone's too.
+		props.OneBox = &alarms.OneBox{Services: []alarms.ServiceSpec{spec("hosts", oneBox)}, Persistent: true}
 	}
 	return alarms.NewRollbackAlarms(stack, jsii.String("Alarms"), props)
 }
