@@ -159,9 +159,11 @@
 //     is not modelled, with a note; every instance takes a revision
 //     (minimum healthy hosts lets some fail silently: not simulated). A
 //     create-deployment on a group where a deployment is in progress is
-//     refused (one deployment per group), and the action fails. A
-//     CodeBuild action's EnvironmentVariables override the project's
-//     variables of the same name. A server deploy action the simulator
+//     refused (one deployment per group), and the action fails. The
+//     revision a step deploys is the execution's version: the script
+//     reads it from the output of its stack (SAFEPIPE_STACK), which the
+//     stage's stack action has just deployed with the execution's template.
+//     A server deploy action the simulator
 //     cannot resolve (unreadable or SECRETS_MANAGER environment, no such
 //     group or two, an unknown configuration, instances selected by tags,
 //     whose number the templates do not give) fails, with a note: it is
