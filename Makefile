@@ -82,6 +82,10 @@ fuzz:
 	$(FUZZ) ./verify/ -fuzz '^FuzzGateConfig$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzReadTemplate$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseFault$$'
+	$(FUZZ) ./sim/ -fuzz '^FuzzParseAlarmRule$$'
+	$(FUZZ) ./sim/ -fuzz '^FuzzJmes$$'
+	$(FUZZ) ./sim/ -fuzz '^FuzzCron$$'
+	$(FUZZ) ./sim/ -fuzz '^FuzzParseActionEnv$$'
 
 clean:
 	rm -rf cdk.out
