@@ -235,23 +235,31 @@ func readGroup(e *evaluator, res map[string]*Resource, g *Resource, u *trafficUn
 		u.Kind, u.Note = "unmodelled", fmt.Sprintf("deployment configuration %q is not one the simulator knows", cfgName)
 	}
 alarms:
-	ac, _ := g.Properties["AlarmConfiguration"].(map[string]any)
-	u.AlarmsEnabled = boolOf(e, ac["Enabled"])
+	u.Alarms, u.AlarmsEnabled, u.RollbackOnAlarm = groupAlarms(e, g.Properties)
+}
+
+// groupAlarms reads a CodeDeploy deployment group's alarms, whether they
+// are enabled, and whether a stop on alarm rolls back
+// (AutoRollbackConfiguration Events DEPLOYMENT_STOP_ON_ALARM).
+func groupAlarms(e *evaluator, props map[string]any) (alarms []AlarmKey, enabled, rollbackOnAlarm bool) {
+	ac, _ := props["AlarmConfiguration"].(map[string]any)
+	enabled = boolOf(e, ac["Enabled"])
 	list, _ := ac["Alarms"].([]any)
 	for _, a := range list {
 		am, _ := a.(map[string]any)
 		name, _ := e.str(am["Name"])
-		u.Alarms = append(u.Alarms, AlarmKey{Account: e.s.Account, Region: e.s.Region, Name: name})
+		alarms = append(alarms, AlarmKey{Account: e.s.Account, Region: e.s.Region, Name: name})
 	}
-	arc, _ := g.Properties["AutoRollbackConfiguration"].(map[string]any)
+	arc, _ := props["AutoRollbackConfiguration"].(map[string]any)
 	if boolOf(e, arc["Enabled"]) {
 		events, _ := arc["Events"].([]any)
 		for _, ev := range events {
 			if s, _ := ev.(string); s == "DEPLOYMENT_STOP_ON_ALARM" {
-				u.RollbackOnAlarm = true
+				rollbackOnAlarm = true
 			}
 		}
 	}
+	return alarms, enabled, rollbackOnAlarm
 }
 
 func readTrafficRouting(e *evaluator, id string, c *Resource) shiftConfig {

@@ -116,23 +116,7 @@ func readServerGroup(e *evaluator, res map[string]*Resource, id string, r *Resou
 			_, g.Zonal = res[id].Properties["ZonalConfig"]
 		}
 	}
-	ac, _ := r.Properties["AlarmConfiguration"].(map[string]any)
-	g.AlarmsEnabled = boolOf(e, ac["Enabled"])
-	list, _ := ac["Alarms"].([]any)
-	for _, a := range list {
-		am, _ := a.(map[string]any)
-		name, _ := e.str(am["Name"])
-		g.Alarms = append(g.Alarms, AlarmKey{Account: e.s.Account, Region: e.s.Region, Name: name})
-	}
-	arc, _ := r.Properties["AutoRollbackConfiguration"].(map[string]any)
-	if boolOf(e, arc["Enabled"]) {
-		events, _ := arc["Events"].([]any)
-		for _, ev := range events {
-			if s, _ := ev.(string); s == "DEPLOYMENT_STOP_ON_ALARM" {
-				g.RollbackOnAlarm = true
-			}
-		}
-	}
+	g.Alarms, g.AlarmsEnabled, g.RollbackOnAlarm = groupAlarms(e, r.Properties)
 	if len(problems) > 0 && g.Problem == "" {
 		g.Problem = fmt.Sprintf("deployment group %s: %s", g.Name, problems[0])
 		for _, p := range problems[1:] {

@@ -57,6 +57,23 @@ func properties(res *Result) []string {
 	return out
 }
 
+// happyUnderEveryReading runs m from monday under every reading, requires
+// the change to reach every region, and hands each run to body (whose o
+// can carry faults for further runs).
+func happyUnderEveryReading(t *testing.T, m *Model, body func(t *testing.T, o Options, res *Result)) {
+	t.Helper()
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o := o
+			o.Start = monday
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
+			body(t, o, res)
+		})
+	}
+}
+
 func reading(o Options) string {
 	return string(o.RollbackConditions) + "/" + string(o.BakeWatch) + "/" + string(o.AlarmAtStart)
 }
@@ -66,26 +83,19 @@ func reading(o Options) string {
 // violation, rolling back only wave 2.
 func TestGoodPipeline(t *testing.T) {
 	m := load(t, "good")
-	for _, o := range readings {
-		t.Run(reading(o), func(t *testing.T) {
-			o := o
-			o.Start = monday
-			res, err := Run(m, o)
-			require.NoError(t, err)
-			assert.Equal(t, ExitReached, res.ExitCode, "%s\n%v", res.Summary, res.Violations)
-			assert.Equal(t, []string{"eu-central-1", "eu-west-1", "us-east-1"}, res.Reached)
-			require.NotNil(t, res.TimeToGlobalHours)
-			assert.Greater(t, *res.TimeToGlobalHours, 2.0, "a 1 h bake and two deploys before the last region")
+	happyUnderEveryReading(t, m, func(t *testing.T, o Options, res *Result) {
+		assert.Equal(t, []string{"eu-central-1", "eu-west-1", "us-east-1"}, res.Reached)
+		require.NotNil(t, res.TimeToGlobalHours)
+		assert.Greater(t, *res.TimeToGlobalHours, 2.0, "a 1 h bake and two deploys before the last region")
 
-			o.Faults = faults(t, "us-east-1:Prod-W2+45m")
-			res, err = Run(m, o)
-			require.NoError(t, err)
-			assert.Equal(t, ExitStopped, res.ExitCode, "%s\n%v", res.Summary, res.Violations)
-			assert.Equal(t, []string{"eu-west-1"}, res.Reached)
-			assert.ElementsMatch(t, []string{"eu-central-1", "us-east-1"}, res.RolledBack)
-			assert.Nil(t, res.TimeToGlobalHours)
-		})
-	}
+		o.Faults = faults(t, "us-east-1:Prod-W2+45m")
+		res, err := Run(m, o)
+		require.NoError(t, err)
+		assert.Equal(t, ExitStopped, res.ExitCode, "%s\n%v", res.Summary, res.Violations)
+		assert.Equal(t, []string{"eu-west-1"}, res.Reached)
+		assert.ElementsMatch(t, []string{"eu-central-1", "us-east-1"}, res.RolledBack)
+		assert.Nil(t, res.TimeToGlobalHours)
+	})
 }
 
 // TestDefects: each fixture reproduces a defect of issue 11 or 12, and the
@@ -270,22 +280,15 @@ func TestOptionsValidate(t *testing.T) {
 // every reading.
 func TestECSRolling(t *testing.T) {
 	m := load(t, "ecs-rolling")
-	for _, o := range readings {
-		t.Run(reading(o), func(t *testing.T) {
-			o := o
-			o.Start = monday
+	happyUnderEveryReading(t, m, func(t *testing.T, o Options, res *Result) {
+		for _, spec := range []string{"eu-west-1:Prod-W1+10m", "eu-west-1:Prod-W1+45m", "us-east-1:Prod-W2+35m"} {
+			o.Faults = faults(t, spec)
 			res, err := Run(m, o)
 			require.NoError(t, err)
-			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
-			for _, spec := range []string{"eu-west-1:Prod-W1+10m", "eu-west-1:Prod-W1+45m", "us-east-1:Prod-W2+35m"} {
-				o.Faults = faults(t, spec)
-				res, err := Run(m, o)
-				require.NoError(t, err)
-				assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", spec, res.Summary, res.Violations)
-				assert.Contains(t, res.RolledBack, strings.SplitN(spec, ":", 2)[0], spec)
-			}
-		})
-	}
+			assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", spec, res.Summary, res.Violations)
+			assert.Contains(t, res.RolledBack, strings.SplitN(spec, ":", 2)[0], spec)
+		}
+	})
 }
 
 // TestEC2ServerDeploy: the production stages deploy an EC2 stack (its
@@ -297,38 +300,31 @@ func TestECSRolling(t *testing.T) {
 // the stage rolls back and the change is contained, under every reading.
 func TestEC2ServerDeploy(t *testing.T) {
 	m := load(t, "ec2-server")
-	for _, o := range readings {
-		t.Run(reading(o), func(t *testing.T) {
-			o := o
-			o.Start = monday
+	happyUnderEveryReading(t, m, func(t *testing.T, o Options, res *Result) {
+		assert.Equal(t, []string{"eu-west-1", "us-east-1"}, res.Reached)
+		for _, tc := range []struct {
+			spec, region string
+			ran          bool // an instance served the new version before the stop
+		}{
+			// The one-box group's only batch is in flight: stopped
+			// before the instance serves the new version.
+			{"eu-west-1:Prod-W1+4m", "eu-west-1", false},
+			// The one-box serves it and the fleet group is deploying.
+			{"eu-west-1:Prod-W1+15m", "eu-west-1", true},
+			{"us-east-1:Prod-W2+12m", "us-east-1", true},
+		} {
+			o.Faults = faults(t, tc.spec)
 			res, err := Run(m, o)
 			require.NoError(t, err)
-			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
-			assert.Equal(t, []string{"eu-west-1", "us-east-1"}, res.Reached)
-			for _, tc := range []struct {
-				spec, region string
-				ran          bool // an instance served the new version before the stop
-			}{
-				// The one-box group's only batch is in flight: stopped
-				// before the instance serves the new version.
-				{"eu-west-1:Prod-W1+4m", "eu-west-1", false},
-				// The one-box serves it and the fleet group is deploying.
-				{"eu-west-1:Prod-W1+15m", "eu-west-1", true},
-				{"us-east-1:Prod-W2+12m", "us-east-1", true},
-			} {
-				o.Faults = faults(t, tc.spec)
-				res, err := Run(m, o)
-				require.NoError(t, err)
-				assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", tc.spec, res.Summary, res.Violations)
-				assert.Empty(t, res.Violations, tc.spec)
-				assert.Equal(t, tc.ran, slices.Contains(res.RolledBack, tc.region), "%s: rolled back %v", tc.spec, res.RolledBack)
-				assert.NotContains(t, res.Reached, tc.region, tc.spec)
-				if tc.region == "eu-west-1" {
-					assert.NotContains(t, res.BlastRadius, "us-east-1", "%s: the change must not leave the first wave", tc.spec)
-				}
+			assert.Equal(t, ExitStopped, res.ExitCode, "%s: %s %v", tc.spec, res.Summary, res.Violations)
+			assert.Empty(t, res.Violations, tc.spec)
+			assert.Equal(t, tc.ran, slices.Contains(res.RolledBack, tc.region), "%s: rolled back %v", tc.spec, res.RolledBack)
+			assert.NotContains(t, res.Reached, tc.region, tc.spec)
+			if tc.region == "eu-west-1" {
+				assert.NotContains(t, res.BlastRadius, "us-east-1", "%s: the change must not leave the first wave", tc.spec)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestEC2ServerDeployUnmodelled: a server deploy action the simulator
@@ -385,19 +381,12 @@ func TestEC2ServerDeployUnmodelled(t *testing.T) {
 // reading; the happy path reaches every region.
 func TestEC2OneBoxStageKept(t *testing.T) {
 	m := load(t, "defect-ec2-onebox-stage-kept")
-	for _, o := range readings {
-		t.Run(reading(o), func(t *testing.T) {
-			o := o
-			o.Start = monday
-			res, err := Run(m, o)
-			require.NoError(t, err)
-			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
-			o.Faults = faults(t, "eu-west-1:Prod-W1+10m")
-			res, err = Run(m, o)
-			require.NoError(t, err)
-			assert.Equal(t, ExitViolated, res.ExitCode, res.Summary)
-			assert.Equal(t, []string{PropContainment}, properties(res))
-			assert.NotContains(t, res.BlastRadius, "us-east-1")
-		})
-	}
+	happyUnderEveryReading(t, m, func(t *testing.T, o Options, res *Result) {
+		o.Faults = faults(t, "eu-west-1:Prod-W1+10m")
+		res, err := Run(m, o)
+		require.NoError(t, err)
+		assert.Equal(t, ExitViolated, res.ExitCode, res.Summary)
+		assert.Equal(t, []string{PropContainment}, properties(res))
+		assert.NotContains(t, res.BlastRadius, "us-east-1")
+	})
 }
