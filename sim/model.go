@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/internal/strictjson"
 )
 
 // MetadataGates is the template metadata key, on the gate controller's
@@ -646,6 +647,23 @@ func parseActionEnv(raw string) ([]actionEnvVar, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("EnvironmentVariables: trailing data after the JSON array")
+	}
+	// encoding/json keeps the last of two equal keys and fills "name" from
+	// "NAME": strictjson refuses the first (and bounds the nesting), and
+	// every key must be spelt as documented.
+	if err := strictjson.CheckKeys([]byte(raw)); err != nil {
+		return nil, fmt.Errorf("EnvironmentVariables is not a list of {name, value, type}: %w", err)
+	}
+	var exact []map[string]any
+	if err := json.Unmarshal([]byte(raw), &exact); err != nil {
+		return nil, fmt.Errorf("EnvironmentVariables is not a list of {name, value, type}: %w", err)
+	}
+	for i, m := range exact {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if k != "name" && k != "type" && k != "value" {
+				return nil, fmt.Errorf("EnvironmentVariables[%d]: key %q (want name, type or value, in lower case)", i, k)
+			}
+		}
 	}
 	seen := map[string]bool{}
 	var errs []error

@@ -109,3 +109,15 @@ func TestServerShare(t *testing.T) {
 		})
 	}
 }
+
+// TestActionEnvKeysAreExact: a key twice, or spelt in another case, is an
+// error, not the last value or a case-folded match.
+func TestActionEnvKeysAreExact(t *testing.T) {
+	for _, raw := range []string{
+		`[{"name":"SAFEPIPE_GROUP","name":"other","value":"g"}]`,
+		`[{"NAME":"SAFEPIPE_GROUP","value":"g"}]`,
+	} {
+		_, err := parseActionEnv(raw)
+		assert.Error(t, err, raw)
+	}
+}
