@@ -309,10 +309,12 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	if err := r.render(); err != nil {
 		return err
 	}
-	if err := r.alarms.check(); err != nil {
-		return errors.Join(err, r.checkActions())
+	contract := r.alarms.check()
+	errs = []error{contract, r.checkActions(), r.controller.resolvePrepared(r.alarms.ledgers, r.prodStages())}
+	if contract == nil { // else the alarms resolveStacks would name are already reported
+		errs = append(errs, r.controller.resolveStacks(r.alarms))
 	}
-	if err := errors.Join(r.checkActions(), r.controller.resolveStacks(r.alarms), r.controller.resolvePrepared(r.alarms.ledgers, r.prodStages())); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	pipelineArn := fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", partition(*stack.Region()), *stack.Region(), *stack.Account(), p.PipelineName)
