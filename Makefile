@@ -83,7 +83,6 @@ fuzz:
 	$(FUZZ) ./sim/ -fuzz '^FuzzReadTemplate$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseFault$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseAlarmRule$$'
-	$(FUZZ) ./sim/ -fuzz '^FuzzJmes$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzCron$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseActionEnv$$'
 

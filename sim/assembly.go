@@ -108,7 +108,18 @@ func Load(p string, lim Limits) (*Assembly, error) {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	if st.IsDir() {
-		return ReadAssembly(os.DirFS(p), lim)
+		// os.Root keeps every read inside the directory: a symbolic link
+		// or a ".." that leads out of it is an error, not followed
+		// (os.DirFS would follow a link anywhere).
+		root, err := os.OpenRoot(p)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		defer root.Close()
+		return ReadAssembly(root.FS(), lim)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("sim: %s is not a regular file or a directory", p)
 	}
 	f, err := os.Open(p)
 	if err != nil {

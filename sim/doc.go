@@ -42,8 +42,7 @@
 // function or an ECS task definition changes; a stack without code does
 // not change. A stack that creates a CodeDeploy Server (EC2) deployment
 // group is a code stack too, but its code is the revision on the group's
-// instances, which only safepipe's server deploy action moves (below). Options.Executions adds earlier executions to the history
-// (only scripts that read it see them).
+// instances, which only safepipe's server deploy action moves (below).
 //
 // Every minute: faults fire or clear; stack updates and traffic shifting
 // advance; the gate controller runs — [gates.Evaluate], the very code the
@@ -51,18 +50,27 @@
 // states and histories, stacks, the pipeline's stage states with rollback
 // executions and bake starts) — and its EntryBlocked and BakeBreached
 // decisions become the datapoints of the gate metric alarms the pipeline
-// stack defines; those alarms are evaluated; scripts advance; the pipeline
+// stack defines; those alarms are evaluated; the pipeline
 // advances. The decisions are recomputed whenever one of their inputs
 // changed (an alarm, a stack, a stage, the window), which is what a run
 // every minute would give.
 //
-// safepipe no longer generates the CodeBuild watch actions (Blockers and
-// Bake scripts) that the issue asking for this simulator mentions: the
-// gate controller replaced them. The simulator still runs such actions —
-// any CodeBuild action whose project sets SAFEPIPE_WATCH — as the real
-// build commands under /bin/sh with aws, date and sleep stand-ins that
-// answer from the simulated state (see script.go), so that older pipelines
-// and the fixtures of their defects stay executable.
+// # Nothing read is executed
+//
+// The simulator is pointed at assemblies from pull requests and from
+// other teams, so it never runs, evaluates or follows anything it reads.
+// It starts no process and writes no file (the command writes only its
+// --out). Assembly files are read through an os.Root: a symbolic link or
+// path that leads out of the assembly is an error. What an action carries
+// — a buildspec, a Commands action's commands, a Lambda function — is
+// never run: the actions it models (CloudFormation deployments,
+// safepipe's server deploy step) are modelled by what they do, and every
+// other action is opaque: it succeeds after Options.ActionMinutes, or
+// fails where a fail:STAGE/ACTION fault says so, and a note lists them.
+// (Earlier versions ran the buildspec of the old design's CodeBuild watch
+// actions under /bin/sh; a template written to that shape could run any
+// command as the caller. The internal/arch test keeps os/exec out of this
+// package and of every package that reads input.)
 //
 // # Semantics and where they come from
 //
@@ -126,10 +134,6 @@
 //     the same account and region; metric alarms on the gate metrics use
 //     their period, M of N datapoints and missing-data treatment; other
 //     metric alarms are OK unless a fault fires them.
-//   - The aws stand-in (Q7, Q16): --output text prints null as "None";
-//     with --query and --max-items a truncated result gets a stray "None"
-//     line; describe-alarms returns only metric alarms without
-//     --alarm-types.
 //
 // On a documented assumption (the docs are silent; the simulator chooses
 // the side that exposes a design relying on the unknown):

@@ -19,8 +19,9 @@ import (
 //	org:STAGE+DURATION           the organisation alarm fires DURATION after stage STAGE starts
 //	REGION@+DURATION             that region's aggregate alarm fires DURATION after the run starts
 //	org@+DURATION                the organisation alarm fires DURATION after the run starts
+//	fail:STAGE/ACTION            that action fails when the change's execution runs it
 //
-// each optionally followed by ~HOLD: the alarm stays in ALARM for HOLD
+// The alarm faults are each optionally followed by ~HOLD: the alarm stays in ALARM for HOLD
 // (an incident that has nothing to do with the change). Without HOLD, a
 // region's or a named alarm stays in ALARM while the change is in the
 // region (deploying or serving) and at least Options.ClearMinutes; the
@@ -34,6 +35,13 @@ import (
 // stage's own rules watch there. When the alarm is a composite, the first
 // metric alarm of its rule fires, so that every watcher of the alarm or of
 // its children (CodeDeploy deployment groups, bakes) sees the fault.
+//
+// fail:STAGE/ACTION is how a scenario decides what an opaque action does:
+// the simulator never runs an action's commands or code (a CodeBuild
+// buildspec, a Commands action, a Lambda function it does not model), so
+// such an action succeeds after Options.ActionMinutes unless a fail fault
+// names it (in a rollback execution it succeeds: the earlier version's
+// build or test is taken to pass, as it did before).
 type Fault struct {
 	// Spec is the fault as written.
 	Spec string `json:"spec"`
@@ -51,19 +59,41 @@ type Fault struct {
 	After time.Duration `json:"after"`
 	// Hold is how long the alarm stays in ALARM (0: see the type's doc).
 	Hold time.Duration `json:"hold,omitempty"`
+	// Action is the action a fail fault fails, in Stage ("" for an alarm
+	// fault).
+	Action string `json:"action,omitempty"`
 }
 
 var (
 	faultStageRE = regexp.MustCompile(`^[A-Za-z0-9.@_-]{1,100}$`)
 )
 
+// faultGrammar is the grammar, for errors.
+const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, or fail:STAGE/ACTION"
+
 // ParseFault reads one fault spec; the error names the spec.
 func ParseFault(spec string) (Fault, error) {
 	f := Fault{Spec: spec}
 	bad := func(format string, args ...any) (Fault, error) {
-		return Fault{}, fmt.Errorf("fault %q: %s (want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD)", spec, fmt.Sprintf(format, args...))
+		return Fault{}, fmt.Errorf("fault %q: %s (%s)", spec, fmt.Sprintf(format, args...), faultGrammar)
 	}
 	s := spec
+	if rest, ok := strings.CutPrefix(s, "fail:"); ok {
+		stage, action, ok := strings.Cut(rest, "/")
+		if !ok {
+			return bad("no /ACTION")
+		}
+		// Stage and action names: CodePipeline's pattern [A-Za-z0-9.@\-_]+,
+		// at most 100 characters (API_StageDeclaration, API_ActionDeclaration).
+		if !faultStageRE.MatchString(stage) {
+			return bad("stage %q is not a stage name", stage)
+		}
+		if !faultStageRE.MatchString(action) {
+			return bad("action %q is not an action name", action)
+		}
+		f.Stage, f.Action = stage, action
+		return f, nil
+	}
 	if i := strings.LastIndex(s, "~"); i >= 0 {
 		h, err := parseSimDuration(s[i+1:])
 		if err != nil || h <= 0 {
@@ -169,8 +199,9 @@ type resolvedFault struct {
 	gone    time.Time // when the change left the region (zero while there)
 }
 
-// resolveFaults binds every fault to the model's alarms and stages.
-func resolveFaults(m *Model, faults []Fault) ([]*resolvedFault, error) {
+// resolveFaults binds every alarm fault to the model's alarms and stages,
+// and checks that every fail fault names an action of its stage.
+func resolveFaults(m *Model, faults []Fault) (alarmFaults []*resolvedFault, failing []Fault, err error) {
 	p := m.Pipeline
 	var out []*resolvedFault
 	var errs []error
@@ -193,6 +224,24 @@ func resolveFaults(m *Model, faults []Fault) ([]*resolvedFault, error) {
 				fail("stage %q is not in the pipeline (stages: %s)", f.Stage, strings.Join(names, ", "))
 				continue
 			}
+		}
+		if f.Action != "" {
+			found := false
+			var names []string
+			for _, a := range rf.stage.Actions {
+				found = found || a.Name == f.Action
+				names = append(names, a.Name)
+			}
+			if !found {
+				fail("stage %s has no action %q (actions: %s)", f.Stage, f.Action, strings.Join(names, ", "))
+				continue
+			}
+			if i := slices.IndexFunc(rf.stage.Actions, func(a *Action) bool { return a.Name == f.Action }); !opaque(rf.stage.Actions[i]) {
+				fail("action %s of stage %s is modelled by what it does (a stack or server deployment): inject an alarm fault (REGION:%s+DURATION) instead", f.Action, f.Stage, f.Stage)
+				continue
+			}
+			failing = append(failing, f)
+			continue
 		}
 		switch {
 		case f.Org:
@@ -241,7 +290,7 @@ func resolveFaults(m *Model, faults []Fault) ([]*resolvedFault, error) {
 		}
 		out = append(out, rf)
 	}
-	return out, errors.Join(errs...)
+	return out, failing, errors.Join(errs...)
 }
 
 // findAlarm finds a named alarm in a region, preferring the account the

@@ -14,7 +14,15 @@ import (
 // each production region's share of the new version — and the pipeline
 // diagram, every stage with its gates. The page draws itself from the
 // result's JSON, embedded in it, with a small script.
+//
+// Every string the page shows went through termsafe.Escape, as in the text
+// form: the page inserts text with textContent (never as markup), and an
+// escape or a bidirectional override in a name is shown, not applied.
 func (r *Result) WriteHTML(w io.Writer) error {
+	r, err := r.escaped()
+	if err != nil {
+		return err
+	}
 	var data bytes.Buffer
 	enc := json.NewEncoder(&data)
 	enc.SetEscapeHTML(true) // "<", ">" and "&" escaped: safe inside <script>

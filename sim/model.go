@@ -128,13 +128,13 @@ type Action struct {
 	// assembly), nil when not found.
 	Template *Stack
 	// CodeBuild actions: the project's environment (with the action's
-	// EnvironmentVariables over it) and build commands.
+	// EnvironmentVariables over it). Its build commands are not read: the
+	// simulator never runs them.
 	Env map[string]string
 	// EnvErr says why the action's EnvironmentVariables could not be read
 	// ("" when they were, or are absent).
-	EnvErr   string
-	Commands []string
-	Timeout  int // minutes
+	EnvErr  string
+	Timeout int // minutes
 }
 
 // Deploys reports whether the action updates a stack (executes a change
@@ -442,9 +442,6 @@ func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action 
 					a.Env[k], _ = e.str(vm["Value"])
 				}
 				a.Timeout = intOf(e, proj.Properties["TimeoutInMinutes"], 60)
-				src, _ := proj.Properties["Source"].(map[string]any)
-				spec, _ := e.str(src["BuildSpec"])
-				a.Commands = buildCommands(spec)
 			}
 		}
 		if err := actionEnv(a); err != nil {
@@ -582,27 +579,6 @@ func markProduction(p *Pipeline) {
 		}
 		st.Wave = wave
 	}
-}
-
-// buildCommands extracts the commands of a JSON build spec (install,
-// pre_build, build, post_build, in that order).
-func buildCommands(spec string) []string {
-	if spec == "" {
-		return nil
-	}
-	var bs struct {
-		Phases map[string]struct {
-			Commands []string `json:"commands"`
-		} `json:"phases"`
-	}
-	if err := strictUnmarshalLoose([]byte(spec), &bs); err != nil {
-		return nil
-	}
-	var out []string
-	for _, ph := range []string{"install", "pre_build", "build", "post_build"} {
-		out = append(out, bs.Phases[ph].Commands...)
-	}
-	return out
 }
 
 // Location is the time zone of the pipeline's deployment window (UTC when

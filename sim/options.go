@@ -68,9 +68,6 @@ type Options struct {
 	// show the change unprepared. Default: none (the version live before
 	// an activating release is its prepare, as package twophase requires).
 	Unprepared []string
-	// Executions is how many earlier executions the pipeline's history
-	// holds besides the one that deployed what runs now. Default: 0.
-	Executions int
 	// RollbackConditions, BakeWatch and AlarmAtStart choose the readings of
 	// undocumented behaviour. Defaults: RollbackConditionsEvaluated,
 	// BakeContinuous, AlarmAtStartStops.
@@ -137,9 +134,6 @@ func (o Options) validate() error {
 		if !waves.IsRegionCode(r) {
 			errs = append(errs, fmt.Errorf("sim: unprepared region %q is not a region code", r))
 		}
-	}
-	if o.Executions < 0 || o.Executions > 100000 {
-		errs = append(errs, fmt.Errorf("sim: executions %d: want 0–100000", o.Executions))
 	}
 	if o.RollbackConditions != RollbackConditionsEvaluated && o.RollbackConditions != RollbackConditionsSkipped {
 		errs = append(errs, fmt.Errorf("sim: rollback conditions %q: want %q or %q", o.RollbackConditions, RollbackConditionsEvaluated, RollbackConditionsSkipped))

@@ -101,56 +101,6 @@ func TestAlarmRule(t *testing.T) {
 	}
 }
 
-func TestJmesAndTextOutput(t *testing.T) {
-	doc := map[string]any{
-		"stageStates": []any{
-			map[string]any{"stageName": "A", "latestExecution": map[string]any{"pipelineExecutionId": "e1"}, "actionStates": []any{map[string]any{"latestExecution": map[string]any{"externalExecutionId": "b1"}}}},
-			map[string]any{"stageName": "B", "latestExecution": map[string]any{"pipelineExecutionId": "e2"}, "actionStates": []any{map[string]any{"latestExecution": map[string]any{"externalExecutionId": "b2"}}}},
-		},
-		"MetricAlarms":    []any{map[string]any{"StateValue": "OK"}},
-		"CompositeAlarms": []any{map[string]any{"StateValue": "ALARM"}},
-		"Credentials":     map[string]any{"AccessKeyId": "k", "SecretAccessKey": "s", "SessionToken": "t"},
-	}
-	cases := map[string]string{
-		"stageStates[?actionStates[?latestExecution.externalExecutionId=='b2']].latestExecution.pipelineExecutionId | [0]": "e2\n",
-		"stageStates[?stageName=='Z'].stageName | [0]":                                                                     "None\n",
-		"[CompositeAlarms[].StateValue, MetricAlarms[].StateValue][]":                                                      "ALARM\tOK\n",
-		"Credentials.[AccessKeyId,SecretAccessKey,SessionToken]":                                                           "k\ts\tt\n",
-		"stageStates[*].stageName":                                         "A\tB\n",
-		"stageStates[-1].stageName":                                        "B\n",
-		"stageStates[?stageName!='A'].latestExecution.pipelineExecutionId": "e2\n",
-	}
-	for q, want := range cases {
-		n, err := parseJmes(q)
-		require.NoError(t, err, q)
-		assert.Equal(t, want, textOutput(evalJmes(n, doc)), q)
-	}
-	for _, bad := range []string{"a[", "a[?b", "a.", "[a,", "'x", strings.Repeat("a.", 3000)} {
-		_, err := parseJmes(bad)
-		assert.Error(t, err, bad)
-	}
-}
-
-func TestFormatDate(t *testing.T) {
-	now := time.Date(2026, 12, 24, 7, 30, 5, 0, time.UTC)
-	for _, c := range []struct {
-		tz   string
-		args []string
-		want string
-	}{
-		{"", []string{"+%s"}, "1798097405"},
-		{"America/Los_Angeles", []string{"+%F %T %a %u"}, "2026-12-23 23:30:05 Wed 3"},
-		{"Asia/Tokyo", []string{"+%F"}, "2026-12-24"},
-		{"Asia/Tokyo", []string{"-u", "+%H%%"}, "07%"},
-	} {
-		got, err := formatDate(now, c.tz, c.args)
-		require.NoError(t, err)
-		assert.Equal(t, c.want, got)
-	}
-	_, err := formatDate(now, "", []string{"-d", "tomorrow"})
-	assert.ErrorContains(t, err, "not modelled")
-}
-
 // TestReaderIsStrictAndBounded: duplicate keys, trailing data, oversized
 // files, paths that leave the assembly and nested cycles.
 func TestReaderIsStrictAndBounded(t *testing.T) {
@@ -242,18 +192,6 @@ func FuzzParseAlarmRule(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if e, err := parseAlarmRule(s, Place{"1", "r"}); err == nil {
 			e.eval(func(AlarmKey) string { return "ALARM" })
-		}
-	})
-}
-
-func FuzzJmes(f *testing.F) {
-	for _, s := range []string{"a[?b=='c'].d | [0]", "[a[].b, c[*]][]", "x.[y,z]", "a[-1]"} {
-		f.Add(s)
-	}
-	doc := map[string]any{"a": []any{map[string]any{"b": "c", "d": 1.0}}, "c": []any{"x"}}
-	f.Fuzz(func(t *testing.T, s string) {
-		if n, err := parseJmes(s); err == nil {
-			_ = textOutput(evalJmes(n, doc))
 		}
 	})
 }

@@ -1,12 +1,15 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/safepipe/safepipe/internal/termsafe"
 )
 
 // Exit codes of a run (safepipe simulate's contract).
@@ -68,7 +71,6 @@ type Result struct {
 type RunOptions struct {
 	DeployMinutes      int     `json:"deployMinutes"`
 	ActionMinutes      int     `json:"actionMinutes"`
-	Executions         int     `json:"executions"`
 	RollbackConditions Reading `json:"rollbackConditions"`
 	BakeWatch          Reading `json:"bakeWatch"`
 	AlarmAtStart       Reading `json:"alarmAtStart"`
@@ -154,16 +156,71 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(timeLayout)
 }
 
-// WriteJSON writes the result as indented JSON.
+// WriteJSON writes the result as indented JSON. Strings decode to what the
+// assembly said, but no control or format character is written raw
+// (termsafe.JSON): a name cannot take over the terminal that shows it.
 func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	if err := enc.Encode(r); err != nil {
+		return err
+	}
+	_, err := w.Write(termsafe.JSON(b.Bytes()))
+	return err
 }
 
-// WriteText writes the result for people.
+// escaped is a copy of the result whose every string (names read from the
+// assembly, details and notes quoting them) went through termsafe.Escape:
+// what the text and HTML forms print. It works on the JSON form, so that a
+// field added later is escaped too.
+func (r *Result) escaped() (*Result, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var doc any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if b, err = json.Marshal(escapeStrings(doc)); err != nil {
+		return nil, err
+	}
+	var out Result
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// escapeStrings escapes every string of a decoded JSON value, keys
+// included.
+func escapeStrings(v any) any {
+	switch v := v.(type) {
+	case string:
+		return termsafe.Escape(v)
+	case []any:
+		for i := range v {
+			v[i] = escapeStrings(v[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[termsafe.Escape(k)] = escapeStrings(x)
+		}
+		return out
+	}
+	return v
+}
+
+// WriteText writes the result for people, every name escaped
+// (termsafe.Escape).
 func (r *Result) WriteText(w io.Writer) error {
+	r, err := r.escaped()
+	if err != nil {
+		return err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "pipeline %s · start %s\n", r.Pipeline, fmtTime(r.Start))
 	fmt.Fprintf(&b, "%s (exit %d): %s\n", strings.ToUpper(r.Outcome), r.ExitCode, r.Summary)
@@ -220,6 +277,6 @@ func (r *Result) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  - %s\n", n)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err = io.WriteString(w, b.String())
 	return err
 }

@@ -44,12 +44,12 @@ type ruleRun struct {
 type actionRun struct {
 	a         *Action
 	startedAt time.Time
-	script    *scriptRun
 	doneAt    time.Time
 	status    string // InProgress, Succeeded, Failed
 	op        *stackOp
 	why       string
 	server    bool // a server deploy action (server.go)
+	failAt    bool // an opaque action a fail fault fails at doneAt
 }
 
 type stageRun struct {
@@ -105,7 +105,7 @@ type runner struct {
 	lastShare map[string]float64
 	violated  map[string]bool
 	regions   []string // production regions, sorted
-	scripts   []*scriptRun
+	failing   []Fault  // fail:STAGE/ACTION faults
 }
 
 // Run simulates the model's pipeline taking one change (new code in every
@@ -116,7 +116,7 @@ func Run(m *Model, opts Options) (*Result, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	faults, err := resolveFaults(m, opts.Faults)
+	faults, failing, err := resolveFaults(m, opts.Faults)
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +126,9 @@ func Run(m *Model, opts Options) (*Result, error) {
 	}
 	res := &Result{Pipeline: m.Pipeline.Name, Start: opts.Start.UTC(), Reached: []string{}, RolledBack: []string{}, BlastRadius: []string{},
 		Violations: []Violation{}, Faults: []FaultResult{}, Regions: []RegionResult{}, Closed: []Interval{}, Events: []Event{}, Notes: []string{},
-		Options: RunOptions{DeployMinutes: opts.DeployMinutes, ActionMinutes: opts.ActionMinutes, Executions: opts.Executions,
+		Options: RunOptions{DeployMinutes: opts.DeployMinutes, ActionMinutes: opts.ActionMinutes,
 			RollbackConditions: opts.RollbackConditions, BakeWatch: opts.BakeWatch, AlarmAtStart: opts.AlarmAtStart, OneBoxShare: opts.OneBoxShare}}
-	r := &runner{world: newWorld(m, opts, res), faults: faults, stageSt: map[string]gates.StageState{},
+	r := &runner{world: newWorld(m, opts, res), faults: faults, failing: failing, stageSt: map[string]gates.StageState{},
 		firstV1: map[string]time.Time{}, fullAt: map[string]time.Time{}, waveBaked: map[int]time.Time{}, prodWave: map[string]int{},
 		oneboxMax: map[string]float64{}, shareLog: map[string][]SharePoint{}, lastShare: map[string]float64{}, violated: map[string]bool{}}
 	for _, n := range append(slices.Clip(m.Notes), unpreparedNotes...) {
@@ -147,6 +147,7 @@ func Run(m *Model, opts Options) (*Result, error) {
 // pipeline deploys exists with the template of the last stage that deploys
 // it, and that execution is every stage's rollback target.
 func (r *runner) baseline() {
+	var opaqueActions []string
 	for _, st := range r.p.Stages {
 		for _, a := range st.Actions {
 			if !a.Deploys() {
@@ -188,10 +189,16 @@ func (r *runner) baseline() {
 				r.note(fmt.Sprintf("stage %s: manual approval %s is assumed approved at once", st.Name, a.Name))
 			case "CodeBuild":
 				if a.EnvErr != "" && !strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_") {
-					r.note(fmt.Sprintf("stage %s: action %s: %s (it names no safepipe step: run as any action)", st.Name, a.Name, a.EnvErr))
+					r.note(fmt.Sprintf("stage %s: action %s: %s (it names no safepipe step: opaque)", st.Name, a.Name, a.EnvErr))
 				}
 			}
+			if opaque(a) && a.Category != "Source" {
+				opaqueActions = append(opaqueActions, st.Name+"/"+a.Name)
+			}
 		}
+	}
+	if len(opaqueActions) > 0 {
+		r.note(fmt.Sprintf("%d action(s) are opaque (%s): the simulator never runs what an action carries (build commands, scripts, functions); each succeeds after %d min unless a fail:STAGE/ACTION fault fails it", len(opaqueActions), summarize(opaqueActions, 5), r.opts.ActionMinutes))
 	}
 	var zonal []string
 	for _, k := range slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys) {
@@ -226,9 +233,6 @@ func (r *runner) baseline() {
 	}
 	r.std = &execution{id: "exec-change", kind: execStandard, version: 1, status: "InProgress"}
 	r.execs = append(r.execs, r.std)
-	if r.opts.Executions > 0 {
-		r.note(fmt.Sprintf("the pipeline's history holds %d earlier executions (only scripts that read the history see them; the gate controller reads the pipeline's state)", r.opts.Executions+1))
-	}
 }
 
 func (r *runner) event(stage, format string, args ...any) {
@@ -259,14 +263,12 @@ func (r *runner) loop() {
 		r.refreshStages()
 		r.controller(r.stageSt, r.stChange)
 		r.evalGateAlarms()
-		r.stepScripts()
 		r.stepPipeline()
 		r.sample()
 		if !r.now.Before(start) && r.quiet() {
 			break
 		}
 	}
-	r.stopScripts()
 	if r.now.After(end) {
 		r.now = end
 		r.note(fmt.Sprintf("the simulation stopped after %d days with work still in progress", r.opts.MaxDays))
@@ -284,11 +286,6 @@ func (r *runner) quiet() bool {
 	}
 	for _, s := range r.stacks {
 		if s.op != nil || s.busy() {
-			return false
-		}
-	}
-	for _, sc := range r.scripts {
-		if !sc.done {
 			return false
 		}
 	}
@@ -770,8 +767,6 @@ func (r *runner) startOrder(sr *stageRun) {
 		ar := &actionRun{a: a, status: "InProgress", startedAt: r.now}
 		sr.actions = append(sr.actions, ar)
 		switch {
-		case isScriptAction(a):
-			r.startScript(ar, sr)
 		case isServerDeploy(a) || (a.Provider == "CodeBuild" && a.EnvErr != "" && strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_")):
 			r.startServer(ar, sr)
 		case a.Deploys():
@@ -779,7 +774,13 @@ func (r *runner) startOrder(sr *stageRun) {
 		case a.Provider == "CloudFormation":
 			ar.doneAt = r.now.Add(time.Minute)
 		default:
+			// Opaque: the simulator never runs what an action carries
+			// (commands, code); it succeeds, or fails where a fail fault
+			// names it in the change's execution.
 			ar.doneAt = r.now.Add(time.Duration(r.opts.ActionMinutes) * time.Minute)
+			if sr.exec.kind == execStandard && r.failsByScenario(sr.st, a) {
+				ar.failAt = true
+			}
 		}
 	}
 }
@@ -791,15 +792,11 @@ func (r *runner) stepActions(sr *stageRun) {
 			continue
 		}
 		switch {
-		case ar.script != nil:
-			if ar.script.done && ar.status == "InProgress" {
-				ar.status, ar.why = "Succeeded", ""
-				if ar.script.failed {
-					ar.status, ar.why = "Failed", ar.script.why
-				}
-			}
 		case ar.op == nil && !ar.server && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
 			ar.status = "Succeeded"
+			if ar.failAt {
+				ar.status, ar.why = "Failed", "the scenario fails it (fail:"+sr.st.Name+"/"+ar.a.Name+")"
+			}
 		}
 		switch ar.status {
 		case "InProgress":
@@ -813,6 +810,32 @@ func (r *runner) stepActions(sr *stageRun) {
 		return
 	}
 	r.startOrder(sr)
+}
+
+// opaque reports whether the simulator treats the action as a black box:
+// it models stack deployments (CloudFormation) and safepipe's server deploy
+// step by what they do, and runs nothing else.
+func opaque(a *Action) bool {
+	return a.Provider != "CloudFormation" && !isServerDeploy(a) &&
+		!(a.Provider == "CodeBuild" && a.EnvErr != "" && strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_"))
+}
+
+// summarize lists at most n items and how many more there are.
+func summarize(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// failsByScenario reports whether a fail fault names the action.
+func (r *runner) failsByScenario(st *Stage, a *Action) bool {
+	for _, f := range r.failing {
+		if f.Stage == st.Name && f.Action == a.Name {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *runner) actionsDone(sr *stageRun) {

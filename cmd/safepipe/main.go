@@ -5,7 +5,7 @@
 //	safepipe regions  [--catalog FILE] [--format table|json]
 //	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
 //	safepipe gray check [--format text|json] FILE...
-//	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--unprepared REGION]... [--executions N]
+//	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--unprepared REGION]...
 //	                  [--format text|json|html] [--out FILE] PATH
 //
 // Exit codes: 0 success, 1 a finding or a failed check, 2 bad input (one

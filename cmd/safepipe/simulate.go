@@ -33,6 +33,10 @@ Faults (--fault, repeatable):
   REGION@+DURATION             that region's aggregate alarm fires DURATION after the run starts
   org@+DURATION                the organisation alarm fires DURATION after the run starts
   …~HOLD                       the alarm stays in ALARM for HOLD (an unrelated incident)
+  fail:STAGE/ACTION            that opaque action fails when the change runs it
+The simulator never runs what it reads: an action it does not model (a
+CodeBuild or Commands build, a Lambda invoke, a test) is opaque and succeeds
+unless fail:STAGE/ACTION says otherwise.
 --unprepared REGION (repeatable): a region where the version live before
 the change did not take a two-phase change's prepare everywhere; an
 activating release must not start anywhere.
@@ -56,7 +60,6 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&faults, "fault", "inject a fault `SPEC` (repeatable; see above)")
 	var unprepared faultFlags
 	fs.Var(&unprepared, "unprepared", "a `REGION` where the version live before the change did not take a two-phase change's prepare everywhere (repeatable)")
-	executions := fs.Int("executions", 0, "pretend the pipeline already ran `N` more times (its execution history)")
 	format := fs.String("format", "text", "output format: text, json or html")
 	out := fs.String("out", "", "write the output to `FILE` (required for html)")
 	// Flags may come before or after PATH.
@@ -93,9 +96,6 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		errs = append(errs, fmt.Errorf("--format %q is unknown (want text, json or html)", *format))
 	}
 	errs = append(errs, checkDeployMinutes(*deployMinutes))
-	if *executions < 0 {
-		errs = append(errs, fmt.Errorf("--executions %d must not be negative", *executions))
-	}
 	parsed, err := sim.ParseFaults(faults)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
@@ -109,7 +109,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	res, err := sim.Run(model, sim.Options{Start: t0, DeployMinutes: *deployMinutes, Faults: parsed, Executions: *executions, Unprepared: unprepared})
+	res, err := sim.Run(model, sim.Options{Start: t0, DeployMinutes: *deployMinutes, Faults: parsed, Unprepared: unprepared})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -128,7 +128,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	case "html":
 		err = res.WriteHTML(w)
 		if err == nil {
-			fmt.Fprintf(stdout, "%s (exit %d): %s\nwrote %s\n", strings.ToUpper(res.Outcome), res.ExitCode, res.Summary, *out)
+			fmt.Fprintf(stdout, "%s (exit %d): %s\nwrote %s\n", strings.ToUpper(res.Outcome), res.ExitCode, esc(res.Summary), esc(*out))
 		}
 	default:
 		err = res.WriteText(w)

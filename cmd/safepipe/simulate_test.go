@@ -55,7 +55,7 @@ func TestSimulateCommand(t *testing.T) {
 		{"bad format", []string{"--format", "xml", good}, 2, nil, `--format "xml"`},
 		{"html needs out", []string{"--format", "html", good}, 2, nil, "--format html needs --out FILE"},
 		{"bad start", []string{"--start", "tomorrow", good}, 2, nil, `--start "tomorrow"`},
-		{"bad executions", []string{"--executions", "-1", good}, 2, nil, "--executions -1"},
+		{"no executions flag", []string{"--executions", "1", good}, 2, nil, "flag provided but not defined: -executions"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -39,3 +39,34 @@ func TestCorePackagesArePureGo(t *testing.T) {
 		}
 	}
 }
+
+// readers are the packages that read untrusted input (assemblies,
+// templates, policies, rule files from pull requests and other teams):
+// nothing they read may be executed. They may not start a process or load
+// code, even through a dependency, nor reach the system call interface
+// themselves.
+var readers = []string{"waves", "gray", "gray/propagate", "verify", "sim", "gates", "twophase", "cmd/safepipe", "internal/strict", "internal/strictjson", "internal/termsafe"}
+
+func TestReadersExecuteNothing(t *testing.T) {
+	for _, pkg := range readers {
+		path := "github.com/safepipe/safepipe/" + pkg
+		deps, err := exec.Command("go", "list", "-deps", path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, deps)
+		}
+		for _, dep := range strings.Fields(string(deps)) {
+			if dep == "os/exec" || dep == "plugin" {
+				t.Errorf("%s depends on %s: a package that reads untrusted input must not be able to start a process or load code", pkg, dep)
+			}
+		}
+		imports, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, imports)
+		}
+		for _, imp := range strings.Fields(string(imports)) {
+			if imp == "syscall" || imp == "unsafe" || strings.HasPrefix(imp, "golang.org/x/sys") {
+				t.Errorf("%s imports %s directly: the readers use the os package, whose reads stay inside an os.Root", pkg, imp)
+			}
+		}
+	}
+}
