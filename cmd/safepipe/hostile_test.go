@@ -265,3 +265,74 @@ func TestErrorOutputIsBounded(t *testing.T) {
 		assert.LessOrEqual(t, len(l), len("safepipe: ")+maxErrorLineBytes+len("… (1000000 bytes more)"), l[:80])
 	}
 }
+
+// hostileAssembly is the simulator's "good" fixture with a pipeline name,
+// a stage name and an action name that carry terminal escapes: a title
+// change, a screen clear, a carriage return and a forged verdict line.
+func hostileAssembly(t *testing.T) string {
+	t.Helper()
+	const forged = "\x1b]0;pwned\x07\r\x1b[2JREACHED (exit 0)\u202e"
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "sim", "testdata", "good")
+	entries, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		if e.Name() == "pipeline.template.json" {
+			var doc map[string]any
+			require.NoError(t, json.Unmarshal(b, &doc))
+			props := doc["Resources"].(map[string]any)["Pipeline"].(map[string]any)["Properties"].(map[string]any)
+			props["Name"] = "pipe" + forged
+			for _, st := range props["Stages"].([]any) {
+				st := st.(map[string]any)
+				if st["Name"] == "Build" {
+					st["Name"] = "Build" + forged
+					st["Actions"].([]any)[0].(map[string]any)["Name"] = "Synth" + forged
+				}
+			}
+			b, err = json.Marshal(doc)
+			require.NoError(t, err)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644))
+	}
+	return dir
+}
+
+// TestHostileAssemblyNamesAreEscaped: names read from an assembly reach no
+// terminal raw, from simulate (text, JSON, HTML) and plan --from (table,
+// JSON), on stdout or stderr.
+func TestHostileAssemblyNamesAreEscaped(t *testing.T) {
+	dir := hostileAssembly(t)
+	html := filepath.Join(t.TempDir(), "sim.html")
+	for _, args := range [][]string{
+		{"simulate", dir},
+		{"simulate", "--format", "json", dir},
+		{"simulate", "--format", "html", "--out", html, dir},
+		{"plan", "--from", dir},
+		{"plan", "--from", dir, "--format", "json"},
+		{"simulate", "--fault", "fail:Build/Synth", dir},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(args...)
+			assertTerminalSafe(t, out)
+			assertTerminalSafe(t, errOut)
+			if code == 2 {
+				return // refused, and the refusal is safe
+			}
+			if slices.Contains(args, "html") {
+				b, err := os.ReadFile(html)
+				require.NoError(t, err)
+				out = string(b)
+				assertTerminalSafe(t, out)
+			}
+			assert.Contains(t, out, `pipe`)
+			assert.NotContains(t, out, "\rREACHED")
+			if slices.Contains(args, "json") {
+				assert.Contains(t, out, `\u001b]0;pwned`, "the escape is shown, not applied")
+			} else {
+				assert.Contains(t, out, `\x1b]0;pwned`, "the escape is shown, not applied")
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,9 +99,7 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 		}
 	}
 	if format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(stdout, rep); err != nil {
 			return fail(stderr, err)
 		}
 		return 0
@@ -118,7 +115,7 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 		}
 		return t.In(loc).Format(layout)
 	}
-	fmt.Fprintf(stdout, "from %s · pipeline %s · times in %s\n", path, rep.Pipeline, loc)
+	fmt.Fprintf(stdout, "from %s · pipeline %s · times in %s\n", esc(path), esc(rep.Pipeline), loc)
 	fmt.Fprintln(stdout, "\nWAVES")
 	for _, w := range rep.Waves {
 		fmt.Fprintf(stdout, "  %-4s %2d  %s\n", w.Name, len(w.Regions), strings.Join(w.Regions, " "))
@@ -131,7 +128,7 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 		if s.Kind == "production" || s.Kind == "one-box" {
 			prod++
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, s.Name, s.Kind, len(s.Regions), s.Actions,
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", i+1, esc(s.Name), s.Kind, len(s.Regions), s.Actions,
 			fmtDuration(time.Duration(s.BakeMinute)*time.Minute), local(s.Start), local(s.Deployed), local(s.Baked))
 	}
 	tw.Flush()
@@ -139,10 +136,10 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 	if rep.TimeToGlobalHours != nil {
 		fmt.Fprintf(stdout, "time to global: %.1f h, %d business days (simulated happy path from %s)\n", *rep.TimeToGlobalHours, *rep.BusinessDays, t0.Format(layout))
 	} else {
-		fmt.Fprintf(stdout, "the simulated happy path did not reach every region: %s\n", res.Summary)
+		fmt.Fprintf(stdout, "the simulated happy path did not reach every region: %s\n", esc(res.Summary))
 	}
 	if rep.Violations > 0 {
-		fmt.Fprintf(stdout, "%d safety violation(s) on the happy path: run safepipe simulate %s\n", rep.Violations, path)
+		fmt.Fprintf(stdout, "%d safety violation(s) on the happy path: run safepipe simulate %s\n", rep.Violations, esc(path))
 	}
 	return 0
 }
