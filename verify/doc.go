@@ -53,6 +53,7 @@
 //	                                SP030 two-phase-in-one-release
 //	                                SP031 upgrade-downgrade-test (warning)
 //	                                SP032 rollback-across-structure-versions
+//	                                SP033 trust-without-condition
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one
@@ -67,7 +68,10 @@
 // Pipelines' _PROJECT_CONFIG_HASH variable, a hash of a build project's
 // own settings, excepted): every release becomes a new pipeline structure
 // version, and CodePipeline rolls back only to executions of the current
-// one.
+// one. SP033 reads every template of the assembly, not only production
+// stacks: an IAM role whose trust policy allows sts:AssumeRole to a whole
+// account (its ID or root ARN) or to "*" in a statement without a
+// Condition is an error, wherever the role lives.
 //
 // # Stage roles
 //

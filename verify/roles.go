@@ -61,6 +61,9 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 				}
 			}
 		}
+		if accessStack(t.tpl) {
+			continue
+		}
 		switch {
 		case t.tpl != nil && t.tpl.Account != "":
 			t.account = t.tpl.Account
@@ -74,6 +77,30 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 		out = append(out, t)
 	}
 	return out
+}
+
+// MetadataAccess is the template metadata key that marks safepipe's
+// access stacks: the roles through which a pipeline's own machinery (the
+// gate controller) reads its target accounts.
+const MetadataAccess = "safepipe:access"
+
+// accessStack reports whether a template is a pipeline access stack: it
+// carries MetadataAccess and creates IAM roles and policies only. A stage
+// deploys nothing of the service through such a stack (it is the
+// pipeline's plumbing, created before any gated stage so that the gates
+// can read the accounts), so it does not count as a deployment target.
+func accessStack(t *Template) bool {
+	if t == nil || t.Metadata[MetadataAccess] == nil || len(t.Resources) == 0 {
+		return false
+	}
+	for _, r := range t.Resources {
+		switch r.Type {
+		case "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::CDK::Metadata":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // placeholderRef returns X for the placeholder "${X}" Flatten makes of a

@@ -49,6 +49,7 @@ const (
 	RuleTwoPhase          = "SP030"
 	RuleUpgradeDowngrade  = "SP031"
 	RuleStructureChurn    = "SP032"
+	RuleTrustCondition    = "SP033"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -157,6 +158,9 @@ var Rules = []RuleInfo{
 	{RuleStructureChurn, "rollback-across-structure-versions", Error,
 		"A content hash in an action's configuration (an asset key, a revision) changes the pipeline's structure with every release, and CodePipeline only rolls a stage back to an execution started in the current structure version: the stage can never roll back.",
 		"Keep per-release values out of the pipeline's definition: let the action read them when it runs (an output of the stack the stage deploys, a variable of the stage's deploy action, the build's artifact); safepipe's server deploy step reads its revision from the stack's output."},
+	{RuleTrustCondition, "trust-without-condition", Error,
+		"A role that trusts a whole account (its root, or its ID) with no condition can be assumed by any principal of that account whose own policies allow sts:AssumeRole: a build, a developer, a compromised function can then deploy to production or turn its alarms off.",
+		"Name the roles that must assume it: keep the account as Principal and add a Condition ArnEquals/ArnLike on aws:PrincipalArn with their ARNs (for several roles, give them an IAM path of their own and match arn:aws:iam::ACCOUNT:role/PATH/*), or make one role the Principal (CDK: new AccountPrincipal(account).withConditions({ArnLike: {'aws:PrincipalArn': arn}})); safepipe's roles carry such conditions."},
 }
 
 func ruleInfo(id string) RuleInfo {
@@ -577,8 +581,8 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 // one stage at the same time.
 func (c *checker) cells(s Stage, at Finding) {
 	type key struct {
-		region string
-		order  int
+		region, account string
+		order           int
 	}
 	cells := map[string]map[string]bool{}
 	stacks := map[key]map[string]int{}
@@ -595,7 +599,14 @@ func (c *checker) cells(s Stage, at Finding) {
 				break
 			}
 		}
-		k := key{a.Region, a.RunOrder}
+		// A stack name is unique per account and region: the same name in
+		// two accounts (the role CloudFormation runs as, or the one the
+		// action assumes, names the account) is two stacks.
+		account := arnAccount(a.Configuration["RoleArn"])
+		if account == "" {
+			account = arnAccount(a.RoleArn)
+		}
+		k := key{a.Region, account, a.RunOrder}
 		if stacks[k] == nil {
 			stacks[k] = map[string]int{}
 		}
@@ -613,7 +624,8 @@ func (c *checker) cells(s Stage, at Finding) {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		return keys[i].region < keys[j].region || keys[i].region == keys[j].region && keys[i].order < keys[j].order
+		a, b := keys[i], keys[j]
+		return a.region < b.region || a.region == b.region && (a.account < b.account || a.account == b.account && a.order < b.order)
 	})
 	for _, k := range keys {
 		for _, name := range slices.Sorted(maps.Keys(stacks[k])) {

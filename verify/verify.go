@@ -102,6 +102,7 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 	rep.Pipelines = len(pipelines)
 	for _, t := range templates {
 		c.templateLimits(t)
+		c.trust(t)
 	}
 	c.twoPhase(templates)
 	for _, p := range pipelines {

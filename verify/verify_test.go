@@ -62,6 +62,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleTwoPhase:          {"fail/SP030-prepare-and-activate-in-one-release.template.json", service},
 		RuleUpgradeDowngrade:  {"fail/SP031-no-upgrade-downgrade-test.template.json", pipeline},
 		RuleStructureChurn:    {"fail/SP032-release-value-in-an-action.template.json", pipeline},
+		RuleTrustCondition:    {"fail/SP033-role-trusts-an-account-root.template.json", service},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]
@@ -97,6 +98,7 @@ func TestUnsafeVariantsAreCaught(t *testing.T) {
 		"SP025-appconfig-growth-100":           {RuleAppConfigStrategy: 1},
 		"SP006-blocker-after-deploy":           {RuleBlocker: 1},
 		"SP006-blocker-rule-behind-window":     {RuleBlocker: 1},
+		"SP033-role-trusts-an-account-root":    {RuleTrustCondition: 1},
 	} {
 		t.Run(fixture, func(t *testing.T) {
 			rep, err := Path(filepath.Join("testdata", "fail", fixture+".template.json"), nil)
