@@ -167,13 +167,23 @@ func NewServerRevision(scope constructs.Construct, id *string, props *ServerRevi
 	}
 	// Everything else the step needs is known at synth and the same for
 	// every release: the names are set, and the asset goes to the CDK
-	// bootstrap bucket of the target.
+	// bootstrap bucket of the target, named with the qualifier the stack's
+	// synthesizer uses ("cdk-${Qualifier}-assets-${AWS::AccountId}-${AWS::Region}",
+	// aws-cdk-lib DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME;
+	// the qualifier is the synthesizer's prop, else the context key
+	// "@aws-cdk/core:bootstrapQualifier", else the default).
+	qualifier := stack.Synthesizer().BootstrapQualifier()
+	if qualifier == nil || *qualifier == "" {
+		r.err = fmt.Errorf("deploy: stack %s has no bootstrap qualifier (its synthesizer is not CDK's default): the step cannot name the asset bucket the revision goes to", stackName)
+		synth.Report(r, r.err)
+		return r
+	}
 	r.env = map[string]string{
 		"SAFEPIPE_DEPLOYER_ROLE":    pipeline.RoleArn(DeployerPurpose, d),
 		"SAFEPIPE_REGION":           d.Target.Region,
 		"SAFEPIPE_APPLICATION":      app,
 		"SAFEPIPE_GROUP":            group,
-		"SAFEPIPE_BUCKET":           fmt.Sprintf("cdk-hnb659fds-assets-%s-%s", d.Account, d.Target.Region),
+		"SAFEPIPE_BUCKET":           fmt.Sprintf("cdk-%s-assets-%s-%s", *qualifier, d.Account, d.Target.Region),
 		"SAFEPIPE_STACK":            stackName,
 		"SAFEPIPE_OUTPUT":           output,
 		"SAFEPIPE_PIPELINE":         d.PipelineName,
@@ -234,7 +244,7 @@ type serverDeployStep struct {
 
 // ProduceAction implements pipelines.ICodePipelineActionFactory.
 func (s *serverDeployStep) ProduceAction(stage awscodepipeline.IStage, options *pipelines.ProduceActionOptions) *pipelines.CodePipelineActionFactoryResult {
-	project, role := deployProject(options.Scope, s.rev.d)
+	project, role := deployProject(options.Scope, s.rev.d, options.Pipeline.Pipeline().Role())
 	env := map[string]*awscodebuild.BuildEnvironmentVariable{}
 	for k, v := range s.rev.env {
 		env[k] = &awscodebuild.BuildEnvironmentVariable{Value: jsii.String(v)}
@@ -258,16 +268,24 @@ const deployProjectID = "SafepipeServerDeploy"
 // actions run as (without it, CDK gives every action a role and a
 // policy), created on first use; each use lets the project assume the
 // deployer roles of one more account.
-func deployProject(scope constructs.Construct, d pipeline.Deployment) (awscodebuild.PipelineProject, awsiam.IRole) {
+//
+// Who may assume what: the action role only the pipeline's role (as CDK
+// Pipelines' own action roles: CodePipeline runs an action with the
+// pipeline's role assuming the action's), and the project runs as a role
+// named as the pipeline's "deployer" step roles, the only roles the deployer roles
+// in the targets trust (pipeline.NewTargetRole).
+func deployProject(scope constructs.Construct, d pipeline.Deployment, pipelineRole awsiam.IRole) (awscodebuild.PipelineProject, awsiam.IRole) {
 	stack := awscdk.Stack_Of(scope)
 	project, ok := stack.Node().TryFindChild(jsii.String(deployProjectID)).(awscodebuild.PipelineProject)
 	role, _ := stack.Node().TryFindChild(jsii.String(deployProjectID + "ActionRole")).(awsiam.Role)
 	if !ok {
 		role = awsiam.NewRole(stack, jsii.String(deployProjectID+"ActionRole"), &awsiam.RoleProps{
 			Description: jsii.String("safepipe: the role the pipeline's revision deploy actions run as (it starts the shared deploy project)"),
-			AssumedBy:   awsiam.NewAccountRootPrincipal(),
+			AssumedBy:   awsiam.NewArnPrincipal(pipelineRole.RoleArn()),
 		})
 		project = awscodebuild.NewPipelineProject(stack, jsii.String(deployProjectID), &awscodebuild.PipelineProjectProps{
+			Role: pipeline.NewStepRole(stack, deployProjectID+"Role", d.PipelineName, DeployerPurpose, "codebuild.amazonaws.com",
+				"safepipe: the server deploy project of pipeline "+d.PipelineName+" (assumes the deployer roles of the targets)"),
 			Description: jsii.String("safepipe: deploys CodeDeploy revisions to the targets' deployment groups (one action per target)"),
 			Environment: &awscodebuild.BuildEnvironment{ComputeType: awscodebuild.ComputeType_SMALL, BuildImage: awscodebuild.LinuxBuildImage_STANDARD_7_0()},
 			Timeout:     awscdk.Duration_Hours(jsii.Number(8)),

@@ -278,7 +278,16 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 		Retention:     awslogs.RetentionDays_THREE_MONTHS,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	// The function's role is the pipeline's "gates" step role: the watch
+	// roles trust exactly the roles of that name (access.go).
+	role := awsiam.NewRole(root, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:       awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		RoleName:        jsii.String(stepRoleName(*awscdk.Stack_Of(scope).Region(), c.pipeline, GatesPurpose, "GateController")),
+		Description:     jsii.String("safepipe: the gate controller of pipeline " + c.pipeline + " (assumes the watch roles of the targets)"),
+		ManagedPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AWSLambdaBasicExecutionRole"))},
+	})
 	fn := awslambda.NewFunction(root, jsii.String("Function"), &awslambda.FunctionProps{
+		Role:         role,
 		Description:  jsii.String("safepipe gate controller of pipeline " + c.pipeline + ": publishes each gated stage's EntryBlocked and BakeBreached every minute"),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),

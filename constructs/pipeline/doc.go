@@ -118,11 +118,13 @@
 // Blockers are strict: an alarm that is missing once the stack that
 // creates it exists blocks the stage, with a log line naming it; before
 // that stack exists (a region's first deployment) it does not. Anything
-// the controller cannot read closes the gate it guards. The watch role
-// defaults to the CDK bootstrap lookup role of each target account and
-// region (ReadOnlyAccess, trusted by the pipeline account when the targets
-// are bootstrapped with --trust or --trust-for-lookup); set
-// SafetyGates.WatchRole to use another.
+// the controller cannot read closes the gate it guards. It reads each
+// target account through the pipeline's watch role there
+// (WatchRoleName), which the pipeline creates in its SafepipeAccess stage,
+// before any gated stage: it allows exactly the controller's reads and
+// trusts the controller's role only (access.go, SECURITY.md). The CDK
+// bootstrap lookup role (ReadOnlyAccess) is an explicit opt-in:
+// SafetyGates.WatchRole = LookupRoleWatch(qualifier).
 //
 // # One alarm contract
 //

@@ -47,11 +47,13 @@ type SafetyGates struct {
 	// the organisation alarm. Default: none (the controller's own role, for
 	// an alarm of the pipeline's account).
 	OrganizationAlarmRoleArn string
-	// WatchRole returns the role the controller assumes to read alarms and
-	// stacks in an account and region. Default: the CDK bootstrap lookup
-	// role (cdk-hnb659fds-lookup-role-ACCOUNT-REGION: ReadOnlyAccess,
-	// trusted by the pipeline account when the targets are bootstrapped
-	// with --trust or --trust-for-lookup).
+	// WatchRole returns the role the controller assumes to read alarms,
+	// stacks and ledgers in an account and region. Default: the
+	// pipeline's watch role of the account (WatchRoleArn), which the
+	// pipeline creates in its SafepipeAccess stage with exactly the reads
+	// the controller makes, trusted by the controller's role only.
+	// LookupRoleWatch(qualifier) reads through the CDK bootstrap lookup
+	// roles instead (ReadOnlyAccess: an explicit opt-in).
 	WatchRole func(account, region string) string
 	// GammaBake is the bake of the gamma (regional) stage; the gamma
 	// one-box bakes for the one-box floor. Default: waves.FloorZonal.
@@ -74,11 +76,6 @@ type SafetyGates struct {
 // ReservedActions implements ActionReserver: the gates add no action to a
 // stage (they are stage conditions).
 func (g SafetyGates) ReservedActions() int { return 0 }
-
-// DefaultWatchRole is the CDK bootstrap lookup role of account and region.
-func DefaultWatchRole(account, region string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role/cdk-hnb659fds-lookup-role-%s-%s", partition(region), account, account, region)
-}
 
 // partition is the partition of a region code (CDK's Aws.PARTITION is a
 // token, and the controller's configuration needs the ARN itself).
@@ -115,7 +112,8 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 	}
 	role := g.WatchRole
 	if role == nil {
-		role = DefaultWatchRole
+		part := partition(s.PipelineRegion)
+		role = func(account, _ string) string { return WatchRoleArn(part, account, s.PipelineName) }
 	}
 	var errs []error
 	c := s.Conditions

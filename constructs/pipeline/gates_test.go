@@ -144,7 +144,7 @@ func TestSafetyGatesWatchEveryRegion(t *testing.T) {
 		for _, a := range gs.Blockers {
 			assert.Equal(t, alarms.Names{Team: "shop", Environment: "prod"}.Aggregate(), a.Name, name)
 			assert.Equal(t, "svc-prod", a.Stack, "%s: the controller knows the stack that creates the alarm", name)
-			assert.Equal(t, DefaultWatchRole("333333333333", a.Region), a.Role, name)
+			assert.Equal(t, WatchRoleArn("aws", "333333333333", cfg.Pipeline), a.Role, name)
 			blocked = append(blocked, a.Region)
 		}
 		for _, a := range gs.Bake {
@@ -526,7 +526,7 @@ func TestActivationWaitsForEveryPreparedTarget(t *testing.T) {
 		byRegion := map[string][]string{}
 		for _, r := range s.Prepared {
 			assert.Equal(t, "order-record-v2", r.Change, s.Name, "a change this release only prepares gates nothing")
-			assert.Equal(t, DefaultWatchRole(r.Account, r.Region), r.Role)
+			assert.Equal(t, WatchRoleArn("aws", r.Account, cfg.Pipeline), r.Role)
 			byRegion[r.Region] = append(byRegion[r.Region], r.Parameter)
 		}
 		for _, region := range prod {
@@ -601,7 +601,7 @@ func TestZonalGatesWatchTheRegion(t *testing.T) {
 		cell := func(az string) alarms.Names { return alarms.Names{Team: "shop", Environment: "prod", Cell: az} }
 		var blockers, bake []gates.Alarm
 		for _, az := range region.AZs {
-			a := gates.Alarm{Account: "333333333333", Region: tg.Region, Name: cell(az).Aggregate(), Role: DefaultWatchRole("333333333333", tg.Region), Stack: "svc-" + cell(az).Prefix()}
+			a := gates.Alarm{Account: "333333333333", Region: tg.Region, Name: cell(az).Aggregate(), Role: WatchRoleArn("aws", "333333333333", out.gates.Pipeline), Stack: "svc-" + cell(az).Prefix()}
 			blockers = append(blockers, a)
 			if az == tg.AZ {
 				own := a

@@ -266,6 +266,13 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		}),
 	})
 	r := &renderer{b: b, props: p, catalog: catalog, conditions: map[string]*StageConditions{}, alarms: newAlarmIndex(), actions: map[string]int{}}
+	// The watch roles' stage comes before every gated stage (access.go);
+	// what it creates is known once every stage has rendered.
+	var access pipelines.Wave
+	if usesWatchRoles(p.Gates) {
+		access = b.cp.AddWave(jsii.String(StageAccess), nil)
+		b.stageNames = append(b.stageNames, StageAccess)
+	}
 
 	// Alpha first: what one target deploys (its stacks) sizes the plan's
 	// stages, so that CDK Pipelines never splits a stage behind the plan.
@@ -321,6 +328,11 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	if err := r.controller.build(b, pipelineArn); err != nil {
 		return err
 	}
+	if access != nil {
+		if err := buildAccess(b, access, r.controller.Config(), *stack.Account(), *stack.Region()); err != nil {
+			return err
+		}
+	}
 	b.cp.BuildPipeline()
 	if err := checkActionLimits(b.cp.Pipeline()); err != nil {
 		return err
@@ -332,7 +344,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	}
 	// The pipeline stack and CDK Pipelines' cross-region support stacks
 	// carry the pipeline's cdk-nag reasons (see nag.go).
-	roots := []constructs.IConstruct{b.cp}
+	roots := []constructs.IConstruct{b}
 	if support := b.cp.Pipeline().CrossRegionSupport(); support != nil {
 		for _, region := range slices.Sorted(maps.Keys(*support)) {
 			roots = append(roots, (*support)[region].Stack)
@@ -392,9 +404,13 @@ func (b *basePipeline) markExpedite(reason string) {
 
 // reservedStages counts the pipeline stages that are not production stages:
 // Source, Build, UpdatePipeline (self-mutation), Assets, Alpha, Beta,
-// Gamma-OneBox, Gamma, and Zeta when enabled.
+// Gamma-OneBox, Gamma, SafepipeAccess when the gates read through the
+// pipeline's watch roles, and Zeta when enabled.
 func (b *basePipeline) reservedStages(p BasePipelineProps) int {
 	n := 8
+	if usesWatchRoles(p.Gates) {
+		n++
+	}
 	if p.Zeta {
 		n++
 	}

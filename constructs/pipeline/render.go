@@ -263,6 +263,7 @@ func (r *renderer) deployment(stage string, env Environment, account string, pla
 		Environment:      env, Account: account, Target: t, Stage: planStage, Bake: bake,
 		Alarms: r.alarmNames(env, t), Region: region, StageName: stage,
 		PipelineAccount: *stack.Account(), PipelineRegion: *stack.Region(), PipelineName: r.props.PipelineName,
+		pipeline: r.b,
 	}
 }
 

@@ -65,6 +65,10 @@ type Deployment struct {
 	// names, and the pipeline fails synth if the stage does not create the
 	// alarms its gates watch.
 	Alarms alarms.Names
+
+	// pipeline is the pipeline construct that made the deployment, where
+	// its steps' roles live (nil in a Deployment made by hand).
+	pipeline constructs.Construct
 }
 
 // Env returns the CDK environment (account and region) of the deployment.

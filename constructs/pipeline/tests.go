@@ -45,8 +45,18 @@ func RoleArn(purpose string, d Deployment) string {
 }
 
 // NewTargetRole creates RoleName(purpose, d) in scope (a construct of the
-// service's stack for d), assumable from the pipeline's account only, with
-// no permission until the team grants what the step needs.
+// service's stack for d), with no permission until the team grants what
+// the step needs. Only the pipeline's own step roles of that purpose may
+// assume it: the trust names the pipeline account with a condition on
+// aws:PrincipalArn, the roles named StepRolePrefix(d.PipelineName,
+// purpose)… (StepRolesArn). "Using the account ARN in the Principal element does not
+// limit permissions to only the root user of the account": without the
+// condition, any principal of the pipeline account allowed sts:AssumeRole
+// could act as the role. A condition rather than the step role's ARN as
+// Principal, because "if you delete and recreate a role referenced in a
+// trust policy's Principal element, you must edit the role in the policy",
+// while "AWS does not convert condition key ARNs to IDs"
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
 func NewTargetRole(scope constructs.Construct, id, purpose string, d Deployment) awsiam.Role {
 	principal := d.PipelineAccount
 	if principal == "" {
@@ -54,22 +64,54 @@ func NewTargetRole(scope constructs.Construct, id, purpose string, d Deployment)
 	}
 	return awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
 		RoleName:           jsii.String(RoleName(purpose, d)),
-		Description:        jsii.String(fmt.Sprintf("safepipe: %s of %s, assumed from the pipeline account %s", purpose, d.Name(), principal)),
-		AssumedBy:          awsiam.NewAccountPrincipal(jsii.String(principal)),
+		Description:        jsii.String(fmt.Sprintf("safepipe: %s of %s, assumed by the %s step roles of pipeline %s (account %s)", purpose, d.Name(), purpose, d.PipelineName, principal)),
+		AssumedBy:          TrustStepRoles(partition(d.PipelineRegion), principal, d.PipelineRegion, d.PipelineName, purpose),
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 	})
 }
 
+// StepRolePrefix begins the name of every role a pipeline's own steps of
+// one purpose run as: "safepipe-<8 hex digits of the SHA-256 of the
+// pipeline's region and name>-<purpose>-" (IAM names are global to the
+// account, pipeline names unique per region). A trust condition can then name exactly the roles
+// of one pipeline and purpose (StepRolesArn), and only a principal allowed
+// iam:CreateRole on such a name can add one. (Not an IAM path: CodeBuild
+// takes a project's ServiceRole by name as well as by ARN, and a role name
+// without its path names another role, which CloudFormation's validation
+// reports as E3050.)
+func StepRolePrefix(pipelineRegion, pipelineName, purpose string) string {
+	sum := sha256.Sum256([]byte(pipelineRegion + "/" + pipelineName))
+	return "safepipe-" + hex.EncodeToString(sum[:4]) + "-" + purpose + "-"
+}
+
+// StepRolesArn matches every role named StepRolePrefix(pipelineRegion,
+// pipelineName, purpose)… in account (an ArnLike pattern).
+func StepRolesArn(partition, account, pipelineRegion, pipelineName, purpose string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s*", partition, account, StepRolePrefix(pipelineRegion, pipelineName, purpose))
+}
+
+// TrustStepRoles is the principal of a role that only the pipeline's step
+// roles of one purpose, in the pipeline's account, may assume: the
+// account, with an ArnLike condition on aws:PrincipalArn ("For IAM roles,
+// the request context returns the ARN of the role, not the ARN of the user
+// that assumed the role", IAM condition keys reference).
+func TrustStepRoles(partition, pipelineAccount, pipelineRegion, pipelineName, purpose string) awsiam.IPrincipal {
+	return awsiam.NewAccountPrincipal(jsii.String(pipelineAccount)).WithConditions(&map[string]any{
+		"ArnLike": map[string]any{"aws:PrincipalArn": StepRolesArn(partition, pipelineAccount, pipelineRegion, pipelineName, purpose)},
+	})
+}
+
 // TestRoleName is the name of the deployment's test role.
-func TestRoleName(d Deployment) string { return RoleName("tests", d) }
+func TestRoleName(d Deployment) string { return RoleName(TestsPurpose, d) }
 
 // TestRoleArn is the ARN of the deployment's test role.
-func TestRoleArn(d Deployment) string { return RoleArn("tests", d) }
+func TestRoleArn(d Deployment) string { return RoleArn(TestsPurpose, d) }
 
 // NewTestRole creates the deployment's test role in scope: grant it what
 // its tests need (fn.GrantInvoke(role), table.GrantReadData(role), …).
+// Only TestStep's roles of the pipeline may assume it.
 func NewTestRole(scope constructs.Construct, id string, d Deployment) awsiam.Role {
-	return NewTargetRole(scope, id, "tests", d)
+	return NewTargetRole(scope, id, TestsPurpose, d)
 }
 
 // TestStepProps configure a test step.
@@ -143,11 +185,47 @@ func TestStep(id string, d Deployment, props *TestStepProps) pipelines.Step {
 		Actions:   jsii.Strings("sts:AssumeRole"),
 		Resources: jsii.Strings(TestRoleArn(d)),
 	})}
-	return pipelines.NewCodeBuildStep(jsii.String(id), &pipelines.CodeBuildStepProps{
+	step := &pipelines.CodeBuildStepProps{
 		Commands:             jsii.Strings(commands...),
 		Env:                  &env,
 		EnvFromCfnOutputs:    &outputs,
 		BuildEnvironment:     &awscodebuild.BuildEnvironment{ComputeType: awscodebuild.ComputeType_SMALL},
 		RolePolicyStatements: &statements,
+	}
+	// The step's project runs as one of the pipeline's "tests" step roles,
+	// the only roles the test role trusts (NewTargetRole). A Deployment
+	// the pipeline did not make has no pipeline to put it in: the project
+	// then gets CDK's role, which the test role does not trust.
+	if d.pipeline != nil {
+		step.Role = NewStepRole(d.pipeline, "TestStepRole-"+strings.ReplaceAll(d.StageName+"-"+d.Target.ID()+"-"+id, "/", "-"),
+			d.PipelineName, TestsPurpose, "codebuild.amazonaws.com", "safepipe: the test step "+id+" of "+d.Name()+" (assumes its test role)")
+	}
+	return pipelines.NewCodeBuildStep(jsii.String(id), step)
+}
+
+// TestsPurpose is the purpose of test roles and of the step roles that
+// assume them (RoleName, StepRolePrefix).
+const TestsPurpose = "tests"
+
+// NewStepRole is a role in scope (the pipeline's stack), named
+// StepRolePrefix(pipelineName, purpose) and a hash of id, assumed by the
+// AWS service (codebuild.amazonaws.com, …): the roles a target role of
+// that purpose trusts. One per id: a second call with the same id returns
+// the first role.
+func NewStepRole(scope constructs.Construct, id, pipelineName, purpose, service, description string) awsiam.IRole {
+	if r, ok := scope.Node().TryFindChild(jsii.String(id)).(awsiam.IRole); ok {
+		return r
+	}
+	return awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String(service), nil),
+		RoleName:    jsii.String(stepRoleName(*awscdk.Stack_Of(scope).Region(), pipelineName, purpose, id)),
+		Description: jsii.String(description),
 	})
+}
+
+// stepRoleName is the name of one step role: StepRolePrefix and 8 hex
+// digits of the SHA-256 of the role's id in the pipeline's stack.
+func stepRoleName(pipelineRegion, pipelineName, purpose, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return capName(StepRolePrefix(pipelineRegion, pipelineName, purpose)+hex.EncodeToString(sum[:4]), 64)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/cdktest"
+	"github.com/safepipe/safepipe/constructs/pipeline"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/waves"
 )
@@ -92,13 +93,13 @@ func TestReferencePipelineIntent(t *testing.T) {
 	for _, s := range stages {
 		names = append(names, s.Name)
 	}
-	want := []string{"Source", "Build", "UpdatePipeline", "Assets", "Alpha", "Beta", "Gamma-OneBox", "Gamma",
+	want := []string{"Source", "Build", "UpdatePipeline", "Assets", pipeline.StageAccess, "Alpha", "Beta", "Gamma-OneBox", "Gamma",
 		"UpDown-UpgradeHalf", "UpDown-UpgradeFull", "UpDown-DowngradeHalf", "UpDown-DowngradeFull", "UpDown-Reupgrade"}
 	preProd := len(want)
 	for _, s := range plan.Stages {
 		want = append(want, s.Name)
 	}
-	assert.Equal(t, want, names, "source, build, alpha, beta, gamma one-box, gamma, the upgrade-downgrade test, then the plan in order")
+	assert.Equal(t, want, names, "source, build, the watch roles, alpha, beta, gamma one-box, gamma, the upgrade-downgrade test, then the plan in order")
 	assert.LessOrEqual(t, len(stages), waves.MaxStages)
 
 	deployed := map[string]int{} // region → regional deploys
