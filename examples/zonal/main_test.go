@@ -30,6 +30,9 @@ var (
 	err  error
 )
 
+// testQualifier is the bootstrap qualifier the tests synthesize with.
+const testQualifier = "zonal1"
+
 // synthesized synthesizes the catalog pipeline once per test binary.
 func synthesized(t *testing.T) (string, *waves.Plan) {
 	t.Helper()
@@ -37,7 +40,9 @@ func synthesized(t *testing.T) (string, *waves.Plan) {
 		if dir, err = cdktest.TempDir("safepipe-zonal-*"); err != nil {
 			return
 		}
-		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir)})
+		// An organisation's own bootstrap qualifier (context, as cdk.json
+		// would set it): the step must name that asset bucket.
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir), Context: &map[string]any{"@aws-cdk/core:bootstrapQualifier": testQualifier}})
 		p := NewPipeline(app)
 		if err = p.Err(); err != nil {
 			return
@@ -159,6 +164,7 @@ func TestZonalPipeline(t *testing.T) {
 			assert.NotContains(t, vars, "SAFEPIPE_KEY")
 			assert.NotEmpty(t, vars["SAFEPIPE_STACK"])
 			assert.Regexp(t, `^SafepipeRevision[A-Za-z0-9]+$`, vars["SAFEPIPE_OUTPUT"])
+			assert.Regexp(t, `^cdk-`+testQualifier+`-assets-[0-9]{12}-`+vars["SAFEPIPE_REGION"]+`$`, vars["SAFEPIPE_BUCKET"], "the asset bucket of the stack's bootstrap qualifier")
 		}
 	}
 	assert.Len(t, regions, len(plan.Regions()), "every region of the plan")
