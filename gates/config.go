@@ -99,6 +99,14 @@ type Stage struct {
 	Bake []Alarm `json:"bake,omitempty"`
 	// BakeMinutes is the bake, in minutes.
 	BakeMinutes int `json:"bakeMinutes,omitempty"`
+	// BakeAction is true when the stage bakes through its bake actions
+	// (EvaluateBake, bake.go), which hold the stage until the bake has
+	// passed and fail it on a breach. The scheduled controller then leaves
+	// the bake alone. When false, the stage bakes through an OnSuccess
+	// rule on its bake gate alarm (the scheduled controller publishes
+	// BakeBreached), which is safe only under some readings of the
+	// documentation: docs/aws-semantics.md Q2.
+	BakeAction bool `json:"bakeAction,omitempty"`
 	// Prepared are the two-phase changes this stage's release activates,
 	// one per target that must run the change's prepare release: the
 	// stage's entry stays closed until every one is prepared there.
@@ -287,8 +295,13 @@ func (w Window) LongestClosed(from time.Time, days int) (time.Duration, error) {
 			t = open
 			continue
 		}
-		l := t.In(loc)
-		t = time.Date(l.Year(), l.Month(), l.Day(), w.EndHour, 0, 0, 0, loc) // the day's window closes
+		// The day's window closes, by its wall clock (waves.Window.Span:
+		// time.Date would misplace a close in a DST change's hour).
+		_, end, ok := pw.Span(t)
+		if !ok || !end.After(t) {
+			return 0, fmt.Errorf("window: %s is open but has no span", t.In(loc).Format(time.RFC3339))
+		}
+		t = end
 	}
 	return longest, nil
 }

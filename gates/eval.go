@@ -3,7 +3,6 @@ package gates
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -224,13 +223,8 @@ func checkPrepared(d *Decision, r Requirement, l ledgerReading) {
 		block("%s: ledger %s does not exist %s: the prepare release has not deployed there", where, r.Parameter, in)
 		return
 	}
-	var doc struct {
-		Changes map[string]struct {
-			Full   string `json:"full"`
-			Canary string `json:"canary"`
-		} `json:"changes"`
-	}
-	if err := json.Unmarshal([]byte(l.value), &doc); err != nil {
+	doc, err := ParseLedger([]byte(l.value))
+	if err != nil {
 		block("%s: ledger %s %s cannot be read (%v)", where, r.Parameter, in, err)
 		return
 	}
@@ -276,7 +270,17 @@ func checkBlocker(d *Decision, a Alarm, r reading, stackExists func(Alarm) (bool
 		block("does not exist")
 	case r.state == StateAlarm:
 		block("is in ALARM")
+	case !r.state.known():
+		block("is in state %q, which is none of OK, ALARM and INSUFFICIENT_DATA: not OK", string(r.state))
 	}
+}
+
+// known reports whether s is one of the three states CloudWatch documents
+// ("StateValue … Valid Values: OK | ALARM | INSUFFICIENT_DATA",
+// API_MetricAlarm). Anything else — empty, another case, a new value —
+// is unknown, and unknown is never OK.
+func (s State) known() bool {
+	return s == StateOK || s == StateAlarm || s == StateInsufficientData
 }
 
 // missing judges an alarm that does not exist although the stack that
@@ -293,8 +297,12 @@ func missing(a Alarm, stackExists func(Alarm) (bool, error)) (why string, excuse
 	return fmt.Sprintf("not created yet (stack %s does not exist: the first deployment there)", a.Stack), true
 }
 
+// checkBake is the scheduled controller's bake decision, for a stage that
+// bakes through an OnSuccess rule on its bake gate alarm (a configuration
+// without BakeAction). Such a rule can only pass or roll back, so every
+// "not OK" closes it: a breach, and anything unread, unknown or skewed.
 func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesErr error, read func(Alarm) reading, stackExists func(Alarm) (bool, error), o Observer, now time.Time) {
-	if len(s.Bake) == 0 {
+	if len(s.Bake) == 0 || s.BakeAction {
 		return
 	}
 	start := st.BakeStart
@@ -303,53 +311,106 @@ func checkBake(ctx context.Context, d *Decision, s Stage, st StageState, stagesE
 		// the trailing bake, which holds every bake that could be running.
 		start = now.Add(-time.Duration(s.BakeMinutes) * time.Minute)
 	}
-	if start.IsZero() || start.After(now) {
+	if start.IsZero() {
 		return
 	}
 	end := start.Add(time.Duration(s.BakeMinutes) * time.Minute)
 	for _, a := range s.Bake {
-		r := read(a)
-		where := fmt.Sprintf("bake alarm %q in account %s, region %s", a.Name, a.Account, a.Region)
-		breach := func(format string, args ...any) {
-			d.BakeBreached = true
-			d.BakeReasons = append(d.BakeReasons, where+": "+fmt.Sprintf(format, args...))
-		}
+		j := judgeBakeAlarm(ctx, a, read(a), stackExists, o, start, end, now)
 		switch {
-		case r.err != nil:
-			breach("cannot be read (%v)", r.err)
-			continue
-		case !r.found && a.Stack != "":
-			// A zonal stage also watches the aggregates of its region's
-			// other AZs: before an AZ's stack exists (the region's first
-			// deployment), its alarms cannot. The stage's own alarms are
-			// created by the stack it just deployed, so they are never
-			// excused.
-			if why, excused := missing(a, stackExists); excused {
-				d.Notes = append(d.Notes, where+": "+why)
-			} else {
-				breach("%s", why)
-			}
-			continue
-		case !r.found:
-			breach("does not exist after the stage deployed")
-			continue
-		case r.state == StateAlarm:
-			breach("is in ALARM")
-			continue
-		}
-		hist, err := o.History(ctx, a.Place(), a.Name, start)
-		if err != nil {
-			breach("its history cannot be read (%v)", err)
-			continue
-		}
-		if t, ok := alarmedIn(hist, start); ok {
-			breach("was in ALARM at %s, during the bake that started at %s", t.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339))
-			continue
-		}
-		if r.state == StateInsufficientData && !now.Before(end.Add(-EndOfBakeSlack)) {
-			breach("has no data at the end of the bake")
+		case j.breach != "":
+			d.BakeBreached = true
+			d.BakeReasons = append(d.BakeReasons, j.where+": "+j.breach)
+		case j.notOK != "":
+			d.BakeBreached = true
+			d.BakeReasons = append(d.BakeReasons, j.where+": "+j.notOK)
+		case j.note != "":
+			d.Notes = append(d.Notes, j.where+": "+j.note)
 		}
 	}
+}
+
+// alarmJudgement is what a bake learns of one watched alarm: a breach
+// (seen: in ALARM, or in ALARM at some moment since the bake started, or
+// missing although its stack exists), or a reason it is not OK without a
+// breach being seen (unreadable, an unknown state, unparsable history,
+// clock skew, no data at the end), or neither (OK, or excused with a
+// note).
+type alarmJudgement struct {
+	where, breach, notOK, note string
+}
+
+func judgeBakeAlarm(ctx context.Context, a Alarm, r reading, stackExists func(Alarm) (bool, error), o Observer, start, end, now time.Time) alarmJudgement {
+	j := alarmJudgement{where: fmt.Sprintf("bake alarm %q in account %s, region %s", a.Name, a.Account, a.Region)}
+	switch {
+	case r.err != nil:
+		j.notOK = fmt.Sprintf("cannot be read (%v)", r.err)
+		return j
+	case !r.found && a.Stack != "":
+		// A zonal stage also watches the aggregates of its region's other
+		// AZs: before an AZ's stack exists (the region's first deployment),
+		// its alarms cannot. The stage's own alarms are created by the
+		// stack it just deployed, so they are never excused.
+		exists, err := stackExists(a)
+		switch {
+		case err != nil:
+			j.notOK = fmt.Sprintf("does not exist, and stack %s cannot be read (%v)", a.Stack, err)
+		case exists:
+			j.breach = fmt.Sprintf("does not exist although stack %s, which creates it, does", a.Stack)
+		default:
+			j.note = fmt.Sprintf("not created yet (stack %s does not exist: the first deployment there)", a.Stack)
+		}
+		return j
+	case !r.found:
+		j.breach = "does not exist after the stage deployed"
+		return j
+	case r.state == StateAlarm:
+		j.breach = "is in ALARM"
+		return j
+	case !r.state.known():
+		j.notOK = fmt.Sprintf("is in state %q, which is none of OK, ALARM and INSUFFICIENT_DATA", string(r.state))
+		return j
+	}
+	if start.After(now) {
+		// The bake's start is later than the controller's clock: the two
+		// clocks disagree, and nothing about the bake can be judged yet.
+		j.notOK = fmt.Sprintf("the bake's start (%s) is after the controller's clock (%s): clock skew", start.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return j
+	}
+	hist, err := o.History(ctx, a.Place(), a.Name, start)
+	if err != nil {
+		j.notOK = fmt.Sprintf("its history cannot be read (%v)", err)
+		return j
+	}
+	if err := checkHistory(hist, now); err != nil {
+		j.notOK = fmt.Sprintf("its history cannot be trusted (%v)", err)
+		return j
+	}
+	if t, ok := alarmedIn(hist, start); ok {
+		j.breach = fmt.Sprintf("was in ALARM at %s, during the bake that started at %s", t.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339))
+		return j
+	}
+	if r.state == StateInsufficientData && !now.Before(end.Add(-EndOfBakeSlack)) {
+		j.notOK = "has no data at the end of the bake"
+	}
+	return j
+}
+
+// checkHistory refuses a history that cannot be read as the alarm's state
+// changes: a transition without a time, or from or to a state that is not
+// one CloudWatch documents. (Skipping such an entry could skip the one
+// into ALARM.) A transition later than now is tolerated: clocks differ by
+// seconds.
+func checkHistory(hist []Transition, now time.Time) error {
+	for i, t := range hist {
+		if t.At.IsZero() {
+			return fmt.Errorf("entry %d has no time", i)
+		}
+		if !t.From.known() || !t.To.known() {
+			return fmt.Errorf("entry %d goes from %q to %q, which are not both CloudWatch states", i, string(t.From), string(t.To))
+		}
+	}
+	return nil
 }
 
 // alarmedIn returns when the alarm was in ALARM at or after since, judged

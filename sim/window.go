@@ -41,8 +41,8 @@ func newWindowCal(g gates.Window) (windowCal, bool) {
 }
 
 // open reports whether a stage may start at t: on a window day that is not
-// a holiday, between the hours, in the window's zone (as
-// waves.Window.NextStart decides, without its search).
+// a holiday, between the hours of the wall clock in the window's zone (as
+// waves.Window.Open decides, without its defaults).
 func (c windowCal) open(t time.Time) bool {
 	l := t.In(c.loc)
 	return c.days[l.Weekday()] && !c.holiday(t) && l.Hour() >= c.StartHour && l.Hour() < c.EndHour
@@ -73,7 +73,7 @@ func (c windowCal) businessDays(a, b time.Time) int {
 // (nights, weekends, holidays).
 func (c windowCal) closed(from, to time.Time) []Interval {
 	var out []Interval
-	loc := c.Location()
+	loc := c.loc
 	t := from
 	for i := 0; t.Before(to) && i < 1000; i++ {
 		next, err := c.NextStart(t)
@@ -91,8 +91,9 @@ func (c windowCal) closed(from, to time.Time) []Interval {
 			continue
 		}
 		l := t.In(loc)
-		t = time.Date(l.Year(), l.Month(), l.Day(), c.EndHour, 0, 0, 0, loc)
-		if !t.After(l) {
+		if _, end, ok := c.Span(t); ok && end.After(l) {
+			t = end // the day's window closes (by its wall clock: waves.Window.Span)
+		} else {
 			t = l.Add(time.Hour)
 		}
 	}

@@ -137,21 +137,105 @@ func (w Window) NextStart(t time.Time) (time.Time, error) {
 	return w.withDefaults().calendar().nextStart(t)
 }
 
+// Open reports whether a stage may start at t: t's date in the window's
+// zone is one of its days and no holiday, and t's wall clock there reads
+// an hour from StartHour to EndHour−1.
+func (w Window) Open(t time.Time) bool {
+	return w.withDefaults().calendar().open(t)
+}
+
+// Span returns the stretch of t's date, in the window's zone, in which
+// stages may start — from the first instant whose wall clock reads
+// StartHour:00 or later to the first that reads EndHour:00 or later (the
+// next midnight for 24) — and false when that date has none (not one of
+// its days, a holiday, or hours that a DST change skips).
+func (w Window) Span(t time.Time) (open, close time.Time, ok bool) {
+	c := w.withDefaults().calendar()
+	y, m, d := t.In(c.loc).Date()
+	return c.span(y, m, d)
+}
+
+// The window is wall-clock hours: "09:00–16:00" means the hours whose
+// clock reads 9 to 15 in the zone, whatever the offset. time.Date cannot
+// be asked for that directly around a DST change: for a wall time that a
+// change skips (02:30 on a spring-forward night) or repeats (01:30 on a
+// fall-back night) "the choice of time zone, and therefore the time, is
+// not guaranteed" (package time), and in practice it may answer an instant
+// whose clock reads an hour earlier — which opened a 02:00–03:00 window
+// at 01:00 EST on 2026-03-08 in New York. So the window's bounds are
+// found by their wall clock: firstAtOrAfter.
+
+// open reports whether t is inside the window by its wall clock.
+func (c calendar) open(t time.Time) bool {
+	l := t.In(c.loc)
+	return c.allowsDay(l) && l.Hour() >= c.w.StartHour && l.Hour() < c.w.EndHour
+}
+
+// span is Span for a date.
+func (c calendar) span(y int, m time.Month, d int) (open, close time.Time, ok bool) {
+	noon := time.Date(y, m, d, 12, 0, 0, 0, c.loc)
+	if !c.allowsDay(noon) {
+		return time.Time{}, time.Time{}, false
+	}
+	open, ok = firstAtOrAfter(y, m, d, c.w.StartHour, c.loc)
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	if c.w.EndHour >= 24 {
+		close, _ = firstAtOrAfter(y, m, d+1, 0, c.loc)
+	} else if close, ok = firstAtOrAfter(y, m, d, c.w.EndHour, c.loc); !ok {
+		close, _ = firstAtOrAfter(y, m, d+1, 0, c.loc)
+	}
+	if !open.Before(close) {
+		return time.Time{}, time.Time{}, false
+	}
+	return open, close, true
+}
+
+// firstAtOrAfter returns the first instant of the date (y, m, d) in loc
+// whose wall clock reads hour:00 or later, and false if the date has none.
+// It starts from time.Date's answer and moves by quarter hours (every DST
+// change in the tz database is a multiple of 15 minutes, at most two
+// hours): forward while the clock reads earlier than hour, back while the
+// instant before still reads hour or later (the first of a repeated hour).
+func firstAtOrAfter(y int, m time.Month, d, hour int, loc *time.Location) (time.Time, bool) {
+	const step = 15 * time.Minute
+	onDate := func(t time.Time) bool {
+		ly, lm, ld := t.In(loc).Date()
+		return ly == y && lm == m && ld == d
+	}
+	date := time.Date(y, m, d, 12, 0, 0, 0, loc) // normalises d past the month's end
+	y, m, d = date.Date()
+	x := time.Date(y, m, d, hour, 0, 0, 0, loc)
+	for i := 0; i < 12 && onDate(x) && x.In(loc).Hour() < hour; i++ {
+		x = x.Add(step)
+	}
+	if !onDate(x) || x.In(loc).Hour() < hour {
+		return time.Time{}, false
+	}
+	for i := 0; i < 12; i++ {
+		prev := x.Add(-step)
+		if !onDate(prev) || prev.In(loc).Hour() < hour {
+			break
+		}
+		x = prev
+	}
+	return x, true
+}
+
 func (c calendar) nextStart(t time.Time) (time.Time, error) {
-	w, loc := c.w, c.loc
-	local := t.In(loc)
-	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	w := c.w
+	local := t.In(c.loc)
+	y, m, d := local.Date()
 	for i := 0; i < 2*366; i++ {
-		d := day.AddDate(0, 0, i)
-		if !c.allowsDay(d) {
+		open, close, ok := c.span(y, m, d+i)
+		if !ok {
 			continue
 		}
-		open := time.Date(d.Year(), d.Month(), d.Day(), w.StartHour, 0, 0, 0, loc)
-		close := time.Date(d.Year(), d.Month(), d.Day(), w.EndHour, 0, 0, 0, loc) // hour 24 normalises to the next midnight
 		if local.Before(open) {
 			return open, nil
 		}
-		if local.Before(close) {
+		if local.Before(close) && c.open(local) {
 			return local, nil
 		}
 	}
