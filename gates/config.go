@@ -26,6 +26,12 @@ const (
 	MetricBakeBreached = "BakeBreached"
 )
 
+// MetricHeartbeat is 1 for every round the controller completes, with the
+// dimension Pipeline: an alarm on it missing tells the operators the
+// controller is not running (every entry gate is then closed: its alarm
+// treats missing data as breaching).
+const MetricHeartbeat = "Heartbeat"
+
 // MaxConfigBytes caps the configuration a controller reads.
 const MaxConfigBytes = 4 << 20
 

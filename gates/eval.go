@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -87,9 +88,26 @@ type reading struct {
 	err   error
 }
 
-// Evaluate decides every stage's gates at now. It never fails: whatever it
-// cannot read closes the gate it guards (fails closed), with the reason.
+// Options tune how Evaluate reads.
+type Options struct {
+	// Concurrency is how many reads run at once (each account, region and
+	// role's alarms, each ledger); the Observer must then be safe for
+	// concurrent use. Default: 1.
+	Concurrency int
+	// SkipBakes leaves every bake to the stages' bake actions
+	// (EvaluateBake): no history is read. Default: false.
+	SkipBakes bool
+}
+
+// Evaluate decides every stage's gates at now, reading one thing at a
+// time. It never fails: whatever it cannot read closes the gate it guards
+// (fails closed), with the reason.
 func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decision {
+	return EvaluateWith(ctx, c, o, now, Options{})
+}
+
+// EvaluateWith is Evaluate with options.
+func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt Options) []Decision {
 	stages, stagesErr := o.Stages(ctx)
 
 	// Read every alarm once, grouped by where it lives.
@@ -107,19 +125,28 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		for _, a := range s.Blockers {
 			want(a)
 		}
+		if opt.SkipBakes || s.BakeAction {
+			continue // the stage's bake actions read these
+		}
 		for _, a := range s.Bake {
 			want(a)
 		}
 	}
-	readings := map[Place]map[string]reading{}
-	for _, p := range slices.SortedFunc(maps.Keys(byPlace), comparePlaces) {
+	places := slices.SortedFunc(maps.Keys(byPlace), comparePlaces)
+	read1 := make([]map[string]reading, len(places))
+	parallel(opt.Concurrency, len(places), func(i int) {
+		p := places[i]
 		names := slices.Sorted(maps.Keys(byPlace[p]))
 		states, err := o.Alarms(ctx, p, names)
-		readings[p] = map[string]reading{}
+		read1[i] = map[string]reading{}
 		for _, n := range names {
 			st, ok := states[n]
-			readings[p][n] = reading{state: st, found: ok, err: err}
+			read1[i][n] = reading{state: st, found: ok, err: err}
 		}
+	})
+	readings := map[Place]map[string]reading{}
+	for i, p := range places {
+		readings[p] = read1[i]
 	}
 	read := func(a Alarm) reading { return readings[a.Place()][a.Name] }
 	stackCache := map[string]struct {
@@ -139,21 +166,31 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		return ok, err
 	}
 
-	ledgers := map[string]ledgerReading{}
-	ledger := func(r Requirement) ledgerReading {
-		key := r.Account + "/" + r.Region + "/" + r.Role + "/" + r.Parameter
-		if l, ok := ledgers[key]; ok {
-			return l
+	ledgerKey := func(r Requirement) string { return r.Account + "/" + r.Region + "/" + r.Role + "/" + r.Parameter }
+	var reqs []Requirement
+	seenReq := map[string]bool{}
+	for _, s := range c.Stages {
+		for _, r := range s.Prepared {
+			if k := ledgerKey(r); !seenReq[k] {
+				seenReq[k] = true
+				reqs = append(reqs, r)
+			}
 		}
-		var l ledgerReading
-		if lr, ok := o.(LedgerReader); ok {
-			l.value, l.found, l.err = lr.Ledger(ctx, r.Place(), r.Parameter)
-		} else {
-			l.err = errors.New("the controller cannot read two-phase ledgers")
-		}
-		ledgers[key] = l
-		return l
 	}
+	read2 := make([]ledgerReading, len(reqs))
+	parallel(opt.Concurrency, len(reqs), func(i int) {
+		r := reqs[i]
+		if lr, ok := o.(LedgerReader); ok {
+			read2[i].value, read2[i].found, read2[i].err = lr.Ledger(ctx, r.Place(), r.Parameter)
+		} else {
+			read2[i].err = errors.New("the controller cannot read two-phase ledgers")
+		}
+	})
+	ledgers := map[string]ledgerReading{}
+	for i, r := range reqs {
+		ledgers[ledgerKey(r)] = read2[i]
+	}
+	ledger := func(r Requirement) ledgerReading { return ledgers[ledgerKey(r)] }
 
 	w, werr := c.Window.waves()
 	windowOpen, holiday := false, false
@@ -198,7 +235,9 @@ func Evaluate(ctx context.Context, c *Config, o Observer, now time.Time) []Decis
 		for _, r := range s.Prepared {
 			checkPrepared(&d, r, ledger(r))
 		}
-		checkBake(ctx, &d, s, st, stagesErr, read, stackExists, o, now)
+		if !opt.SkipBakes {
+			checkBake(ctx, &d, s, st, stagesErr, read, stackExists, o, now)
+		}
 		out = append(out, d)
 	}
 	return out
@@ -431,6 +470,60 @@ func alarmedIn(hist []Transition, since time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// parallel runs f(0) … f(n−1), at most limit at a time (1 when limit < 1),
+// and returns when all have.
+func parallel(limit, n int, f func(int)) {
+	if limit <= 1 || n <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
 func comparePlaces(a, b Place) int {
 	return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region), cmp.Compare(a.Role, b.Role))
+}
+
+// StackCreated reports whether a stack whose DescribeStacks StackStatus is
+// status holds what its template creates, for excusing a missing alarm:
+// only while the stack that creates it was never created does a missing
+// alarm not block. A first create that failed leaves a stack by that name
+// with nothing in it:
+//
+//   - ROLLBACK_COMPLETE: "Successful removal of one or more stacks after a
+//     failed stack creation … Any resources that were created during the
+//     create stack action are deleted. This status exists only after a
+//     failed stack creation." ROLLBACK_IN_PROGRESS leads there.
+//   - ROLLBACK_FAILED: "Unsuccessful removal of one or more stacks after a
+//     failed stack creation"; CREATE_FAILED: "Unsuccessful creation of one
+//     or more stacks". Resources may be left behind, but the stack was
+//     never created: an alarm that does exist is still read and blocks in
+//     ALARM; only a missing one is excused.
+//   - REVIEW_IN_PROGRESS: "Ongoing creation of one or more stacks with an
+//     expected StackId but without any templates or resources."
+//   - DELETE_COMPLETE: "Deleted stacks are retained and viewable for 90
+//     days."
+//
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html,
+// stack status codes.) Every other status, and one this list does not
+// know, counts as created: a missing alarm then blocks.
+func StackCreated(status string) bool {
+	switch status {
+	case "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "REVIEW_IN_PROGRESS", "DELETE_COMPLETE":
+		return false
+	}
+	return true
 }

@@ -3,7 +3,9 @@ package gates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,4 +248,63 @@ func FuzzParseBakeRequest(f *testing.F) {
 		// A valid request always evaluates, whatever the world says.
 		EvaluateBake(context.Background(), config(), r, healthy(), open, open)
 	})
+}
+
+// lockedWorld is the fake world, safe for concurrent reads.
+type lockedWorld struct {
+	mu sync.Mutex
+	*world
+}
+
+func (w *lockedWorld) Alarms(ctx context.Context, p Place, names []string) (map[string]State, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.world.Alarms(ctx, p, names)
+}
+
+// TestConcurrentReadsDecideTheSame: reading with concurrency gives the
+// decisions reading one at a time gives, and each place is read once.
+func TestConcurrentReadsDecideTheSame(t *testing.T) {
+	cfg := config()
+	w := healthy()
+	var regions []string
+	for i := range 36 {
+		region := fmt.Sprintf("us-east-%d", i+10)
+		regions = append(regions, region)
+		p := Place{Account: prod, Region: region, Role: role}
+		w.alarms[p] = map[string]State{"t-prod-aggregate-rollback": StateOK}
+		cfg.Stages[1].Blockers = append(cfg.Stages[1].Blockers, Alarm{Account: prod, Region: region, Role: role, Name: "t-prod-aggregate-rollback"})
+	}
+	w.alarms[Place{Account: prod, Region: regions[7], Role: role}]["t-prod-aggregate-rollback"] = StateAlarm
+	one := Evaluate(context.Background(), cfg, w, open)
+	lw := &lockedWorld{world: healthy()}
+	lw.alarms = w.alarms
+	many := EvaluateWith(context.Background(), cfg, lw, open, Options{Concurrency: 8})
+	assert.Equal(t, one, many)
+	assert.Equal(t, 3+36, lw.reads, "one read per account, region and role")
+	assert.True(t, decision(t, many, "Prod-W1").EntryBlocked)
+}
+
+// TestSkipBakes: a stage whose bake is its action's reads no bake alarm
+// in the scheduled round, and publishes no breach.
+func TestSkipBakes(t *testing.T) {
+	cfg := config()
+	cfg.Stages[1].BakeAction = true
+	w := healthy()
+	w.stages["Prod-W1"] = StageState{BakeStart: open.Add(-time.Minute)}
+	w.alarms[use1]["t-prod-bake"] = StateAlarm
+	d := decision(t, Evaluate(context.Background(), cfg, w, open), "Prod-W1")
+	assert.False(t, d.BakeBreached)
+	assert.False(t, d.EntryBlocked, "%v", d.EntryReasons)
+}
+
+func TestStackCreated(t *testing.T) {
+	for status, want := range map[string]bool{
+		"CREATE_COMPLETE": true, "UPDATE_COMPLETE": true, "UPDATE_ROLLBACK_COMPLETE": true, "UPDATE_IN_PROGRESS": true,
+		"CREATE_IN_PROGRESS": true, "DELETE_IN_PROGRESS": true, "IMPORT_COMPLETE": true, "SOMETHING_NEW": true, "": true,
+		"ROLLBACK_COMPLETE": false, "ROLLBACK_IN_PROGRESS": false, "ROLLBACK_FAILED": false, "CREATE_FAILED": false,
+		"REVIEW_IN_PROGRESS": false, "DELETE_COMPLETE": false,
+	} {
+		assert.Equal(t, want, StackCreated(status), status)
+	}
 }

@@ -40,6 +40,8 @@ type (
 	}
 	pipelineAPI interface {
 		GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error)
+		PutJobSuccessResult(context.Context, *codepipeline.PutJobSuccessResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error)
+		PutJobFailureResult(context.Context, *codepipeline.PutJobFailureResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 	}
 )
 
@@ -185,10 +187,13 @@ func (w *awsWorld) History(ctx context.Context, p gates.Place, name string, sinc
 	return out, nil
 }
 
-// StackExists implements gates.Observer. DescribeStacks fails with a
-// ValidationError naming the stack when it does not exist; a deleted
-// stack is reported by name only with its stack ID, so by name it does
-// not exist either.
+// StackExists implements gates.Observer: whether the stack was created
+// (gates.StackCreated of its StackStatus: a stack whose first create
+// failed, in ROLLBACK_COMPLETE, holds nothing). DescribeStacks fails with
+// a ValidationError naming the stack when it does not exist ("If the
+// stack doesn't exist, a ValidationError is returned", API_DescribeStacks);
+// a deleted stack is reported by name only with its stack ID, so by name
+// it does not exist either.
 func (w *awsWorld) StackExists(ctx context.Context, p gates.Place, stack string) (bool, error) {
 	resp, err := w.cloudFormation(p).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
@@ -198,7 +203,7 @@ func (w *awsWorld) StackExists(ctx context.Context, p gates.Place, stack string)
 		return false, err
 	}
 	for _, s := range resp.Stacks {
-		if s.StackStatus != "DELETE_COMPLETE" {
+		if gates.StackCreated(string(s.StackStatus)) {
 			return true, nil
 		}
 	}
@@ -278,16 +283,23 @@ func (w *awsWorld) Stages(ctx context.Context) (map[string]gates.StageState, err
 	return out, nil
 }
 
-// publish writes one EntryBlocked and one BakeBreached datum per stage,
-// 1000 per call at most.
-func (w *awsWorld) publish(ctx context.Context, pipeline string, ds []gates.Decision, now time.Time) error {
-	var data []cwtypes.MetricDatum
+// publish writes one EntryBlocked datum per stage, one BakeBreached datum
+// per stage that bakes through a condition (not BakeAction), and the
+// controller's Heartbeat, 1000 per call at most.
+func (w *awsWorld) publish(ctx context.Context, cfg *gates.Config, ds []gates.Decision, now time.Time) error {
+	pipeline := cfg.Pipeline
+	bakeAction := map[string]bool{}
+	for _, s := range cfg.Stages {
+		bakeAction[s.Name] = s.BakeAction
+	}
+	data := []cwtypes.MetricDatum{{MetricName: aws.String(gates.MetricHeartbeat), Timestamp: aws.Time(now), Value: aws.Float64(1), Unit: cwtypes.StandardUnitCount,
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("Pipeline"), Value: aws.String(pipeline)}}}}
 	for _, d := range ds {
 		dims := []cwtypes.Dimension{{Name: aws.String("Pipeline"), Value: aws.String(pipeline)}, {Name: aws.String("Stage"), Value: aws.String(d.Stage)}}
-		data = append(data,
-			cwtypes.MetricDatum{MetricName: aws.String(gates.MetricEntryBlocked), Dimensions: dims, Timestamp: aws.Time(now), Value: aws.Float64(oneIf(d.EntryBlocked)), Unit: cwtypes.StandardUnitCount},
-			cwtypes.MetricDatum{MetricName: aws.String(gates.MetricBakeBreached), Dimensions: dims, Timestamp: aws.Time(now), Value: aws.Float64(oneIf(d.BakeBreached)), Unit: cwtypes.StandardUnitCount},
-		)
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(gates.MetricEntryBlocked), Dimensions: dims, Timestamp: aws.Time(now), Value: aws.Float64(oneIf(d.EntryBlocked)), Unit: cwtypes.StandardUnitCount})
+		if !bakeAction[d.Stage] {
+			data = append(data, cwtypes.MetricDatum{MetricName: aws.String(gates.MetricBakeBreached), Dimensions: dims, Timestamp: aws.Time(now), Value: aws.Float64(oneIf(d.BakeBreached)), Unit: cwtypes.StandardUnitCount})
+		}
 	}
 	var errs []error
 	for chunk := range slices.Chunk(data, 1000) {

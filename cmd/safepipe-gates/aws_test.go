@@ -23,13 +23,29 @@ import (
 	"github.com/safepipe/safepipe/internal/mototest"
 )
 
-// fakePipeline answers GetPipelineState.
+// fakePipeline answers GetPipelineState, and records job replies.
 type fakePipeline struct {
-	out *codepipeline.GetPipelineStateOutput
+	out      *codepipeline.GetPipelineStateOutput
+	replies  *[]string
+	replyErr error
 }
 
 func (f fakePipeline) GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {
 	return f.out, nil
+}
+
+func (f fakePipeline) PutJobSuccessResult(_ context.Context, in *codepipeline.PutJobSuccessResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+	if f.replies != nil {
+		*f.replies = append(*f.replies, fmt.Sprintf("success %s token=%s: %s", aws.ToString(in.JobId), aws.ToString(in.ContinuationToken), aws.ToString(in.ExecutionDetails.Summary)))
+	}
+	return &codepipeline.PutJobSuccessResultOutput{}, f.replyErr
+}
+
+func (f fakePipeline) PutJobFailureResult(_ context.Context, in *codepipeline.PutJobFailureResultInput, _ ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	if f.replies != nil {
+		*f.replies = append(*f.replies, fmt.Sprintf("failure %s: %s", aws.ToString(in.JobId), aws.ToString(in.FailureDetails.Message)))
+	}
+	return &codepipeline.PutJobFailureResultOutput{}, f.replyErr
 }
 
 // withHistory is moto's CloudWatch with recorded alarm history: moto 5
@@ -88,7 +104,7 @@ func TestAgainstMoto(t *testing.T) {
 
 	bakeStart := time.Now().Add(-20 * time.Minute).UTC().Truncate(time.Second)
 	w := newAWS(base, "OrdersPipeline-Pipeline")
-	w.pipe = fakePipeline{&codepipeline.GetPipelineStateOutput{StageStates: []cptypes.StageState{
+	w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{StageStates: []cptypes.StageState{
 		{StageName: aws.String("Prod-W1"), LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String("e2"), Status: cptypes.StageExecutionStatusInProgress, Type: cptypes.ExecutionTypeStandard},
 			ActionStates: []cptypes.ActionState{
 				{ActionName: aws.String("orders-service.Prepare"), LatestExecution: &cptypes.ActionExecution{Status: cptypes.ActionExecutionStatusSucceeded, LastStatusChange: aws.Time(bakeStart.Add(-5 * time.Minute))}},
@@ -126,7 +142,7 @@ func TestAgainstMoto(t *testing.T) {
 	assert.Contains(t, strings.Join(ds[0].BakeReasons, "\n"), "was in ALARM at "+bakeStart.Add(5*time.Minute).Format(time.RFC3339))
 	assert.False(t, ds[1].EntryBlocked, "a rollback waiting to enter Prod-W2 passes its gate: %v", ds[1].EntryReasons)
 
-	require.NoError(t, w.publish(ctx, cfg.Pipeline, ds, now))
+	require.NoError(t, w.publish(ctx, cfg, ds, now))
 	own := cloudwatch.NewFromConfig(base)
 	metrics, err := own.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String(gates.Namespace)})
 	require.NoError(t, err)
@@ -141,6 +157,7 @@ func TestAgainstMoto(t *testing.T) {
 	assert.ElementsMatch(t, []string{
 		"EntryBlocked/OrdersPipeline-Pipeline/Prod-W1", "BakeBreached/OrdersPipeline-Pipeline/Prod-W1",
 		"EntryBlocked/OrdersPipeline-Pipeline/Prod-W2", "BakeBreached/OrdersPipeline-Pipeline/Prod-W2",
+		"Heartbeat/OrdersPipeline-Pipeline/",
 	}, names)
 }
 
@@ -185,7 +202,7 @@ func TestLedgerAgainstMoto(t *testing.T) {
 			{Account: "123456789012", Region: "us-east-1", Parameter: "/safepipe/two-phase/orders-service", Change: "order-record-v2"},
 		}}}}
 	require.NoError(t, cfg.Validate())
-	w.pipe = fakePipeline{&codepipeline.GetPipelineStateOutput{}}
+	w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{}}
 	d := gates.Evaluate(ctx, cfg, w, time.Now())[0]
 	assert.True(t, d.EntryBlocked)
 	assert.Equal(t, []string{`change "order-record-v2": ledger /safepipe/two-phase/orders-service does not exist in account 123456789012, region us-east-1: the prepare release has not deployed there`}, d.EntryReasons)
