@@ -55,7 +55,9 @@ func (f fakeCW) PutMetricData(_ context.Context, in *cloudwatch.PutMetricDataInp
 }
 
 // fakeCFN says every stack exists (CREATE_COMPLETE) unless listed.
-type fakeCFN struct{ status map[string]cfntypes.StackStatus }
+type fakeCFN struct {
+	status map[string]cfntypes.StackStatus
+}
 
 func (f fakeCFN) DescribeStacks(_ context.Context, in *cloudformation.DescribeStacksInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
 	st, ok := f.status[aws.ToString(in.StackName)]
@@ -226,7 +228,9 @@ func TestStackStatusesOfAFailedFirstCreate(t *testing.T) {
 			w := newAWS(aws.Config{Region: "us-west-2"}, "p")
 			w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{}}
 			w.newCW = func(aws.Config) cloudWatchAPI { return fakeCW{states: map[string]cwtypes.StateValue{}} }
-			w.newCFN = func(aws.Config) cloudFormationAPI { return fakeCFN{status: map[string]cfntypes.StackStatus{"svc": status}} }
+			w.newCFN = func(aws.Config) cloudFormationAPI {
+				return fakeCFN{status: map[string]cfntypes.StackStatus{"svc": status}}
+			}
 			w.newCreds = func(aws.Config, string) aws.CredentialsProvider { return aws.AnonymousCredentials{} }
 			cfg := jobConfig()
 			cfg.Stages[0].Window = false
