@@ -36,10 +36,14 @@ const (
 	// PropUniqueNames: no two stacks create the same named resource in one
 	// account and region.
 	PropUniqueNames = "unique-names"
+	// PropBakeHolds: every production stage the change passes baked for
+	// at least its bake (the gate configuration's, or its OnSuccess alarm
+	// rules' WaitTime) before the change went on.
+	PropBakeHolds = "bake-holds"
 )
 
 // Properties lists the properties in the order they are documented.
-var Properties = []string{PropWaveOrder, PropOneBoxShare, PropContainment, PropRollbackCompletes, PropNoOp, PropStart, PropAlarmsExist, PropUniqueNames}
+var Properties = []string{PropWaveOrder, PropOneBoxShare, PropContainment, PropRollbackCompletes, PropNoOp, PropStart, PropAlarmsExist, PropUniqueNames, PropBakeHolds}
 
 // checkNames finds named resources created by two stacks in one scope, and
 // watched alarms no stack creates.
@@ -277,6 +281,7 @@ func (r *runner) finish() {
 	r.checkOneBox()
 	r.checkRollbacks()
 	r.checkContainment()
+	r.checkBakeHolds()
 	// regions
 	var regions []string
 	for reg := range r.prodWave {
@@ -307,6 +312,9 @@ func (r *runner) finish() {
 	}
 	for _, f := range r.faults {
 		fr := FaultResult{Spec: f.Spec, Alarm: f.watched.String(), Fired: fmtTime(f.fired), Cleared: fmtTime(f.cleared), During: stageName(f.during)}
+		if f.Controller {
+			fr.Alarm = "the gate controller (down)"
+		}
 		if f.fired.IsZero() {
 			r.note(fmt.Sprintf("fault %s never fired: its stage never started", f.Spec))
 		}
@@ -542,6 +550,39 @@ func (r *runner) checkContainment() {
 				r.violate(Violation{Property: PropContainment, Stage: s.Name, Region: reg,
 					Detail: fmt.Sprintf("fault %s fired at %s during %s, and %s still serves %.0f%% of its traffic from the new version at the end", f.Spec, fmtTime(f.fired), s.Name, reg, sh*100)})
 			}
+		}
+	}
+}
+
+// checkBakeHolds: a production stage that the change's execution passed
+// must have baked — from its bake's start (its first bake action, or its
+// actions' end) to the stage's end — for at least its bake: the gate
+// configuration's bake, or the longest WaitTime of its OnSuccess alarm
+// rules. Under the reading that an OnSuccess alarm rule succeeds at once
+// when its alarm is OK, a bake held only by such a rule lasts nothing.
+func (r *runner) checkBakeHolds() {
+	for _, sr := range r.runs {
+		st := sr.st
+		if !st.Production || sr.exec.kind != execStandard || sr.result != "Succeeded" {
+			continue
+		}
+		want := 0
+		if st.Gate != nil {
+			want = st.Gate.BakeMinutes
+		}
+		if st.OnSuccess != nil {
+			for _, rl := range st.OnSuccess.Rules {
+				if rl.Provider == "CloudWatchAlarm" {
+					want = max(want, rl.Wait)
+				}
+			}
+		}
+		if want == 0 || sr.baking.IsZero() {
+			continue
+		}
+		if got := sr.ended.Sub(sr.baking); got < time.Duration(want)*time.Minute {
+			r.violate(Violation{Property: PropBakeHolds, Stage: st.Name, Region: strings.Join(st.Regions(), " "),
+				Detail: fmt.Sprintf("the stage baked %s of its %d min before the change went on", fmtDur(got), want)})
 		}
 	}
 }

@@ -174,20 +174,50 @@
 //     never counted as a success. CodeDeployDefault.HalfAtATime is taken
 //     as FLEET_PERCENT 50 (half the instances, rounded down, at a time).
 //
-// Where the documentation leaves two readings, the simulator runs either,
-// and the tests check the properties under both:
+// Where the documentation leaves a behaviour open, the simulator runs
+// every reading of it ([Questions]; "safepipe simulate --reading
+// NAME=VALUE" picks one, "--all-readings" runs them all: [RunReadings]
+// runs the cross product, or each question alone when that is more than
+// [MaxMatrix] runs), and the tests check the properties under each:
 //
-//   - Options.RollbackConditions: whether a rollback execution passes
-//     through the stage's conditions (Q5). Default: evaluated — the
-//     reading under which a gate can hold a rollback.
-//   - Options.BakeWatch: whether an OnSuccess alarm rule with a WaitTime
-//     watches the alarm over the wait or checks it once at its end (Q2).
-//     Default: continuous.
-//   - Options.AlarmAtStart: whether a CodeDeploy deployment that starts
-//     while one of its alarms is in ALARM stops (Q9's safe assumption) or
-//     ignores that alarm (what ECS documents for itself). Default: stops —
-//     under it a stage rollback through a deployment group whose alarms the
-//     bad version keeps firing fails, and the bad version stays.
+//   - rollback-conditions (Options.RollbackConditions): whether a rollback
+//     execution passes through the stage's conditions (Q5): evaluated (the
+//     default: the reading under which a gate can hold a rollback) or
+//     skipped.
+//   - onsuccess-alarm (Options.BakeWatch): how an OnSuccess alarm rule
+//     with a WaitTime checks its alarm (Q2): continuous (watches over the
+//     wait), at-end (checks once when it ends) or immediate (as the rule
+//     reference says of the Entry condition: "If the alarm is in OK state
+//     when the rule is first checked, the rule will immediately succeed").
+//     Under immediate a bake held by such a rule lasts no time; safepipe's
+//     bakes are actions of the stage and do not depend on it.
+//   - alarm-at-start (Options.AlarmAtStart): whether a CodeDeploy
+//     deployment that starts while one of its alarms is in ALARM stops
+//     (Q9's safe assumption, the default) or ignores that alarm (what ECS
+//     documents for itself) — under stops a stage rollback through a
+//     deployment group whose alarms the bad version keeps firing fails,
+//     and the bad version stays.
+//   - rule-timeout (Options.RuleTimeout): RuleDeclaration.timeoutInMinutes
+//     has no documented default and cannot be set in CloudFormation: none
+//     (a rule waits its WaitTime, the default) or 5 (the least it can be:
+//     a rule still waiting after 5 minutes fails; an entry that waits for
+//     its window then refuses the stage, which stops the change).
+//
+// # The bake action
+//
+// safepipe's stages bake through an action: a Lambda invoke action of the
+// gate controller's function whose UserParameters read as a
+// gates.BakeRequest. The simulator runs gates.EvaluateBake — the code the
+// function runs — every minute from the action's start, against the
+// simulated world: the action succeeds when the bake passes, fails (and
+// the stage with it) on a breach, and succeeds at once in a rollback
+// execution. While a controller fault holds the controller down it gets
+// no reply: after 20 minutes without one the action fails ("If the Lambda
+// function has sent no reply after 20 minutes, the action times out"), and
+// after 24 hours in all ("If not successful after 24 hours, CodePipeline
+// sets the Lambda invoke action state to failed"; CodePipeline quotas).
+// While the controller is down its gate metrics get no datapoints, so the
+// entry gates close.
 //
 // # Faults
 //
@@ -225,6 +255,10 @@
 //     the gates configuration names creates it. The organisation alarm is
 //     created outside the app: assumed to exist, with a note.
 //   - unique-names: no two stacks create one named resource in a scope.
+//   - bake-holds: every production stage the change's execution passed
+//     baked — from its bake's start (its first bake action, or its
+//     actions' end) to its end — for at least its bake (the gate
+//     configuration's, or its OnSuccess alarm rules' longest WaitTime).
 //
 // # Exit codes
 //

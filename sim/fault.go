@@ -20,6 +20,8 @@ import (
 //	REGION@+DURATION             that region's aggregate alarm fires DURATION after the run starts
 //	org@+DURATION                the organisation alarm fires DURATION after the run starts
 //	fail:STAGE/ACTION            that action fails when the change's execution runs it
+//	controller:STAGE+DURATION~HOLD  the gate controller stops for HOLD, DURATION after STAGE starts
+//	controller@+DURATION~HOLD       the gate controller stops for HOLD, DURATION after the run starts
 //
 // The alarm faults are each optionally followed by ~HOLD: the alarm stays in ALARM for HOLD
 // (an incident that has nothing to do with the change). Without HOLD, a
@@ -62,6 +64,10 @@ type Fault struct {
 	// Action is the action a fail fault fails, in Stage ("" for an alarm
 	// fault).
 	Action string `json:"action,omitempty"`
+	// Controller is true for a controller fault: the gate controller runs
+	// no round and answers no bake job for Hold (an outage: a broken
+	// deployment of the function, throttling, a regional incident).
+	Controller bool `json:"controller,omitempty"`
 }
 
 var (
@@ -69,7 +75,7 @@ var (
 )
 
 // faultGrammar is the grammar, for errors.
-const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, or fail:STAGE/ACTION"
+const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, fail:STAGE/ACTION, or controller:STAGE+DURATION~HOLD or controller@+DURATION~HOLD"
 
 // ParseFault reads one fault spec; the error names the spec.
 func ParseFault(spec string) (Fault, error) {
@@ -116,6 +122,13 @@ func ParseFault(spec string) (Fault, error) {
 			f.Org = true
 			return f, nil
 		}
+		if target == "controller" {
+			if f.Hold == 0 {
+				return bad("a controller fault needs ~HOLD (how long the controller is down)")
+			}
+			f.Controller = true
+			return f, nil
+		}
 		if !waves.IsRegionCode(target) {
 			return bad("%q is not a region code", target)
 		}
@@ -132,6 +145,13 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	if s == "org" {
 		f.Org = true
+		return f, nil
+	}
+	if s == "controller" {
+		if f.Hold == 0 {
+			return bad("a controller fault needs ~HOLD (how long the controller is down)")
+		}
+		f.Controller = true
 		return f, nil
 	}
 	if k := strings.LastIndex(s, "@"); k >= 0 {
@@ -244,6 +264,13 @@ func resolveFaults(m *Model, faults []Fault) (alarmFaults []*resolvedFault, fail
 			continue
 		}
 		switch {
+		case f.Controller:
+			if p.Gates == nil {
+				fail("the pipeline has no gate controller")
+				continue
+			}
+			out = append(out, rf)
+			continue
 		case f.Org:
 			if p.Gates == nil || p.Gates.Organization == nil {
 				fail("the pipeline has no organisation alarm")

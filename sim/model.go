@@ -135,6 +135,14 @@ type Action struct {
 	// ("" when they were, or are absent).
 	EnvErr  string
 	Timeout int // minutes
+	// Bake is set on safepipe's bake action: a Lambda invoke action of
+	// the gate controller's function (the resource carrying the
+	// "safepipe:gates" metadata) whose UserParameters read as a
+	// gates.BakeRequest.
+	Bake *gates.BakeRequest
+	// BakeErr says why a Lambda invoke action of the controller's function
+	// is not read as a bake action ("" when it is, or is another function).
+	BakeErr string
 }
 
 // Deploys reports whether the action updates a stack (executes a change
@@ -418,6 +426,18 @@ func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action 
 		a.Place.Account = mm[1]
 	}
 	switch a.Provider {
+	case "Lambda":
+		fn, _ := cfg["FunctionName"].(map[string]any)
+		if id, ok := fn["Ref"].(string); ok && len(fn) == 1 {
+			if res := s.Template.Resources[id]; res != nil && res.Type == "AWS::Lambda::Function" && res.Metadata[MetadataGates] != nil {
+				req, err := gates.ParseBakeRequest([]byte(a.Config["UserParameters"]))
+				if err != nil {
+					a.BakeErr = err.Error()
+				} else {
+					a.Bake = &req
+				}
+			}
+		}
 	case "CloudFormation":
 		a.StackName, a.Mode, a.ChangeSet = a.Config["StackName"], a.Config["ActionMode"], a.Config["ChangeSetName"]
 		if tp := a.Config["TemplatePath"]; tp != "" {

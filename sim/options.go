@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/safepipe/safepipe/waves"
@@ -25,7 +27,8 @@ const (
 )
 
 // Readings of an OnSuccess CloudWatchAlarm rule with a WaitTime
-// (docs/aws-semantics.md Q2: DOCS AMBIGUOUS).
+// (docs/aws-semantics.md Q2: DOCS AMBIGUOUS; the rule reference defines
+// WaitTime for the Entry condition only).
 const (
 	// BakeContinuous: the rule fails as soon as the alarm is in one of its
 	// AlarmStates during the wait (the use-case sentence "roll back the
@@ -35,7 +38,105 @@ const (
 	// BakeAtEnd: the rule checks the alarm once, when the wait ends (the
 	// parameter text "The wait time ... before running the rule result").
 	BakeAtEnd Reading = "at-end"
+	// BakeImmediate: as the rule reference says of the Entry condition —
+	// "If the alarm is in OK state when the rule is first checked, the
+	// rule will immediately succeed"; WaitTime is only how long it waits
+	// for an alarm in ALARM at the first check to leave it. A bake held
+	// by such a rule lasts no time at all.
+	BakeImmediate Reading = "immediate"
 )
+
+// Readings of a rule's timeout (RuleDeclaration.timeoutInMinutes: "The
+// action timeout for the rule", 5–86,400, no documented default, and not
+// settable in CloudFormation).
+const (
+	// RuleTimeoutNone: a rule waits as long as its WaitTime (or, for a
+	// DeploymentWindow rule, until the window opens). The default.
+	RuleTimeoutNone Reading = "none"
+	// RuleTimeoutMinimum: a rule fails after 5 minutes, the least
+	// timeoutInMinutes can be.
+	RuleTimeoutMinimum Reading = "5"
+)
+
+// Question is a behaviour the AWS documentation leaves open, and the
+// readings the simulator runs of it (docs/aws-semantics.md).
+type Question struct {
+	// Name is how --reading names it.
+	Name string `json:"name"`
+	// Doc is the entry of docs/aws-semantics.md.
+	Doc string `json:"doc"`
+	// About says what is open.
+	About string `json:"about"`
+	// Readings are its readings; the first is the default.
+	Readings []Reading `json:"readings"`
+}
+
+// Questions are the open questions the simulator models.
+var Questions = []Question{
+	{"rollback-conditions", "Q5", "whether a rollback execution passes through the stage's BeforeEntry and OnSuccess conditions", []Reading{RollbackConditionsEvaluated, RollbackConditionsSkipped}},
+	{"onsuccess-alarm", "Q2", "how an OnSuccess CloudWatchAlarm rule with a WaitTime checks its alarm", []Reading{BakeContinuous, BakeAtEnd, BakeImmediate}},
+	{"alarm-at-start", "Q9", "whether a CodeDeploy deployment that starts while one of its alarms is in ALARM stops", []Reading{AlarmAtStartStops, AlarmAtStartIgnored}},
+	{"rule-timeout", "Q6", "how long a stage condition's rule may wait (timeoutInMinutes has no documented default)", []Reading{RuleTimeoutNone, RuleTimeoutMinimum}},
+}
+
+// field is where a question's reading lives in Options.
+func (o *Options) field(question string) (*Reading, bool) {
+	switch question {
+	case "rollback-conditions":
+		return &o.RollbackConditions, true
+	case "onsuccess-alarm":
+		return &o.BakeWatch, true
+	case "alarm-at-start":
+		return &o.AlarmAtStart, true
+	case "rule-timeout":
+		return &o.RuleTimeout, true
+	}
+	return nil, false
+}
+
+// SetReading sets a question's reading ("onsuccess-alarm", "immediate").
+func (o *Options) SetReading(question, reading string) error {
+	f, ok := o.field(question)
+	if !ok {
+		var names []string
+		for _, q := range Questions {
+			names = append(names, q.Name)
+		}
+		return fmt.Errorf("sim: no question %q (questions: %s)", question, strings.Join(names, ", "))
+	}
+	for _, q := range Questions {
+		if q.Name == question {
+			for _, r := range q.Readings {
+				if string(r) == reading {
+					*f = r
+					return nil
+				}
+			}
+			return fmt.Errorf("sim: question %s has no reading %q (readings: %s)", question, reading, joinReadings(q.Readings))
+		}
+	}
+	return fmt.Errorf("sim: no question %q", question)
+}
+
+// Readings returns the reading of every question in o (defaults filled
+// in).
+func (o Options) Readings() map[string]Reading {
+	o = o.withDefaults()
+	out := map[string]Reading{}
+	for _, q := range Questions {
+		f, _ := o.field(q.Name)
+		out[q.Name] = *f
+	}
+	return out
+}
+
+func joinReadings(rs []Reading) string {
+	var ss []string
+	for _, r := range rs {
+		ss = append(ss, string(r))
+	}
+	return strings.Join(ss, ", ")
+}
 
 // Readings of a CodeDeploy deployment that starts while one of its alarms
 // is in ALARM (docs/aws-semantics.md Q9: DOCS SILENT).
@@ -68,12 +169,14 @@ type Options struct {
 	// show the change unprepared. Default: none (the version live before
 	// an activating release is its prepare, as package twophase requires).
 	Unprepared []string
-	// RollbackConditions, BakeWatch and AlarmAtStart choose the readings of
-	// undocumented behaviour. Defaults: RollbackConditionsEvaluated,
-	// BakeContinuous, AlarmAtStartStops.
+	// RollbackConditions, BakeWatch, AlarmAtStart and RuleTimeout choose
+	// the readings of undocumented behaviour (Questions). Defaults:
+	// RollbackConditionsEvaluated, BakeContinuous, AlarmAtStartStops,
+	// RuleTimeoutNone.
 	RollbackConditions Reading
 	BakeWatch          Reading
 	AlarmAtStart       Reading
+	RuleTimeout        Reading
 	// OneBoxShare is the most of a region's traffic a one-box may serve.
 	// Default: 0.10 (DESIGN: "≤10% of the region's or AZ's traffic").
 	OneBoxShare float64
@@ -103,6 +206,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AlarmAtStart == "" {
 		o.AlarmAtStart = AlarmAtStartStops
+	}
+	if o.RuleTimeout == "" {
+		o.RuleTimeout = RuleTimeoutNone
 	}
 	if o.OneBoxShare == 0 {
 		o.OneBoxShare = 0.10
@@ -135,14 +241,11 @@ func (o Options) validate() error {
 			errs = append(errs, fmt.Errorf("sim: unprepared region %q is not a region code", r))
 		}
 	}
-	if o.RollbackConditions != RollbackConditionsEvaluated && o.RollbackConditions != RollbackConditionsSkipped {
-		errs = append(errs, fmt.Errorf("sim: rollback conditions %q: want %q or %q", o.RollbackConditions, RollbackConditionsEvaluated, RollbackConditionsSkipped))
-	}
-	if o.BakeWatch != BakeContinuous && o.BakeWatch != BakeAtEnd {
-		errs = append(errs, fmt.Errorf("sim: bake watch %q: want %q or %q", o.BakeWatch, BakeContinuous, BakeAtEnd))
-	}
-	if o.AlarmAtStart != AlarmAtStartStops && o.AlarmAtStart != AlarmAtStartIgnored {
-		errs = append(errs, fmt.Errorf("sim: alarm at start %q: want %q or %q", o.AlarmAtStart, AlarmAtStartStops, AlarmAtStartIgnored))
+	for _, q := range Questions {
+		f, _ := o.field(q.Name)
+		if !slices.Contains(q.Readings, *f) {
+			errs = append(errs, fmt.Errorf("sim: %s %q: want one of %s", q.Name, *f, joinReadings(q.Readings)))
+		}
 	}
 	if o.OneBoxShare <= 0 || o.OneBoxShare > 1 {
 		errs = append(errs, fmt.Errorf("sim: one-box share %v: want (0, 1]", o.OneBoxShare))

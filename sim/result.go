@@ -74,6 +74,7 @@ type RunOptions struct {
 	RollbackConditions Reading `json:"rollbackConditions"`
 	BakeWatch          Reading `json:"bakeWatch"`
 	AlarmAtStart       Reading `json:"alarmAtStart"`
+	RuleTimeout        Reading `json:"ruleTimeout"`
 	OneBoxShare        float64 `json:"oneBoxShare"`
 }
 

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -50,6 +51,13 @@ type actionRun struct {
 	why       string
 	server    bool // a server deploy action (server.go)
 	failAt    bool // an opaque action a fail fault fails at doneAt
+	bake      *bakeRun
+}
+
+// bakeRun is a bake action in progress: when its part started, and when
+// the controller last replied.
+type bakeRun struct {
+	start, lastReply time.Time
 }
 
 type stageRun struct {
@@ -67,6 +75,14 @@ type stageRun struct {
 	order    int
 	actions  []*actionRun
 	holdWhy  string
+	// bakedByAction: a bake action of the stage passed after baking.
+	bakedByAction bool
+}
+
+// inBake reports whether the stage run is baking: a bake action or its
+// OnSuccess condition holds it.
+func (sr *stageRun) inBake() bool {
+	return sr.phase == phaseBake || (sr.phase == phaseActions && !sr.baking.IsZero())
 }
 
 // stackOp is one stack update in flight.
@@ -127,15 +143,16 @@ func Run(m *Model, opts Options) (*Result, error) {
 	res := &Result{Pipeline: m.Pipeline.Name, Start: opts.Start.UTC(), Reached: []string{}, RolledBack: []string{}, BlastRadius: []string{},
 		Violations: []Violation{}, Faults: []FaultResult{}, Regions: []RegionResult{}, Closed: []Interval{}, Events: []Event{}, Notes: []string{},
 		Options: RunOptions{DeployMinutes: opts.DeployMinutes, ActionMinutes: opts.ActionMinutes,
-			RollbackConditions: opts.RollbackConditions, BakeWatch: opts.BakeWatch, AlarmAtStart: opts.AlarmAtStart, OneBoxShare: opts.OneBoxShare}}
+			RollbackConditions: opts.RollbackConditions, BakeWatch: opts.BakeWatch, AlarmAtStart: opts.AlarmAtStart, RuleTimeout: opts.RuleTimeout, OneBoxShare: opts.OneBoxShare}}
 	r := &runner{world: newWorld(m, opts, res), faults: faults, failing: failing, stageSt: map[string]gates.StageState{},
 		firstV1: map[string]time.Time{}, fullAt: map[string]time.Time{}, waveBaked: map[int]time.Time{}, prodWave: map[string]int{},
 		oneboxMax: map[string]float64{}, shareLog: map[string][]SharePoint{}, lastShare: map[string]float64{}, violated: map[string]bool{}}
 	for _, n := range append(slices.Clip(m.Notes), unpreparedNotes...) {
 		r.note(n)
 	}
-	r.note(fmt.Sprintf("readings: stage conditions during a rollback execution %s; an OnSuccess alarm rule watches %s; a CodeDeploy alarm already in ALARM when a deployment starts %s",
-		opts.RollbackConditions, map[Reading]string{BakeContinuous: "continuously over its WaitTime", BakeAtEnd: "once at the end of its WaitTime"}[opts.BakeWatch], opts.AlarmAtStart))
+	r.note(fmt.Sprintf("readings: stage conditions during a rollback execution %s; an OnSuccess alarm rule %s; a CodeDeploy alarm already in ALARM when a deployment starts %s; a rule %s",
+		opts.RollbackConditions, map[Reading]string{BakeContinuous: "watches continuously over its WaitTime", BakeAtEnd: "checks once at the end of its WaitTime", BakeImmediate: "succeeds at once when its alarm is OK at the first check"}[opts.BakeWatch],
+		opts.AlarmAtStart, map[Reading]string{RuleTimeoutNone: "waits its WaitTime (or for its window)", RuleTimeoutMinimum: "times out after 5 minutes"}[opts.RuleTimeout]))
 	r.baseline()
 	r.loop()
 	r.finish()
@@ -311,6 +328,11 @@ func (r *runner) stepFaults() {
 			}
 			f.active, f.fired = true, r.now
 			f.during = r.inProgress()
+			if f.Controller {
+				r.down++
+				r.event(stageName(f.during), "fault %s: the gate controller stops", f.Spec)
+				continue
+			}
 			r.setForced(f.force, 1)
 			r.event(stageName(f.during), "fault %s: %s goes to ALARM", f.Spec, f.watched)
 			continue
@@ -319,6 +341,11 @@ func (r *runner) stepFaults() {
 			continue
 		}
 		f.active, f.done, f.cleared = false, true, r.now
+		if f.Controller {
+			r.down--
+			r.event(stageName(f.during), "fault %s: the gate controller runs again", f.Spec)
+			continue
+		}
 		r.setForced(f.force, -1)
 		r.event(stageName(f.during), "fault %s: %s returns to OK", f.Spec, f.watched)
 	}
@@ -708,6 +735,8 @@ func (r *runner) evalEntryRule(sr *stageRun, rr *ruleRun) {
 		rr.why = fmt.Sprintf("alarm %s is in %s", rr.r.Alarm.Name, st)
 		if r.now.Sub(rr.first) >= time.Duration(rr.r.Wait)*time.Minute {
 			rr.status, rr.why = "Failed", rr.why+fmt.Sprintf(" after waiting %d min", rr.r.Wait)
+		} else if r.ruleTimedOut(rr) {
+			rr.status, rr.why = "Failed", rr.why+" when the rule timed out (5 min)"
 		}
 	case "DeploymentWindow":
 		if rr.r.Window == nil || rr.r.Window.open(r.now) {
@@ -715,10 +744,20 @@ func (r *runner) evalEntryRule(sr *stageRun, rr *ruleRun) {
 			return
 		}
 		rr.why = "outside the deployment window " + rr.r.Window.expr
+		if r.ruleTimedOut(rr) {
+			rr.status, rr.why = "Failed", rr.why+" when the rule timed out (5 min)"
+		}
 	default:
 		r.note(fmt.Sprintf("stage %s: %s rule %s is not simulated; it is taken to pass", sr.st.Name, rr.r.Provider, rr.r.Name))
 		rr.status = "Succeeded"
 	}
+}
+
+// ruleTimedOut: under the rule-timeout reading that a rule times out
+// after timeoutInMinutes' minimum, a rule still waiting 5 minutes after it
+// was first checked fails.
+func (r *runner) ruleTimedOut(rr *ruleRun) bool {
+	return r.opts.RuleTimeout == RuleTimeoutMinimum && r.now.Sub(rr.first) >= 5*time.Minute
 }
 
 func inStates(rl *Rule, st string) bool {
@@ -769,6 +808,12 @@ func (r *runner) startOrder(sr *stageRun) {
 		switch {
 		case isServerDeploy(a) || (a.Provider == "CodeBuild" && a.EnvErr != "" && strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_")):
 			r.startServer(ar, sr)
+		case a.Bake != nil:
+			ar.bake = &bakeRun{start: r.now, lastReply: r.now}
+			if sr.baking.IsZero() {
+				sr.baking = r.now
+			}
+			r.event(sr.st.Name, "%s: the bake action starts (%d min)", a.Name, a.Bake.Minutes)
 		case a.Deploys():
 			r.startDeploy(ar, sr.exec.version)
 		case a.Provider == "CloudFormation":
@@ -792,6 +837,10 @@ func (r *runner) stepActions(sr *stageRun) {
 			continue
 		}
 		switch {
+		case ar.bake != nil:
+			if ar.status == "InProgress" {
+				r.stepBakeAction(sr, ar)
+			}
 		case ar.op == nil && !ar.server && ar.status == "InProgress" && !r.now.Before(ar.doneAt):
 			ar.status = "Succeeded"
 			if ar.failAt {
@@ -816,7 +865,7 @@ func (r *runner) stepActions(sr *stageRun) {
 // it models stack deployments (CloudFormation) and safepipe's server deploy
 // step by what they do, and runs nothing else.
 func opaque(a *Action) bool {
-	return a.Provider != "CloudFormation" && !isServerDeploy(a) &&
+	return a.Provider != "CloudFormation" && !isServerDeploy(a) && a.Bake == nil &&
 		!(a.Provider == "CodeBuild" && a.EnvErr != "" && strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_"))
 }
 
@@ -838,8 +887,53 @@ func (r *runner) failsByScenario(st *Stage, a *Action) bool {
 	return false
 }
 
+// stepBakeAction advances a bake action by a minute: the controller's
+// function (gates.EvaluateBake, the code it runs) replies, unless a
+// controller fault stops it. "If the Lambda function has sent no reply
+// after 20 minutes, the action times out" and "If not successful after 24
+// hours, CodePipeline sets the Lambda invoke action state to failed"
+// (CodePipeline quotas): both fail the action, and the stage.
+func (r *runner) stepBakeAction(sr *stageRun, ar *actionRun) {
+	b := ar.bake
+	switch {
+	case r.now.Sub(ar.startedAt) >= 24*time.Hour:
+		ar.status, ar.why = "Failed", "the Lambda invoke action did not succeed within 24 hours"
+		return
+	case r.controllerDown() > 0:
+		if r.now.Sub(b.lastReply) >= 20*time.Minute {
+			ar.status, ar.why = "Failed", "the controller sent no reply for 20 minutes: CodePipeline timed the action out"
+		}
+		return
+	case r.p.Gates == nil:
+		ar.status, ar.why = "Failed", "the pipeline has no gate configuration for the bake"
+		return
+	}
+	b.lastReply = r.now
+	v := gates.EvaluateBake(context.Background(), r.p.Gates, *ar.a.Bake, &observer{w: r.world, stages: r.stageSt}, b.start, r.now)
+	switch v.Status {
+	case gates.BakePassed:
+		ar.status = "Succeeded"
+		if sr.exec.kind == execStandard && ar.a.Bake.Minutes > 0 {
+			sr.bakedByAction = true
+		}
+		r.event(sr.st.Name, "%s: the bake passed (%d min)%s", ar.a.Name, ar.a.Bake.Minutes, bakeNotes(v))
+	case gates.BakeBreachedStatus:
+		ar.status, ar.why = "Failed", "bake breached ("+strings.Join(v.Reasons, "; ")+")"
+	}
+}
+
+func bakeNotes(v gates.BakeVerdict) string {
+	if len(v.Notes) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(v.Notes, "; ")
+}
+
 func (r *runner) actionsDone(sr *stageRun) {
-	sr.baking, sr.phase = r.now, phaseBake
+	if sr.baking.IsZero() {
+		sr.baking = r.now
+	}
+	sr.phase = phaseBake
 	r.stChange = true
 	sr.condFrom = r.now
 	if r.conditionsApply(sr) && sr.st.OnSuccess != nil {
@@ -865,12 +959,28 @@ func (r *runner) stepBake(sr *stageRun) {
 		switch rr.r.Provider {
 		case "CloudWatchAlarm":
 			st := r.state(rr.r.Alarm)
+			bad := st == "" || inStates(rr.r, st)
 			atEnd := !r.now.Before(end)
-			check := r.opts.BakeWatch == BakeContinuous || atEnd
-			if check && (st == "" || inStates(rr.r, st)) {
-				rr.status, rr.why = "Failed", fmt.Sprintf("alarm %s is in %s", rr.r.Alarm.Name, orMissing(st))
-			} else if atEnd {
-				rr.status = "Succeeded"
+			switch r.opts.BakeWatch {
+			case BakeImmediate:
+				// As the Entry condition: OK at the first check succeeds
+				// at once; otherwise wait up to WaitTime for it to clear.
+				switch {
+				case !bad:
+					rr.status = "Succeeded"
+				case atEnd:
+					rr.status, rr.why = "Failed", fmt.Sprintf("alarm %s is in %s after waiting %d min", rr.r.Alarm.Name, orMissing(st), rr.r.Wait)
+				}
+			default:
+				check := r.opts.BakeWatch == BakeContinuous || atEnd
+				if check && bad {
+					rr.status, rr.why = "Failed", fmt.Sprintf("alarm %s is in %s", rr.r.Alarm.Name, orMissing(st))
+				} else if atEnd {
+					rr.status = "Succeeded"
+				}
+			}
+			if rr.status == "" && r.ruleTimedOut(rr) {
+				rr.status, rr.why = "Failed", fmt.Sprintf("the rule on alarm %s timed out (5 min)", rr.r.Alarm.Name)
 			}
 		case "DeploymentWindow":
 			// Q3: in OnSuccess it may fail at once outside the window.
@@ -909,9 +1019,9 @@ func (r *runner) stepBake(sr *stageRun) {
 		return
 	}
 	if sr.st.Production {
-		baked := false
+		baked := sr.bakedByAction
 		for _, rr := range sr.rules {
-			baked = baked || (rr.r.Provider == "CloudWatchAlarm" && rr.r.Wait > 0)
+			baked = baked || (rr.r.Provider == "CloudWatchAlarm" && rr.r.Wait > 0 && r.opts.BakeWatch != BakeImmediate)
 		}
 		if baked {
 			r.waveBaked[sr.st.Wave] = r.now
@@ -1006,7 +1116,7 @@ func (r *runner) sample() {
 		}
 	}
 	for _, sr := range r.runs {
-		if sr.phase != phaseBake || sr.exec.kind != execStandard || !isOneBox(sr.st) {
+		if !sr.inBake() || sr.exec.kind != execStandard || !isOneBox(sr.st) {
 			continue
 		}
 		for _, k := range sr.st.DeployKeys() {

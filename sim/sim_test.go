@@ -37,15 +37,8 @@ func faults(t testing.TB, specs ...string) []Fault {
 }
 
 // readings are every combination of the readings the documentation leaves
-// open; the safety properties must hold under each.
-var readings = []Options{
-	{RollbackConditions: RollbackConditionsEvaluated, BakeWatch: BakeContinuous, AlarmAtStart: AlarmAtStartStops},
-	{RollbackConditions: RollbackConditionsEvaluated, BakeWatch: BakeAtEnd, AlarmAtStart: AlarmAtStartStops},
-	{RollbackConditions: RollbackConditionsSkipped, BakeWatch: BakeContinuous, AlarmAtStart: AlarmAtStartStops},
-	{RollbackConditions: RollbackConditionsSkipped, BakeWatch: BakeAtEnd, AlarmAtStart: AlarmAtStartStops},
-	{RollbackConditions: RollbackConditionsEvaluated, BakeWatch: BakeContinuous, AlarmAtStart: AlarmAtStartIgnored},
-	{RollbackConditions: RollbackConditionsSkipped, BakeWatch: BakeAtEnd, AlarmAtStart: AlarmAtStartIgnored},
-}
+// open (Matrix); the safety properties must hold under each.
+var readings, _ = Matrix(Options{}, nil)
 
 func properties(res *Result) []string {
 	var out []string
@@ -60,6 +53,10 @@ func properties(res *Result) []string {
 // happyUnderEveryReading runs m from monday under every reading, requires
 // the change to reach every region, and hands each run to body (whose o
 // can carry faults for further runs).
+//
+// Under the reading that a rule times out after 5 minutes, a stage that
+// arrives while its entry is closed is refused: the change may stop there
+// (exit 3), never with a violation.
 func happyUnderEveryReading(t *testing.T, m *Model, body func(t *testing.T, o Options, res *Result)) {
 	t.Helper()
 	for _, o := range readings {
@@ -68,6 +65,10 @@ func happyUnderEveryReading(t *testing.T, m *Model, body func(t *testing.T, o Op
 			o.Start = monday
 			res, err := Run(m, o)
 			require.NoError(t, err)
+			if o.RuleTimeout != RuleTimeoutNone && res.ExitCode == ExitStopped {
+				assert.Empty(t, res.Violations)
+				return
+			}
 			assert.Equal(t, ExitReached, res.ExitCode, "%s %v", res.Summary, res.Violations)
 			body(t, o, res)
 		})
@@ -75,7 +76,7 @@ func happyUnderEveryReading(t *testing.T, m *Model, body func(t *testing.T, o Op
 }
 
 func reading(o Options) string {
-	return string(o.RollbackConditions) + "/" + string(o.BakeWatch) + "/" + string(o.AlarmAtStart)
+	return string(o.RollbackConditions) + "/" + string(o.BakeWatch) + "/" + string(o.AlarmAtStart) + "/" + string(o.RuleTimeout)
 }
 
 // TestGoodPipeline: the correct fixture reaches every region on the happy
@@ -115,11 +116,15 @@ func TestDefects(t *testing.T) {
 		{"defect-alarm-name-collision", Options{}, nil, []string{PropUniqueNames}, `"svc-aggregate-rollback" is created by 2 stacks`},
 		{"defect-rollback-gated-by-its-alarm", Options{}, []string{"eu-west-1:Prod-W1+45m"}, []string{PropContainment, PropRollbackCompletes}, "Blocker-eu-west-1: alarm svc-prod-aggregate-rollback is in ALARM"},
 		{"defect-wave-without-bake", Options{}, nil, []string{PropWaveOrder}, "ended without a bake"},
-		// The gate design itself (as in the reference): the bake gate's
-		// alarm needs 2 of 3 one-minute datapoints and the OnSuccess rule
-		// waits exactly the bake, so a breach in the bake's last minute is
-		// never seen and the change moves on to the next wave.
-		{"good", Options{}, []string{"eu-west-1:Prod-W1+100m"}, []string{PropContainment}, "during Prod-W1, yet 2 region(s) of Prod-W2 ran the new version"},
+		// The old gate design: the bake held by an OnSuccess alarm rule.
+		// Under the reading that such a rule succeeds at once when its
+		// alarm is OK (the rule reference's words for Entry conditions),
+		// no stage bakes and the next wave starts at once.
+		{"defect-bake-on-success-condition", Options{BakeWatch: BakeImmediate}, nil, []string{PropWaveOrder, PropBakeHolds}, "the stage baked 0 min of its 60 min"},
+		// And under the other readings: the bake gate's alarm needs 2 of 3
+		// one-minute datapoints and the rule waits the bake, so a breach in
+		// the bake's last minute is never seen.
+		{"defect-bake-on-success-condition", Options{}, []string{"eu-west-1:Prod-W1+100m"}, []string{PropContainment}, "during Prod-W1, yet 2 region(s) of Prod-W2 ran the new version"},
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
@@ -248,7 +253,7 @@ func TestOptionsValidate(t *testing.T) {
 	_, err := Run(m, Options{})
 	assert.ErrorContains(t, err, "Start is required")
 	_, err = Run(m, Options{Start: monday, BakeWatch: "sometimes", MaxDays: 1000})
-	assert.ErrorContains(t, err, `bake watch "sometimes"`)
+	assert.ErrorContains(t, err, `onsuccess-alarm "sometimes": want one of continuous, at-end, immediate`)
 	assert.ErrorContains(t, err, "max days 1000")
 	_, err = Run(m, Options{Start: monday, Faults: faults(t, "eu-west-1:Prod-W9+1m", "ap-south-1:Prod-W1+1m", "nope@eu-west-1:Prod-W1+1m")})
 	assert.ErrorContains(t, err, `stage "Prod-W9" is not in the pipeline`)
@@ -371,4 +376,85 @@ func TestEC2OneBoxStageKept(t *testing.T) {
 		assert.Equal(t, []string{PropContainment}, properties(res))
 		assert.NotContains(t, res.BlastRadius, "us-east-1")
 	})
+}
+
+// TestBakeActionHoldsUnderEveryReading: the bake held by an action of the
+// stage (package gates, bake.go) sees a breach in the bake's last minute,
+// which the old OnSuccess rule missed, and holds for its whole duration
+// whatever the readings: the wave-2 stage starts only after Prod-W1's 60
+// minutes.
+func TestBakeActionHoldsUnderEveryReading(t *testing.T) {
+	m := load(t, "good")
+	for _, o := range readings {
+		t.Run(reading(o), func(t *testing.T) {
+			o.Start = monday
+			o.Faults = faults(t, "eu-west-1:Prod-W1+100m")
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Equal(t, ExitStopped, res.ExitCode, "%s %v", res.Summary, res.Violations)
+			assert.Contains(t, res.Summary, "Bake: bake breached")
+			assert.Equal(t, []string{"eu-west-1"}, res.RolledBack)
+
+			o.Faults = nil
+			res, err = Run(m, o)
+			require.NoError(t, err)
+			assert.Empty(t, res.Violations)
+			w1, w2 := start(res, "Prod-W1"), start(res, "Prod-W2")
+			if !w2.IsZero() {
+				assert.GreaterOrEqual(t, w2.Sub(w1), 60*time.Minute+30*time.Minute, "Prod-W2 starts after Prod-W1's deploy and its whole bake")
+			}
+		})
+	}
+}
+
+// TestControllerOutage: while the gate controller is down, entry gates
+// stay closed (their alarms treat missing data as breaching) and a bake
+// neither passes nor fails: when the controller returns, the bake reads
+// the alarms' history over the outage, so a short outage costs nothing. An
+// outage longer than 20 minutes times the bake action out ("If the Lambda
+// function has sent no reply after 20 minutes, the action times out",
+// CodePipeline quotas), which rolls the stage back; if CodePipeline
+// evaluates entry conditions for rollback executions (Q5), that rollback
+// waits at the closed entry until the controller returns or an operator
+// overrides the condition (README: overriding a gate).
+func TestControllerOutage(t *testing.T) {
+	m := load(t, "good")
+	normal, err := Run(m, Options{Start: monday})
+	require.NoError(t, err)
+	short, err := Run(m, Options{Start: monday, Faults: faults(t, "controller:Prod-W1+60m~15m")})
+	require.NoError(t, err)
+	assert.Equal(t, ExitReached, short.ExitCode, "%s %v", short.Summary, short.Violations)
+	assert.Equal(t, normal.End, short.End, "the bake reads the history over a short outage")
+
+	skipped, err := Run(m, Options{Start: monday, RollbackConditions: RollbackConditionsSkipped, Faults: faults(t, "controller:Prod-W1+60m~30m")})
+	require.NoError(t, err)
+	assert.Equal(t, ExitStopped, skipped.ExitCode, "%s %v", skipped.Summary, skipped.Violations)
+	assert.Contains(t, skipped.Summary, "the controller sent no reply for 20 minutes")
+	assert.Equal(t, []string{"eu-west-1"}, skipped.RolledBack)
+
+	evaluated, err := Run(m, Options{Start: monday, Faults: faults(t, "controller:Prod-W1+60m~30m")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{PropRollbackCompletes}, properties(evaluated), "the rollback waits at the closed entry for the controller")
+	assert.Contains(t, evaluated.Violations[0].Detail, "SafepipeEntryGate")
+
+	entry, err := Run(m, Options{Start: monday, Faults: faults(t, "controller@+0m~3h")})
+	require.NoError(t, err)
+	assert.Empty(t, entry.Violations)
+	assert.GreaterOrEqual(t, start(entry, "Prod-W1").Sub(monday), 3*time.Hour, "no gated stage enters while the controller is down")
+
+	_, err = ParseFault("controller@+5m")
+	assert.ErrorContains(t, err, "a controller fault needs ~HOLD")
+}
+
+// start is when a stage's standard execution started (zero if it never
+// did).
+func start(res *Result, stage string) time.Time {
+	for _, s := range res.Stages {
+		if s.Name == stage && s.Execution == execStandard && s.Start != "" {
+			if tm, err := time.Parse(timeLayout, s.Start); err == nil {
+				return tm
+			}
+		}
+	}
+	return time.Time{}
 }

@@ -137,8 +137,11 @@ type world struct {
 	lastDec    []gates.Decision
 	decByStage map[string]gates.Decision
 	lastWin    [2]bool
-	res        *Result
-	notes      map[string]bool
+	// down counts the controller faults in effect: while it is above
+	// zero the gate controller runs no round and answers no bake job.
+	down  int
+	res   *Result
+	notes map[string]bool
 	// caches
 	cal            windowCal
 	calOK, calDone bool
@@ -316,9 +319,23 @@ func (o *observer) Stages(context.Context) (map[string]gates.StageState, error) 
 // are a function of the alarm states and histories, the stack states, the
 // pipeline's stage states and the window; they are recomputed whenever one
 // of those changed (and every minute while a watched alarm lacks data).
+// controllerDown is how many controller faults are in effect.
+func (w *world) controllerDown() int { return w.down }
+
 func (w *world) controller(stages map[string]gates.StageState, stagesChanged bool) {
 	g := w.p.Gates
 	if g == nil {
+		return
+	}
+	if w.down > 0 {
+		// No round: no datapoint reaches the gate alarms, which treat
+		// missing data as breaching.
+		for _, a := range w.gateAl {
+			if a.points != nil {
+				a.points = append(a.points[1:], point{})
+			}
+		}
+		w.dirty = true
 		return
 	}
 	win := w.windowState()

@@ -216,7 +216,7 @@ func withoutGateAlarms(p Pipeline, ws []Watch) []Watch {
 // bakes are the stage's bakes: Stage.Bakes, with safepipe's gate
 // controller rules read as the alarms they stand for.
 func (c *checker) bakes(p Pipeline, s Stage) []Watch {
-	return append(withoutGateAlarms(p, s.Bakes()), controllerBakes(p, s)...)
+	return append(append(withoutGateAlarms(p, s.Bakes()), controllerBakes(p, s)...), controllerBakeActions(p, s)...)
 }
 
 // gateContract checks that every alarm a gate of the pipeline watches

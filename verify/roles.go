@@ -61,7 +61,7 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 				}
 			}
 		}
-		if accessStack(t.tpl) {
+		if accessStack(t.tpl) || (t.tpl == nil && declaredAccess(p, s, t.stack)) {
 			continue
 		}
 		switch {
@@ -101,6 +101,17 @@ func accessStack(t *Template) bool {
 		}
 	}
 	return true
+}
+
+// declaredAccess reports whether the pipeline resource's MetadataAccess
+// ({"stage": …, "stackName": …}) declares stack, deployed by stage s, to
+// be its access stack: how a pipeline template read alone (without its
+// stacks' templates) says which stage is its plumbing. The stack name must
+// be one safepipe gives access stacks ("safepipe-access-…"). In an
+// assembly the stack's own template decides (accessStack).
+func declaredAccess(p Pipeline, s Stage, stack string) bool {
+	m := asMap(p.Template.Resources[p.LogicalID].Metadata[MetadataAccess])
+	return m != nil && str(m["stage"]) == s.Name && str(m["stackName"]) == stack && strings.HasPrefix(stack, "safepipe-access-")
 }
 
 // placeholderRef returns X for the placeholder "${X}" Flatten makes of a

@@ -98,6 +98,9 @@ const (
 
 // gateConfig is the part of gates.json verify reads.
 type gateConfig struct {
+	// function is the logical ID of the controller function that carries
+	// it.
+	function     string
 	pipeline     string
 	organization *gateAlarm
 	window       *gateWindow
@@ -209,6 +212,7 @@ func (r *assemblyReader) readGateAssets(dir string, t *Template) {
 			r.fail("%v", err)
 			continue
 		}
+		g.function = id
 		t.gates = append(t.gates, g)
 	}
 }
@@ -241,6 +245,7 @@ func readGateMetadata(t *Template, l Limits) error {
 			errs = append(errs, fmt.Errorf("verify: %w", err))
 			continue
 		}
+		g.function = id
 		t.gates = append(t.gates, g)
 	}
 	return errors.Join(errs...)
@@ -408,6 +413,61 @@ func controllerBakes(p Pipeline, s Stage) []Watch {
 		}
 	}
 	return out
+}
+
+// controllerBakeActions returns the bake alarms of the stage's bake
+// actions: Lambda invoke actions of the controller's function, after the
+// stage's deploy actions, whose UserParameters name the stage's part of a
+// bake ({"stage", "part", "parts", "minutes"}; package gates, bake.go).
+// Each holds the stage until its part has elapsed with every bake alarm
+// OK and fails it on a breach, so the stage's bake is the sum of its
+// parts. An action that does not read so is not counted.
+func controllerBakeActions(p Pipeline, s Stage) []Watch {
+	first, last := s.deployOrder()
+	if first == 0 || len(p.Template.gates) == 0 {
+		return nil
+	}
+	type part struct {
+		cfg     *gateConfig
+		stage   *gateStage
+		minutes int
+		via     string
+	}
+	var parts []part
+	for _, a := range s.Actions {
+		if a.Provider != "Lambda" || a.RunOrder <= last {
+			continue
+		}
+		fn, ok := placeholderRef(a.Configuration["FunctionName"])
+		if !ok {
+			continue
+		}
+		var req struct {
+			Stage   string `json:"stage"`
+			Part    int    `json:"part"`
+			Parts   int    `json:"parts"`
+			Minutes int    `json:"minutes"`
+		}
+		if err := json.Unmarshal([]byte(a.Configuration["UserParameters"]), &req); err != nil || req.Minutes <= 0 {
+			continue
+		}
+		for _, g := range p.Template.gates {
+			if st, ok := g.stages[req.Stage]; ok && g.function == fn && req.Stage == s.Name {
+				parts = append(parts, part{g, st, req.Minutes, "action " + a.Name})
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	total := 0
+	var via []string
+	for _, pt := range parts {
+		total += pt.minutes
+		via = append(via, pt.via)
+	}
+	g := gateRule{parts[0].cfg, parts[0].stage}
+	return g.watches(g.stage.bake, total, strings.Join(via, ", "))
 }
 
 // controllerExternals declares the organisation alarms of the gate

@@ -6,6 +6,7 @@
 //	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
 //	safepipe gray check [--format text|json] FILE...
 //	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--unprepared REGION]...
+//	                  [--reading NAME=VALUE]... [--all-readings]
 //	                  [--format text|json|html] [--out FILE] PATH
 //
 // Exit codes: 0 success, 1 a finding or a failed check, 2 bad input (one

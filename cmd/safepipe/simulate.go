@@ -37,6 +37,12 @@ Faults (--fault, repeatable):
 The simulator never runs what it reads: an action it does not model (a
 CodeBuild or Commands build, a Lambda invoke, a test) is opaque and succeeds
 unless fail:STAGE/ACTION says otherwise.
+Readings (--reading NAME=VALUE, repeatable; --all-readings runs them all):
+  rollback-conditions=evaluated|skipped     whether a rollback execution passes the stage's conditions (Q5)
+  onsuccess-alarm=continuous|at-end|immediate how an OnSuccess alarm rule with a WaitTime checks (Q2)
+  alarm-at-start=stops|ignored               whether CodeDeploy stops on an alarm already in ALARM (Q9)
+  rule-timeout=none|5                        how long a condition's rule may wait (no documented default)
+The first of each is the default; docs/aws-semantics.md has each question.
 --unprepared REGION (repeatable): a region where the version live before
 the change did not take a two-phase change's prepare everywhere; an
 activating release must not start anywhere.
@@ -60,6 +66,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&faults, "fault", "inject a fault `SPEC` (repeatable; see above)")
 	var unprepared faultFlags
 	fs.Var(&unprepared, "unprepared", "a `REGION` where the version live before the change did not take a two-phase change's prepare everywhere (repeatable)")
+	var readingFlags faultFlags
+	fs.Var(&readingFlags, "reading", "run under reading `NAME=VALUE` of a behaviour the AWS documentation leaves open (repeatable; see above)")
+	allReadings := fs.Bool("all-readings", false, "run under every reading (the cross product, or each question alone when that is too many) and exit with the worst outcome")
 	format := fs.String("format", "text", "output format: text, json or html")
 	out := fs.String("out", "", "write the output to `FILE` (required for html)")
 	// Flags may come before or after PATH.
@@ -98,6 +107,23 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	errs = append(errs, checkDeployMinutes(*deployMinutes))
 	parsed, err := sim.ParseFaults(faults)
 	errs = append(errs, err)
+	opts := sim.Options{DeployMinutes: *deployMinutes, Faults: parsed, Unprepared: unprepared}
+	pinned := map[string]bool{}
+	for _, rf := range readingFlags {
+		name, value, ok := strings.Cut(rf, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--reading %q: want NAME=VALUE", rf))
+			continue
+		}
+		if pinned[name] {
+			errs = append(errs, fmt.Errorf("--reading %s is given twice", name))
+		}
+		pinned[name] = true
+		errs = append(errs, opts.SetReading(name, value))
+	}
+	if *allReadings && *format == "html" {
+		errs = append(errs, errors.New("--all-readings writes text or json, not html (run one reading with --reading for a page)"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}
@@ -109,11 +135,35 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	res, err := sim.Run(model, sim.Options{Start: t0, DeployMinutes: *deployMinutes, Faults: parsed, Unprepared: unprepared})
+	opts.Start = t0
+	w := stdout
+	if *allReadings {
+		all, err := sim.RunReadings(model, opts, pinned)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *out != "" {
+			f, err := os.Create(*out)
+			if err != nil {
+				return fail(stderr, err)
+			}
+			defer f.Close()
+			w = f
+		}
+		if *format == "json" {
+			err = all.WriteJSON(w)
+		} else {
+			err = all.WriteText(w)
+		}
+		if err != nil {
+			return fail(stderr, err)
+		}
+		return all.ExitCode
+	}
+	res, err := sim.Run(model, opts)
 	if err != nil {
 		return fail(stderr, err)
 	}
-	w := stdout
 	if *out != "" {
 		f, err := os.Create(*out)
 		if err != nil {

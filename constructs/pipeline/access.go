@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"

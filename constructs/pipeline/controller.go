@@ -14,12 +14,15 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipelineactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -35,7 +38,7 @@ import (
 // is then one CloudWatchAlarm rule on an alarm of the pipeline's own
 // account and region. See the package documentation ("Gates that hold").
 //
-// Gates register their stages with EntryRule and BakeRule; the pipeline
+// Gates register their stages with EntryRule and BakeSteps; the pipeline
 // creates the function, its schedule, its role and the gate alarms once,
 // after every stage is rendered, if any gate used the controller.
 type Controller struct {
@@ -45,6 +48,10 @@ type Controller struct {
 	stages   []gates.Stage
 	index    map[string]int
 	pending  []activation
+	// fn is the controller's function, once built; bakeRole the one role
+	// the bake actions run as, once the first is produced.
+	fn       awslambda.Function
+	bakeRole awsiam.Role
 }
 
 // activation is a two-phase change a stage's release activates, waiting
@@ -176,37 +183,74 @@ func (c *Controller) resolveStacks(x *alarmIndex) error {
 	return errors.Join(errs...)
 }
 
-// BakeRule registers the stage's bake — breached if any alarm has been in
-// ALARM since the stage's actions succeeded — and returns the
-// CloudWatchAlarm rule, for the stage's OnSuccess condition, that watches
-// it for the bake.
-//
-// "For On Success conditions, OK and INSUFFICIENT_DATA meet the criteria."
-// (https://docs.aws.amazon.com/codepipeline/latest/userguide/concepts-how-it-works-conditions.html):
-// the gate alarm treats missing data as breaching, so a controller that
-// stopped publishing fails the bake instead of passing it.
-func (c *Controller) BakeRule(stage string, bake time.Duration, watched []gates.Alarm) Rule {
+// BakeSteps registers the stage's bake and returns the steps that hold it,
+// for the end of the stage (a CDK Pipelines wave's post steps): one Lambda
+// invoke action of the controller's function per part of the bake
+// (gates.BakeParts: 20 hours at most each), in order. Each holds the stage
+// until its part has elapsed with every watched alarm OK, and fails it —
+// so that the stage rolls back — on a breach (package gates, bake.go, for
+// the documented behaviour each step rests on). Nothing about the bake
+// depends on how CodePipeline evaluates a stage condition.
+func (c *Controller) BakeSteps(stage string, bake time.Duration, watched []gates.Alarm) []pipelines.Step {
 	s := c.stage(stage)
 	s.Bake = append(s.Bake, watched...)
 	s.BakeMinutes = max(s.BakeMinutes, minutes(bake))
-	// The gate alarm needs two of three one-minute datapoints to go into
-	// ALARM: the rule waits BakeLatency past the bake, so that a breach in
-	// its last minutes still fails it.
-	return Rule{
-		Name:     RuleBakeGate,
-		Provider: "CloudWatchAlarm",
-		Configuration: map[string]string{
-			"AlarmName":   GateMetricAlarm(c.pipeline, stage, "bake"),
-			"AlarmStates": "ALARM",
-			"WaitTime":    strconv.Itoa(minutes(bake + BakeLatency)),
-		},
+	s.BakeAction = true
+	parts := gates.BakeParts(minutes(bake))
+	var steps []pipelines.Step
+	for i, m := range parts {
+		name := BakeActionName
+		if len(parts) > 1 {
+			name = fmt.Sprintf("%s-%dof%d", BakeActionName, i+1, len(parts))
+		}
+		st := &bakeStep{c: c, name: name, req: gates.BakeRequest{Stage: stage, Part: i + 1, Parts: len(parts), Minutes: m}}
+		pipelines.NewStep_Override(st, jsii.String(name))
+		if i > 0 {
+			st.AddStepDependency(steps[i-1])
+		}
+		steps = append(steps, st)
 	}
+	return steps
 }
 
-// BakeLatency is how long a breach can take to reach the bake rule: one
-// controller run, two of three one-minute datapoints, and a minute of
-// alarm evaluation.
-const BakeLatency = 4 * time.Minute
+// BakeActionName names a stage's bake action ("Bake", or "Bake-1of2" …
+// when the bake is chained).
+const BakeActionName = "Bake"
+
+// bakeStep renders one bake action (pipelines.ICodePipelineActionFactory).
+type bakeStep struct {
+	pipelines.Step
+	c    *Controller
+	name string
+	req  gates.BakeRequest
+}
+
+// ProduceAction implements pipelines.ICodePipelineActionFactory. The
+// controller's function exists by then (the pipeline builds the
+// controller before CDK Pipelines builds the stages). Every bake action
+// runs as one role, which only the pipeline's role may assume (as CDK
+// Pipelines' own action roles).
+func (b *bakeStep) ProduceAction(stage awscodepipeline.IStage, options *pipelines.ProduceActionOptions) *pipelines.CodePipelineActionFactoryResult {
+	c := b.c
+	if c.bakeRole == nil {
+		c.bakeRole = awsiam.NewRole(options.Scope, jsii.String("SafepipeBakeActionRole"), &awsiam.RoleProps{
+			Description: jsii.String("safepipe: the role the pipeline's bake actions run as (they invoke the gate controller)"),
+			AssumedBy:   awsiam.NewArnPrincipal(options.Pipeline.Pipeline().Role().RoleArn()),
+		})
+	}
+	params, err := json.Marshal(b.req)
+	if err != nil {
+		panic(err) // a struct of strings and ints
+	}
+	stage.AddAction(awscodepipelineactions.NewLambdaInvokeAction(&awscodepipelineactions.LambdaInvokeActionProps{
+		ActionName:           jsii.String(b.name),
+		RunOrder:             options.RunOrder,
+		Lambda:               c.fn,
+		UserParametersString: jsii.String(string(params)),
+		Role:                 c.bakeRole,
+	}))
+	return &pipelines.CodePipelineActionFactoryResult{RunOrdersConsumed: jsii.Number(1)}
+}
 
 func minutes(d time.Duration) int { return int(d.Round(time.Minute) / time.Minute) }
 
@@ -222,6 +266,18 @@ func (c *Controller) isGateAlarm(name string) bool {
 		}
 	}
 	return false
+}
+
+// ControllerConcurrency is the gate controller's reserved concurrency.
+const ControllerConcurrency = 10
+
+// ControllerAlarm is the name of the alarm that fires while the gate
+// controller of a pipeline completes no round.
+func ControllerAlarm(pipeline string) string { return "safepipe-" + pipeline + "-controller" }
+
+// bakes reports whether a stage bakes through the bake actions.
+func (c *Controller) bakes() bool {
+	return slices.ContainsFunc(c.stages, func(s gates.Stage) bool { return s.BakeAction })
 }
 
 // Config is the controller's configuration so far.
@@ -293,8 +349,19 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
 		MemorySize:   jsii.Number(256),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(55)),
-		LogGroup:     logs,
+		// A bake job watches for up to ten minutes before it replies
+		// (cmd/safepipe-gates, job.go); the scheduled round ends within a
+		// minute by its own deadlines.
+		Timeout:  awscdk.Duration_Minutes(jsii.Number(12)),
+		LogGroup: logs,
+		// "Reserved concurrency … reserves the specified capacity
+		// exclusively for your function while also preventing it from
+		// scaling beyond that limit"
+		// (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html):
+		// other functions of the account cannot starve the gates, and a
+		// storm of invocations cannot run away. One scheduled round at a
+		// time and one bake job per baking stage need far fewer.
+		ReservedConcurrentExecutions: jsii.Number(ControllerConcurrency),
 		Code: awslambda.Code_FromAsset(jsii.String(src), &awss3assets.AssetOptions{
 			AssetHashType: awscdk.AssetHashType_OUTPUT,
 			Bundling: &awscdk.BundlingOptions{
@@ -304,6 +371,7 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			},
 		}),
 	})
+	c.fn = fn
 	if cfn, ok := fn.Node().DefaultChild().(awslambda.CfnFunction); ok {
 		var meta any
 		_ = json.Unmarshal(doc, &meta)
@@ -345,6 +413,18 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			Resources: jsii.Strings(pipelineArn),
 		}),
 	}
+	if c.bakes() {
+		// The bake actions' replies. These actions have no resource type
+		// in the service authorization reference ("If there is no value
+		// for this column, you must specify all resources ("*")",
+		// list_awscodepipeline.html), so they cannot be narrowed to this
+		// pipeline; a job ID comes only with CodePipeline's invocation.
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("AnswerBakeJobs"),
+			Actions:   jsii.Strings("codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"),
+			Resources: jsii.Strings("*"),
+		}))
+	}
 	if len(roles) > 0 {
 		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("AssumeWatchRoles"),
@@ -365,7 +445,7 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			if g.gate == "entry" && len(s.Blockers) == 0 && !s.Window && cfg.Organization == nil {
 				continue
 			}
-			if g.gate == "bake" && len(s.Bake) == 0 {
+			if g.gate == "bake" && (len(s.Bake) == 0 || s.BakeAction) {
 				continue
 			}
 			// Two of three one-minute datapoints: one late run of the
@@ -390,9 +470,27 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			})
 		}
 	}
+	// The operators' alarm: no round completed for three of the last
+	// five minutes. Every entry gate is closed then (its alarm treats
+	// missing data as breaching), and a bake job that cannot reply for
+	// 20 minutes times its action out.
+	awscloudwatch.NewCfnAlarm(root, jsii.String("Heartbeat"), &awscloudwatch.CfnAlarmProps{
+		AlarmName:          jsii.String(ControllerAlarm(c.pipeline)),
+		AlarmDescription:   jsii.String("safepipe: the gate controller of pipeline " + c.pipeline + " has not completed a round: every entry gate is closed until it does (see the function's log)."),
+		Namespace:          jsii.String(gates.Namespace),
+		MetricName:         jsii.String(gates.MetricHeartbeat),
+		Dimensions:         &[]any{&awscloudwatch.CfnAlarm_DimensionProperty{Name: jsii.String("Pipeline"), Value: jsii.String(c.pipeline)}},
+		Statistic:          jsii.String("Sum"),
+		Period:             jsii.Number(60),
+		EvaluationPeriods:  jsii.Number(5),
+		DatapointsToAlarm:  jsii.Number(3),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: jsii.String("LessThanThreshold"),
+		TreatMissingData:   jsii.String("breaching"),
+	})
 	synth.NagSuppress(fn.Role(), "AwsSolutions-IAM4", "The controller's role uses AWSLambdaBasicExecutionRole, scoped by AWS to writing its own logs.")
 	if p, ok := fn.Role().Node().TryFindChild(jsii.String("DefaultPolicy")).(awsiam.Policy); ok {
-		synth.NagSuppress(p, "AwsSolutions-IAM5", "cloudwatch:DescribeAlarms must be scoped to * to return composite alarms (DescribeAlarms API reference); PutMetricData has no resource and is limited to the safepipe/gates namespace by condition.")
+		synth.NagSuppress(p, "AwsSolutions-IAM5", "cloudwatch:DescribeAlarms must be scoped to * to return composite alarms (DescribeAlarms API reference); PutMetricData has no resource and is limited to the safepipe/gates namespace by condition; codepipeline:PutJobSuccessResult and PutJobFailureResult have no resource type (service authorization reference).")
 	}
 	return nil
 }

@@ -22,11 +22,16 @@ import (
 //     stage's regions is in ALARM, or while such an alarm is missing once
 //     its stack exists — for at most EntryWait. Nothing that only says
 //     "not now" rolls anything back, and nothing holds a rollback.
-//   - Bake: an OnSuccess condition (result ROLLBACK) that watches the
-//     controller's bake gate for the stage's bake: breached if any watched
-//     region's bake alarm (the aggregate, or the one-box alarm for a
-//     one-box step, ORed with too little traffic) was in ALARM at any
-//     moment since the stage deployed.
+//   - Bake: actions at the end of the stage (Controller.BakeSteps) that
+//     hold it for the stage's bake, until every watched region's bake
+//     alarm (the aggregate, or the one-box alarm for a one-box step, ORed
+//     with too little traffic) has been OK for all of it, and fail it on a
+//     breach — so that it rolls back (OnFailure ROLLBACK). A bake is an
+//     action, not an OnSuccess condition: the documentation says of a
+//     CloudWatchAlarm rule that "If the alarm is in OK state when the rule
+//     is first checked, the rule will immediately succeed", and if that
+//     holds for OnSuccess conditions a condition-held bake would last no
+//     time at all (docs/aws-semantics.md Q2).
 //
 // Every region of a stage is watched, however many: the controller fans
 // in, and each gate is one rule. The alarm names come from each
@@ -73,9 +78,10 @@ type SafetyGates struct {
 	EntryWait time.Duration
 }
 
-// ReservedActions implements ActionReserver: the gates add no action to a
-// stage (they are stage conditions).
-func (g SafetyGates) ReservedActions() int { return 0 }
+// ReservedActions implements ActionReserver: the gates add the bake action
+// to every gated stage (a bake over 20 hours is chained over more
+// actions, which the pipeline's action count checks).
+func (g SafetyGates) ReservedActions() int { return 1 }
 
 // partition is the partition of a region code (CDK's Aws.PARTITION is a
 // token, and the controller's configuration needs the ARN itself).
@@ -190,7 +196,8 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 			watched = append(watched, a)
 			watched = append(watched, g.otherCells(s, d, role, "bake")...)
 		}
-		errs = append(errs, merge(&c.OnSuccess, "ROLLBACK", []Rule{s.Controller.BakeRule(s.Name, bake, watched)}))
+		steps := s.Controller.BakeSteps(s.Name, bake, watched)
+		s.Wave.AddPost(steps...)
 	}
 	return errors.Join(errs...)
 }

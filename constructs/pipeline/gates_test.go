@@ -130,11 +130,8 @@ func TestSafetyGatesWatchEveryRegion(t *testing.T) {
 		assert.Equal(t, fmt.Sprint((113+24)*60), gate["WaitTime"], "%s waits through the longest closed stretch (Wednesday 23 December 16:00 to Monday 28 December 09:00) and a day", name)
 		assert.Len(t, entry, 1, "%s: the entry gate alone holds the stage; a native window rule could hold a rollback until morning", name)
 
-		result, onSuccess := rules(s.OnSuccess)
-		assert.Equal(t, "ROLLBACK", result, name)
-		bake := configuration(onSuccess[RuleBakeGate])
-		assert.Equal(t, GateMetricAlarm(cfg.Pipeline, name, "bake"), bake["AlarmName"], name)
-		assert.Equal(t, fmt.Sprint(int((ps.Bake+BakeLatency)/time.Minute)), bake["WaitTime"], "%s bakes for the plan's bake, and until a breach in its last minute reaches the rule", name)
+		assert.Nil(t, s.OnSuccess, "%s: the bake is an action of the stage, not a condition that may pass at once", name)
+		assert.Equal(t, []gates.BakeRequest{{Stage: name, Part: 1, Parts: 1, Minutes: int(ps.Bake / time.Minute)}}, bakeActions(t, out, s), "%s bakes for the plan's bake", name)
 
 		gs, ok := gateStage(cfg, name)
 		require.True(t, ok, "the controller watches %s", name)
@@ -417,8 +414,7 @@ func TestSafetyGatesErrorsAndExpedite(t *testing.T) {
 	})
 	for _, s := range stagesOf(t, stack) {
 		if s.Name == "Prod-W1-Regional" {
-			_, onSuccess := rules(s.OnSuccess)
-			assert.Equal(t, "34", configuration(onSuccess[RuleBakeGate])["WaitTime"], "the expedited bake is what the rule watches")
+			assert.Equal(t, 30, bakeActions(t, out2(t, stack), s)[0].Minutes, "the expedited bake is what the action holds")
 			assert.Equal(t, "ROLLBACK", s.OnFailure["Result"], "expedited changes still roll back")
 		}
 	}
@@ -616,3 +612,39 @@ func TestZonalGatesWatchTheRegion(t *testing.T) {
 	}
 	assert.Greater(t, zonal, 4)
 }
+
+// bakeActions returns the bake requests of a stage's bake actions, and
+// checks that each is a Lambda invoke action of the controller's function
+// that runs after every other action of the stage.
+func bakeActions(t *testing.T, out synthesized, s pipelineStage) []gates.BakeRequest {
+	t.Helper()
+	var controller string
+	for id, r := range out.resources {
+		if r["Type"] == "AWS::Lambda::Function" && r["Metadata"].(map[string]any)[MetadataGates] != nil {
+			controller = id
+		}
+	}
+	last := 0
+	for _, a := range s.Actions {
+		if !strings.HasPrefix(a["Name"].(string), BakeActionName) {
+			last = max(last, int(a["RunOrder"].(float64)))
+		}
+	}
+	var out2 []gates.BakeRequest
+	for _, a := range s.Actions {
+		if !strings.HasPrefix(a["Name"].(string), BakeActionName) {
+			continue
+		}
+		assert.Equal(t, map[string]any{"Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1"}, a["ActionTypeId"])
+		cfg := a["Configuration"].(map[string]any)
+		assert.Equal(t, map[string]any{"Ref": controller}, cfg["FunctionName"], "the gate controller's function")
+		assert.Greater(t, int(a["RunOrder"].(float64)), last, "%s runs after every deploy and test action", a["Name"])
+		req, err := gates.ParseBakeRequest([]byte(cfg["UserParameters"].(string)))
+		require.NoError(t, err)
+		out2 = append(out2, req)
+	}
+	return out2
+}
+
+// out2 synthesizes a stack's pipeline for bakeActions.
+func out2(t *testing.T, stack awscdk.Stack) synthesized { return synthesize(t, stack) }

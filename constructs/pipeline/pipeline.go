@@ -342,6 +342,13 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	if err := applyStageConditions(b.cp.Pipeline(), r.conditions, r.controller.isGateAlarm); err != nil {
 		return err
 	}
+	if access != nil {
+		// A pipeline template read alone tells verify which stage is its
+		// plumbing (verify.MetadataAccess).
+		if cfn, ok := b.cp.Pipeline().Node().DefaultChild().(awscodepipeline.CfnPipeline); ok {
+			cfn.AddMetadata(jsii.String("safepipe:access"), map[string]any{"stage": StageAccess, "stackName": accessStackName(p.PipelineName)})
+		}
+	}
 	// The pipeline stack and CDK Pipelines' cross-region support stacks
 	// carry the pipeline's cdk-nag reasons (see nag.go).
 	roots := []constructs.IConstruct{b}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/gates"
 )
 
 // TestUpgradeDowngradeStages: the test's five steps run after gamma and
@@ -49,9 +50,7 @@ func TestUpgradeDowngradeStages(t *testing.T) {
 		result, entry := rules(s.BeforeEntry)
 		assert.Equal(t, "FAIL", result, n)
 		assert.Contains(t, entry, RuleEntryGate, n)
-		result, onSuccess := rules(s.OnSuccess)
-		assert.Equal(t, "ROLLBACK", result, "%s: any alarm fails the pipeline before production", n)
-		assert.Equal(t, fmt.Sprint(int((90*time.Minute+BakeLatency)/time.Minute)), configuration(onSuccess[RuleBakeGate])["WaitTime"], n)
+		assert.Equal(t, []gates.BakeRequest{{Stage: n, Part: 1, Parts: 1, Minutes: 90}}, bakeActions(t, out, s), "%s: any alarm in its bake fails the pipeline before production", n)
 		assert.Equal(t, map[string]any{"Result": "ROLLBACK"}, s.OnFailure, n)
 		gs, ok := gateStage(out.gates, n)
 		require.True(t, ok, n)

@@ -200,3 +200,48 @@ func BenchmarkSimulateReference(b *testing.B) {
 		}
 	}
 }
+
+// TestReferenceUnderEveryReading runs the reference under every reading of
+// what the AWS documentation leaves open (sim.RunReadings: the cross
+// product): with no fault no property fails; a fault in a wave-3 one-box is
+// contained under each (the change stops, no region of a later stage runs
+// it, the wave's regions are rolled back), and every bake holds its
+// duration (bake-holds) — whatever an OnSuccess condition would do.
+func TestReferenceUnderEveryReading(t *testing.T) {
+	_, _, dir := reference(t)
+	a, err := sim.Load(dir, sim.Limits{})
+	require.NoError(t, err)
+	m, err := sim.NewModel(a)
+	require.NoError(t, err)
+	var w3 *sim.Stage
+	for _, st := range m.Pipeline.Stages {
+		if st.Production && st.Wave == 3 && w3 == nil {
+			w3 = st
+		}
+	}
+	require.NotNil(t, w3)
+	base := sim.Options{Start: time.Date(2026, 1, 5, 9, 0, 0, 0, m.Location())}
+	happy, err := sim.RunReadings(m, base, nil)
+	require.NoError(t, err)
+	assert.Equal(t, sim.MatrixCross, happy.Mode)
+	assert.Len(t, happy.Readings, 24)
+	for _, r := range happy.Readings {
+		assert.Empty(t, r.Violations, "%v", r.Reading)
+		if r.Reading["rule-timeout"] == sim.RuleTimeoutNone {
+			assert.Equal(t, sim.ExitReached, r.ExitCode, "%v: %s", r.Reading, r.Summary)
+		}
+	}
+
+	base.Faults = mustFaults(t, fmt.Sprintf("%s:%s+20m", w3.Regions()[0], w3.Name))
+	faulty, err := sim.RunReadings(m, base, nil)
+	require.NoError(t, err)
+	assert.Equal(t, sim.ExitStopped, faulty.ExitCode, "every reading contains the fault: %s", faulty.Worst.Summary)
+	contained := 0
+	for _, r := range faulty.Readings {
+		assert.Empty(t, r.Violations, "%v", r.Reading)
+		if strings.Contains(r.Summary, w3.Name) {
+			contained++
+		}
+	}
+	assert.Equal(t, 12, contained, "under rule-timeout=none the change reaches wave 3 and stops there under every other reading")
+}

@@ -77,3 +77,37 @@ func TestSimulateHappyPath(t *testing.T) {
 	assert.Equal(t, sim.ExitReached, res.ExitCode, res.Summary)
 	assert.ElementsMatch(t, plan.Regions(), res.Reached)
 }
+
+// TestZonalUnderEachReading runs the zonal pipeline under each reading of
+// what the AWS documentation leaves open, one question at a time (the
+// cross product of 24 runs of a 34-region zonal rollout is the heavy
+// form, `safepipe simulate --all-readings`): no property fails on the
+// happy path, and a fault in the first production one-box is contained
+// (the one-box stage rolls back; nothing later runs the change).
+func TestZonalUnderEachReading(t *testing.T) {
+	m, plan := model(t)
+	first := plan.Stages[0]
+	require.Equal(t, waves.KindOneBox, first.Kind)
+	faults, err := sim.ParseFaults([]string{first.Targets[0].Region + ":" + first.Name + "+20m"})
+	require.NoError(t, err)
+	runs := []sim.Options{{}}
+	for _, q := range sim.Questions {
+		for _, r := range q.Readings[1:] {
+			var o sim.Options
+			require.NoError(t, o.SetReading(q.Name, string(r)))
+			runs = append(runs, o)
+		}
+	}
+	for _, o := range runs {
+		o.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, m.Location())
+		happy, err := sim.Run(m, o)
+		require.NoError(t, err)
+		assert.Empty(t, happy.Violations, "%v", o.Readings())
+		o.Faults = faults
+		res, err := sim.Run(m, o)
+		require.NoError(t, err)
+		assert.Empty(t, res.Violations, "%v", o.Readings())
+		assert.Equal(t, sim.ExitStopped, res.ExitCode, "%v: %s", o.Readings(), res.Summary)
+		assert.Empty(t, res.Reached, "%v", o.Readings())
+	}
+}
