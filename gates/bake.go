@@ -93,6 +93,9 @@ type BakeVerdict struct {
 	Reasons []string `json:"reasons,omitempty"`
 	// Notes close nothing (a region's first deployment, a rollback).
 	Notes []string `json:"notes,omitempty"`
+	// Rollback is true when it passed because a rollback execution runs
+	// the stage.
+	Rollback bool `json:"rollback,omitempty"`
 }
 
 // BakeRequest is one bake action's parameters (the action's
@@ -158,7 +161,7 @@ func EvaluateBake(ctx context.Context, c *Config, req BakeRequest, o Observer, s
 	case err != nil:
 		v.Reasons = append(v.Reasons, fmt.Sprintf("cannot read the pipeline's state (%v): a rollback execution cannot be told apart", err))
 	case stages[s.Name].Rollback:
-		v.Status = BakePassed
+		v.Status, v.Rollback = BakePassed, true
 		v.Notes = append(v.Notes, "a rollback execution: the bake does not hold it")
 		return v
 	}

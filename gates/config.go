@@ -113,6 +113,15 @@ type Stage struct {
 	// BakeBreached), which is safe only under some readings of the
 	// documentation: docs/aws-semantics.md Q2.
 	BakeAction bool `json:"bakeAction,omitempty"`
+	// RollbackTarget keeps the entry closed while the stage has no
+	// execution to roll back to in the pipeline's current structure
+	// version: "The pipeline can only roll back to a previous execution if
+	// the previous execution was started in the current pipeline
+	// structure version" (stage-rollback.html), so the first execution
+	// after a change of the pipeline's definition could not roll the stage
+	// back. An operator overrides the entry of one execution to let it
+	// through (OverrideStageCondition; README: overriding a gate).
+	RollbackTarget bool `json:"rollbackTarget,omitempty"`
 	// Prepared are the two-phase changes this stage's release activates,
 	// one per target that must run the change's prepare release: the
 	// stage's entry stays closed until every one is prepared there.

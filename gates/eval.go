@@ -36,6 +36,10 @@ type StageState struct {
 	// BakeStart is when the stage's current execution finished its actions
 	// (the start of its bake); zero while it deploys or has not run.
 	BakeStart time.Time
+	// EntryOverridden is true when an operator overrode the stage's entry
+	// condition in its latest run (OverrideStageCondition: the condition's
+	// status is "Overridden").
+	EntryOverridden bool
 }
 
 // Observer reads the world the controller decides on: alarms, stacks and
@@ -60,6 +64,15 @@ type Observer interface {
 type LedgerReader interface {
 	// Ledger returns the parameter's value, and whether it exists.
 	Ledger(ctx context.Context, p Place, parameter string) (value string, found bool, err error)
+}
+
+// RollbackTargeter is an Observer that can tell whether a stage can roll
+// back: whether an execution started in the pipeline's current structure
+// version has passed the stage (its bake) as a standard execution. An
+// Observer without it closes the entry of every stage that requires a
+// rollback target.
+type RollbackTargeter interface {
+	HasRollbackTarget(ctx context.Context, stage string) (bool, error)
 }
 
 // Decision is the controller's verdict on one stage.
@@ -216,6 +229,9 @@ func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt
 		if stagesErr != nil {
 			block("cannot read the pipeline's state (%v): rollbacks cannot be told apart", stagesErr)
 		}
+		if stagesErr == nil && st.EntryOverridden {
+			d.Notes = append(d.Notes, "an operator overrode the entry condition of the stage's latest execution (OverrideStageCondition; CloudTrail records who)")
+		}
 		if s.Window {
 			switch {
 			case werr != nil:
@@ -234,6 +250,9 @@ func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt
 		}
 		for _, r := range s.Prepared {
 			checkPrepared(&d, r, ledger(r))
+		}
+		if s.RollbackTarget {
+			checkRollbackTarget(ctx, &d, s.Name, o)
 		}
 		if !opt.SkipBakes {
 			checkBake(ctx, &d, s, st, stagesErr, read, stackExists, o, now)
@@ -273,6 +292,30 @@ func checkPrepared(d *Decision, r Requirement, l ledgerReading) {
 		block("%s is not prepared %s (the ledger does not name it): activation waits until every target serves the prepare release", where, in)
 	case e.Full != "prepare" && e.Full != "activate":
 		block("%s is not prepared %s (all traffic runs full=%s, the share canary=%s): activation waits until the prepare release serves all of it", where, in, orNone(e.Full), orNone(e.Canary))
+	}
+}
+
+// NoRollbackTarget is the reason an entry gives while its stage has no
+// execution of the current structure version to roll back to.
+const NoRollbackTarget = "no execution started in the pipeline's current structure version has passed this stage, so a failure here could not roll the stage back (the first execution after a change of the pipeline's definition): override this entry for the one execution that should establish the target — best a release of code that production already runs (README: overriding a gate)"
+
+// checkRollbackTarget closes the entry of a stage that could not roll
+// back.
+func checkRollbackTarget(ctx context.Context, d *Decision, stage string, o Observer) {
+	rt, ok := o.(RollbackTargeter)
+	if !ok {
+		d.EntryBlocked = true
+		d.EntryReasons = append(d.EntryReasons, "the controller cannot tell whether the stage can roll back")
+		return
+	}
+	has, err := rt.HasRollbackTarget(ctx, stage)
+	switch {
+	case err != nil:
+		d.EntryBlocked = true
+		d.EntryReasons = append(d.EntryReasons, fmt.Sprintf("cannot tell whether the stage can roll back (%v)", err))
+	case !has:
+		d.EntryBlocked = true
+		d.EntryReasons = append(d.EntryReasons, NoRollbackTarget)
 	}
 }
 

@@ -308,3 +308,48 @@ func TestStackCreated(t *testing.T) {
 		assert.Equal(t, want, StackCreated(status), status)
 	}
 }
+
+// targetWorld answers HasRollbackTarget.
+type targetWorld struct {
+	*world
+	has map[string]bool
+	err error
+}
+
+func (w *targetWorld) HasRollbackTarget(_ context.Context, stage string) (bool, error) {
+	return w.has[stage], w.err
+}
+
+// TestRollbackTarget: a stage that requires a rollback target stays
+// closed while it has none in the current structure version, while that
+// cannot be read, and with an observer that cannot tell; rollback
+// executions are never held.
+func TestRollbackTarget(t *testing.T) {
+	cfg := config()
+	cfg.Stages[1].RollbackTarget = true
+	for _, c := range []struct {
+		name    string
+		o       Observer
+		blocked string
+	}{
+		{"has a target", &targetWorld{world: healthy(), has: map[string]bool{"Prod-W1": true}}, ""},
+		{"first execution of a new structure", &targetWorld{world: healthy(), has: map[string]bool{}}, "a failure here could not roll the stage back"},
+		{"unreadable", &targetWorld{world: healthy(), err: errors.New("throttled")}, "cannot tell whether the stage can roll back (throttled)"},
+		{"an observer that cannot tell", healthy(), "the controller cannot tell whether the stage can roll back"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := decision(t, Evaluate(context.Background(), cfg, c.o, open), "Prod-W1")
+			if c.blocked == "" {
+				assert.False(t, d.EntryBlocked, "%v", d.EntryReasons)
+				return
+			}
+			assert.True(t, d.EntryBlocked)
+			assert.Contains(t, strings.Join(d.EntryReasons, "\n"), c.blocked)
+			g := decision(t, Evaluate(context.Background(), cfg, c.o, open), "Gamma")
+			assert.False(t, g.EntryBlocked, "a stage that does not require it: %v", g.EntryReasons)
+		})
+	}
+	w := &targetWorld{world: healthy(), has: map[string]bool{}}
+	w.stages["Prod-W1"] = StageState{Rollback: true}
+	assert.False(t, decision(t, Evaluate(context.Background(), cfg, w, open), "Prod-W1").EntryBlocked, "a rollback is never held")
+}

@@ -178,6 +178,12 @@ func (r *runner) checkStart(sr *stageRun) {
 	if !st.Production && st.Gate == nil {
 		return
 	}
+	if sr.overridden {
+		// A person decided this start (OverrideStageCondition); what it
+		// skips is theirs to answer for, and the notes say so.
+		r.note(fmt.Sprintf("stage %s: an operator overrode its entry for the change's execution; the start-window property does not judge that start", st.Name))
+		return
+	}
 	windowed := st.Gate != nil && st.Gate.Window
 	if st.BeforeEntry != nil {
 		for _, rl := range st.BeforeEntry.Rules {

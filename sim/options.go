@@ -189,6 +189,19 @@ type Options struct {
 	RollbackHoldMinutes int
 	// MaxDays bounds the simulated time. Default: 60.
 	MaxDays int
+	// StructureChanged: the pipeline's definition changed since the
+	// execution that deployed what runs now, so no stage has an execution
+	// of the current structure version to roll back to ("The pipeline can
+	// only roll back to a previous execution if the previous execution was
+	// started in the current pipeline structure version"): a stage that
+	// fails does not roll back, and the controller keeps production entries
+	// that require a rollback target closed. Default: false.
+	StructureChanged bool
+	// Overrides are stages whose entry condition an operator overrides for
+	// the change's execution (OverrideStageCondition BEFORE_ENTRY): the
+	// stage enters when the change arrives, whatever its rules say. It
+	// skips no action: a bake action still holds the stage. Default: none.
+	Overrides []string
 }
 
 func (o Options) withDefaults() Options {
@@ -249,6 +262,9 @@ func (o Options) validate() error {
 	}
 	if o.OneBoxShare <= 0 || o.OneBoxShare > 1 {
 		errs = append(errs, fmt.Errorf("sim: one-box share %v: want (0, 1]", o.OneBoxShare))
+	}
+	if len(o.Overrides) > 100 {
+		errs = append(errs, fmt.Errorf("sim: %d overrides: at most 100", len(o.Overrides)))
 	}
 	if o.MaxDays < 1 || o.MaxDays > 366 {
 		errs = append(errs, fmt.Errorf("sim: max days %d: want 1–366", o.MaxDays))

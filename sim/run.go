@@ -77,6 +77,8 @@ type stageRun struct {
 	holdWhy  string
 	// bakedByAction: a bake action of the stage passed after baking.
 	bakedByAction bool
+	// overridden: an operator overrode the entry condition (Overrides).
+	overridden bool
 }
 
 // inBake reports whether the stage run is baking: a bake action or its
@@ -138,6 +140,19 @@ func Run(m *Model, opts Options) (*Result, error) {
 	}
 	unpreparedNotes, err := checkUnprepared(m, opts.Unprepared)
 	if err != nil {
+		return nil, err
+	}
+	var oerrs []error
+	for _, name := range opts.Overrides {
+		i := slices.IndexFunc(m.Pipeline.Stages, func(st *Stage) bool { return st.Name == name })
+		switch {
+		case i < 0:
+			oerrs = append(oerrs, fmt.Errorf("sim: override %q: no such stage", name))
+		case m.Pipeline.Stages[i].BeforeEntry == nil:
+			oerrs = append(oerrs, fmt.Errorf("sim: override %q: the stage has no entry condition to override", name))
+		}
+	}
+	if err := errors.Join(oerrs...); err != nil {
 		return nil, err
 	}
 	res := &Result{Pipeline: m.Pipeline.Name, Start: opts.Start.UTC(), Reached: []string{}, RolledBack: []string{}, BlastRadius: []string{},
@@ -620,6 +635,13 @@ func (r *runner) arrive(e *execution, idx int) {
 	sr := &stageRun{st: st, exec: e, arrived: r.now, phase: phaseEntry}
 	r.runs = append(r.runs, sr)
 	r.stChange = true
+	if e.kind == execStandard && slices.Contains(r.opts.Overrides, st.Name) && st.BeforeEntry != nil {
+		// OverrideStageCondition: "Used to override a stage condition."
+		// The condition's status becomes Overridden; the stage starts.
+		sr.overridden = true
+		r.event(st.Name, "an operator overrides the entry condition for the change's execution")
+		return
+	}
 	if r.conditionsApply(sr) && st.BeforeEntry != nil {
 		sr.condFrom = r.now
 		for _, rl := range st.BeforeEntry.Rules {
@@ -699,7 +721,7 @@ func (r *runner) stepEntry(sr *stageRun) {
 	}
 	if len(failed) > 0 {
 		res := sr.st.BeforeEntry.Result
-		r.endRun(sr, "Refused", "entry condition failed ("+strings.Join(failed, "; ")+")")
+		r.endRun(sr, "Refused", "entry condition failed ("+strings.Join(failed, "; ")+")"+r.controllerWhy(sr.st))
 		if res == "SKIP" {
 			sr.result = "Skipped"
 			r.next(sr)
@@ -1081,6 +1103,14 @@ func (r *runner) rollback(sr *stageRun, why string) {
 		r.event(sr.st.Name, "rollback execution failed: %s", why)
 		return
 	}
+	if r.opts.StructureChanged {
+		// No execution of the current structure version passed the stage
+		// before this one: there is nothing to roll back to.
+		r.endRun(sr, "Failed", why+"; no execution of the current pipeline structure version to roll back to")
+		sr.exec.status = "Failed"
+		r.event(sr.st.Name, "stage fails (%s); it cannot roll back: no execution of the current structure version passed it", why)
+		return
+	}
 	r.endRun(sr, "RolledBack", why)
 	sr.exec.status = "Failed"
 	rb := &execution{id: fmt.Sprintf("exec-rollback-%d", len(r.execs)), kind: execRollback, version: 0, status: "InProgress", stage: sr.st.Index}
@@ -1165,3 +1195,17 @@ func fmtDur(d time.Duration) string {
 }
 
 var errNoPipeline = errors.New("sim: no pipeline")
+
+// controllerWhy is what the gate controller last gave as the reasons a
+// stage's entry is closed, for a refusal's detail.
+func (r *runner) controllerWhy(st *Stage) string {
+	d, ok := r.decByStage[st.Name]
+	if !ok || !d.EntryBlocked || len(d.EntryReasons) == 0 {
+		return ""
+	}
+	why := d.EntryReasons[0]
+	if n := len(d.EntryReasons) - 1; n > 0 {
+		why += fmt.Sprintf(" (and %d more)", n)
+	}
+	return "; the gate controller: " + why
+}

@@ -458,3 +458,40 @@ func start(res *Result, stage string) time.Time {
 	}
 	return time.Time{}
 }
+
+// TestStructureChange: after a change of the pipeline's definition no
+// stage can roll back until an execution of the new structure version has
+// passed it. The controller keeps the production entries closed for the
+// change (it never starts); an operator's override lets it into a stage,
+// where a fault cannot be rolled back — fault-containment fails, which is
+// what the closed entry prevents. The bake still holds an overridden
+// stage.
+func TestStructureChange(t *testing.T) {
+	m := load(t, "good")
+	held, err := Run(m, Options{Start: monday, StructureChanged: true, MaxDays: 3})
+	require.NoError(t, err)
+	assert.Empty(t, held.Reached, "no production stage starts without a rollback target")
+	assert.Empty(t, held.Violations)
+	var w1 StageResult
+	for _, s := range held.Stages {
+		if s.Name == "Prod-W1" {
+			w1 = s
+		}
+	}
+	assert.NotEqual(t, "Succeeded", w1.Result)
+
+	over, err := Run(m, Options{Start: monday, StructureChanged: true, Overrides: []string{"Prod-W1", "Prod-W2"}})
+	require.NoError(t, err)
+	assert.Equal(t, ExitReached, over.ExitCode, "%s %v", over.Summary, over.Violations)
+	assert.Empty(t, over.Violations)
+	assert.GreaterOrEqual(t, start(over, "Prod-W2").Sub(start(over, "Prod-W1")), 90*time.Minute, "the overridden stage still bakes")
+
+	bad, err := Run(m, Options{Start: monday, StructureChanged: true, Overrides: []string{"Prod-W1"}, Faults: faults(t, "eu-west-1:Prod-W1+45m")})
+	require.NoError(t, err)
+	assert.Contains(t, properties(bad), PropContainment, "the stage cannot roll back: %s", bad.Summary)
+	assert.Contains(t, bad.Summary, "no execution of the current pipeline structure version to roll back to")
+
+	_, err = Run(m, Options{Start: monday, Overrides: []string{"Nope", "Build"}})
+	assert.ErrorContains(t, err, `override "Nope": no such stage`)
+	assert.ErrorContains(t, err, `override "Build": the stage has no entry condition`)
+}

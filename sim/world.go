@@ -313,6 +313,14 @@ func (o *observer) Stages(context.Context) (map[string]gates.StageState, error) 
 	return o.stages, nil
 }
 
+// HasRollbackTarget implements gates.RollbackTargeter: the execution that
+// deployed what runs before the change passed every stage, in the current
+// structure version unless Options.StructureChanged (then no earlier
+// execution is a target, and the change's own cannot be its own).
+func (o *observer) HasRollbackTarget(context.Context, string) (bool, error) {
+	return !o.w.opts.StructureChanged, nil
+}
+
 // controller runs the real gate decisions (gates.Evaluate) and publishes
 // them as the gate metrics' datapoints for this minute, like the gate
 // controller Lambda that EventBridge runs "rate(1 minute)". The decisions

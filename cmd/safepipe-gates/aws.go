@@ -42,6 +42,7 @@ type (
 		GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error)
 		PutJobSuccessResult(context.Context, *codepipeline.PutJobSuccessResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error)
 		PutJobFailureResult(context.Context, *codepipeline.PutJobFailureResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
+		ListActionExecutions(context.Context, *codepipeline.ListActionExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error)
 	}
 )
 
@@ -61,6 +62,13 @@ type awsWorld struct {
 	newCFN   func(aws.Config) cloudFormationAPI
 	newSSM   func(aws.Config) ssmAPI
 	newCreds func(aws.Config, string) aws.CredentialsProvider
+
+	// version is the pipeline's structure version as the last
+	// GetPipelineState read it (0 before); targets remembers the stages
+	// known to have a rollback target in that version (it stays one until
+	// the version changes).
+	version int32
+	targets map[string]bool
 }
 
 func newAWS(base aws.Config, pipeline string) *awsWorld {
@@ -245,12 +253,20 @@ func (w *awsWorld) Stages(ctx context.Context) (map[string]gates.StageState, err
 	if err != nil {
 		return nil, err
 	}
+	w.mu.Lock()
+	if v := aws.ToInt32(resp.PipelineVersion); v != w.version {
+		w.version, w.targets = v, map[string]bool{}
+	}
+	w.mu.Unlock()
 	out := map[string]gates.StageState{}
 	for _, s := range resp.StageStates {
 		var st gates.StageState
 		latest := s.LatestExecution
 		if latest != nil && latest.Type == cptypes.ExecutionTypeRollback && latest.Status == cptypes.StageExecutionStatusInProgress {
 			st.Rollback = true
+		}
+		if c := s.BeforeEntryConditionState; c != nil && c.LatestExecution != nil && c.LatestExecution.Status == cptypes.ConditionExecutionStatusOverridden {
+			st.EntryOverridden = true
 		}
 		inbound := slices.Clone(s.InboundExecutions)
 		if s.InboundExecution != nil {
@@ -314,4 +330,67 @@ func oneIf(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// BakeOutput is the output variable the bake action's final reply
+// carries: "passed" for a standard execution's bake, "rollback" for a
+// rollback execution's (which passes at once). "outputVariables can be
+// included only when there is no continuation token on the request"
+// (API_PutJobSuccessResult), which is the case of a final reply.
+const BakeOutput = "safepipe_bake"
+
+// maxTargetPages bounds the action history read for one stage: 10 pages of
+// 100 action executions, newest first.
+const maxTargetPages = 10
+
+// HasRollbackTarget implements gates.RollbackTargeter. A stage can roll
+// back to an execution that passed it as a standard execution in the
+// current structure version: "The pipeline can only roll back to a
+// previous execution if the previous execution was started in the current
+// pipeline structure version" and "You cannot roll back to a target
+// execution ID that is a rollback execution type" (stage-rollback.html).
+// The stage's bake is its last action, so the newest bake action of the
+// stage that succeeded with BakeOutput "passed" is its last standard
+// execution to pass it; ListActionExecutions gives its pipelineVersion
+// ("The version of the pipeline where the action was run",
+// API_ActionExecutionDetail), GetPipelineState the current one. Found
+// once, a target stays until the version changes. Reads that do not find
+// it within maxTargetPages are an error (the gate stays closed).
+func (w *awsWorld) HasRollbackTarget(ctx context.Context, stage string) (bool, error) {
+	w.mu.Lock()
+	version, known := w.version, w.targets[stage]
+	w.mu.Unlock()
+	if version == 0 {
+		return false, errors.New("the pipeline's structure version is not known (its state was not read)")
+	}
+	if known {
+		return true, nil
+	}
+	in := &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(w.pipeline), MaxResults: aws.Int32(100)}
+	for page := 0; page < maxTargetPages; page++ {
+		resp, err := w.pipe.ListActionExecutions(ctx, in)
+		if err != nil {
+			return false, err
+		}
+		for _, d := range resp.ActionExecutionDetails {
+			if aws.ToString(d.StageName) != stage || d.Status != cptypes.ActionExecutionStatusSucceeded || !strings.HasPrefix(aws.ToString(d.ActionName), "Bake") {
+				continue
+			}
+			if d.Output == nil || d.Output.OutputVariables[BakeOutput] != "passed" {
+				continue // a rollback execution's bake, or not safepipe's
+			}
+			has := aws.ToInt32(d.PipelineVersion) == version
+			if has {
+				w.mu.Lock()
+				w.targets[stage] = true
+				w.mu.Unlock()
+			}
+			return has, nil
+		}
+		if resp.NextToken == nil {
+			return false, nil // the stage never passed: no target
+		}
+		in.NextToken = resp.NextToken
+	}
+	return false, fmt.Errorf("no bake of %s passed in the last %d action executions", stage, maxTargetPages*100)
 }

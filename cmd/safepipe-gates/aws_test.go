@@ -23,11 +23,27 @@ import (
 	"github.com/safepipe/safepipe/internal/mototest"
 )
 
-// fakePipeline answers GetPipelineState, and records job replies.
+// fakePipeline answers GetPipelineState and ListActionExecutions, and
+// records job replies.
 type fakePipeline struct {
 	out      *codepipeline.GetPipelineStateOutput
 	replies  *[]string
 	replyErr error
+	history  []cptypes.ActionExecutionDetail
+}
+
+func (f fakePipeline) ListActionExecutions(_ context.Context, in *codepipeline.ListActionExecutionsInput, _ ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
+	// Two items a page, to exercise the paging.
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	end := min(start+2, len(f.history))
+	out := &codepipeline.ListActionExecutionsOutput{ActionExecutionDetails: f.history[start:end]}
+	if end < len(f.history) {
+		out.NextToken = aws.String(fmt.Sprint(end))
+	}
+	return out, nil
 }
 
 func (f fakePipeline) GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {

@@ -151,7 +151,11 @@ func bake(ctx context.Context, cfg *gates.Config, w *awsWorld, j job, log io.Wri
 		case gates.BakeBreachedStatus:
 			return w.fail(ctx, j.id, "safepipe bake of "+req.Stage+" breached: "+strings.Join(v.Reasons, "; "))
 		case gates.BakePassed:
-			return w.succeed(ctx, j.id, "", fmt.Sprintf("safepipe bake of %s passed: %d min with every watched alarm OK%s", req.Stage, v.Minutes, notes(v)), 100)
+			out := "passed"
+			if v.Rollback {
+				out = "rollback"
+			}
+			return w.succeed(ctx, j.id, "", fmt.Sprintf("safepipe bake of %s passed: %d min with every watched alarm OK%s", req.Stage, v.Minutes, notes(v)), 100, map[string]string{BakeOutput: out})
 		}
 		next := now.Truncate(time.Minute).Add(time.Minute)
 		if next.Sub(invoked) >= jobWatch || !clk.wait(ctx, next) {
@@ -159,7 +163,7 @@ func bake(ctx context.Context, cfg *gates.Config, w *awsWorld, j job, log io.Wri
 			if len(v.Reasons) > 0 {
 				summary += "; not OK: " + strings.Join(v.Reasons, "; ")
 			}
-			return w.succeed(ctx, j.id, string(token), summary, int32(min(99, 100*v.Elapsed/max(1, v.Minutes))))
+			return w.succeed(ctx, j.id, string(token), summary, int32(min(99, 100*v.Elapsed/max(1, v.Minutes))), nil)
 		}
 	}
 }
@@ -189,11 +193,13 @@ func cut(s string, n int) string {
 // succeed replies "succeeded", or "in progress" with a continuation token.
 // A reply to a job already answered (a duplicate delivery, which Lambda's
 // asynchronous queue allows) is refused by CodePipeline and ignored here.
-func (w *awsWorld) succeed(ctx context.Context, id, token, summary string, percent int32) error {
+func (w *awsWorld) succeed(ctx context.Context, id, token, summary string, percent int32, outputs map[string]string) error {
 	in := &codepipeline.PutJobSuccessResultInput{JobId: aws.String(id),
 		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(cut(summary, maxSummary)), PercentComplete: aws.Int32(percent)}}
 	if token != "" {
 		in.ContinuationToken = aws.String(token)
+	} else {
+		in.OutputVariables = outputs
 	}
 	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishDeadline)
 	defer cancel()

@@ -239,3 +239,57 @@ func TestStackStatusesOfAFailedFirstCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestHasRollbackTarget: a stage has a rollback target once a standard
+// execution's bake passed it in the current structure version; a rollback
+// execution's bake does not count, nor does one of an older version.
+func TestHasRollbackTarget(t *testing.T) {
+	bake := func(stage string, version int32, status cptypes.ActionExecutionStatus, out string) cptypes.ActionExecutionDetail {
+		d := cptypes.ActionExecutionDetail{StageName: aws.String(stage), ActionName: aws.String("Bake"), PipelineVersion: aws.Int32(version), Status: status}
+		if out != "" {
+			d.Output = &cptypes.ActionExecutionOutput{OutputVariables: map[string]string{BakeOutput: out}}
+		}
+		return d
+	}
+	other := cptypes.ActionExecutionDetail{StageName: aws.String("Prod-W1"), ActionName: aws.String("svc.Deploy"), PipelineVersion: aws.Int32(7), Status: cptypes.ActionExecutionStatusSucceeded}
+	for _, c := range []struct {
+		name    string
+		history []cptypes.ActionExecutionDetail
+		want    bool
+	}{
+		{"passed in this version", []cptypes.ActionExecutionDetail{other, other, bake("Prod-W1", 7, cptypes.ActionExecutionStatusSucceeded, "passed")}, true},
+		{"passed only in an older version", []cptypes.ActionExecutionDetail{other, bake("Prod-W1", 6, cptypes.ActionExecutionStatusSucceeded, "passed")}, false},
+		{"a rollback's bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", 7, cptypes.ActionExecutionStatusSucceeded, "rollback"), bake("Prod-W1", 6, cptypes.ActionExecutionStatusSucceeded, "passed")}, false},
+		{"a failed bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", 7, cptypes.ActionExecutionStatusFailed, ""), bake("Prod-W1", 7, cptypes.ActionExecutionStatusSucceeded, "passed")}, true},
+		{"another stage's", []cptypes.ActionExecutionDetail{bake("Prod-W2", 7, cptypes.ActionExecutionStatusSucceeded, "passed")}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newAWS(aws.Config{Region: "us-west-2"}, "p")
+			w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(7)}, history: c.history}
+			_, err := w.Stages(context.Background())
+			require.NoError(t, err)
+			has, err := w.HasRollbackTarget(context.Background(), "Prod-W1")
+			require.NoError(t, err)
+			assert.Equal(t, c.want, has)
+		})
+	}
+	w := newAWS(aws.Config{Region: "us-west-2"}, "p")
+	_, err := w.HasRollbackTarget(context.Background(), "Prod-W1")
+	assert.ErrorContains(t, err, "structure version is not known")
+}
+
+// TestOverriddenEntryIsLogged: an entry an operator overrode shows in the
+// controller's decision notes (and so in its log), from the stage's
+// BeforeEntryConditionState.
+func TestOverriddenEntryIsLogged(t *testing.T) {
+	w := newAWS(aws.Config{Region: "us-west-2"}, "p")
+	w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(3), StageStates: []cptypes.StageState{{StageName: aws.String("Prod-W1"),
+		BeforeEntryConditionState: &cptypes.StageConditionState{LatestExecution: &cptypes.StageConditionsExecution{Status: cptypes.ConditionExecutionStatusOverridden}}}}}}
+	w.newCW = func(aws.Config) cloudWatchAPI {
+		return fakeCW{states: map[string]cwtypes.StateValue{"svc-prod-aggregate-rollback": cwtypes.StateValueOk}}
+	}
+	w.newCFN = func(aws.Config) cloudFormationAPI { return fakeCFN{} }
+	w.newCreds = func(aws.Config, string) aws.CredentialsProvider { return aws.AnonymousCredentials{} }
+	d := gates.Evaluate(context.Background(), jobConfig(), w, time.Now())[0]
+	assert.Contains(t, strings.Join(d.Notes, "\n"), "an operator overrode the entry condition")
+}

@@ -21,6 +21,11 @@ type fromReport struct {
 	TimeToGlobalHours *float64    `json:"timeToGlobalHours"`
 	BusinessDays      *int        `json:"businessDays"`
 	Violations        int         `json:"violations"`
+	// HeldAfterStructureChange names the stages whose entry waits for an
+	// execution of the current structure version to have passed them
+	// (gates.Stage.RollbackTarget): after a change of the pipeline's
+	// definition, each needs an override once.
+	HeldAfterStructureChange []string `json:"heldAfterStructureChange"`
 }
 
 type fromWave struct {
@@ -66,7 +71,12 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 	if err != nil {
 		return fail(stderr, err)
 	}
-	rep := fromReport{Path: path, Pipeline: res.Pipeline, TimeToGlobalHours: res.TimeToGlobalHours, BusinessDays: res.BusinessDays, Violations: len(res.Violations)}
+	rep := fromReport{Path: path, Pipeline: res.Pipeline, TimeToGlobalHours: res.TimeToGlobalHours, BusinessDays: res.BusinessDays, Violations: len(res.Violations), HeldAfterStructureChange: []string{}}
+	for _, st := range model.Pipeline.Stages {
+		if st.Gate != nil && st.Gate.RollbackTarget {
+			rep.HeldAfterStructureChange = append(rep.HeldAfterStructureChange, st.Name)
+		}
+	}
 	runs := map[string]sim.StageResult{}
 	for _, s := range res.Stages {
 		if _, ok := runs[s.Name]; !ok && s.Execution == "STANDARD" {
@@ -140,6 +150,9 @@ func runPlanFrom(path, start string, deployMinutes int, format string, args []st
 	}
 	if rep.Violations > 0 {
 		fmt.Fprintf(stdout, "%d safety violation(s) on the happy path: run safepipe simulate %s\n", rep.Violations, esc(path))
+	}
+	if n := len(rep.HeldAfterStructureChange); n > 0 {
+		fmt.Fprintf(stdout, "after a change of the pipeline's structure, %d production stage(s) hold the first execution until an operator overrides their entry (no rollback target yet; README: Structure changes)\n", n)
 	}
 	return 0
 }

@@ -43,6 +43,11 @@ Readings (--reading NAME=VALUE, repeatable; --all-readings runs them all):
   alarm-at-start=stops|ignored               whether CodeDeploy stops on an alarm already in ALARM (Q9)
   rule-timeout=none|5                        how long a condition's rule may wait (no documented default)
 The first of each is the default; docs/aws-semantics.md has each question.
+--structure-changed: the pipeline's definition changed since the execution
+that deployed what runs now (a new region, a new bake, self-mutation), so no
+stage can roll back until the change has passed it; production entries stay
+closed. --override STAGE (repeatable): an operator overrides that stage's
+entry for the change (OverrideStageCondition); the bake still holds it.
 --unprepared REGION (repeatable): a region where the version live before
 the change did not take a two-phase change's prepare everywhere; an
 activating release must not start anywhere.
@@ -66,6 +71,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&faults, "fault", "inject a fault `SPEC` (repeatable; see above)")
 	var unprepared faultFlags
 	fs.Var(&unprepared, "unprepared", "a `REGION` where the version live before the change did not take a two-phase change's prepare everywhere (repeatable)")
+	var overrides faultFlags
+	fs.Var(&overrides, "override", "an operator overrides the entry condition of `STAGE` for the change's execution (repeatable)")
+	structureChanged := fs.Bool("structure-changed", false, "the pipeline's definition changed since the execution that deployed what runs now: no stage has a rollback target")
 	var readingFlags faultFlags
 	fs.Var(&readingFlags, "reading", "run under reading `NAME=VALUE` of a behaviour the AWS documentation leaves open (repeatable; see above)")
 	allReadings := fs.Bool("all-readings", false, "run under every reading (the cross product, or each question alone when that is too many) and exit with the worst outcome")
@@ -107,7 +115,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	errs = append(errs, checkDeployMinutes(*deployMinutes))
 	parsed, err := sim.ParseFaults(faults)
 	errs = append(errs, err)
-	opts := sim.Options{DeployMinutes: *deployMinutes, Faults: parsed, Unprepared: unprepared}
+	opts := sim.Options{DeployMinutes: *deployMinutes, Faults: parsed, Unprepared: unprepared, Overrides: overrides, StructureChanged: *structureChanged}
 	pinned := map[string]bool{}
 	for _, rf := range readingFlags {
 		name, value, ok := strings.Cut(rf, "=")

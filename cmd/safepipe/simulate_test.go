@@ -117,6 +117,7 @@ func TestPlanFrom(t *testing.T) {
 	var rep fromReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	require.Len(t, rep.Stages, 4)
+	assert.Equal(t, []string{"Prod-W1", "Prod-W2"}, rep.HeldAfterStructureChange)
 	assert.Equal(t, fromStage{Name: "Prod-W2", Kind: "production", Regions: []string{"eu-central-1", "us-east-1"}, Actions: 5, BakeMinute: 120,
 		Start: "2026-01-05T10:50Z", Deployed: "2026-01-05T11:30Z", Baked: "2026-01-05T13:30Z"}, rep.Stages[3])
 

@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -38,8 +40,33 @@ func TestWatchRoles(t *testing.T) {
 	_, stack := toolchain()
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), smallProps())
 	require.NoError(t, p.Err())
+	oncall := awsiam.NewRole(stack, jsii.String("OnCall"), &awsiam.RoleProps{AssumedBy: awsiam.NewAccountRootPrincipal()})
+	p.GrantOverride(oncall)
 	out := synthesize(t, stack)
 	assert.Equal(t, []string{StageAccess, "Alpha"}, p.StageNames()[:2], "the watch roles exist before any gated stage reads through them")
+	// The override grant: OverrideStageCondition on the gated stages, no other.
+	var overridable []string
+	for _, r := range out.resources {
+		if r["Type"] != "AWS::IAM::Policy" || !strings.Contains(fmt.Sprint(props(r)["Roles"]), "OnCall") {
+			continue
+		}
+		for _, st := range props(r)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			stmt := st.(map[string]any)
+			if stmt["Action"] == "codepipeline:OverrideStageCondition" {
+				for _, res := range stmt["Resource"].([]any) {
+					overridable = append(overridable, res.(string))
+				}
+			}
+		}
+	}
+	want := []string{}
+	for _, s := range out.gates.Stages {
+		want = append(want, "arn:aws:codepipeline:eu-west-1:111111111111:Toolchain-Pipeline/"+s.Name)
+	}
+	assert.ElementsMatch(t, want, overridable, "the gated stages' entries, no other stage")
+	for _, s := range out.gates.Stages {
+		assert.Equal(t, strings.HasPrefix(s.Name, "Prod-"), s.RollbackTarget, "%s: production stages wait for a rollback target", s.Name)
+	}
 	i := slices.Index(out.order, StageAccess)
 	require.Positive(t, i)
 	assert.Equal(t, "Alpha", out.order[i+1], "the access stage comes right before alpha")

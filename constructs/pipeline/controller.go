@@ -118,6 +118,13 @@ func (c *Controller) EntryRule(stage string, window bool, blockers []gates.Alarm
 	}
 }
 
+// RequireRollbackTarget keeps the stage's entry closed while the stage has
+// no execution of the pipeline's current structure version to roll back
+// to (gates.Stage.RollbackTarget).
+func (c *Controller) RequireRollbackTarget(stage string) {
+	c.stage(stage).RollbackTarget = true
+}
+
 // RequirePrepared keeps the stage's entry gate closed until change is
 // prepared in every ledger of the production stages and of the stage
 // itself (gates.Stage.Prepared), read with role. The ledgers are known
@@ -412,6 +419,14 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			Actions:   jsii.Strings("codepipeline:GetPipelineState"),
 			Resources: jsii.Strings(pipelineArn),
 		}),
+	}
+	if slices.ContainsFunc(c.stages, func(s gates.Stage) bool { return s.RollbackTarget }) {
+		// Which structure version each bake ran in (gates.RollbackTargeter).
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadActionHistory"),
+			Actions:   jsii.Strings("codepipeline:ListActionExecutions"),
+			Resources: jsii.Strings(pipelineArn),
+		}))
 	}
 	if c.bakes() {
 		// The bake actions' replies. These actions have no resource type

@@ -18,6 +18,8 @@ import (
 //   - Entry: a BeforeEntry condition (result FAIL) that holds the stage,
 //     before anything in it runs, while the controller's entry gate is
 //     closed — outside the deployment window or on a holiday (production),
+//     while a production stage has no execution of the pipeline's current
+//     structure version to roll back to,
 //     while the organisation alarm or an aggregate alarm of one of the
 //     stage's regions is in ALARM, or while such an alarm is missing once
 //     its stack exists — for at most EntryWait. Nothing that only says
@@ -177,6 +179,12 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 		}
 	}
 	entry := []Rule{s.Controller.EntryRule(s.Name, s.Environment == Prod, blockers, wait)}
+	if s.Environment == Prod {
+		// The first execution after a change of the pipeline's definition
+		// could not roll a production stage back: its entry waits for an
+		// operator's override (README: overriding a gate).
+		s.Controller.RequireRollbackTarget(s.Name)
+	}
 	errs = append(errs, merge(&c.BeforeEntry, "FAIL", entry))
 
 	// Bake: every watched target's bake alarm, for the stage's bake. The

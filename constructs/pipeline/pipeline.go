@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodepipeline"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/pipelines"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -131,11 +132,19 @@ type BasePipeline interface {
 	StageNames() []string
 	// Err is every problem found, joined; the same problems fail synth.
 	Err() error
+	// GrantOverride lets grantee override the entry of the pipeline's
+	// gated stages, for one execution at a time: to ship the fix for the
+	// alarm that blocks them, or the first execution after a change of
+	// the pipeline's structure (README: overriding a gate). It never
+	// skips a bake: bakes are actions, not conditions.
+	GrantOverride(grantee awsiam.IGrantable) awsiam.Grant
 }
 
 type basePipeline struct {
 	constructs.Construct
 	variables  []any
+	gated      []string // stages with an entry gate
+	arn        string   // the pipeline's ARN
 	plan       *waves.Plan
 	source     CatalogSource
 	cp         pipelines.CodePipeline
@@ -148,6 +157,29 @@ func (b *basePipeline) CatalogSource() CatalogSource         { return b.source }
 func (b *basePipeline) CodePipeline() pipelines.CodePipeline { return b.cp }
 func (b *basePipeline) StageNames() []string                 { return append([]string(nil), b.stageNames...) }
 func (b *basePipeline) Err() error                           { return b.err }
+
+// GrantOverride implements BasePipeline:
+// codepipeline:OverrideStageCondition on the gated stages (resource type
+// stage, "arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName}/${StageName}",
+// service authorization reference), and GetPipelineState and
+// ListPipelineExecutions on the pipeline, to find the execution whose
+// entry to override. OverrideStageCondition takes "BEFORE_ENTRY |
+// ON_SUCCESS" (API_OverrideStageCondition): safepipe's stages have no
+// OnSuccess condition, and the bake is an action that no override skips.
+func (b *basePipeline) GrantOverride(grantee awsiam.IGrantable) awsiam.Grant {
+	var stages []string
+	for _, s := range b.gated {
+		stages = append(stages, b.arn+"/"+s)
+	}
+	if len(stages) == 0 {
+		stages = []string{b.arn + "/NoGatedStage"} // a grant on nothing
+	}
+	g := awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{Grantee: grantee,
+		Actions: jsii.Strings("codepipeline:OverrideStageCondition"), ResourceArns: jsii.Strings(stages...)})
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{Grantee: grantee,
+		Actions: jsii.Strings("codepipeline:GetPipelineState", "codepipeline:ListPipelineExecutions"), ResourceArns: jsii.Strings(b.arn)})
+	return g
+}
 
 // Pre-production stage names.
 const (
@@ -325,6 +357,10 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		return err
 	}
 	pipelineArn := fmt.Sprintf("arn:%s:codepipeline:%s:%s:%s", partition(*stack.Region()), *stack.Region(), *stack.Account(), p.PipelineName)
+	b.arn = pipelineArn
+	for _, s := range r.controller.stages {
+		b.gated = append(b.gated, s.Name)
+	}
 	if err := r.controller.build(b, pipelineArn); err != nil {
 		return err
 	}
