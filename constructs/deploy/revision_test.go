@@ -21,6 +21,9 @@ case "$*" in
   *"deploy list-deployments"*) echo "$FAKE_INPROGRESS" ;;
   *"deploy stop-deployment"*) ;;
   *"deploy create-deployment"*) echo d-NEW ;;
+  *"get-deployment --deployment-id d-OLD"*"deploymentInfo.status"*)
+    n=$(cat "$FAKE_POLLS.old" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_POLLS.old"
+    if [ "$n" -lt 3 ]; then echo InProgress; else echo "$FAKE_OLD_FINAL"; fi ;;
   *"deploymentInfo.status"*)
     n=$(cat "$FAKE_POLLS" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_POLLS"
     if [ "$n" -lt 3 ]; then echo InProgress; else echo "$FAKE_FINAL"; fi ;;
@@ -34,6 +37,13 @@ func runDeployScript(t *testing.T, kind, inProgress, final string) (string, []st
 }
 
 func runDeployScriptKey(t *testing.T, kind, inProgress, final, key string) (string, []string, error) {
+	return runDeployScriptOld(t, kind, inProgress, final, key, "Stopped")
+}
+
+// runDeployScriptOld also says how the deployment in progress ends after
+// the stop (oldFinal, after two polls of InProgress; "InProgress" never
+// ends).
+func runDeployScriptOld(t *testing.T, kind, inProgress, final, key, oldFinal string) (string, []string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
@@ -44,7 +54,7 @@ func runDeployScriptKey(t *testing.T, kind, inProgress, final, key string) (stri
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"PATH="+bin+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "FAKE_KIND="+kind, "FAKE_INPROGRESS="+inProgress,
-		"FAKE_FINAL="+final, "FAKE_POLLS="+filepath.Join(dir, "polls"), "FAKE_KEY="+key, "SAFEPIPE_POLL_SECONDS=0",
+		"FAKE_FINAL="+final, "FAKE_POLLS="+filepath.Join(dir, "polls"), "FAKE_KEY="+key, "FAKE_OLD_FINAL="+oldFinal, "SAFEPIPE_POLL_SECONDS=0", "SAFEPIPE_STOP_WAIT_SECONDS=1",
 		"SAFEPIPE_PIPELINE=p", "SAFEPIPE_PIPELINE_REGION=us-west-2", "SAFEPIPE_STAGE=Prod-W1-Z1", "SAFEPIPE_DEADLINE_MINUTES=60",
 		"SAFEPIPE_APPLICATION=app", "SAFEPIPE_GROUP=fleet-use1-az1", "SAFEPIPE_BUCKET=b", "SAFEPIPE_STACK=svc-fleet", "SAFEPIPE_OUTPUT=SafepipeRevisionFleet",
 		"AWS_PROFILE=safepipe-deployer")
@@ -89,6 +99,26 @@ func TestServerDeployScript(t *testing.T) {
 	assert.Contains(t, out, "a rollback execution")
 	assert.Equal(t, []string{"deploy stop-deployment --deployment-id d-OLD --no-auto-rollback-enabled"}, callsOf(calls, "stop-deployment"))
 	assert.Contains(t, callsOf(calls, "create-deployment")[0], "--override-alarm-configuration enabled=false")
+	// "Pending: The stop operation is pending." (API_StopDeployment): the
+	// new deployment is created only once the stopped one has ended.
+	lastPoll, createAt := -1, -1
+	for i, c := range calls {
+		if strings.Contains(c, "--deployment-id d-OLD --query deploymentInfo.status") {
+			lastPoll = i
+		}
+		if strings.Contains(c, "create-deployment") {
+			createAt = i
+		}
+	}
+	assert.Len(t, callsOf(calls, "--deployment-id d-OLD --query deploymentInfo.status"), 3, "it polls the stopped deployment until it has ended")
+	// (The fake answers InProgress twice, then the final status.)
+	assert.Less(t, lastPoll, createAt, "and only then creates the next")
+	assert.Contains(t, out, "deployment d-OLD ended Stopped")
+	// One that does not stop in time fails the step, creating nothing.
+	out, calls, err = runDeployScriptOld(t, "ROLLBACK", "d-OLD", "Succeeded", "new.zip", "InProgress")
+	require.Error(t, err)
+	assert.Contains(t, out, "deployment d-OLD did not stop within 1 s")
+	assert.Empty(t, callsOf(calls, "create-deployment"))
 	// The pipeline's state is read with the build's own credentials.
 	assert.Contains(t, callsOf(calls, "get-pipeline-state")[0], "--name p --region us-west-2")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodedeploy"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -98,7 +99,49 @@ type serverDeployment struct {
 	name          string
 	app           awscodedeploy.IServerApplication
 	oneBox, fleet awscodedeploy.ServerDeploymentGroup
-	err           error
+	// asgs are the Auto Scaling groups of both groups; byTags is true
+	// when a group selects its instances by tag.
+	asgs   []awsautoscaling.IAutoScalingGroup
+	byTags bool
+	err    error
+}
+
+// instanceRoles are the roles of the groups' instances (their Auto
+// Scaling groups' roles), which the CodeDeploy agent on each instance uses
+// to download a revision. Instances selected by tag have no role known
+// here.
+func (s *serverDeployment) instanceRoles() (roles []awsiam.IRole, err error) {
+	if s.byTags {
+		return nil, errors.New("deploy: the deployment groups select their instances by tag, so the instances' role is not known here: set ServerRevisionProps.InstanceRoles")
+	}
+	seen := map[string]bool{}
+	for _, g := range s.asgs {
+		role, rerr := asgRole(g)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if id := *role.Node().Addr(); !seen[id] {
+			seen[id] = true
+			roles = append(roles, role)
+		}
+	}
+	return roles, nil
+}
+
+// asgRole is an Auto Scaling group's instance role; CDK refuses it (a
+// panic through jsii) for a group whose launch template has none, or an
+// imported group.
+func asgRole(g awsautoscaling.IAutoScalingGroup) (role awsiam.IRole, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			role, err = nil, fmt.Errorf("deploy: Auto Scaling group %s does not expose its instance role (%v): set ServerRevisionProps.InstanceRoles", *g.Node().Path(), r)
+		}
+	}()
+	asg, ok := g.(awsautoscaling.AutoScalingGroup)
+	if !ok {
+		return nil, fmt.Errorf("deploy: Auto Scaling group %s is imported, so its instance role is not known: set ServerRevisionProps.InstanceRoles", *g.Node().Path())
+	}
+	return asg.Role(), nil
 }
 
 // names are the application's and groups' names when set (Name).
@@ -179,8 +222,10 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 		if len(p.OneBoxGroups) > 0 {
 			groups := append([]awsautoscaling.IAutoScalingGroup(nil), p.OneBoxGroups...)
 			one.AutoScalingGroups = &groups
+			s.asgs = append(s.asgs, groups...)
 		} else {
 			one.Ec2InstanceTags = tags(p.OneBox)
+			s.byTags = true
 		}
 		s.oneBox = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("OneBox"), one)
 	}
@@ -206,9 +251,11 @@ func NewServerDeployment(scope constructs.Construct, id *string, props *ServerPr
 	}
 	if p.Fleet != nil {
 		fleet.Ec2InstanceTags = tags(*p.Fleet)
+		s.byTags = true
 	} else {
 		asgs := append([]awsautoscaling.IAutoScalingGroup(nil), p.AutoScalingGroups...)
 		fleet.AutoScalingGroups = &asgs
+		s.asgs = append(s.asgs, asgs...)
 	}
 	s.fleet = awscodedeploy.NewServerDeploymentGroup(s, jsii.String("Fleet"), fleet)
 	for _, g := range []awscodedeploy.ServerDeploymentGroup{s.oneBox, s.fleet} {

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/cdktest"
+	"github.com/safepipe/safepipe/internal/iameval"
 	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/waves"
@@ -274,4 +277,75 @@ func mustOpen(t *testing.T, path string) *os.File {
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// TestInstancesReadTheirRevision: the CodeDeploy agent on each instance
+// downloads the revision with the instance's role ("Provides EC2 access to
+// S3 bucket to download revision. This role is needed by the CodeDeploy
+// agent on EC2 instances.", AmazonEC2RoleforAWSCodeDeploy): every fleet
+// stack's instance role may read exactly its revision object in the
+// target's CDK asset bucket, and no other object there. (It could read
+// none before: the grant went to the deployer role only.)
+func TestInstancesReadTheirRevision(t *testing.T) {
+	dir, _ := synthesized(t)
+	checked := 0
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(p, ".template.json") {
+			return err
+		}
+		raw := readJSON(t, p)
+		outputs, _ := raw["Outputs"].(map[string]any)
+		var key string
+		for name, o := range outputs {
+			if strings.HasPrefix(name, "SafepipeRevision") {
+				key = o.(map[string]any)["Value"].(string)
+			}
+		}
+		if key == "" {
+			return nil
+		}
+		tpl, err := iameval.ReadTemplate(p)
+		require.NoError(t, err)
+		account, region := stackEnv(t, dir, p)
+		env := iameval.Env{Partition: "aws", Account: account, Region: region}
+		bucket := "arn:aws:s3:::cdk-" + testQualifier + "-assets-" + account + "-" + region
+		roles := 0
+		for id, r := range tpl.Resources {
+			if r.Type != "AWS::IAM::Role" || !strings.Contains(fmt.Sprint(r.Properties["AssumeRolePolicyDocument"]), "ec2.amazonaws.com") {
+				continue
+			}
+			roles++
+			stmts, err := tpl.RoleStatements(id, env)
+			require.NoError(t, err)
+			for _, action := range []string{"s3:GetObject", "s3:GetObjectVersion"} {
+				ok, why := iameval.Allowed(stmts, iameval.Call{Action: action, Resource: bucket + "/" + key})
+				assert.True(t, ok, "%s: the instance role %s may not %s its revision: %s", filepath.Base(p), id, action, why)
+			}
+			ok, _ := iameval.Allowed(stmts, iameval.Call{Action: "s3:GetObject", Resource: bucket + "/some-other-asset.zip"})
+			assert.False(t, ok, "%s: the instance role reads only its revision", filepath.Base(p))
+		}
+		assert.Equal(t, 1, roles, filepath.Base(p))
+		checked++
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Greater(t, checked, 30, "every fleet stack")
+}
+
+// stackEnv is the account and region of a template, from its nested
+// assembly's manifest.
+func stackEnv(t *testing.T, root, template string) (account, region string) {
+	t.Helper()
+	manifest := readJSON(t, filepath.Join(filepath.Dir(template), "manifest.json"))
+	for _, a := range manifest["artifacts"].(map[string]any) {
+		art := a.(map[string]any)
+		props, _ := art["properties"].(map[string]any)
+		if props["templateFile"] == filepath.Base(template) {
+			env := strings.TrimPrefix(art["environment"].(string), "aws://")
+			account, region, _ = strings.Cut(env, "/")
+			return account, region
+		}
+	}
+	t.Fatalf("no manifest entry for %s", template)
+	return "", ""
 }
