@@ -160,7 +160,7 @@ var Rules = []RuleInfo{
 		"Keep per-release values out of the pipeline's definition: let the action read them when it runs (an output of the stack the stage deploys, a variable of the stage's deploy action, the build's artifact); safepipe's server deploy step reads its revision from the stack's output."},
 	{RuleTrustCondition, "trust-without-condition", Error,
 		"A role that trusts a whole account (its root, or its ID) with no condition can be assumed by any principal of that account whose own policies allow sts:AssumeRole: a build, a developer, a compromised function can then deploy to production or turn its alarms off.",
-		"Name the roles that must assume it: keep the account as Principal and add a Condition ArnEquals/ArnLike on aws:PrincipalArn with their ARNs (for several roles, give them an IAM path of their own and match arn:aws:iam::ACCOUNT:role/PATH/*), or make one role the Principal (CDK: new AccountPrincipal(account).withConditions({ArnLike: {'aws:PrincipalArn': arn}})); safepipe's roles carry such conditions."},
+		"Name the roles that must assume it: keep the account as Principal and add a Condition ArnEquals/ArnLike on aws:PrincipalArn with their ARNs (for several roles, give them a name prefix of their own and match arn:aws:iam::ACCOUNT:role/PREFIX*), or make one role the Principal (CDK: new AccountPrincipal(account).withConditions({ArnLike: {'aws:PrincipalArn': arn}})); a third party's role uses sts:ExternalId; safepipe's roles carry such conditions."},
 }
 
 func ruleInfo(id string) RuleInfo {

@@ -10,7 +10,7 @@ import (
 // its ID, or its root ARN in any partition ("arn:aws:iam::111122223333:root",
 // as CDK's AccountPrincipal renders it with a Ref to AWS::Partition
 // flattened in).
-var accountPrincipalRE = regexp.MustCompile(`^(\d{12}|arn:[^:]*:iam::\d{12}:root|.*:iam::\d{12}:root)$`)
+var accountPrincipalRE = regexp.MustCompile(`^(\d{12}|.*:iam::(\d{12}|\$\{AWS::AccountId\}):root)$`)
 
 // trust reports the roles of a template whose trust policy lets a whole
 // account (or anyone) assume them without a condition. "Using the account
@@ -31,15 +31,45 @@ func (c *checker) trust(t *Template) {
 		doc := asMap(r.Properties["AssumeRolePolicyDocument"])
 		for _, st := range asList(doc["Statement"]) {
 			s := asMap(st)
-			if Flatten(s["Effect"]) != "Allow" || len(asMap(s["Condition"])) > 0 || !assumesRole(s["Action"]) {
+			if Flatten(s["Effect"]) != "Allow" || !assumesRole(s["Action"]) || namesPrincipals(asMap(s["Condition"])) {
 				continue
 			}
+			why := "with no condition"
+			if len(asMap(s["Condition"])) > 0 {
+				why = "with a condition that does not name who (aws:PrincipalArn, aws:userid or sts:ExternalId)"
+			}
 			for _, who := range accountPrincipals(s["Principal"]) {
+				whom := "any principal of that account allowed sts:AssumeRole can act as the role"
+				if who == "*" {
+					whom = "any principal the condition admits, in any account it admits, can act as the role"
+				}
 				c.add(RuleTrustCondition, Finding{Template: t.Path, Region: t.Region, Resource: id},
-					"role %s may be assumed by %s with no condition: any principal of that account allowed sts:AssumeRole can act as the role", Escape(id), Escape(who))
+					"role %s may be assumed by %s %s: %s", Escape(id), Escape(who), why, whom)
 			}
 		}
 	}
+}
+
+// namesPrincipals reports whether a trust statement's condition narrows it
+// to named principals: a condition on aws:PrincipalArn or aws:userid (the
+// roles or sessions that may assume it), or sts:ExternalId (the third
+// party that knows it: "The primary function of the external ID is to
+// address and prevent the confused deputy problem", IAM user guide). A
+// condition on anything else (a source IP, MFA, a tag) leaves the whole
+// account able to assume the role.
+func namesPrincipals(cond map[string]any) bool {
+	for op, kv := range cond {
+		if strings.HasPrefix(op, "ForAnyValue:") || strings.HasSuffix(op, "IfExists") || op == "Null" {
+			continue // a key that may be absent does not narrow anything
+		}
+		for k := range asMap(kv) {
+			switch strings.ToLower(k) {
+			case "aws:principalarn", "aws:userid", "sts:externalid":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // assumesRole reports whether a statement's Action allows sts:AssumeRole.

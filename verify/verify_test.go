@@ -98,7 +98,7 @@ func TestUnsafeVariantsAreCaught(t *testing.T) {
 		"SP025-appconfig-growth-100":           {RuleAppConfigStrategy: 1},
 		"SP006-blocker-after-deploy":           {RuleBlocker: 1},
 		"SP006-blocker-rule-behind-window":     {RuleBlocker: 1},
-		"SP033-role-trusts-an-account-root":    {RuleTrustCondition: 1},
+		"SP033-role-trusts-an-account-root":    {RuleTrustCondition: 2},
 	} {
 		t.Run(fixture, func(t *testing.T) {
 			rep, err := Path(filepath.Join("testdata", "fail", fixture+".template.json"), nil)
