@@ -57,6 +57,17 @@ func TestWindowFollowsTheWallClockAcrossDST(t *testing.T) {
 			assert.True(t, c.w.Open(got))
 		})
 	}
+	// Where a DST change skips midnight (America/Santiago springs forward
+	// at 24:00 on Saturday 2026-09-05), the day still opens at its first
+	// instant: a Sunday 00:00–02:00 window opens at 01:00.
+	santiago, err := time.LoadLocation("America/Santiago")
+	require.NoError(t, err)
+	sw := Window{TimeZone: "America/Santiago", Days: []time.Weekday{time.Sunday}, StartHour: 0, EndHour: 2}
+	got, err := sw.NextStart(time.Date(2026, 9, 5, 20, 0, 0, 0, santiago))
+	require.NoError(t, err)
+	assert.Equal(t, time.Date(2026, 9, 6, 1, 0, 0, 0, santiago), got.In(santiago), "%s", got.In(santiago))
+	assert.True(t, sw.Open(got))
+
 	// Open agrees with the wall clock at every minute of both New York days.
 	w := Window{TimeZone: "America/New_York", Days: sunday, StartHour: 1, EndHour: 3}
 	for _, day := range []time.Time{time.Date(2026, 3, 8, 4, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC)} {

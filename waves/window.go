@@ -206,8 +206,15 @@ func firstAtOrAfter(y int, m time.Month, d, hour int, loc *time.Location) (time.
 	}
 	date := time.Date(y, m, d, 12, 0, 0, 0, loc) // normalises d past the month's end
 	y, m, d = date.Date()
+	before := func(t time.Time) bool { // t's local date is before (y, m, d)
+		ly, lm, ld := t.In(loc).Date()
+		return time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC).Before(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+	}
 	x := time.Date(y, m, d, hour, 0, 0, 0, loc)
-	for i := 0; i < 12 && onDate(x) && x.In(loc).Hour() < hour; i++ {
+	// Forward while the clock reads the day before (a midnight that a DST
+	// change skips, as in America/Santiago, normalises back into it) or
+	// an earlier hour of the date.
+	for i := 0; i < 12 && (before(x) || (onDate(x) && x.In(loc).Hour() < hour)); i++ {
 		x = x.Add(step)
 	}
 	if !onDate(x) || x.In(loc).Hour() < hour {
