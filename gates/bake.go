@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -129,22 +130,51 @@ func ParseBakeRequest(data []byte) (BakeRequest, error) {
 	return r, errors.Join(errs...)
 }
 
-// EvaluateBake decides one bake action at now, for the part that started
-// at start (when the controller first saw the action's job). It reads the
-// stage's bake alarms (Config.Stages[].Bake) through o.
+// BakeActionName names a bake request's action in its stage: "Bake", or
+// "Bake-1of2" … when the bake is chained. The pipeline names the actions
+// with it, and the controller finds them by it.
+func BakeActionName(req BakeRequest) string {
+	if req.Parts <= 1 {
+		return "Bake"
+	}
+	return fmt.Sprintf("Bake-%dof%d", req.Part, req.Parts)
+}
+
+// BakeTimes is what CodePipeline records of a bake action that runs: when
+// this part started, when the stage's first bake part started (the same,
+// for a bake of one part), and whether the stage runs a rollback
+// execution.
+type BakeTimes struct {
+	PartStart, BakeStart time.Time
+	Rollback             bool
+}
+
+// BakeTimer is an Observer that reads BakeTimes from the pipeline. A bake
+// judged from them cannot be made shorter by whoever invokes the
+// controller: the times are CodePipeline's, not the invocation's.
+type BakeTimer interface {
+	BakeTimes(ctx context.Context, req BakeRequest) (BakeTimes, error)
+}
+
+// EvaluateBake decides one bake action at now. It reads the bake's times
+// from o when o is a BakeTimer (the controller, the simulator), else takes
+// fallback as when the part started (and judges the alarms from
+// BakeLookBack before it for a later part). It reads the stage's bake
+// alarms (Config.Stages[].Bake) through o, opt.Concurrency at a time.
 //
 //   - In a rollback execution the bake passes at once: the version it
 //     restores baked before, and the alarm that caused the rollback must
-//     never fail it (the rollback would fail). The pipeline's state tells
-//     (GetPipelineState's stage execution type); if it cannot be read the
-//     bake waits.
-//   - A watched alarm in ALARM now, in ALARM at any moment since the part
-//     started (its state history), or missing although the stack that
-//     creates it exists: breached.
+//     never fail it (the rollback would fail). Only the stage's running
+//     execution counts (not a rollback waiting to enter it); if that
+//     cannot be read the bake waits.
+//   - A watched alarm in ALARM now, in ALARM at any moment since the
+//     stage's bake started (its state history; for a chained bake, since
+//     its first part), or missing although the stack that creates it
+//     exists: breached.
 //   - Anything that cannot be judged: waiting, with the reason.
 //   - Otherwise: waiting until the part's minutes have elapsed, then
 //     passed.
-func EvaluateBake(ctx context.Context, c *Config, req BakeRequest, o Observer, start, now time.Time) BakeVerdict {
+func EvaluateBake(ctx context.Context, c *Config, req BakeRequest, o Observer, fallback, now time.Time, opt Options) BakeVerdict {
 	v := BakeVerdict{Stage: req.Stage, Status: BakeWaiting, Minutes: req.Minutes}
 	i := slices.IndexFunc(c.Stages, func(s Stage) bool { return s.Name == req.Stage })
 	if i < 0 {
@@ -153,46 +183,67 @@ func EvaluateBake(ctx context.Context, c *Config, req BakeRequest, o Observer, s
 		return v
 	}
 	s := c.Stages[i]
+	start, from := fallback, fallback
+	if req.Part > 1 {
+		from = fallback.Add(-BakeLookBack)
+	}
+	if bt, ok := o.(BakeTimer); ok {
+		times, err := bt.BakeTimes(ctx, req)
+		switch {
+		case err != nil:
+			v.Reasons = append(v.Reasons, fmt.Sprintf("cannot read when the bake started, or whether a rollback execution runs it (%v)", err))
+			return v
+		case times.Rollback:
+			v.Status, v.Rollback = BakePassed, true
+			v.Notes = append(v.Notes, "a rollback execution: the bake does not hold it")
+			return v
+		}
+		start, from = times.PartStart, times.BakeStart
+	} else {
+		stages, err := o.Stages(ctx)
+		switch {
+		case err != nil:
+			v.Reasons = append(v.Reasons, fmt.Sprintf("cannot read the pipeline's state (%v): a rollback execution cannot be told apart", err))
+			return v
+		case stages[s.Name].Rollback:
+			v.Status, v.Rollback = BakePassed, true
+			v.Notes = append(v.Notes, "a rollback execution: the bake does not hold it")
+			return v
+		}
+	}
 	if !start.After(now) {
 		v.Elapsed = int(now.Sub(start) / time.Minute)
 	}
-	stages, err := o.Stages(ctx)
-	switch {
-	case err != nil:
-		v.Reasons = append(v.Reasons, fmt.Sprintf("cannot read the pipeline's state (%v): a rollback execution cannot be told apart", err))
-	case stages[s.Name].Rollback:
-		v.Status, v.Rollback = BakePassed, true
-		v.Notes = append(v.Notes, "a rollback execution: the bake does not hold it")
-		return v
-	}
-	from := start
-	if req.Part > 1 {
-		from = start.Add(-BakeLookBack)
-	}
 	end := start.Add(time.Duration(req.Minutes) * time.Minute)
-	readings := map[Place]map[string]reading{}
+	byPlace := map[Place][]string{}
 	for _, a := range s.Bake {
-		p := a.Place()
-		if readings[p] == nil {
-			var names []string
-			for _, b := range s.Bake {
-				if b.Place() == p {
-					names = append(names, b.Name)
-				}
-			}
-			slices.Sort(names)
-			states, err := o.Alarms(ctx, p, slices.Compact(names))
-			readings[p] = map[string]reading{}
-			for _, n := range names {
-				st, ok := states[n]
-				readings[p][n] = reading{state: st, found: ok, err: err}
-			}
+		if !slices.Contains(byPlace[a.Place()], a.Name) {
+			byPlace[a.Place()] = append(byPlace[a.Place()], a.Name)
 		}
 	}
+	places := slices.SortedFunc(maps.Keys(byPlace), comparePlaces)
+	read1 := make([]map[string]reading, len(places))
+	parallel(opt.Concurrency, len(places), func(i int) {
+		names := slices.Sorted(slices.Values(byPlace[places[i]]))
+		states, err := o.Alarms(ctx, places[i], names)
+		read1[i] = map[string]reading{}
+		for _, n := range names {
+			st, ok := states[n]
+			read1[i][n] = reading{state: st, found: ok, err: err}
+		}
+	})
+	readings := map[Place]map[string]reading{}
+	for i, p := range places {
+		readings[p] = read1[i]
+	}
 	stackExists := func(a Alarm) (bool, error) { return o.StackExists(ctx, a.Place(), a.Stack) }
+	judged := make([]alarmJudgement, len(s.Bake))
+	parallel(opt.Concurrency, len(s.Bake), func(i int) {
+		a := s.Bake[i]
+		judged[i] = judgeBakeAlarm(ctx, a, readings[a.Place()][a.Name], stackExists, o, from, end, now)
+	})
 	var breaches, notOK []string
-	for _, a := range s.Bake {
-		j := judgeBakeAlarm(ctx, a, readings[a.Place()][a.Name], stackExists, o, from, end, now)
+	for _, j := range judged {
 		switch {
 		case j.breach != "":
 			breaches = append(breaches, j.where+": "+j.breach)

@@ -181,7 +181,7 @@ func TestEvaluateBake(t *testing.T) {
 			if c.req != nil {
 				r = *c.req
 			}
-			v := EvaluateBake(context.Background(), config(), r, w, start, c.now)
+			v := EvaluateBake(context.Background(), config(), r, w, start, c.now, Options{})
 			assert.Equal(t, c.want, v.Status, "%v", v.Reasons)
 			if c.reason != "" {
 				assert.Contains(t, strings.Join(v.Reasons, "\n"), c.reason)
@@ -246,7 +246,7 @@ func FuzzParseBakeRequest(f *testing.F) {
 			t.Fatalf("accepted %+v", r)
 		}
 		// A valid request always evaluates, whatever the world says.
-		EvaluateBake(context.Background(), config(), r, healthy(), open, open)
+		EvaluateBake(context.Background(), config(), r, healthy(), open, open, Options{})
 	})
 }
 
@@ -352,4 +352,54 @@ func TestRollbackTarget(t *testing.T) {
 	w := &targetWorld{world: healthy(), has: map[string]bool{}}
 	w.stages["Prod-W1"] = StageState{Rollback: true}
 	assert.False(t, decision(t, Evaluate(context.Background(), cfg, w, open), "Prod-W1").EntryBlocked, "a rollback is never held")
+}
+
+// timedWorld answers BakeTimes as CodePipeline records them.
+type timedWorld struct {
+	*world
+	times BakeTimes
+	err   error
+}
+
+func (w *timedWorld) BakeTimes(context.Context, BakeRequest) (BakeTimes, error) {
+	return w.times, w.err
+}
+
+// TestBakeTimesComeFromThePipeline: with a BakeTimer the bake's start is
+// what CodePipeline recorded, whatever the invocation says; a chained part
+// judges the alarms from the first part's start (no gap between parts);
+// only a rollback execution running the stage passes at once (a rollback
+// merely waiting to enter it, which the entry gates open for, does not).
+func TestBakeTimesComeFromThePipeline(t *testing.T) {
+	start := open.Add(-30 * time.Minute)
+	req := BakeRequest{Stage: "Prod-W1", Part: 2, Parts: 2, Minutes: 20}
+	w := &timedWorld{world: healthy(), times: BakeTimes{PartStart: start, BakeStart: start.Add(-2 * time.Hour)}}
+	// A forged early start in the invocation changes nothing.
+	v := EvaluateBake(context.Background(), config(), req, w, start.Add(-10*time.Hour), open, Options{Concurrency: 4})
+	assert.Equal(t, BakePassed, v.Status, "%v", v.Reasons)
+	v = EvaluateBake(context.Background(), config(), req, w, start.Add(-10*time.Hour), start.Add(10*time.Minute), Options{})
+	assert.Equal(t, BakeWaiting, v.Status, "the part is 20 minutes")
+
+	w.history = map[string][]Transition{"t-prod-bake": {{At: start.Add(-90 * time.Minute), From: StateOK, To: StateAlarm}, {At: start.Add(-89 * time.Minute), From: StateAlarm, To: StateOK}}}
+	v = EvaluateBake(context.Background(), config(), req, w, start, open, Options{})
+	assert.Equal(t, BakeBreachedStatus, v.Status, "an alarm during the first part fails the second")
+
+	w.history = nil
+	w.stages["Prod-W1"] = StageState{Rollback: true} // a rollback waits to enter
+	v = EvaluateBake(context.Background(), config(), req, w, start, start.Add(time.Minute), Options{})
+	assert.Equal(t, BakeWaiting, v.Status, "a standard execution's bake is not passed by a waiting rollback")
+	w.times.Rollback = true
+	v = EvaluateBake(context.Background(), config(), req, w, start, start.Add(time.Minute), Options{})
+	assert.Equal(t, BakePassed, v.Status)
+	assert.True(t, v.Rollback)
+
+	w.err = errors.New("throttled")
+	v = EvaluateBake(context.Background(), config(), req, w, start, open, Options{})
+	assert.Equal(t, BakeWaiting, v.Status)
+	assert.Contains(t, strings.Join(v.Reasons, "\n"), "cannot read when the bake started")
+}
+
+func TestBakeActionName(t *testing.T) {
+	assert.Equal(t, "Bake", BakeActionName(BakeRequest{Part: 1, Parts: 1}))
+	assert.Equal(t, "Bake-2of3", BakeActionName(BakeRequest{Part: 2, Parts: 3}))
 }

@@ -271,6 +271,10 @@ func ReadAssembly(fsys fs.FS, lim Limits) (*Assembly, error) {
 }
 
 func (r *reader) read(name string) ([]byte, error) {
+	// Stat before opening: opening a FIFO for reading would block.
+	if st, err := fs.Stat(r.fsys, name); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
 	f, err := r.fsys.Open(name)
 	if err != nil {
 		return nil, err

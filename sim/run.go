@@ -930,8 +930,14 @@ func (r *runner) stepBakeAction(sr *stageRun, ar *actionRun) {
 		ar.status, ar.why = "Failed", "the pipeline has no gate configuration for the bake"
 		return
 	}
-	b.lastReply = r.now
-	v := gates.EvaluateBake(context.Background(), r.p.Gates, *ar.a.Bake, &observer{w: r.world, stages: r.stageSt}, b.start, r.now)
+	// The function looks every minute and replies "in progress" every
+	// ten (cmd/safepipe-gates, jobWatch): an outage starts the 20-minute
+	// timer from the last reply, up to ten minutes before it.
+	if r.now.Sub(b.lastReply) >= 10*time.Minute {
+		b.lastReply = r.now
+	}
+	times := gates.BakeTimes{PartStart: b.start, BakeStart: sr.baking, Rollback: sr.exec.kind == execRollback}
+	v := gates.EvaluateBake(context.Background(), r.p.Gates, *ar.a.Bake, &bakeObserver{observer{w: r.world, stages: r.stageSt}, times}, b.start, r.now, gates.Options{})
 	switch v.Status {
 	case gates.BakePassed:
 		ar.status = "Succeeded"
@@ -942,6 +948,17 @@ func (r *runner) stepBakeAction(sr *stageRun, ar *actionRun) {
 	case gates.BakeBreachedStatus:
 		ar.status, ar.why = "Failed", "bake breached ("+strings.Join(v.Reasons, "; ")+")"
 	}
+}
+
+// bakeObserver is the world seen by one bake action: the times
+// CodePipeline records for it (gates.BakeTimer).
+type bakeObserver struct {
+	observer
+	times gates.BakeTimes
+}
+
+func (o *bakeObserver) BakeTimes(context.Context, gates.BakeRequest) (gates.BakeTimes, error) {
+	return o.times, nil
 }
 
 func bakeNotes(v gates.BakeVerdict) string {

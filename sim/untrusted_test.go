@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,5 +151,12 @@ func TestLoadStaysInTheAssembly(t *testing.T) {
 	assert.Contains(t, err.Error(), "escapes")
 
 	_, err = Load(os.DevNull, Limits{})
+	assert.ErrorContains(t, err, "not a regular file")
+
+	// A file of the assembly that is a FIFO is refused, not opened (which
+	// would block for ever).
+	require.NoError(t, os.Remove(link))
+	require.NoError(t, syscall.Mkfifo(link, 0o600))
+	_, err = Load(dir, Limits{})
 	assert.ErrorContains(t, err, "not a regular file")
 }

@@ -43,6 +43,7 @@ type (
 		PutJobSuccessResult(context.Context, *codepipeline.PutJobSuccessResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error)
 		PutJobFailureResult(context.Context, *codepipeline.PutJobFailureResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 		ListActionExecutions(context.Context, *codepipeline.ListActionExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error)
+		GetPipelineExecution(context.Context, *codepipeline.GetPipelineExecutionInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error)
 	}
 )
 
@@ -66,9 +67,19 @@ type awsWorld struct {
 	// version is the pipeline's structure version as the last
 	// GetPipelineState read it (0 before); targets remembers the stages
 	// known to have a rollback target in that version (it stays one until
-	// the version changes).
-	version int32
-	targets map[string]bool
+	// the version changes), scanned when the last scan is older than a
+	// round; execVersions caches executions' versions and types.
+	version      int32
+	targets      map[string]bool
+	scanned      time.Time
+	scanErr      error
+	execVersions map[string]execInfo
+}
+
+// execInfo is what GetPipelineExecution says of an execution.
+type execInfo struct {
+	version  int32
+	standard bool
 }
 
 func newAWS(base aws.Config, pipeline string) *awsWorld {
@@ -333,64 +344,152 @@ func oneIf(b bool) float64 {
 }
 
 // BakeOutput is the output variable the bake action's final reply
-// carries: "passed" for a standard execution's bake, "rollback" for a
-// rollback execution's (which passes at once). "outputVariables can be
-// included only when there is no continuation token on the request"
-// (API_PutJobSuccessResult), which is the case of a final reply.
+// carries: "passed" for the last part of a standard execution's bake,
+// "part" for an earlier part, "rollback" for a rollback execution's
+// (which passes at once). "outputVariables can be included only when
+// there is no continuation token on the request"
+// (API_PutJobSuccessResult), which is the case of a final reply, and they
+// are kept because each bake action declares a variable namespace ("You
+// configure an action to produce variables by declaring a namespace for
+// the action", reference-variables.html).
 const BakeOutput = "safepipe_bake"
 
-// maxTargetPages bounds the action history read for one stage: 10 pages of
-// 100 action executions, newest first.
+// maxTargetPages bounds the action history read in one scan: 10 pages of
+// 100 action executions.
 const maxTargetPages = 10
 
+// scanEvery is how long a scan of the action history stands for every
+// stage (a round of the controller).
+const scanEvery = 50 * time.Second
+
 // HasRollbackTarget implements gates.RollbackTargeter. A stage can roll
-// back to an execution that passed it as a standard execution in the
+// back to a standard execution that passed it and was started in the
 // current structure version: "The pipeline can only roll back to a
 // previous execution if the previous execution was started in the current
 // pipeline structure version" and "You cannot roll back to a target
 // execution ID that is a rollback execution type" (stage-rollback.html).
-// The stage's bake is its last action, so the newest bake action of the
-// stage that succeeded with BakeOutput "passed" is its last standard
-// execution to pass it; ListActionExecutions gives its pipelineVersion
-// ("The version of the pipeline where the action was run",
-// API_ActionExecutionDetail), GetPipelineState the current one. Found
-// once, a target stays until the version changes. Reads that do not find
-// it within maxTargetPages are an error (the gate stays closed).
+// The stage's bake is its last action: a bake action of the stage whose
+// final reply said "passed" marks an execution that passed it.
+// ListActionExecutions lists them (its order is not documented, so a scan
+// reads every page up to maxTargetPages); GetPipelineExecution gives each
+// candidate execution's version ("The version number of the pipeline with
+// the specified pipeline execution") and type; GetPipelineState the
+// current version. One scan, once a round, answers every stage; a target
+// found stays one until the version changes. A scan that stops at its
+// bound without finding one is an error (the gate stays closed).
 func (w *awsWorld) HasRollbackTarget(ctx context.Context, stage string) (bool, error) {
 	w.mu.Lock()
-	version, known := w.version, w.targets[stage]
-	w.mu.Unlock()
-	if version == 0 {
+	defer w.mu.Unlock()
+	if w.version == 0 {
 		return false, errors.New("the pipeline's structure version is not known (its state was not read)")
 	}
-	if known {
+	if w.targets[stage] {
 		return true, nil
 	}
+	if time.Since(w.scanned) > scanEvery {
+		w.scanned = time.Now()
+		w.scanErr = w.scanTargets(ctx)
+	}
+	if w.targets[stage] {
+		return true, nil
+	}
+	return false, w.scanErr
+}
+
+// scanTargets reads the action history for passed bakes of the current
+// version (w.mu held).
+func (w *awsWorld) scanTargets(ctx context.Context) error {
 	in := &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(w.pipeline), MaxResults: aws.Int32(100)}
+	if w.execVersions == nil {
+		w.execVersions = map[string]execInfo{}
+	}
 	for page := 0; page < maxTargetPages; page++ {
 		resp, err := w.pipe.ListActionExecutions(ctx, in)
 		if err != nil {
-			return false, err
+			return err
 		}
 		for _, d := range resp.ActionExecutionDetails {
-			if aws.ToString(d.StageName) != stage || d.Status != cptypes.ActionExecutionStatusSucceeded || !strings.HasPrefix(aws.ToString(d.ActionName), "Bake") {
+			stage := aws.ToString(d.StageName)
+			if w.targets[stage] || d.Status != cptypes.ActionExecutionStatusSucceeded || !strings.HasPrefix(aws.ToString(d.ActionName), "Bake") ||
+				d.Output == nil || d.Output.OutputVariables[BakeOutput] != "passed" || aws.ToInt32(d.PipelineVersion) != w.version {
 				continue
 			}
-			if d.Output == nil || d.Output.OutputVariables[BakeOutput] != "passed" {
-				continue // a rollback execution's bake, or not safepipe's
+			id := aws.ToString(d.PipelineExecutionId)
+			info, ok := w.execVersions[id]
+			if !ok {
+				out, err := w.pipe.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String(w.pipeline), PipelineExecutionId: aws.String(id)})
+				if err != nil {
+					return err
+				}
+				if out.PipelineExecution != nil {
+					info = execInfo{version: aws.ToInt32(out.PipelineExecution.PipelineVersion), standard: out.PipelineExecution.ExecutionType != cptypes.ExecutionTypeRollback}
+				}
+				w.execVersions[id] = info
 			}
-			has := aws.ToInt32(d.PipelineVersion) == version
-			if has {
-				w.mu.Lock()
+			if info.version == w.version && info.standard {
 				w.targets[stage] = true
-				w.mu.Unlock()
 			}
-			return has, nil
 		}
 		if resp.NextToken == nil {
-			return false, nil // the stage never passed: no target
+			return nil
 		}
 		in.NextToken = resp.NextToken
 	}
-	return false, fmt.Errorf("no bake of %s passed in the last %d action executions", stage, maxTargetPages*100)
+	return fmt.Errorf("the last %d action executions were read without finding a passed bake of every stage", maxTargetPages*100)
+}
+
+// BakeTimes implements gates.BakeTimer from what CodePipeline records: the
+// stage's running execution (GetPipelineState's latestExecution, with its
+// type: "The type of pipeline execution for the stage, such as a rollback
+// pipeline execution", API_StageExecution) and the start of its bake
+// actions (ListActionExecutions filtered by that execution; startTime:
+// "The start time of the action execution", API_ActionExecutionDetail).
+// A rollback waiting to enter the stage is not the running execution.
+func (w *awsWorld) BakeTimes(ctx context.Context, req gates.BakeRequest) (gates.BakeTimes, error) {
+	state, err := w.pipe.GetPipelineState(ctx, &codepipeline.GetPipelineStateInput{Name: aws.String(w.pipeline)})
+	if err != nil {
+		return gates.BakeTimes{}, err
+	}
+	var latest *cptypes.StageExecution
+	for _, s := range state.StageStates {
+		if aws.ToString(s.StageName) == req.Stage {
+			latest = s.LatestExecution
+		}
+	}
+	if latest == nil || latest.PipelineExecutionId == nil {
+		return gates.BakeTimes{}, fmt.Errorf("stage %s has no running execution", req.Stage)
+	}
+	if latest.Type == cptypes.ExecutionTypeRollback {
+		return gates.BakeTimes{Rollback: true}, nil
+	}
+	first := gates.BakeRequest{Stage: req.Stage, Part: 1, Parts: req.Parts, Minutes: req.Minutes}
+	var out gates.BakeTimes
+	in := &codepipeline.ListActionExecutionsInput{PipelineName: aws.String(w.pipeline), MaxResults: aws.Int32(100),
+		Filter: &cptypes.ActionExecutionFilter{PipelineExecutionId: latest.PipelineExecutionId}}
+	for page := 0; page < maxTargetPages && (out.PartStart.IsZero() || out.BakeStart.IsZero()); page++ {
+		resp, err := w.pipe.ListActionExecutions(ctx, in)
+		if err != nil {
+			return gates.BakeTimes{}, err
+		}
+		for _, d := range resp.ActionExecutionDetails {
+			if aws.ToString(d.StageName) != req.Stage {
+				continue
+			}
+			switch aws.ToString(d.ActionName) {
+			case gates.BakeActionName(req):
+				out.PartStart = aws.ToTime(d.StartTime)
+			}
+			if aws.ToString(d.ActionName) == gates.BakeActionName(first) {
+				out.BakeStart = aws.ToTime(d.StartTime)
+			}
+		}
+		if resp.NextToken == nil {
+			break
+		}
+		in.NextToken = resp.NextToken
+	}
+	if out.PartStart.IsZero() || out.BakeStart.IsZero() {
+		return gates.BakeTimes{}, fmt.Errorf("execution %s has no start recorded for %s of stage %s", aws.ToString(latest.PipelineExecutionId), gates.BakeActionName(req), req.Stage)
+	}
+	return out, nil
 }

@@ -30,20 +30,36 @@ type fakePipeline struct {
 	replies  *[]string
 	replyErr error
 	history  []cptypes.ActionExecutionDetail
+	// execs are executions' versions and types (GetPipelineExecution).
+	execs map[string]cptypes.PipelineExecution
 }
 
 func (f fakePipeline) ListActionExecutions(_ context.Context, in *codepipeline.ListActionExecutionsInput, _ ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
+	var all []cptypes.ActionExecutionDetail
+	for _, d := range f.history {
+		if in.Filter == nil || in.Filter.PipelineExecutionId == nil || aws.ToString(d.PipelineExecutionId) == *in.Filter.PipelineExecutionId {
+			all = append(all, d)
+		}
+	}
 	// Two items a page, to exercise the paging.
 	start := 0
 	if in.NextToken != nil {
 		fmt.Sscan(*in.NextToken, &start)
 	}
-	end := min(start+2, len(f.history))
-	out := &codepipeline.ListActionExecutionsOutput{ActionExecutionDetails: f.history[start:end]}
-	if end < len(f.history) {
+	end := min(start+2, len(all))
+	out := &codepipeline.ListActionExecutionsOutput{ActionExecutionDetails: all[start:end]}
+	if end < len(all) {
 		out.NextToken = aws.String(fmt.Sprint(end))
 	}
 	return out, nil
+}
+
+func (f fakePipeline) GetPipelineExecution(_ context.Context, in *codepipeline.GetPipelineExecutionInput, _ ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error) {
+	e, ok := f.execs[aws.ToString(in.PipelineExecutionId)]
+	if !ok {
+		return nil, fmt.Errorf("PipelineExecutionNotFoundException: %s", aws.ToString(in.PipelineExecutionId))
+	}
+	return &codepipeline.GetPipelineExecutionOutput{PipelineExecution: &e}, nil
 }
 
 func (f fakePipeline) GetPipelineState(context.Context, *codepipeline.GetPipelineStateInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineStateOutput, error) {

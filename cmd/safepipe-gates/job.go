@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
@@ -77,7 +78,10 @@ func parseJob(event json.RawMessage) (job, bool, error) {
 	return job{id: ev.Job.ID, parameters: ev.Job.Data.ActionConfiguration.Configuration.UserParameters, token: ev.Job.Data.ContinuationToken}, true, nil
 }
 
-// bakeToken is the continuation token: when the bake's part started.
+// bakeToken is the continuation token: when the invocation that began the
+// part saw it start. The decision does not rest on it — the bake's times
+// are CodePipeline's (awsWorld.BakeTimes) — so a forged token cannot
+// shorten a bake; it is a fallback for an Observer that cannot read them.
 type bakeToken struct {
 	Version int    `json:"v"`
 	Start   string `json:"start"`
@@ -140,7 +144,7 @@ func bake(ctx context.Context, cfg *gates.Config, w *awsWorld, j job, log io.Wri
 	for {
 		now := clk.now().UTC()
 		readCtx, cancel := context.WithTimeout(ctx, readDeadline)
-		v := gates.EvaluateBake(readCtx, cfg, req, w, start, now)
+		v := gates.EvaluateBake(readCtx, cfg, req, w, start, now, gates.Options{Concurrency: readConcurrency})
 		cancel()
 		_ = enc.Encode(struct {
 			Time string `json:"time"`
@@ -152,8 +156,11 @@ func bake(ctx context.Context, cfg *gates.Config, w *awsWorld, j job, log io.Wri
 			return w.fail(ctx, j.id, "safepipe bake of "+req.Stage+" breached: "+strings.Join(v.Reasons, "; "))
 		case gates.BakePassed:
 			out := "passed"
-			if v.Rollback {
+			switch {
+			case v.Rollback:
 				out = "rollback"
+			case req.Part < req.Parts:
+				out = "part" // the stage is not through its bake yet
 			}
 			return w.succeed(ctx, j.id, "", fmt.Sprintf("safepipe bake of %s passed: %d min with every watched alarm OK%s", req.Stage, v.Minutes, notes(v)), 100, map[string]string{BakeOutput: out})
 		}
@@ -183,11 +190,16 @@ const (
 	maxMessage = 5000
 )
 
+// cut shortens s to at most n bytes, at a rune boundary, marking the cut.
 func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "…"
+	i := n - len("…")
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // succeed replies "succeeded", or "in progress" with a continuation token.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -105,60 +106,71 @@ func jobEventJSON(t *testing.T, id, params, token string) json.RawMessage {
 	return b
 }
 
+// bakeRecord is CodePipeline's record of a bake action of execution e1
+// in Prod-W1 that started at start.
+func bakeRecord(name string, start time.Time) cptypes.ActionExecutionDetail {
+	return cptypes.ActionExecutionDetail{StageName: aws.String("Prod-W1"), ActionName: aws.String(name), PipelineExecutionId: aws.String("e1"),
+		StartTime: aws.Time(start), Status: cptypes.ActionExecutionStatusInProgress, PipelineVersion: aws.Int32(7)}
+}
+
 // TestBakeJob: the bake action's replies. It watches for jobWatch and
-// replies "in progress" with a token that carries the bake's start; it
-// succeeds once the bake has elapsed with every alarm OK, fails on a
-// breach, succeeds at once in a rollback execution, keeps waiting (never
-// succeeding) on what it cannot read, and fails a job whose parameters do
-// not read.
+// replies "in progress"; it succeeds once the bake — from the start
+// CodePipeline recorded for the action, not the invocation's — has
+// elapsed with every alarm OK, fails on a breach, succeeds at once in a
+// rollback execution, keeps waiting (never succeeding) on what it cannot
+// read, and fails a job whose parameters do not read.
 func TestBakeJob(t *testing.T) {
 	t0 := time.Date(2026, 1, 5, 10, 0, 30, 0, time.UTC)
 	params := `{"stage":"Prod-W1","part":1,"parts":1,"minutes":60}`
-	startToken := func(at time.Time) string {
-		b, _ := json.Marshal(bakeToken{Version: 1, Start: at.Format(time.RFC3339)})
-		return string(b)
-	}
+	forged, _ := json.Marshal(bakeToken{Version: 1, Start: t0.Add(-100 * time.Hour).Format(time.RFC3339)})
 	ok := map[string]cwtypes.StateValue{"svc-prod-bake": cwtypes.StateValueOk, "svc-prod-aggregate-rollback": cwtypes.StateValueOk}
 	cases := []struct {
 		name     string
 		params   string
 		token    string
+		started  time.Time // CodePipeline's start of the Bake action (zero: not recorded)
 		cw       fakeCW
 		rollback bool
 		want     string // the reply's prefix and a part of it
 		part     string
 		waits    int
 	}{
-		{name: "a new bake watches, then replies in progress", params: params, cw: fakeCW{states: ok},
-			want: "success job-1 token=" + startToken(t0), part: "safepipe bake of Prod-W1: 9 of 60 min", waits: 10},
-		{name: "a bake that has elapsed succeeds", params: params, token: startToken(t0.Add(-61 * time.Minute)), cw: fakeCW{states: ok},
+		{name: "a new bake watches, then replies in progress", params: params, started: t0, cw: fakeCW{states: ok},
+			want: "success job-1 token={", part: "safepipe bake of Prod-W1: 9 of 60 min", waits: 10},
+		{name: "a bake that has elapsed succeeds", params: params, started: t0.Add(-61 * time.Minute), cw: fakeCW{states: ok},
 			want: "success job-1 token=:", part: "passed: 60 min with every watched alarm OK"},
-		{name: "the end of the bake comes during the watch", params: params, token: startToken(t0.Add(-55 * time.Minute)), cw: fakeCW{states: ok},
+		{name: "the end of the bake comes during the watch", params: params, started: t0.Add(-55 * time.Minute), cw: fakeCW{states: ok},
 			want: "success job-1 token=:", part: "passed", waits: 6},
-		{name: "a breach fails it", params: params, cw: fakeCW{states: map[string]cwtypes.StateValue{"svc-prod-bake": cwtypes.StateValueAlarm}},
+		{name: "a forged token does not shorten the bake", params: params, token: string(forged), started: t0, cw: fakeCW{states: ok},
+			want: "success job-1 token={", part: "9 of 60 min", waits: 10},
+		{name: "a breach fails it", params: params, started: t0, cw: fakeCW{states: map[string]cwtypes.StateValue{"svc-prod-bake": cwtypes.StateValueAlarm}},
 			want: "failure job-1:", part: "is in ALARM"},
-		{name: "a blip in the history fails it", params: params, token: startToken(t0.Add(-30 * time.Minute)),
+		{name: "a blip in the history fails it", params: params, started: t0.Add(-30 * time.Minute),
 			cw:   fakeCW{states: ok, history: []cwtypes.AlarmHistoryItem{stateUpdate("svc-prod-bake", t0.Add(-10*time.Minute), "OK", "ALARM"), stateUpdate("svc-prod-bake", t0.Add(-9*time.Minute), "ALARM", "OK")}},
 			want: "failure job-1:", part: "was in ALARM"},
-		{name: "unreadable alarms keep it waiting, past its end", params: params, token: startToken(t0.Add(-120 * time.Minute)), cw: fakeCW{err: fmt.Errorf("AccessDenied")},
-			want: "success job-1 token=" + startToken(t0.Add(-120*time.Minute)), part: "60 of 60 min; not OK: bake alarm \"svc-prod-bake\" in account 333333333333, region eu-west-1: cannot be read", waits: 10},
+		{name: "unreadable alarms keep it waiting, past its end", params: params, started: t0.Add(-120 * time.Minute), cw: fakeCW{err: fmt.Errorf("AccessDenied")},
+			want: "success job-1 token={", part: "60 of 60 min; not OK: bake alarm \"svc-prod-bake\" in account 333333333333, region eu-west-1: cannot be read", waits: 10},
+		{name: "no recorded start keeps it waiting", params: params, cw: fakeCW{states: ok},
+			want: "success job-1 token={", part: "cannot read when the bake started", waits: 10},
 		{name: "a rollback execution passes at once", params: params, cw: fakeCW{states: map[string]cwtypes.StateValue{"svc-prod-bake": cwtypes.StateValueAlarm}}, rollback: true,
 			want: "success job-1 token=:", part: "a rollback execution"},
 		{name: "parameters that do not read fail it", params: `{"stage":"Prod-W1"}`, cw: fakeCW{states: ok},
 			want: "failure job-1:", part: "safepipe bake: part 0 of 0"},
-		{name: "a token that does not read starts the bake again", params: params, token: "garbage", cw: fakeCW{states: ok},
-			want: "success job-1 token=" + startToken(t0), part: "9 of 60 min", waits: 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var replies []string
 			w := newAWS(aws.Config{Region: "us-west-2"}, "p")
-			state := &codepipeline.GetPipelineStateOutput{StageStates: []cptypes.StageState{{StageName: aws.String("Prod-W1"),
+			state := &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(7), StageStates: []cptypes.StageState{{StageName: aws.String("Prod-W1"),
 				LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String("e1"), Status: cptypes.StageExecutionStatusInProgress, Type: cptypes.ExecutionTypeStandard}}}}
 			if c.rollback {
 				state.StageStates[0].LatestExecution.Type = cptypes.ExecutionTypeRollback
 			}
-			w.pipe = fakePipeline{out: state, replies: &replies}
+			fp := fakePipeline{out: state, replies: &replies}
+			if !c.started.IsZero() {
+				fp.history = []cptypes.ActionExecutionDetail{bakeRecord("svc.Deploy", c.started.Add(-time.Hour)), bakeRecord("Bake", c.started)}
+			}
+			w.pipe = fp
 			w.newCW = func(aws.Config) cloudWatchAPI { return c.cw }
 			w.newCFN = func(aws.Config) cloudFormationAPI { return fakeCFN{} }
 			w.newCreds = func(aws.Config, string) aws.CredentialsProvider { return aws.AnonymousCredentials{} }
@@ -240,32 +252,45 @@ func TestStackStatusesOfAFailedFirstCreate(t *testing.T) {
 	}
 }
 
-// TestHasRollbackTarget: a stage has a rollback target once a standard
-// execution's bake passed it in the current structure version; a rollback
-// execution's bake does not count, nor does one of an older version.
+// TestHasRollbackTarget: a stage has a rollback target once the last
+// part of a standard execution's bake passed it, that execution having
+// started in the current structure version; a rollback execution's bake
+// does not count, nor an earlier part of a chained bake, nor an execution
+// of an older version; the history is read whatever its order.
 func TestHasRollbackTarget(t *testing.T) {
-	bake := func(stage string, version int32, status cptypes.ActionExecutionStatus, out string) cptypes.ActionExecutionDetail {
-		d := cptypes.ActionExecutionDetail{StageName: aws.String(stage), ActionName: aws.String("Bake"), PipelineVersion: aws.Int32(version), Status: status}
+	bake := func(stage, name, exec string, version int32, status cptypes.ActionExecutionStatus, out string) cptypes.ActionExecutionDetail {
+		d := cptypes.ActionExecutionDetail{StageName: aws.String(stage), ActionName: aws.String(name), PipelineVersion: aws.Int32(version), Status: status, PipelineExecutionId: aws.String(exec)}
 		if out != "" {
 			d.Output = &cptypes.ActionExecutionOutput{OutputVariables: map[string]string{BakeOutput: out}}
 		}
 		return d
 	}
+	execs := map[string]cptypes.PipelineExecution{
+		"e7":  {PipelineVersion: aws.Int32(7), ExecutionType: cptypes.ExecutionTypeStandard},
+		"e6":  {PipelineVersion: aws.Int32(6), ExecutionType: cptypes.ExecutionTypeStandard},
+		"r7":  {PipelineVersion: aws.Int32(7), ExecutionType: cptypes.ExecutionTypeRollback},
+		"old": {PipelineVersion: aws.Int32(6), ExecutionType: cptypes.ExecutionTypeStandard},
+	}
 	other := cptypes.ActionExecutionDetail{StageName: aws.String("Prod-W1"), ActionName: aws.String("svc.Deploy"), PipelineVersion: aws.Int32(7), Status: cptypes.ActionExecutionStatusSucceeded}
+	ok := cptypes.ActionExecutionStatusSucceeded
 	for _, c := range []struct {
 		name    string
 		history []cptypes.ActionExecutionDetail
 		want    bool
 	}{
-		{"passed in this version", []cptypes.ActionExecutionDetail{other, other, bake("Prod-W1", 7, cptypes.ActionExecutionStatusSucceeded, "passed")}, true},
-		{"passed only in an older version", []cptypes.ActionExecutionDetail{other, bake("Prod-W1", 6, cptypes.ActionExecutionStatusSucceeded, "passed")}, false},
-		{"a rollback's bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", 7, cptypes.ActionExecutionStatusSucceeded, "rollback"), bake("Prod-W1", 6, cptypes.ActionExecutionStatusSucceeded, "passed")}, false},
-		{"a failed bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", 7, cptypes.ActionExecutionStatusFailed, ""), bake("Prod-W1", 7, cptypes.ActionExecutionStatusSucceeded, "passed")}, true},
-		{"another stage's", []cptypes.ActionExecutionDetail{bake("Prod-W2", 7, cptypes.ActionExecutionStatusSucceeded, "passed")}, false},
+		{"passed in this version", []cptypes.ActionExecutionDetail{other, other, bake("Prod-W1", "Bake", "e7", 7, ok, "passed")}, true},
+		{"passed only in an older version", []cptypes.ActionExecutionDetail{other, bake("Prod-W1", "Bake", "e6", 6, ok, "passed")}, false},
+		{"a rollback's bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", "Bake", "r7", 7, ok, "rollback"), bake("Prod-W1", "Bake", "e6", 6, ok, "passed")}, false},
+		{"nor a rollback execution that says passed", []cptypes.ActionExecutionDetail{bake("Prod-W1", "Bake", "r7", 7, ok, "passed")}, false},
+		{"an earlier part of a chained bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", "Bake-1of2", "e7", 7, ok, "part")}, false},
+		{"an execution started in an older version does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", "Bake", "old", 7, ok, "passed")}, false},
+		{"whatever the order", []cptypes.ActionExecutionDetail{bake("Prod-W1", "Bake", "e6", 6, ok, "passed"), other, other, bake("Prod-W1", "Bake", "e7", 7, ok, "passed")}, true},
+		{"a failed bake does not count", []cptypes.ActionExecutionDetail{bake("Prod-W1", "Bake", "e7", 7, cptypes.ActionExecutionStatusFailed, "")}, false},
+		{"another stage's", []cptypes.ActionExecutionDetail{bake("Prod-W2", "Bake", "e7", 7, ok, "passed")}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newAWS(aws.Config{Region: "us-west-2"}, "p")
-			w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(7)}, history: c.history}
+			w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(7)}, history: c.history, execs: execs}
 			_, err := w.Stages(context.Background())
 			require.NoError(t, err)
 			has, err := w.HasRollbackTarget(context.Background(), "Prod-W1")
@@ -292,4 +317,12 @@ func TestOverriddenEntryIsLogged(t *testing.T) {
 	w.newCreds = func(aws.Config, string) aws.CredentialsProvider { return aws.AnonymousCredentials{} }
 	d := gates.Evaluate(context.Background(), jobConfig(), w, time.Now())[0]
 	assert.Contains(t, strings.Join(d.Notes, "\n"), "an operator overrode the entry condition")
+}
+
+func TestCutKeepsRunes(t *testing.T) {
+	s := strings.Repeat("é", 10) // 2 bytes each
+	got := cut(s, 10)
+	assert.True(t, utf8.ValidString(got), got)
+	assert.LessOrEqual(t, len(got), 10)
+	assert.Equal(t, "abc", cut("abc", 10))
 }

@@ -15,6 +15,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/internal/iameval"
 )
 
 // resourcesOf returns a stack's resources by logical ID.
@@ -135,6 +138,7 @@ func TestWatchRoles(t *testing.T) {
 	assert.Equal(t, regions, statements["ReadStacks"]["Condition"])
 	assert.NotContains(t, statements, "ReadLedgers", "no stage waits for a two-phase change")
 	assert.Len(t, statements, 2)
+	checkControllerCalls(t, out, res, "svc-prod", "")
 
 	// The metadata verify recognises the access stack by.
 	meta := (*assertions.Template_FromStack(accessStack, nil).ToJSON())["Metadata"].(map[string]any)
@@ -225,4 +229,87 @@ func (s testedService) Tests(d Deployment) []pipelines.Step {
 		return nil
 	}
 	return []pipelines.Step{TestStep("IntegrationTest", d, &TestStepProps{Commands: []string{"true"}})}
+}
+
+// checkControllerCalls: every call of gates.ControllerCalls is allowed to
+// the role that makes it — the controller's own role, on any resource or
+// on this pipeline, or the watch role of account 333333333333 in
+// eu-west-1 on the stack its gates name and, when ledger is not empty, on
+// that two-phase ledger — evaluated with iameval.
+func checkControllerCalls(t *testing.T, out synthesized, access map[string]map[string]any, stack, ledger string) {
+	t.Helper()
+	template := func(res map[string]map[string]any) *iameval.Template {
+		b, err := json.Marshal(map[string]any{"Resources": res})
+		require.NoError(t, err)
+		var tpl iameval.Template
+		require.NoError(t, json.Unmarshal(b, &tpl))
+		return &tpl
+	}
+	refs := map[string]string{}
+	for id, r := range out.resources {
+		if r["Type"] == "AWS::CodePipeline::Pipeline" {
+			refs[id] = out.gates.Pipeline
+		}
+	}
+	env := iameval.Env{Partition: "aws", Account: "111111111111", Region: "eu-west-1", Refs: refs}
+	own := template(out.resources)
+	var id string
+	for rid, r := range out.resources {
+		if r["Type"] == "AWS::Lambda::Function" && r["Metadata"].(map[string]any)[MetadataGates] != nil {
+			id = r["Properties"].(map[string]any)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			_ = rid
+		}
+	}
+	require.NotEmpty(t, id, "the controller's role")
+	ownStmts, err := own.RoleStatements(id, env)
+	require.NoError(t, err)
+
+	watchEnv := iameval.Env{Partition: "aws", Account: "333333333333", Region: "eu-west-1"}
+	watched := template(access)
+	wid, ok := watched.RoleByName(WatchRoleName(out.gates.Pipeline), watchEnv)
+	require.True(t, ok, "the watch role")
+	watchStmts, err := watched.RoleStatements(wid, watchEnv)
+	require.NoError(t, err)
+
+	pipelineArn := "arn:aws:codepipeline:eu-west-1:111111111111:" + out.gates.Pipeline
+	watchSamples := map[string]string{
+		"cloudwatch:DescribeAlarms":       "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:any",
+		"cloudwatch:DescribeAlarmHistory": "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:any",
+		"cloudformation:DescribeStacks":   "arn:aws:cloudformation:eu-west-1:333333333333:stack/" + stack + "/0a1b2c3d",
+	}
+	if ledger != "" {
+		watchSamples["ssm:GetParameter"] = "arn:aws:ssm:eu-west-1:333333333333:parameter" + ledger
+	}
+	for _, c := range gates.ControllerCalls {
+		for _, w := range c.Where {
+			var call iameval.Call
+			stmts := ownStmts
+			switch w {
+			case gates.InPipeline:
+				call = iameval.Call{Action: c.Action, Resource: "*", Context: map[string]string{"cloudwatch:namespace": gates.Namespace}}
+			case gates.OnPipeline:
+				call = iameval.Call{Action: c.Action, Resource: pipelineArn}
+			case gates.ToWatchRoles:
+				call = iameval.Call{Action: c.Action, Resource: WatchRoleArn("aws", "333333333333", out.gates.Pipeline)}
+			case gates.Watched:
+				sample, ok := watchSamples[c.Action]
+				if !ok {
+					// A ledger read, and no stage of this pipeline waits
+					// for a two-phase change
+					// (TestActivationWaitsForEveryPreparedTarget).
+					require.Equal(t, "ssm:GetParameter", c.Action)
+					continue
+				}
+				stmts = watchStmts
+				call = iameval.Call{Action: c.Action, Resource: sample, Context: map[string]string{"aws:RequestedRegion": "eu-west-1"}}
+			default:
+				t.Fatalf("%s: where %d", c.Action, w)
+			}
+			ok, why := iameval.Allowed(stmts, call)
+			assert.True(t, ok, "%s (%d): %s", call, w, why)
+		}
+	}
+	// And not on another pipeline.
+	ok, _ = iameval.Allowed(ownStmts, iameval.Call{Action: "codepipeline:GetPipelineState", Resource: pipelineArn + "-other"})
+	assert.False(t, ok, "the controller reads its own pipeline only")
 }

@@ -48,10 +48,15 @@ type Controller struct {
 	stages   []gates.Stage
 	index    map[string]int
 	pending  []activation
-	// fn is the controller's function, once built; bakeRole the one role
-	// the bake actions run as, once the first is produced.
+	// fn is the controller's function and root its construct, once
+	// built; bakeRole the one role the bake actions run as, once the first
+	// is produced.
 	fn       awslambda.Function
+	root     constructs.Construct
 	bakeRole awsiam.Role
+	// concurrency is the function's reserved concurrency (0: the default,
+	// ControllerConcurrency; negative: none).
+	concurrency int
 }
 
 // activation is a two-phase change a stage's release activates, waiting
@@ -206,11 +211,9 @@ func (c *Controller) BakeSteps(stage string, bake time.Duration, watched []gates
 	parts := gates.BakeParts(minutes(bake))
 	var steps []pipelines.Step
 	for i, m := range parts {
-		name := BakeActionName
-		if len(parts) > 1 {
-			name = fmt.Sprintf("%s-%dof%d", BakeActionName, i+1, len(parts))
-		}
-		st := &bakeStep{c: c, name: name, req: gates.BakeRequest{Stage: stage, Part: i + 1, Parts: len(parts), Minutes: m}}
+		req := gates.BakeRequest{Stage: stage, Part: i + 1, Parts: len(parts), Minutes: m}
+		name := gates.BakeActionName(req)
+		st := &bakeStep{c: c, name: name, req: req}
 		pipelines.NewStep_Override(st, jsii.String(name))
 		if i > 0 {
 			st.AddStepDependency(steps[i-1])
@@ -220,9 +223,21 @@ func (c *Controller) BakeSteps(stage string, bake time.Duration, watched []gates
 	return steps
 }
 
-// BakeActionName names a stage's bake action ("Bake", or "Bake-1of2" …
-// when the bake is chained).
+// BakeActionName begins the name of a stage's bake actions ("Bake", or
+// "Bake-1of2" … when the bake is chained: gates.BakeActionName).
 const BakeActionName = "Bake"
+
+// bakeNamespace is a bake action's variable namespace, unique in the
+// pipeline: "SafepipeBake-<stage>" and the part of a chained bake
+// (CodePipeline's namespace pattern is [A-Za-z0-9@\-_]+, stage names'
+// too, at most 100 characters).
+func bakeNamespace(req gates.BakeRequest) string {
+	ns := "SafepipeBake-" + req.Stage
+	if req.Parts > 1 {
+		ns += fmt.Sprintf("-%dof%d", req.Part, req.Parts)
+	}
+	return capName(ns, 100)
+}
 
 // bakeStep renders one bake action (pipelines.ICodePipelineActionFactory).
 type bakeStep struct {
@@ -240,7 +255,7 @@ type bakeStep struct {
 func (b *bakeStep) ProduceAction(stage awscodepipeline.IStage, options *pipelines.ProduceActionOptions) *pipelines.CodePipelineActionFactoryResult {
 	c := b.c
 	if c.bakeRole == nil {
-		c.bakeRole = awsiam.NewRole(options.Scope, jsii.String("SafepipeBakeActionRole"), &awsiam.RoleProps{
+		c.bakeRole = awsiam.NewRole(c.root, jsii.String("BakeActionRole"), &awsiam.RoleProps{
 			Description: jsii.String("safepipe: the role the pipeline's bake actions run as (they invoke the gate controller)"),
 			AssumedBy:   awsiam.NewArnPrincipal(options.Pipeline.Pipeline().Role().RoleArn()),
 		})
@@ -255,6 +270,11 @@ func (b *bakeStep) ProduceAction(stage awscodepipeline.IStage, options *pipeline
 		Lambda:               c.fn,
 		UserParametersString: jsii.String(string(params)),
 		Role:                 c.bakeRole,
+		// "You configure an action to produce variables by declaring a
+		// namespace for the action" (reference-variables.html): the final
+		// reply's safepipe_bake is what tells the controller that a
+		// standard execution passed the stage (HasRollbackTarget).
+		VariablesNamespace: jsii.String(bakeNamespace(b.req)),
 	}))
 	return &pipelines.CodePipelineActionFactoryResult{RunOrdersConsumed: jsii.Number(1)}
 }
@@ -275,8 +295,36 @@ func (c *Controller) isGateAlarm(name string) bool {
 	return false
 }
 
-// ControllerConcurrency is the gate controller's reserved concurrency.
-const ControllerConcurrency = 10
+// reserved is the function's reserved concurrency: by default one per
+// stage that bakes through its actions (each bake job holds an invocation
+// for up to ten minutes, and in CodePipeline's default SUPERSEDED mode
+// every stage can hold an execution at once) and two for the scheduled
+// round. A throttled bake job that cannot reply for 20 minutes times its
+// action out, so the reservation must cover them all. Lambda keeps 100
+// unreserved per account ("you can reserve concurrency for as many
+// functions as you like, as long as you leave at least 100 simultaneous
+// executions unreserved", API_PutFunctionConcurrency): an account whose
+// quota is lower cannot create the function with it; SetConcurrency(-1)
+// reserves none.
+func (c *Controller) reserved() *float64 {
+	switch {
+	case c.concurrency < 0:
+		return nil
+	case c.concurrency > 0:
+		return jsii.Number(float64(c.concurrency))
+	}
+	n := 2
+	for _, s := range c.stages {
+		if s.BakeAction {
+			n++
+		}
+	}
+	return jsii.Number(float64(n))
+}
+
+// SetConcurrency sets the function's reserved concurrency: n > 0
+// reserves n, a negative n none. Default: one per baking stage and two.
+func (c *Controller) SetConcurrency(n int) { c.concurrency = n }
 
 // ControllerAlarm is the name of the alarm that fires while the gate
 // controller of a pipeline completes no round.
@@ -368,7 +416,7 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 		// other functions of the account cannot starve the gates, and a
 		// storm of invocations cannot run away. One scheduled round at a
 		// time and one bake job per baking stage need far fewer.
-		ReservedConcurrentExecutions: jsii.Number(ControllerConcurrency),
+		ReservedConcurrentExecutions: c.reserved(),
 		Code: awslambda.Code_FromAsset(jsii.String(src), &awss3assets.AssetOptions{
 			AssetHashType: awscdk.AssetHashType_OUTPUT,
 			Bundling: &awscdk.BundlingOptions{
@@ -378,7 +426,7 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			},
 		}),
 	})
-	c.fn = fn
+	c.fn, c.root = fn, root
 	if cfn, ok := fn.Node().DefaultChild().(awslambda.CfnFunction); ok {
 		var meta any
 		_ = json.Unmarshal(doc, &meta)
@@ -414,19 +462,14 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			Resources:  jsii.Strings("*"),
 			Conditions: &map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": gates.Namespace}},
 		}),
+		// The pipeline's state (Stages), the bake actions' own executions
+		// (BakeTimes) and the structure version of each (RollbackTarget):
+		// gates.ControllerCalls, OnPipeline.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ReadPipeline"),
-			Actions:   jsii.Strings("codepipeline:GetPipelineState"),
+			Actions:   jsii.Strings("codepipeline:GetPipelineState", "codepipeline:ListActionExecutions", "codepipeline:GetPipelineExecution"),
 			Resources: jsii.Strings(pipelineArn),
 		}),
-	}
-	if slices.ContainsFunc(c.stages, func(s gates.Stage) bool { return s.RollbackTarget }) {
-		// Which structure version each bake ran in (gates.RollbackTargeter).
-		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("ReadActionHistory"),
-			Actions:   jsii.Strings("codepipeline:ListActionExecutions"),
-			Resources: jsii.Strings(pipelineArn),
-		}))
 	}
 	if c.bakes() {
 		// The bake actions' replies. These actions have no resource type

@@ -73,6 +73,12 @@ type SafetyGates struct {
 	// activation starts nowhere before every reader reads the new form.
 	// Default: none.
 	Changes []twophase.Change
+	// ControllerConcurrency is the gate controller function's reserved
+	// concurrency: a positive number reserves that many, a negative one
+	// none (for an account whose Lambda concurrency quota leaves no room:
+	// Lambda keeps 100 unreserved). Default: one per stage that bakes, and
+	// two.
+	ControllerConcurrency int
 	// EntryWait is how long a stage waits at its entry gate before it
 	// fails (refuses, without rolling back). Default: the longest stretch
 	// in which the deployment window lets nothing start over the year of
@@ -117,6 +123,9 @@ func (g SafetyGates) Gate(s *GatedStage) error {
 	}
 	if s.Controller == nil {
 		return errors.New("SafetyGates: the stage has no gate controller")
+	}
+	if g.ControllerConcurrency != 0 {
+		s.Controller.SetConcurrency(g.ControllerConcurrency)
 	}
 	role := g.WatchRole
 	if role == nil {

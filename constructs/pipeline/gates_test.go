@@ -505,8 +505,14 @@ func TestActivationWaitsForEveryPreparedTarget(t *testing.T) {
 	props.Gates = []Gate{SafetyGates{Changes: []twophase.Change{activate, prepare}}}
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.NoError(t, p.Err())
-	cfg := synthesize(t, stack).gates
+	out := synthesize(t, stack)
+	cfg := out.gates
 	require.NoError(t, cfg.Validate())
+	access, ok := p.Node().TryFindChild(jsii.String(StageAccess)).(awscdk.Stage)
+	require.True(t, ok, "the access stage")
+	watch, ok := access.Node().TryFindChild(jsii.String("Watch-333333333333")).(awscdk.Stack)
+	require.True(t, ok, "the production account's access stack")
+	checkControllerCalls(t, out, resourcesOf(t, watch), "svc-prod", "/safepipe/two-phase/svc-prod/live")
 
 	var prod []string
 	for _, s := range p.Plan().Stages {

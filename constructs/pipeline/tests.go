@@ -75,10 +75,11 @@ func NewTargetRole(scope constructs.Construct, id, purpose string, d Deployment)
 // pipeline's region and name>-<purpose>-" (IAM names are global to the
 // account, pipeline names unique per region). A trust condition can then name exactly the roles
 // of one pipeline and purpose (StepRolesArn), and only a principal allowed
-// iam:CreateRole on such a name can add one. (Not an IAM path: CodeBuild
-// takes a project's ServiceRole by name as well as by ARN, and a role name
-// without its path names another role, which CloudFormation's validation
-// reports as E3050.)
+// iam:CreateRole on such a name can add one (keep that permission, in the
+// pipeline account, to the role that deploys the pipeline: the prefix is
+// no secret). Not an IAM path: CDK's template validation (CloudFormation
+// Validate, E3050) reported that a CodeBuild project's ServiceRole refers
+// to such a role by Ref, which gives its name without its path.
 func StepRolePrefix(pipelineRegion, pipelineName, purpose string) string {
 	sum := sha256.Sum256([]byte(pipelineRegion + "/" + pipelineName))
 	return "safepipe-" + hex.EncodeToString(sum[:4]) + "-" + purpose + "-"
