@@ -9,10 +9,15 @@ import (
 // all of the alias's traffic (Full) and of the share (Canary).
 type Ledger struct {
 	Changes map[string]LedgerEntry `json:"changes"`
-	// Alias, Main and At say which alias, which version and when.
-	Alias string `json:"alias,omitempty"`
-	Main  string `json:"main,omitempty"`
-	At    string `json:"at,omitempty"`
+	// Alias, Main and At say which alias, which version and when;
+	// Function and Code which function (its unqualified ARN) and which
+	// code (Main's CodeSha256) the ledger describes, so that a ledger that
+	// outlived its function can be told (the alias controller does).
+	Alias    string `json:"alias,omitempty"`
+	Main     string `json:"main,omitempty"`
+	Function string `json:"function,omitempty"`
+	Code     string `json:"code,omitempty"`
+	At       string `json:"at,omitempty"`
 	// UpgradeDowngrade is the upgrade-downgrade test's record, which the
 	// gates do not read.
 	UpgradeDowngrade map[string]any `json:"upgradeDowngrade,omitempty"`

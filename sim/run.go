@@ -489,6 +489,9 @@ func (r *runner) stepStacks() {
 				continue
 			}
 			r.applyResources(s, op)
+			if !op.failedAt.IsZero() {
+				continue // refused: CloudFormation rolls the stack back
+			}
 			if !op.shifting {
 				r.completeOp(s, op)
 				continue
@@ -553,8 +556,10 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 // served and gives the deployed one Percent. The upgrade-downgrade test's
 // modes: "upgrade-half" gives the deployed version half and records the
 // version served before; "downgrade-half" gives that version half back;
-// "downgrade" serves it alone (the controller refuses both without the
-// record; the pipeline runs the steps in order, so the simulator notes it).
+// "downgrade" serves it alone. The controller refuses both for a version
+// the test did not record, and fails the stack update — except for the
+// version live before the test, which a stage rollback redeploys: that
+// one serves alone (constructs/deploy, TestUpgradeDowngradeRollsBack).
 func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit, prevCur int) {
 	before, beforeCur, beforeW := s.shareOf(op.version), s.cur, s.w
 	s.version = op.version
@@ -568,8 +573,21 @@ func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit,
 		} else {
 			s.cur, s.next, s.w = op.version, op.version, 0
 		}
+	case (u.Mode == "downgrade-half" || u.Mode == "downgrade") && s.udRecorded && s.udVersion != op.version && op.version == s.udBefore:
+		// A stage rollback: the template of the execution rolled back to
+		// carries the version live before the test; the controller serves
+		// it alone.
+		s.cur, s.next, s.w = op.version, op.version, 0
+		r.event(op.act.st(r), "%s: %s: rolling back the upgrade-downgrade test: the version live before it serves alone", op.act.a.Name, s.key)
 	case u.Mode == "downgrade-half" || u.Mode == "downgrade":
-		if s.udVersion != op.version || !s.udRecorded {
+		if s.udVersion != op.version {
+			// "no upgrade-half of version … is recorded": the controller
+			// fails the stack update and CloudFormation rolls it back.
+			op.failedAt, op.why = r.now, fmt.Sprintf("the alias controller refuses mode %s: no upgrade-half of this version is recorded", u.Mode)
+			r.event(op.act.st(r), "%s: %s: %s", op.act.a.Name, s.key, op.why)
+			return
+		}
+		if !s.udRecorded {
 			r.event(op.act.st(r), "%s: %s: no version was live before the upgrade-downgrade test: nothing to downgrade to", op.act.a.Name, s.key)
 			s.cur, s.next, s.w = op.version, op.version, 0
 			break

@@ -19,11 +19,16 @@
 //     alias, the SSM parameter /safepipe/two-phase/<stack>/<alias> in each
 //     account and region, written after the alias has moved, from what it
 //     serves: for each change, the phase all of the traffic runs (full) and
-//     the phase of the share (canary). It refuses (fails the stack update,
-//     which CloudFormation rolls back) to activate a change whose full
-//     phase is not yet prepare, and to serve a version that does not
-//     declare a change the ledger shows active anywhere on the alias: a
-//     rollback past prepare while writers write the new form;
+//     the phase of the share (canary), and which function (its ARN) and
+//     code (the main version's CodeSha256) it describes. It refuses (fails
+//     the stack update, which CloudFormation rolls back) to activate a
+//     change whose full phase is not yet prepare — unless the alias does
+//     not exist yet, when nothing serves — and to serve a version that
+//     does not declare a change the ledger shows active anywhere on the
+//     alias: a rollback past prepare while writers write the new form. A
+//     ledger whose function or code is gone (it outlived its stack) proves
+//     nothing prepared, but the changes it shows active still bind: the
+//     data their writers wrote can outlive the function;
 //   - the pipeline's gate controller (package gates) keeps the entry of
 //     every gated stage of a release that activates a change closed until
 //     every ledger of the production stages, and of the stage's own, shows
@@ -39,9 +44,8 @@
 // change exactly when its release declares it (the team's declaration);
 // that the ledger, written after UpdateAlias succeeded, is the deployed
 // state (a person moving the alias by hand is not seen until the next
-// deployment, and the ramp driver does not update it, so a prepare raised
-// to 100% by a ramp counts as prepared only after the next deployment:
-// the safe side). Rolling back to a template built before safepipe kept
+// deployment; a release with changes does not ramp, since the ramp driver
+// does not write it). Rolling back to a template built before safepipe kept
 // ledgers cannot be refused: that template has no ledger to read.
 // Fleets deployed by CodeDeploy (EC2), where minimum-healthy-hosts lets
 // some hosts fail silently, are not covered yet: their deployments do not

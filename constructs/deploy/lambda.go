@@ -192,8 +192,8 @@ type AliasControllerProps struct {
 	// 0–100. Default: 0.
 	Percent int
 	// Ramp raises Version's share in steps after the deployment (AliasCanary
-	// only). Default: none (the share stays Percent until the next
-	// deployment).
+	// only, and not with Changes). Default: none (the share stays Percent
+	// until the next deployment).
 	Ramp *Ramp
 	// Changes are the two-phase changes this release prepares or
 	// activates. The controller refuses (fails the stack update, which
@@ -315,6 +315,14 @@ func (p AliasControllerProps) validate() error {
 		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ledger %q is not a ledger name (%s)", p.Ledger, twophase.LedgerRE))
 	}
 	errs = append(errs, twophase.Validate("deploy: AliasControllerProps.Changes", p.Changes))
+	if p.Ramp != nil && len(p.Changes) > 0 {
+		// The ramp driver moves the alias after the deployment, and the
+		// ledger is written by deployments only: a prepare raised to 100%
+		// by a ramp would never count as prepared, and an activation
+		// halted by its alarm would leave the ledger claiming writers
+		// that no longer serve.
+		errs = append(errs, fmt.Errorf("deploy: AliasControllerProps.Ramp is set with %d Changes; a release that prepares or activates a two-phase change does not ramp (its ledger is written by deployments, not by the ramp): ship it as a canary and a full deployment", len(p.Changes)))
+	}
 	switch p.Mode {
 	case AliasFull:
 		if p.Ramp != nil {
@@ -353,7 +361,7 @@ func aliasProvider(scope constructs.Construct, fn awslambda.IFunction) awslambda
 	// Alias operations are authorised on the function (and its qualified
 	// ARNs).
 	f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("lambda:GetAlias", "lambda:CreateAlias", "lambda:UpdateAlias"),
+		Actions:   jsii.Strings("lambda:GetAlias", "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:GetFunctionConfiguration"),
 		Resources: qualifiedArns(fn),
 	}))
 	if role := f.Role(); role != nil {
@@ -378,7 +386,7 @@ func aliasProvider(scope constructs.Construct, fn awslambda.IFunction) awslambda
 // Delete leaves the alias alone: a renamed resource is created before the
 // old one is deleted, and deleting then would take the live alias away;
 // deleting the function (its stack) deletes its aliases anyway.
-const aliasControllerCode = `const { LambdaClient, GetAliasCommand, CreateAliasCommand, UpdateAliasCommand } = require("@aws-sdk/client-lambda");
+const aliasControllerCode = `const { LambdaClient, GetAliasCommand, CreateAliasCommand, UpdateAliasCommand, GetFunctionConfigurationCommand } = require("@aws-sdk/client-lambda");
 const lambda = new LambdaClient({});
 async function current(p) {
   try { return await lambda.send(new GetAliasCommand({ FunctionName: p.FunctionName, Name: p.AliasName })); }
@@ -395,18 +403,48 @@ async function writeLedger(name, ledger) {
   const { SSMClient, PutParameterCommand } = require("@aws-sdk/client-ssm");
   await new SSMClient({}).send(new PutParameterCommand({ Name: name, Value: JSON.stringify(ledger), Type: "String", Overwrite: true }));
 }
+// version is what the ledger knows of a version of the function: its
+// unqualified ARN and code hash (GetFunctionConfiguration with the version
+// as Qualifier), or null when the function has no such version.
+async function version(p, v) {
+  try {
+    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: p.FunctionName, Qualifier: v }));
+    return { function: c.FunctionArn.replace(/:[^:]*$/, ""), code: c.CodeSha256 };
+  } catch (e) { if (e.name === "ResourceNotFoundException") return null; throw e; }
+}
+// stale says why the ledger does not describe this function (it outlived
+// the stack, or the function was replaced), or "": its main version no
+// longer exists, or is other code or another function's. A ledger from
+// before it was keyed (no function, no code) cannot be checked, and counts.
+async function stale(p, ledger) {
+  if (!ledger.main || !ledger.function || !ledger.code) return "";
+  const v = await version(p, ledger.main);
+  if (!v) return "its version " + ledger.main + " no longer exists";
+  if (v.function !== ledger.function) return "it was written for " + ledger.function;
+  if (v.code !== ledger.code) return "its version " + ledger.main + " is other code now (the function was recreated)";
+  return "";
+}
 const isActive = (e) => e && (e.full === "activate" || e.canary === "activate");
+// activeOnly keeps a stale ledger's active changes, which still bind.
+const activeOnly = (changes) => Object.fromEntries(Object.entries(changes || {}).filter(([, e]) => isActive(e)));
 // refusals: what this deployment may not do, given the region's ledger.
-function refusals(p, ledger, declared, fullSwitch) {
+// A stale ledger keeps only the changes it shows active: the data their
+// writers wrote can outlive the function, so they still bind (a version
+// must declare them, and may keep them active); its prepares prove
+// nothing. Where the alias does not exist yet (cur), nothing serves, so
+// no reader here can miss the new form.
+function refusals(p, ledger, declared, cur, staleWhy) {
   const out = [];
   for (const [name, e] of Object.entries(ledger.changes || {})) {
     if (isActive(e) && !declared[name]) {
       out.push("change " + name + " is active here (writers write its new form) and version " + p.Version +
-        " does not declare it, so it may not read what they wrote: deactivate first (deploy the release that declares " + name + " as prepare), then this one");
+        " does not declare it, so it may not read what they wrote: deactivate first (deploy the release that declares " + name + " as prepare), then this one" +
+        (staleWhy ? " (the ledger " + p.Ledger + " is stale: " + staleWhy + "; if no data in the new form remains, delete the parameter)" : ""));
     }
   }
+  if (!cur) return out;
   for (const [name, phase] of Object.entries(declared)) {
-    const e = (ledger.changes || {})[name];
+    const e = (staleWhy ? activeOnly(ledger.changes) : (ledger.changes || {}))[name];
     if (phase === "activate" && !(e && (e.full === "prepare" || e.full === "activate"))) {
       out.push("version " + p.Version + " activates change " + name + " but its prepare does not serve all of this alias's traffic here (ledger: " +
         JSON.stringify(e || null) + "): every reader must accept the new form before any writer writes it");
@@ -416,7 +454,7 @@ function refusals(p, ledger, declared, fullSwitch) {
 }
 // nextLedger: the ledger once the alias serves main (all but the share)
 // and, if different, p.Version (the share).
-function nextLedger(ledger, declared, main, share, p, test) {
+function nextLedger(ledger, declared, main, share, p, test, fn) {
   // The phases of the version serving all but the share, and of the
   // share: the deployment's own (declared), the alias's main version's as
   // the ledger had them, or, for a downgrade, the phases recorded with the
@@ -430,7 +468,7 @@ function nextLedger(ledger, declared, main, share, p, test) {
     const e = { full: phaseOf(main, name), canary: share ? phaseOf(share, name) : "none", version: main };
     if (e.full !== "none" || e.canary !== "none") changes[name] = e;
   }
-  const out = { changes, alias: p.AliasName, main, at: new Date().toISOString() };
+  const out = { changes, alias: p.AliasName, main, function: fn.function, code: fn.code, at: new Date().toISOString() };
   if (test) out.upgradeDowngrade = test;
   return out;
 }
@@ -438,8 +476,10 @@ async function apply(p) {
   const cur = await current(p);
   const declared = JSON.parse(p.Changes || "{}");
   const ledger = p.Ledger ? await readLedger(p.Ledger) : { changes: {} };
+  const staleWhy = p.Ledger ? await stale(p, ledger) : "";
+  if (staleWhy) console.log(JSON.stringify({ note: "ledger " + p.Ledger + " is stale: " + staleWhy + "; it proves nothing prepared and no upgrade-downgrade record" }));
   let main = p.Version, share = null, routing = { AdditionalVersionWeights: {} };
-  let test = ledger.upgradeDowngrade;
+  let test = staleWhy ? undefined : ledger.upgradeDowngrade, rolledBack = false;
   const half = (v) => { share = v === main ? null : v; routing = { AdditionalVersionWeights: share ? { [share]: 0.5 } : {} }; };
   if ((p.Mode === "canary" || p.Mode === "upgrade-half") && cur && cur.FunctionVersion !== p.Version) {
     main = cur.FunctionVersion;
@@ -454,7 +494,14 @@ async function apply(p) {
     for (const [name, e] of Object.entries(ledger.changes || {})) beforeFull[name] = e.full;
     test = { version: p.Version, before: cur && cur.FunctionVersion !== p.Version ? cur.FunctionVersion : null, beforeFull };
   }
-  if (p.Mode === "downgrade-half" || p.Mode === "downgrade") {
+  if ((p.Mode === "downgrade-half" || p.Mode === "downgrade") && test && test.version !== p.Version && test.before === p.Version) {
+    // A stage rollback: CodePipeline redeploys the template this stage
+    // had in the execution it rolls back to, whose version is the one
+    // live before the test. It serves alone: that is where the test
+    // region stood before this release.
+    console.log(JSON.stringify({ note: "rolling back the upgrade-downgrade test of version " + test.version + ": version " + p.Version + " (live before the test) serves alone" }));
+    rolledBack = true;
+  } else if (p.Mode === "downgrade-half" || p.Mode === "downgrade") {
     if (!test || test.version !== p.Version) {
       throw new Error("mode " + p.Mode + ": no upgrade-half of version " + p.Version + " is recorded in " + p.Ledger +
         " (recorded: " + JSON.stringify(test || null) + "); the upgrade-downgrade test runs its steps in order");
@@ -463,11 +510,15 @@ async function apply(p) {
     if (test.before && p.Mode === "downgrade") main = test.before;
     if (!test.before) console.log(JSON.stringify({ note: "no version was live before the test (a first deployment): nothing to downgrade to" }));
   }
-  const refused = refusals(p, ledger, declared);
+  const refused = refusals(p, ledger, declared, cur, staleWhy);
   if (refused.length) throw new Error("refusing to deploy: " + refused.join("; "));
   const args = { FunctionName: p.FunctionName, Name: p.AliasName, FunctionVersion: main, RoutingConfig: routing };
   const out = cur ? await lambda.send(new UpdateAliasCommand(args)) : await lambda.send(new CreateAliasCommand(args));
-  if (p.Ledger) await writeLedger(p.Ledger, nextLedger(ledger, declared, main, share, p, test));
+  if (p.Ledger) {
+    const fn = await version(p, main);
+    if (!fn) throw new Error("version " + main + " of " + p.FunctionName + " does not exist after the alias moved to it");
+    await writeLedger(p.Ledger, nextLedger(staleWhy ? { changes: activeOnly(ledger.changes) } : ledger, declared, main, share, rolledBack ? { ...p, Mode: "full" } : p, test, fn));
+  }
   const weight = routing.AdditionalVersionWeights[p.Version];
   const pct = main === p.Version ? 100 - Math.round(100 * (Object.values(routing.AdditionalVersionWeights)[0] || 0)) : Math.round(100 * (weight || 0));
   if (p.RampState) {

@@ -41,6 +41,7 @@ func newControllerWorld(t *testing.T) *controllerWorld {
 	}
 	mototest.Start(t)
 	w := &controllerWorld{t: t, dir: t.TempDir(), nodePath: nodeModules, response: make(chan map[string]any, 1)}
+	t.Cleanup(func() { collectCalls(t, w.dir) }) // before the TempDir goes
 	require.NoError(t, os.WriteFile(filepath.Join(w.dir, "index.js"), []byte(aliasControllerCode), 0o644))
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -88,9 +89,10 @@ func (w *controllerWorld) requestWith(kind string, props map[string]any) map[str
 		event["PhysicalResourceId"] = function + ":live"
 	}
 	b, _ := json.Marshal(event)
-	cmd := exec.Command("node", "-e", "require('./index.js').handler(JSON.parse(process.argv[1])).catch(e=>{console.error(e);process.exit(1)})", string(b))
+	rec, recEnv := recordCalls(w.t, w.dir, actorAliasController)
+	cmd := exec.Command("node", append(rec, "-e", "require('./index.js').handler(JSON.parse(process.argv[1])).catch(e=>{console.error(e);process.exit(1)})", string(b))...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "NODE_PATH="+w.nodePath)
+	cmd.Env = append(append(os.Environ(), "NODE_PATH="+w.nodePath), recEnv...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(w.t, err, "%s", out)
 	return <-w.response

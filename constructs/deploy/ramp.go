@@ -192,6 +192,16 @@ func newRamp(scope constructs.Construct, fn awslambda.IFunction, alias string, r
 // a deployment that moved the alias in between wins, and it stops (writes
 // nothing) when the alias no longer serves the ramp's two versions: a new
 // deployment, or a person, has taken over.
+//
+// Its state write is guarded by a re-read, not made conditional: SSM has
+// no conditional write (PutParameter's only guard is Overwrite,
+// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html).
+// A deployment that writes its state in the instant between the driver's
+// re-read and put is overwritten; the next tick then finds the alias
+// serving the new deployment's versions, not the state's, and stops: the
+// new deployment's share stays at its first step (the safe side) until the
+// next deployment. A release with two-phase changes does not ramp
+// (AliasControllerProps.Ramp).
 const rampDriverCode = `const { LambdaClient, GetAliasCommand, UpdateAliasCommand } = require("@aws-sdk/client-lambda");
 const { CloudWatchClient, DescribeAlarmsCommand } = require("@aws-sdk/client-cloudwatch");
 const { SSMClient, GetParameterCommand, PutParameterCommand } = require("@aws-sdk/client-ssm");

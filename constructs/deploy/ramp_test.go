@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/twophase"
 )
 
 // rampWorld adds the ramp driver (rampDriverCode, run under Node.js as
@@ -24,7 +26,7 @@ type rampWorld struct {
 
 const (
 	rampAlarm = "orders-aggregate"
-	rampState = "/orders/live/ramp"
+	rampState = "orders-live-ramp" // a name as CloudFormation generates it (no "/")
 )
 
 func newRampWorld(t *testing.T, steps []rampStep) *rampWorld {
@@ -67,11 +69,12 @@ func (w *rampWorld) deployRamp(version string) {
 // tick runs one tick of the driver as if at now.
 func (w *rampWorld) tick(now time.Time) map[string]any {
 	w.t.Helper()
-	cmd := exec.Command("node", "-e", "require('./ramp.js').tick(Number(process.argv[1])).then(r=>console.log('RESULT '+JSON.stringify(r))).catch(e=>{console.error(e);process.exit(1)})",
-		fmt.Sprint(now.UnixMilli()))
+	rec, recEnv := recordCalls(w.t, w.dir, actorRampDriver)
+	cmd := exec.Command("node", append(rec, "-e", "require('./ramp.js').tick(Number(process.argv[1])).then(r=>console.log('RESULT '+JSON.stringify(r))).catch(e=>{console.error(e);process.exit(1)})",
+		fmt.Sprint(now.UnixMilli()))...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "NODE_PATH="+w.nodePath, "FUNCTION_NAME=orders", "ALIAS_NAME=live",
-		"ALARM_NAME="+rampAlarm, "STATE="+rampState, "STEPS="+w.steps)
+	cmd.Env = append(append(os.Environ(), "NODE_PATH="+w.nodePath, "FUNCTION_NAME=orders", "ALIAS_NAME=live",
+		"ALARM_NAME="+rampAlarm, "STATE="+rampState, "STEPS="+w.steps), recEnv...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(w.t, err, "%s", out)
 	_, after, ok := strings.Cut(string(out), "RESULT ")
@@ -223,4 +226,19 @@ func TestRampValidate(t *testing.T) {
 	}
 	r := Ramp{Steps: []RampStep{step(time.Hour, 50), step(90*time.Minute, 100)}}
 	assert.Equal(t, 150*time.Minute, r.Duration())
+}
+
+// TestRampWithChangesIsRefused: a release that carries a two-phase change
+// does not ramp, since only deployments write the ledger; the error says
+// so at synth, with every other problem.
+func TestRampWithChangesIsRefused(t *testing.T) {
+	p := AliasControllerProps{AliasName: "live", Ledger: "orders-service", Mode: AliasCanary, Percent: 10,
+		Ramp:    &Ramp{Steps: []RampStep{{After: time.Hour, Percent: 100}}},
+		Changes: []twophase.Change{{Name: "order-record-v2", Phase: twophase.ChangePrepare}}}
+	err := p.validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "AliasControllerProps.Ramp is set with 1 Changes; a release that prepares or activates a two-phase change does not ramp")
+	assert.Contains(t, err.Error(), "AliasControllerProps.Function is nil", "every problem at once")
+	p.Changes = nil
+	assert.NotContains(t, p.validate().Error(), "Changes")
 }

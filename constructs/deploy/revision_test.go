@@ -1,36 +1,40 @@
 package deploy
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/internal/fakeaws"
 )
 
-// fakeAWS is an aws stand-in for the deploy script: it logs every call
-// and answers the few the script makes from the environment.
-const fakeAWS = `#!/bin/sh
-echo "$*" >> "$FAKE_LOG"
-case "$*" in
-  *"codepipeline get-pipeline-state"*) echo "$FAKE_KIND" ;;
-  *"cloudformation describe-stacks --stack-name svc-fleet"*"OutputKey=='SafepipeRevisionFleet'"*) echo "$FAKE_KEY" ;;
-  *"deploy list-deployments"*) echo "$FAKE_INPROGRESS" ;;
-  *"deploy stop-deployment"*) ;;
-  *"deploy create-deployment"*) echo d-NEW ;;
-  *"get-deployment --deployment-id d-OLD"*"deploymentInfo.status"*)
-    n=$(cat "$FAKE_POLLS.old" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_POLLS.old"
-    if [ "$n" -lt 3 ]; then echo InProgress; else echo "$FAKE_OLD_FINAL"; fi ;;
-  *"deploymentInfo.status"*)
-    n=$(cat "$FAKE_POLLS" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$FAKE_POLLS"
-    if [ "$n" -lt 3 ]; then echo InProgress; else echo "$FAKE_FINAL"; fi ;;
-  *"errorInformation"*) echo "Deployment stopped: alarm orders-prod-use1-az1-api-cpu fired" ;;
-  *) echo "unexpected aws call: $*" >&2; exit 9 ;;
-esac
-`
+// runDeployScriptOld runs the step's real script with an aws stand-in
+// (internal/fakeaws): a stage execution of type kind, a deployment in
+// progress (inProgress) that ends oldFinal after the stop, and a new one
+// that ends final. It returns the calls, "<profile>|<arguments>" each.
+func runDeployScriptOld(t *testing.T, kind, inProgress, final, key, oldFinal string) (string, []string, error) {
+	t.Helper()
+	// A deployment that never stops is waited for a second; one that does
+	// has a minute, so that a second ticking over between two polls does
+	// not end the wait early.
+	wait := "60"
+	if oldFinal == "InProgress" {
+		wait = "1"
+	}
+	out, calls, err := fakeaws.Run(t.TempDir(), ServerDeployScript,
+		fakeaws.Scenario{Kind: kind, InProgress: inProgress, Final: final, Key: key, OldFinal: oldFinal},
+		[]string{"SAFEPIPE_POLL_SECONDS=0", "SAFEPIPE_STOP_WAIT_SECONDS=" + wait,
+			"SAFEPIPE_PIPELINE=p", "SAFEPIPE_PIPELINE_REGION=us-west-2", "SAFEPIPE_STAGE=Prod-W1-Z1", "SAFEPIPE_DEADLINE_MINUTES=60",
+			"SAFEPIPE_APPLICATION=app", "SAFEPIPE_GROUP=fleet-use1-az1", "SAFEPIPE_BUCKET=b", "SAFEPIPE_STACK=svc-fleet", "SAFEPIPE_OUTPUT=SafepipeRevisionFleet",
+			"AWS_PROFILE=" + DeployerProfile})
+	lines := make([]string, len(calls))
+	for i, c := range calls {
+		lines[i] = c.Profile + "|" + c.Args
+	}
+	return out, lines, err
+}
 
 func runDeployScript(t *testing.T, kind, inProgress, final string) (string, []string, error) {
 	return runDeployScriptKey(t, kind, inProgress, final, "new.zip")
@@ -38,29 +42,6 @@ func runDeployScript(t *testing.T, kind, inProgress, final string) (string, []st
 
 func runDeployScriptKey(t *testing.T, kind, inProgress, final, key string) (string, []string, error) {
 	return runDeployScriptOld(t, kind, inProgress, final, key, "Stopped")
-}
-
-// runDeployScriptOld also says how the deployment in progress ends after
-// the stop (oldFinal, after two polls of InProgress; "InProgress" never
-// ends).
-func runDeployScriptOld(t *testing.T, kind, inProgress, final, key, oldFinal string) (string, []string, error) {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	require.NoError(t, os.MkdirAll(bin, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "aws"), []byte(fakeAWS), 0o755))
-	log := filepath.Join(dir, "calls.log")
-	cmd := exec.Command("sh", "-c", ServerDeployScript)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"PATH="+bin+":"+os.Getenv("PATH"), "FAKE_LOG="+log, "FAKE_KIND="+kind, "FAKE_INPROGRESS="+inProgress,
-		"FAKE_FINAL="+final, "FAKE_POLLS="+filepath.Join(dir, "polls"), "FAKE_KEY="+key, "FAKE_OLD_FINAL="+oldFinal, "SAFEPIPE_POLL_SECONDS=0", "SAFEPIPE_STOP_WAIT_SECONDS=1",
-		"SAFEPIPE_PIPELINE=p", "SAFEPIPE_PIPELINE_REGION=us-west-2", "SAFEPIPE_STAGE=Prod-W1-Z1", "SAFEPIPE_DEADLINE_MINUTES=60",
-		"SAFEPIPE_APPLICATION=app", "SAFEPIPE_GROUP=fleet-use1-az1", "SAFEPIPE_BUCKET=b", "SAFEPIPE_STACK=svc-fleet", "SAFEPIPE_OUTPUT=SafepipeRevisionFleet",
-		"AWS_PROFILE=safepipe-deployer")
-	out, err := cmd.CombinedOutput()
-	b, _ := os.ReadFile(log)
-	return string(out), strings.Split(strings.TrimSpace(string(b)), "\n"), err
 }
 
 func callsOf(calls []string, sub string) []string {
@@ -97,7 +78,7 @@ func TestServerDeployScript(t *testing.T) {
 	out, calls, err = runDeployScript(t, "ROLLBACK", "d-OLD", "Succeeded")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "a rollback execution")
-	assert.Equal(t, []string{"deploy stop-deployment --deployment-id d-OLD --no-auto-rollback-enabled"}, callsOf(calls, "stop-deployment"))
+	assert.Equal(t, []string{DeployerProfile + "|deploy stop-deployment --deployment-id d-OLD --no-auto-rollback-enabled"}, callsOf(calls, "stop-deployment"))
 	assert.Contains(t, callsOf(calls, "create-deployment")[0], "--override-alarm-configuration enabled=false")
 	// "Pending: The stop operation is pending." (API_StopDeployment): the
 	// new deployment is created only once the stopped one has ended.
@@ -119,8 +100,12 @@ func TestServerDeployScript(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, out, "deployment d-OLD did not stop within 1 s")
 	assert.Empty(t, callsOf(calls, "create-deployment"))
-	// The pipeline's state is read with the build's own credentials.
-	assert.Contains(t, callsOf(calls, "get-pipeline-state")[0], "--name p --region us-west-2")
+	// The pipeline's state is read with the build's own credentials; every
+	// other call with the deployer's.
+	assert.Contains(t, callsOf(calls, "get-pipeline-state")[0], "|codepipeline get-pipeline-state --name p --region us-west-2")
+	for _, c := range calls {
+		assert.Equal(t, !strings.Contains(c, "get-pipeline-state"), strings.HasPrefix(c, DeployerProfile+"|"), c)
+	}
 
 	// The revision is read from the stack the stage has just deployed, not
 	// written into the pipeline: in a rollback execution the stage's stack

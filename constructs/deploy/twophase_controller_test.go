@@ -129,3 +129,139 @@ func TestUpgradeDowngradeAgainstMoto(t *testing.T) {
 	main, _ = w.alias()
 	assert.Equal(t, "3", main)
 }
+
+// TestUpgradeDowngradeRollsBack: a stage rollback of a downgrade step
+// redeploys the template that stage had in the execution it rolls back
+// to — the version live before the test, in the step's mode — and the
+// controller serves that version alone instead of refusing (which failed
+// the stack update and left the test region half downgraded). A downgrade
+// to any other version is still refused.
+func TestUpgradeDowngradeRollsBack(t *testing.T) {
+	w := newControllerWorld(t)
+	step := func(version string, mode AliasMode) map[string]any {
+		t.Helper()
+		return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
+			"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
+	}
+	ok := func(r map[string]any) {
+		t.Helper()
+		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
+	}
+	for _, rollback := range []AliasMode{AliasDowngradeHalf, AliasDowngrade} {
+		t.Run(string(rollback), func(t *testing.T) {
+			ok(w.release("2", "full")) // the last release left version 2 live
+			ok(step("3", AliasUpgradeHalf))
+			ok(step("3", AliasFull))
+			ok(step("3", AliasDowngradeHalf))
+			if rollback == AliasDowngrade {
+				ok(step("3", AliasDowngrade))
+			}
+			// The step's stage fails its bake; CodePipeline redeploys the
+			// template of the earlier execution: version 2, this mode.
+			r := step("2", rollback)
+			ok(r)
+			main, weights := w.alias()
+			assert.Equal(t, "2", main, "the version live before the test serves")
+			assert.Empty(t, weights, "alone")
+			assert.Equal(t, "100", r["Data"].(map[string]any)["PercentOnVersion"])
+			assert.Equal(t, "2", w.ledger()["main"])
+
+			r = step("1", AliasDowngrade)
+			require.Equal(t, "FAILED", r["Status"], "version 1 is neither the test's nor the one live before it")
+			assert.Contains(t, r["Reason"], "no upgrade-half of version 1 is recorded")
+		})
+	}
+}
+
+// putLedger writes the alias's ledger as another writer (a stack deleted
+// and recreated, say) left it.
+func (w *controllerWorld) putLedger(l map[string]any) {
+	w.t.Helper()
+	b, err := json.Marshal(l)
+	require.NoError(w.t, err)
+	out, err := exec.Command("python3", "-c", fmt.Sprintf(`import boto3
+boto3.client("ssm").put_parameter(Name=%q, Value=%q, Type="String", Overwrite=True)`, twophase.LedgerPrefix+"orders-service", string(b))).CombinedOutput()
+	require.NoError(w.t, err, "%s", out)
+}
+
+// TestLedgerKnowsItsFunction: the ledger names the function and the code it
+// describes. One that outlived its function (the stack was deleted and
+// recreated, or the version is other code now) proves nothing prepared,
+// while a change it shows active still binds — the data its writers wrote
+// can outlive the function — and the refusal says how to clear it. Where
+// the alias does not exist yet nothing serves, so a first deployment may
+// activate a change.
+func TestLedgerKnowsItsFunction(t *testing.T) {
+	w := newControllerWorld(t)
+	x := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangePrepare}
+	xOn := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangeActivate}
+	y := twophase.Change{Name: "invoice-v3", Phase: twophase.ChangeActivate}
+	ok := func(r map[string]any) {
+		t.Helper()
+		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
+	}
+	refused := func(r map[string]any, why string) {
+		t.Helper()
+		require.Equal(t, "FAILED", r["Status"])
+		assert.Contains(t, r["Reason"], why)
+	}
+
+	// A first deployment: no alias, no reader here.
+	ok(w.release("3", "full", xOn))
+	l := w.ledger()
+	fn, _ := l["function"].(string)
+	assert.Regexp(t, `^arn:aws:lambda:[a-z0-9-]+:123456789012:function:orders$`, fn)
+	assert.NotEmpty(t, l["code"], "the CodeSha256 of version 3")
+	assert.Equal(t, "3", l["main"])
+
+	for name, other := range map[string]map[string]any{
+		"another function": {"function": fn + "-old", "code": l["code"], "main": "3"},
+		"other code":       {"function": l["function"], "code": "c3RhbGU=", "main": "3"},
+		"a lost version":   {"function": l["function"], "code": l["code"], "main": "9"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			other["changes"] = map[string]any{
+				"order-record-v2": map[string]any{"full": "prepare", "canary": "none"},
+				"invoice-v3":      map[string]any{"full": "activate", "canary": "none"},
+			}
+			w.putLedger(other)
+			refused(w.release("2", "canary", xOn, y), "its prepare does not serve all of this alias's traffic")
+			refused(w.release("2", "full", x), "is stale")
+			ok(w.release("2", "full", x, y))
+			l := w.ledger()
+			assert.Equal(t, "2", l["main"])
+			assert.Equal(t, fn, l["function"])
+			assert.Equal(t, map[string]any{
+				"order-record-v2": map[string]any{"full": "prepare", "canary": "none", "version": "2"},
+				"invoice-v3":      map[string]any{"full": "activate", "canary": "none", "version": "2"},
+			}, l["changes"], "the active change carried over; the prepare is the new one's")
+		})
+	}
+}
+
+// TestCloudFormationRollback: when a stack update fails after the alias
+// moved (a later resource of the same update failed), CloudFormation's
+// rollback sends the controller an Update whose ResourceProperties are the
+// template's earlier ones; a stage rollback redeploys the earlier
+// template and sends the same request. Either way the alias and the
+// ledger go back to the earlier version, and a version that activated a
+// change rolls back to its prepare, which reads what the writers wrote.
+func TestCloudFormationRollback(t *testing.T) {
+	w := newControllerWorld(t)
+	prepare := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangePrepare}
+	activate := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangeActivate}
+	ok := func(r map[string]any) {
+		t.Helper()
+		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
+	}
+	ok(w.release("2", "full", prepare))
+	ok(w.release("3", "full", activate))
+	// The update rolls back: the earlier properties.
+	ok(w.release("2", "full", prepare))
+	main, weights := w.alias()
+	assert.Equal(t, "2", main)
+	assert.Empty(t, weights)
+	l := w.ledger()
+	assert.Equal(t, "2", l["main"])
+	assert.Equal(t, "prepare", l["changes"].(map[string]any)["order-record-v2"].(map[string]any)["full"])
+}

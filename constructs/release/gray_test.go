@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/gray"
+	"github.com/safepipe/safepipe/internal/iameval"
 )
 
 func TestMain(m *testing.M) { synth.TestMain(m) }
@@ -49,6 +50,7 @@ func TestGrayRelease(t *testing.T) {
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::AppConfig::ConfigurationProfile"), map[string]any{"Type": "AWS.AppConfig.FeatureFlags"})
 	tpl.ResourceCountIs(jsii.String("AWS::AppConfig::Deployment"), jsii.Number(1))
+	checkMonitorRoles(t, tpl)
 	versions := tpl.FindResources(jsii.String("AWS::AppConfig::HostedConfigurationVersion"), nil)
 	require.Len(t, *versions, 1)
 	for _, v := range *versions {
@@ -166,4 +168,39 @@ func TestGrayReleaseOfAChain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkMonitorRoles: AppConfig reads each monitor's alarm with the role the
+// monitor names — "AWS AppConfig requires this role so that it can monitor
+// CloudWatch alarms" (setting-up-appconfig.html) — which must trust
+// appconfig.amazonaws.com and may call cloudwatch:DescribeAlarms on "*"
+// (the aggregate is a composite: API_DescribeAlarms returns composites
+// only to a permission scoped to *). Evaluated with iameval.
+func checkMonitorRoles(t *testing.T, tpl assertions.Template) {
+	t.Helper()
+	b, err := json.Marshal(tpl.ToJSON())
+	require.NoError(t, err)
+	var doc iameval.Template
+	require.NoError(t, json.Unmarshal(b, &doc))
+	env := iameval.Env{Partition: "aws", Account: "333333333333", Region: "eu-west-1"}
+	monitors := 0
+	for _, r := range doc.Resources {
+		if r.Type != "AWS::AppConfig::Environment" {
+			continue
+		}
+		ms, _ := r.Properties["Monitors"].([]any)
+		for _, m := range ms {
+			ref, ok := m.(map[string]any)["AlarmRoleArn"].(map[string]any)["Fn::GetAtt"].([]any)
+			require.True(t, ok, "every monitor names a role of the stack: %v", m)
+			role := ref[0].(string)
+			trust, _ := json.Marshal(doc.Resources[role].Properties["AssumeRolePolicyDocument"])
+			assert.Contains(t, string(trust), `"Service":"appconfig.amazonaws.com"`, "%s is assumed by AppConfig", role)
+			stmts, err := doc.RoleStatements(role, env)
+			require.NoError(t, err)
+			ok, why := iameval.Allowed(stmts, iameval.Call{Action: "cloudwatch:DescribeAlarms", Resource: "*"})
+			assert.True(t, ok, "AppConfig reads the monitor's alarm with %s: %s", role, why)
+			monitors++
+		}
+	}
+	assert.Positive(t, monitors)
 }

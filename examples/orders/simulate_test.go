@@ -162,6 +162,39 @@ func TestReferenceSimulation(t *testing.T) {
 		assert.Empty(t, res.RolledBack, "a refusal rolls nothing back")
 	})
 
+	t.Run("an upgrade-downgrade step rolls back", func(t *testing.T) {
+		// A fault during the downgrade-half step: the stage rolls back,
+		// redeploying the template it had in the earlier execution — the
+		// version live before the test, in mode downgrade-half — and the
+		// alias controller serves that version alone (it refused, and the
+		// rollback failed, until it told a rollback from a misordered step).
+		var st *sim.Stage
+		for _, s := range m.Pipeline.Stages {
+			if s.Name == "UpDown-DowngradeHalf" {
+				st = s
+			}
+		}
+		require.NotNil(t, st, "the reference runs the upgrade-downgrade test")
+		region := st.Regions()[0]
+		_, res := simulateReference(t, dir, sim.Options{Faults: mustFaults(t, region+":"+st.Name+"+20m")})
+		assert.Empty(t, otherViolations(res), "%v", res.Violations)
+		assert.Contains(t, res.Summary, "the change stopped at "+st.Name)
+		rolledBack := false
+		for _, s := range res.Stages {
+			if s.Name == st.Name && s.Execution == "ROLLBACK" {
+				rolledBack = true
+				assert.Equal(t, "Succeeded", s.Result, "%s", s.Detail)
+			}
+		}
+		assert.True(t, rolledBack, "the stage rolled back")
+		for _, r := range res.Regions {
+			if r.Region == region {
+				require.NotEmpty(t, r.Share)
+				assert.Zero(t, r.Share[len(r.Share)-1].Share, "%s serves the version live before the test alone", region)
+			}
+		}
+	})
+
 	t.Run("holidays", func(t *testing.T) {
 		start := time.Date(2026, 12, 23, 9, 0, 0, 0, m.Location()) // the Wednesday before 24, 25, 31 December and 1 January
 		_, res := simulateReference(t, dir, sim.Options{Start: start})
