@@ -163,7 +163,12 @@
 //     is not modelled, with a note; every instance takes a revision
 //     (minimum healthy hosts lets some fail silently: not simulated). A
 //     create-deployment on a group where a deployment is in progress is
-//     refused (one deployment per group), and the action fails. The
+//     refused (one deployment per group), and the action fails. A
+//     rollback execution's step stops the deployment in progress; the stop
+//     is pending until the batch in flight ends (StopDeployment may answer
+//     "Pending"; the duration is an assumption), and the step creates its
+//     deployment only then, failing if that takes longer than
+//     SAFEPIPE_STOP_WAIT_SECONDS (15 minutes), as the script does. The
 //     revision a step deploys is the execution's version: the script
 //     reads it from the output of its stack (SAFEPIPE_STACK), which the
 //     stage's stack action has just deployed with the execution's template.

@@ -210,6 +210,11 @@ type groupState struct {
 	inst []int // the version each instance serves
 	rev  int   // the revision of the group's last successful deployment
 	dep  *serverDeploy
+	// waiting is a rollback's deployment, created once dep (stopping)
+	// has ended, if it ends by waitUntil (the script's
+	// SAFEPIPE_STOP_WAIT_SECONDS).
+	waiting   *serverDeploy
+	waitUntil time.Time
 }
 
 // newVersionShare is the share of the group's instances on the new version.
@@ -233,6 +238,10 @@ type serverDeploy struct {
 	inFlight []int
 	nextAt   time.Time
 	deadline time.Time
+	// stopping: StopDeployment answered "Pending: The stop operation is
+	// pending." (API_StopDeployment); the batch in flight ends, then the
+	// deployment.
+	stopping bool
 }
 
 // actionEnv merges a CodeBuild action's own environment variables over its
@@ -335,12 +344,28 @@ func (r *runner) startServer(ar *actionRun, sr *stageRun) {
 	if sr.exec.kind == execRollback {
 		// The script: "a rollback execution: deploying the earlier
 		// revision with alarm polling off", after stop-deployment
-		// --no-auto-rollback-enabled of any deployment in progress.
-		if gs.dep != nil {
-			r.event(sr.st.Name, "%s: stops the deployment in progress in %s", a.Name, name)
-			r.releaseServer(gs, "Failed", "stopped by the rollback execution")
-		}
+		// --no-auto-rollback-enabled of any deployment in progress, and
+		// only once that deployment has ended: StopDeployment may answer
+		// "Pending: The stop operation is pending." (API_StopDeployment),
+		// and the group takes one deployment at a time. The simulator
+		// takes a pending stop to end with the batch in flight (an
+		// assumption: the docs give no duration), and the script waits
+		// SAFEPIPE_STOP_WAIT_SECONDS (15 minutes) for it.
 		d.alarms = false
+		if gs.dep != nil {
+			r.event(sr.st.Name, "%s: stops the deployment in progress in %s and waits for it to end", a.Name, name)
+			old := gs.dep
+			if old.ar != nil && old.ar.status == "InProgress" {
+				old.ar.status, old.ar.why, old.ar.doneAt = "Failed", "stopped by the rollback execution", r.now
+			}
+			old.ar, old.stopping = nil, true
+			wait := 900 * time.Second
+			if sec, err := strconv.Atoi(a.Env["SAFEPIPE_STOP_WAIT_SECONDS"]); err == nil && sec > 0 {
+				wait = time.Duration(sec) * time.Second
+			}
+			gs.waiting, gs.waitUntil = d, r.now.Add(wait)
+			return
+		}
 	} else if gs.dep != nil {
 		// CreateDeployment's "DeploymentLimitExceededException The number
 		// of allowed deployments was exceeded."
@@ -405,6 +430,27 @@ func (r *runner) stepServers() {
 
 func (r *runner) stepServer(k StackKey, gs *groupState) {
 	d := gs.dep
+	if d.stopping {
+		if w := gs.waiting; w != nil && w.ar != nil && w.ar.status == "InProgress" && !r.now.Before(gs.waitUntil) {
+			w.ar.status, w.ar.why, w.ar.doneAt = "Failed", fmt.Sprintf("the deployment in progress in %s did not stop in time; no other started", gs.g.Name), r.now
+			gs.waiting = nil
+		}
+		if r.now.Before(d.nextAt) {
+			return
+		}
+		for _, i := range d.inFlight {
+			gs.inst[i] = d.target
+		}
+		gs.dep = nil
+		r.event(d.stage, "the stopped deployment of version %d to %s (%s) has ended", d.target, gs.g.Name, k)
+		if w := gs.waiting; w != nil {
+			gs.waiting = nil
+			w.nextAt = r.now
+			gs.dep = w
+			r.event(w.stage, "deployment of version %d to %s (%s) begins, the stopped one having ended", w.target, gs.g.Name, k)
+		}
+		return
+	}
 	if d.ar != nil && d.ar.status == "InProgress" && !d.deadline.IsZero() && !r.now.Before(d.deadline) {
 		// The script gives up at its deadline; the deployment goes on.
 		d.ar.status, d.ar.why, d.ar.doneAt = "Failed", fmt.Sprintf("deployment to %s still in progress at the deadline", gs.g.Name), r.now

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -120,4 +121,34 @@ func TestActionEnvKeysAreExact(t *testing.T) {
 		_, err := parseActionEnv(raw)
 		assert.Error(t, err, raw)
 	}
+}
+
+// TestRollbackWaitsForTheStoppedDeployment: a rollback execution's server
+// deploy step stops the deployment in progress in its group (here,
+// CodeDeploy's own rollback after the alarm stopped the release) and
+// creates its own only once that one has ended: StopDeployment may answer
+// "Pending", and a group takes one deployment at a time. The rollback
+// completes; a stop that never ends within the script's wait fails it.
+func TestRollbackWaitsForTheStoppedDeployment(t *testing.T) {
+	m := load(t, "ec2-server")
+	// Batches of ten minutes: CodeDeploy's rollback of the fleet is still in
+	// flight when the rollback execution reaches the fleet's step.
+	res, err := Run(m, Options{Start: monday, ActionMinutes: 10, Faults: faults(t, "eu-west-1:Prod-W1+45m")})
+	require.NoError(t, err)
+	assert.Empty(t, res.Violations)
+	stopped, ended, began := -1, -1, -1
+	for i, e := range res.Events {
+		switch {
+		case strings.Contains(e.What, "stops the deployment in progress") && strings.Contains(e.What, "waits for it to end"):
+			stopped = i
+		case strings.Contains(e.What, "the stopped deployment of version"):
+			ended = i
+		case strings.Contains(e.What, "begins, the stopped one having ended"):
+			began = i
+		}
+	}
+	require.NotEqual(t, -1, stopped, "the rollback found a deployment in progress: %v", res.Events)
+	assert.Less(t, stopped, ended)
+	assert.Less(t, ended, began, "the rollback's deployment begins after the stopped one ended")
+	assert.Contains(t, res.RolledBack, "eu-west-1")
 }
