@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ const (
 	// MaxAZsPerRegion is the most AZs a region may list: a zonal plan
 	// takes one stage per AZ, and a pipeline has at most MaxStages.
 	MaxAZsPerRegion = MaxStages
+	// MaxServicesPerRegion is the most services a region may list (the
+	// SDKs' endpoint data knows about 400).
+	MaxServicesPerRegion = 1000
 )
 
 var catalogLimits = strict.Limits{MaxBytes: MaxCatalogBytes, MaxDepth: 8}
@@ -70,14 +74,40 @@ type Region struct {
 	TimeZone string `json:"tz"`
 	// OptIn is true for regions an account must enable before use.
 	OptIn bool `json:"optIn"`
+	// Services are the services the region offers, by their endpoint
+	// names in the AWS SDKs' endpoint data ("codepipeline", "monitoring"
+	// for CloudWatch, "s3"), sorted. A region without them offers nothing
+	// a policy requires (Policy.RequiredServices): unknown is not offered.
+	Services []string `json:"services,omitempty"`
+}
+
+// Offers reports whether the region offers the service (its endpoint
+// name).
+func (r Region) Offers(service string) bool { return slices.Contains(r.Services, service) }
+
+// Lacks returns the services of want the region does not offer, in want's
+// order.
+func (r Region) Lacks(want []string) []string {
+	var out []string
+	for _, s := range want {
+		if !r.Offers(s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Catalog is the central list of regions and AZs every pipeline pulls.
 type Catalog struct {
-	// Version identifies the catalog's revision, e.g. "2026.11".
+	// Version identifies the catalog's revision, e.g. "2026.12".
 	Version string `json:"version"`
 	// Regions are the catalog's regions, sorted by code after parsing.
 	Regions []Region `json:"regions"`
+	// ServicesSource says where the regions' Services come from (a
+	// document or data set and its version), e.g. "botocore 1.43.11
+	// data/endpoints.json". Required when any region lists services; with
+	// it, every region must.
+	ServicesSource string `json:"servicesSource,omitempty"`
 
 	index map[string]int
 }
@@ -307,6 +337,41 @@ func (c *Catalog) Validate() error {
 		} else if _, err := time.LoadLocation(r.TimeZone); err != nil || r.TimeZone == "Local" {
 			add("%s: tz %q is not an IANA time zone", where, r.TimeZone)
 		}
+		switch {
+		case len(r.Services) == 0 && strings.TrimSpace(c.ServicesSource) != "":
+			add("%s: services is empty; the catalog says where services come from (servicesSource %q), so every region lists them", where, c.ServicesSource)
+		case len(r.Services) > 0 && strings.TrimSpace(c.ServicesSource) == "":
+			add("%s: services is set and servicesSource is empty; say where the services come from (e.g. \"botocore 1.43.11 data/endpoints.json\")", where)
+		}
+		if len(r.Services) > MaxServicesPerRegion {
+			add("%s: %d services, over the limit of %d", where, len(r.Services), MaxServicesPerRegion)
+			continue
+		}
+		seenSvc := map[string]bool{}
+		for _, svc := range r.Services {
+			if !ServiceNameRE.MatchString(svc) {
+				add("%s: services: %q is not a service's endpoint name (%s)", where, svc, ServiceNameRE)
+			}
+			if seenSvc[svc] {
+				add("%s: services: %q is listed twice", where, svc)
+			}
+			seenSvc[svc] = true
+		}
+		if !slices.IsSorted(r.Services) {
+			add("%s: services are not sorted", where)
+		}
 	}
 	return errors.Join(errs...)
 }
+
+// ServiceNameRE is the shape of a service's endpoint name in the AWS SDKs'
+// endpoint data ("codepipeline", "runtime.sagemaker").
+var ServiceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,63}$`)
+
+// PipelineServices are the services every region a CDK pipeline deploys
+// to needs: its cross-region actions ("Cross-region actions are supported
+// and can only be created in those AWS Regions where CodePipeline is
+// supported", CodePipeline User Guide, actions-create-cross-region.html),
+// the CloudFormation stacks they deploy, and the support stack CDK creates
+// in each action region (an S3 bucket and a KMS key for the artifacts).
+var PipelineServices = []string{"cloudformation", "codepipeline", "kms", "s3"}

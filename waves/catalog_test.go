@@ -103,10 +103,27 @@ func TestParseCatalogErrors(t *testing.T) {
 		})}, []string{`tz "Europe/Atlantis" is not an IANA time zone`, `tier "huge" is unknown`, `partition "azure" is unknown`}},
 		{"empty name and code", []map[string]any{region(func(m map[string]any) { m["code"], m["name"] = "", "" })},
 			[]string{`regions[0]: code is empty`, `regions[0]: name is empty`}},
+		{"services without their source", []map[string]any{region(func(m map[string]any) { m["services"] = []string{"codepipeline"} })},
+			[]string{`region "eu-west-1": services is set and servicesSource is empty`}},
+		{"services misspelt, twice, unsorted", []map[string]any{region(func(m map[string]any) {
+			m["services"], m["source"] = []string{"s3", "CodePipeline", "kms", "kms"}, true
+		})}, []string{`services: "CodePipeline" is not a service's endpoint name`, `services: "kms" is listed twice`, `services are not sorted`}},
+		{"a source, and a region without services", []map[string]any{region(func(m map[string]any) { m["source"] = true }),
+			region(func(m map[string]any) {
+				m["code"], m["azs"], m["tz"] = "eu-west-2", []string{"euw2-az1"}, "Europe/London"
+			})},
+			[]string{`region "eu-west-2": services is empty; the catalog says where services come from`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := json.Marshal(map[string]any{"version": "test", "regions": tt.regions})
+			doc := map[string]any{"version": "test", "regions": tt.regions}
+			for _, r := range tt.regions {
+				if r["source"] == true {
+					delete(r, "source")
+					doc["servicesSource"] = "test data"
+				}
+			}
+			b, err := json.Marshal(doc)
 			require.NoError(t, err)
 			c, err := ParseCatalog(b)
 			if tt.want == nil {

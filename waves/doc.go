@@ -16,6 +16,14 @@
 // cdk.context.json), then the embedded default. [ParseCatalog] validates
 // every source the same way and reports every problem at once.
 //
+// Each region lists the services it offers ([Region.Services], endpoint
+// names), with the catalog's [Catalog.ServicesSource] saying where they
+// come from (the embedded catalog: the SDK endpoint data of a named
+// botocore release). [Policy.RequiredServices] are what every region of a
+// plan must offer; a region that lacks one is refused, or left out and
+// listed in [Plan.LackingServices] ([LackingExclude]). Unknown is not
+// offered: a region without services lacks every one.
+//
 // # Plan
 //
 // [NewPlan] groups the catalog's regions into waves ([PolicyAmazon]: 1

@@ -41,6 +41,6 @@ func ExampleNewPlan_errors() {
 	fmt.Println(err)
 	// Output:
 	// policy: kind "fastest" is unknown (want amazon, doubling or explicit)
-	// policy: exclude: region "us-moon-1" is not in the catalog (version 2026.11)
+	// policy: exclude: region "us-moon-1" is not in the catalog (version 2026.12)
 	// policy: bakes.oneBox is 5m0s, below the floor of 1h0m0s (set expediteReason to ship an expedited change)
 }

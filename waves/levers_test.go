@@ -19,7 +19,7 @@ func TestCheckGoal(t *testing.T) {
 		smallest [][]string // the levers of each smallest combination, cheapest first
 	}{
 		{"the reference zonal service needs two changes to reach 5 days", ReferencePolicy(ShapeZonal), 5, 7, len(Levers),
-			[][]string{{"bakes.zonal 30m (its floor)", "window opens an hour earlier"}}},
+			[][]string{{"bakes.zonal 30m (its floor)", "window closes two hours later"}}},
 		{"a goal the policy meets: nothing to pull", ReferencePolicy(ShapeZonal), 7, 7, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

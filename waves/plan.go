@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -121,6 +122,10 @@ type Plan struct {
 	// policy leaves out because it does not opt into them (Policy.OptIn),
 	// sorted; excluded regions are not listed. Empty for an explicit policy.
 	NotOptedIn []string `json:"notOptedIn,omitempty"`
+	// LackingServices are the regions the policy left out because they
+	// lack a required service (Policy.LackingServices: exclude), each with
+	// the services it lacks.
+	LackingServices map[string][]string `json:"lackingServices,omitempty"`
 }
 
 // Regions returns every region of the plan, in wave order.
@@ -151,6 +156,22 @@ func NewPlan(c *Catalog, policy Policy) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every region of the plan offers what the pipeline needs there:
+	// excluded ones never reach here, so what lacks a service now is
+	// refused, naming it.
+	var lacking []error
+	for _, w := range waves {
+		for _, code := range w.Regions {
+			r, _ := c.Region(code)
+			if miss := r.Lacks(p.RequiredServices); len(miss) > 0 {
+				lacking = append(lacking, fmt.Errorf("plan: region %s lacks %s, which the pipeline needs there (catalog %s, services from %q); exclude it (policy exclude), or let the policy exclude such regions (lackingServices: exclude)",
+					code, strings.Join(miss, ", "), c.Version, c.ServicesSource))
+			}
+		}
+	}
+	if err := errors.Join(lacking...); err != nil {
+		return nil, err
+	}
 	// Count the stages before making them, so that a plan far over the
 	// limit costs arithmetic, not memory. (Validate bounds the counts, so
 	// nothing here overflows.)
@@ -171,6 +192,7 @@ func NewPlan(c *Catalog, policy Policy) (*Plan, error) {
 	}
 	if p.Kind != PolicyExplicit {
 		plan.NotOptedIn = notOptedIn(c, p)
+		plan.LackingServices = lackingServices(c, p)
 	}
 	return plan, nil
 }
@@ -217,7 +239,10 @@ func partsOf(n int, p Policy) int {
 	return (n + perPart(p) - 1) / perPart(p)
 }
 
-// eligible returns the regions the policy may deploy to, sorted by code.
+// eligible returns the regions the policy may deploy to, sorted by code:
+// with lackingServices exclude, not those that lack a required service,
+// unless the policy names them (pin, optIn by code), which NewPlan then
+// refuses.
 func eligible(c *Catalog, p Policy) []Region {
 	excluded := toSet(p.Exclude)
 	optIn := toSet(p.OptIn)
@@ -229,7 +254,34 @@ func eligible(c *Catalog, p Policy) []Region {
 		if r.OptIn && !optIn["*"] && !optIn[r.Code] {
 			continue
 		}
+		if _, pinned := p.Pin[r.Code]; p.LackingServices == LackingExclude && len(r.Lacks(p.RequiredServices)) > 0 && !pinned && !optIn[r.Code] {
+			continue
+		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// lackingServices returns the regions eligible would take but for a
+// required service they lack, with the services (exclude only).
+func lackingServices(c *Catalog, p Policy) map[string][]string {
+	if p.LackingServices != LackingExclude {
+		return nil
+	}
+	in := map[string]bool{}
+	for _, r := range eligible(c, p) {
+		in[r.Code] = true
+	}
+	q := p
+	q.LackingServices = LackingRefuse
+	var out map[string][]string
+	for _, r := range eligible(c, q) {
+		if !in[r.Code] {
+			if out == nil {
+				out = map[string][]string{}
+			}
+			out[r.Code] = r.Lacks(p.RequiredServices)
+		}
 	}
 	return out
 }

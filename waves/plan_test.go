@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/bits"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,7 +81,13 @@ func TestReferencePlan(t *testing.T) {
 			p, err := NewPlan(c, ReferencePolicy(shape))
 			require.NoError(t, err)
 			checkPlanInvariants(t, c, p)
-			assert.ElementsMatch(t, c.Codes(), p.Regions(), "every catalog region exactly once")
+			lacking := []string{"ap-east-2", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "mx-central-1"}
+			assert.ElementsMatch(t, slices.DeleteFunc(c.Codes(), func(code string) bool { return slices.Contains(lacking, code) }), p.Regions(),
+				"every catalog region exactly once, but those without CodePipeline")
+			for _, code := range lacking {
+				assert.Equal(t, []string{"codepipeline"}, p.LackingServices[code], "%s: no CodePipeline endpoint in the SDK's data", code)
+			}
+			assert.Len(t, p.LackingServices, len(lacking))
 			first, _ := c.Region(p.Stages[0].Targets[0].Region)
 			assert.Equal(t, TierLow, first.Tier, "wave 1 is a low-traffic region")
 			second, _ := c.Region(p.Waves[1].Regions[0])
@@ -88,7 +96,7 @@ func TestReferencePlan(t *testing.T) {
 			for _, w := range p.Waves {
 				sizes = append(sizes, len(w.Regions))
 			}
-			assert.Equal(t, []int{1, 1, 3, 12, len(c.Regions) - 17}, sizes)
+			assert.Equal(t, []int{1, 1, 3, 12, len(c.Regions) - len(lacking) - 17}, sizes)
 			assert.Equal(t, 12*time.Hour, lastOfWave(p, 1).Bake)
 			assert.Equal(t, 2*time.Hour, lastOfWave(p, 2).Bake)
 			assert.Equal(t, KindOneBox, p.Stages[0].Kind)
@@ -409,5 +417,110 @@ func TestPlanNamesTheOptInRegionsLeftOut(t *testing.T) {
 				assert.NotContains(t, p.NotOptedIn, r)
 			}
 		})
+	}
+}
+
+// TestPlanRequiredServices: a region that lacks a service the pipeline
+// needs there is refused, naming it and the services, or — where the
+// policy says so — left out and listed; a region the policy names itself
+// is always refused; a service no region lists is an error (the catalog
+// does not track it), and a catalog without services offers nothing.
+func TestPlanRequiredServices(t *testing.T) {
+	c := DefaultCatalog()
+	need := []string{"codepipeline", "s3"}
+	t.Run("refuse", func(t *testing.T) {
+		_, err := NewPlan(c, Policy{OptIn: []string{"*"}, RequiredServices: need})
+		require.Error(t, err)
+		for _, code := range []string{"ap-east-2", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "mx-central-1"} {
+			assert.Contains(t, err.Error(), "plan: region "+code+" lacks codepipeline, which the pipeline needs there")
+		}
+		assert.Contains(t, err.Error(), `services from "botocore 1.43.11 data/endpoints.json`)
+		assert.NotContains(t, err.Error(), "us-east-1")
+	})
+	t.Run("exclude", func(t *testing.T) {
+		p, err := NewPlan(c, Policy{OptIn: []string{"*"}, RequiredServices: need, LackingServices: LackingExclude})
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]string{"ap-east-2": {"codepipeline"}, "ap-southeast-6": {"codepipeline"}, "ap-southeast-7": {"codepipeline"},
+			"ca-west-1": {"codepipeline"}, "mx-central-1": {"codepipeline"}}, p.LackingServices)
+		assert.NotContains(t, p.Regions(), "ca-west-1")
+		checkPlanInvariants(t, c, p)
+	})
+	t.Run("named by the policy", func(t *testing.T) {
+		for name, policy := range map[string]Policy{
+			"pinned":    {OptIn: []string{"*"}, Pin: map[string]int{"ca-west-1": 3}},
+			"opted in":  {OptIn: []string{"ap-east-2"}},
+			"in a wave": {Kind: PolicyExplicit, Waves: [][]string{{"us-east-1"}, {"mx-central-1"}}},
+		} {
+			policy.RequiredServices, policy.LackingServices = need, LackingExclude
+			_, err := NewPlan(c, policy)
+			assert.ErrorContains(t, err, "lacks codepipeline", name)
+		}
+	})
+	t.Run("untracked", func(t *testing.T) {
+		_, err := NewPlan(c, Policy{RequiredServices: []string{"gamelift", "Bad Name"}, LackingServices: "maybe"})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `requiredServices: no region of catalog 2026.12 lists "gamelift"`)
+		assert.Contains(t, err.Error(), `requiredServices: "Bad Name" is not a service's endpoint name`)
+		assert.Contains(t, err.Error(), `lackingServices "maybe" is unknown`)
+	})
+	t.Run("a catalog without services", func(t *testing.T) {
+		bare := &Catalog{Version: "bare", Regions: []Region{{Code: "eu-west-1", Partition: "aws", Name: "Ireland", AZs: []string{"euw1-az1"}, Tier: TierLow, TimeZone: "UTC"}}}
+		_, err := NewPlan(bare, Policy{RequiredServices: need})
+		assert.ErrorContains(t, err, `no region of catalog bare lists "codepipeline"`)
+		_, err = NewPlan(bare, Policy{})
+		assert.NoError(t, err, "nothing required, nothing checked")
+	})
+	p, err := ParsePolicy([]byte(`{"requiredServices":["lambda","codepipeline"],"lackingServices":"exclude"}`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"lambda", "codepipeline"}, p.RequiredServices)
+	assert.Equal(t, LackingExclude, p.LackingServices)
+}
+
+// TestCatalogServicesMatchTheSDKData: the embedded catalog's services are
+// what the SDK endpoint data its servicesSource names says — checked
+// against botocore's data/endpoints.json when that version is installed.
+func TestCatalogServicesMatchTheSDKData(t *testing.T) {
+	c := DefaultCatalog()
+	out, err := exec.Command("python3", "-c", "import botocore, os; print(botocore.__version__); print(os.path.join(os.path.dirname(botocore.__file__), 'data', 'endpoints.json'))").Output()
+	if err != nil {
+		t.Skip("botocore is not installed: the catalog's services are not re-checked here")
+	}
+	version, path, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if !strings.HasPrefix(c.ServicesSource, "botocore "+version+" ") {
+		t.Skipf("botocore %s is installed; the catalog's services come from %q", version, c.ServicesSource)
+	}
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var data struct {
+		Partitions []struct {
+			Partition string
+			Services  map[string]struct {
+				Endpoints map[string]struct {
+					Deprecated bool `json:"deprecated"`
+				} `json:"endpoints"`
+			} `json:"services"`
+		} `json:"partitions"`
+	}
+	require.NoError(t, json.Unmarshal(b, &data))
+	tracked := map[string]bool{}
+	for _, r := range c.Regions {
+		for _, s := range r.Services {
+			tracked[s] = true
+		}
+	}
+	for _, p := range data.Partitions {
+		if p.Partition != "aws" {
+			continue
+		}
+		for _, r := range c.Regions {
+			var want []string
+			for s := range tracked {
+				if e, ok := p.Services[s].Endpoints[r.Code]; ok && !e.Deprecated {
+					want = append(want, s)
+				}
+			}
+			slices.Sort(want)
+			assert.Equal(t, want, r.Services, r.Code)
+		}
 	}
 }

@@ -130,13 +130,35 @@ type Policy struct {
 	// shorter than their floors. Every stage and every alarm still runs.
 	// Default: "" (not expedited).
 	ExpediteReason string
+	// RequiredServices are the services (endpoint names, Region.Services)
+	// every region of the plan must offer; a region whose catalog entry
+	// does not list one lacks it. The pipeline construct adds
+	// PipelineServices and what the service's shape needs. Default: none.
+	RequiredServices []string
+	// LackingServices is what the planner does with a region that lacks a
+	// required service: LackingRefuse (an error naming the region and the
+	// services) or LackingExclude (left out, listed in
+	// Plan.LackingServices). A region a policy names itself (waves, pin,
+	// optIn by code) is always refused. Default: LackingRefuse.
+	LackingServices LackingAction
 }
+
+// LackingAction is what the planner does with a region that lacks a
+// required service.
+type LackingAction string
+
+// The actions.
+const (
+	LackingRefuse  LackingAction = "refuse"
+	LackingExclude LackingAction = "exclude"
+)
 
 // ReferencePolicy is the policy of the reference service: the amazon policy
 // over every region of the catalog, opt-in regions included, for a service
 // of the given shape.
 func ReferencePolicy(shape Shape) Policy {
-	return Policy{Kind: PolicyAmazon, OptIn: []string{"*"}, Shape: shape}
+	return Policy{Kind: PolicyAmazon, OptIn: []string{"*"}, Shape: shape,
+		RequiredServices: slices.Clone(PipelineServices), LackingServices: LackingExclude}
 }
 
 // withDefaults returns a copy of p with every zero field defaulted. It never
@@ -170,6 +192,10 @@ func (p Policy) withDefaults() Policy {
 	if q.ActionsPerTarget == 0 {
 		q.ActionsPerTarget = 2
 	}
+	if q.LackingServices == "" {
+		q.LackingServices = LackingRefuse
+	}
+	q.RequiredServices = slices.Compact(slices.Sorted(slices.Values(q.RequiredServices)))
 	q.Window = q.Window.withDefaults()
 	return q
 }
@@ -308,6 +334,21 @@ func (p Policy) validate(c *Catalog) error {
 	if err := p.Window.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	switch p.LackingServices {
+	case LackingRefuse, LackingExclude:
+	default:
+		add("policy: lackingServices %q is unknown (want refuse or exclude)", p.LackingServices)
+	}
+	for _, svc := range p.RequiredServices {
+		switch {
+		case !ServiceNameRE.MatchString(svc):
+			add("policy: requiredServices: %q is not a service's endpoint name (%s)", svc, ServiceNameRE)
+		case !slices.ContainsFunc(c.Regions, func(r Region) bool { return r.Offers(svc) }):
+			// No region offers it: the catalog does not track it (or
+			// lists no services), and every region would lack it.
+			add("policy: requiredServices: no region of catalog %s lists %q (services from %q): the catalog does not track it; list it in the regions' services (the embedded catalog's are in safepipe regions --format json)", c.Version, svc, c.ServicesSource)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -328,6 +369,8 @@ type policyFile struct {
 	ReservedStages   int            `json:"reservedStages"`
 	Window           windowFile     `json:"window"`
 	ExpediteReason   string         `json:"expediteReason"`
+	RequiredServices []string       `json:"requiredServices"`
+	LackingServices  LackingAction  `json:"lackingServices"`
 }
 
 type bakesFile struct {
@@ -380,6 +423,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 		OptIn: f.OptIn, Shape: f.Shape, MinDatapoints: f.MinDatapoints,
 		ActionsPerTarget: f.ActionsPerTarget, ActionsPerStage: f.ActionsPerStage,
 		ReservedStages: f.ReservedStages, ExpediteReason: f.ExpediteReason,
+		RequiredServices: f.RequiredServices, LackingServices: f.LackingServices,
 		Bakes:  bakes,
 		Window: Window{TimeZone: f.Window.TimeZone, Holidays: f.Window.Holidays, StartHour: f.Window.StartHour, EndHour: f.Window.EndHour},
 	}

@@ -42,6 +42,7 @@ type planJSON struct {
 		TimeToGlobalHours float64 `json:"timeToGlobalHours"`
 		BusinessDays      int     `json:"businessDays"`
 	} `json:"timeline"`
+	LackingServices map[string][]string `json:"lackingServices"`
 }
 
 func TestPlanJSONReference(t *testing.T) {
@@ -56,7 +57,15 @@ func TestPlanJSONReference(t *testing.T) {
 		regions = append(regions, w.Regions...)
 	}
 	sort.Strings(regions)
-	assert.Equal(t, cat.Codes(), regions, "every catalog region exactly once")
+	var offering []string
+	for _, code := range cat.Codes() {
+		if _, lacking := p.LackingServices[code]; !lacking {
+			offering = append(offering, code)
+		}
+	}
+	assert.Equal(t, offering, regions, "every catalog region that offers what the pipeline needs, exactly once")
+	assert.Equal(t, map[string][]string{"ap-east-2": {"codepipeline"}, "ap-southeast-6": {"codepipeline"}, "ap-southeast-7": {"codepipeline"},
+		"ca-west-1": {"codepipeline"}, "mx-central-1": {"codepipeline"}}, p.LackingServices, "and the others, each with what it lacks")
 	require.NotEmpty(t, p.Stages)
 	first := p.Stages[0]
 	require.Len(t, first.Targets, 1, "starts with a single region")
@@ -87,8 +96,9 @@ func TestPlanGoal(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	for _, want := range []string{
 		"goal of 5 business days: not met (7)",
-		"  bakes.zonal 30m (its floor) → 171.5 h, 6 business days",
-		"smallest change that reaches it: bakes.zonal 30m (its floor) + window opens an hour earlier → 78.0 h, 4 business days",
+		"  bakes.zonal 30m (its floor) → 172.5 h, 6 business days",
+		"smallest change that reaches it: bakes.zonal 30m (its floor) + window closes two hours later → 79.0 h, 4 business days",
+		"left out, lacking a service the pipeline needs there: ap-east-2 (codepipeline), ap-southeast-6 (codepipeline), ap-southeast-7 (codepipeline), ca-west-1 (codepipeline), mx-central-1 (codepipeline)",
 		"safety cost of bakes.zonal 30m (its floor): each AZ step is watched for 30 minutes",
 	} {
 		assert.Contains(t, out, want)
@@ -158,7 +168,7 @@ func TestPlanSaysWhichOptInRegionsItLeavesOut(t *testing.T) {
 	assert.Regexp(t, `; \d+ regions; \d+ opt-in regions of the catalog left out: the policy does not opt into them \("optIn": \["\*"\] or their codes\)`, out)
 	code, out, _ = runCLI("plan", "--policy", "amazon")
 	require.Equal(t, 0, code)
-	assert.NotContains(t, out, "left out")
+	assert.NotContains(t, out, "of the catalog left out")
 }
 
 func TestBadInput(t *testing.T) {
@@ -205,6 +215,24 @@ func TestRegions(t *testing.T) {
 	c, err := waves.ParseCatalog([]byte(out))
 	require.NoError(t, err)
 	assert.Equal(t, waves.DefaultCatalog().Codes(), c.Codes())
+	// Each region's services, with their source.
+	assert.Regexp(t, `^botocore \d+\.\d+\.\d+ data/endpoints.json`, c.ServicesSource)
+	r, _ := c.Region("ca-west-1")
+	assert.False(t, r.Offers("codepipeline"), "no CodePipeline endpoint in ca-west-1 in the SDK's data")
+	assert.True(t, r.Offers("cloudformation"))
+	var raw struct {
+		Regions []struct {
+			Code     string   `json:"code"`
+			Services []string `json:"services"`
+		} `json:"regions"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	for _, r := range raw.Regions {
+		assert.NotEmpty(t, r.Services, r.Code)
+	}
+	_, out, _ = runCLI("regions")
+	assert.Contains(t, out, "services (23 tracked) from botocore")
+	assert.Regexp(t, `(?m)^ca-west-1 .* codebuild,codepipeline$`, out, "what a region lacks")
 }
 
 func TestFmtDuration(t *testing.T) {

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -226,6 +228,13 @@ func printPlan(w io.Writer, p *waves.Plan, tl *waves.Timeline) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d production stages (+%d reserved) of %d; %s%s\n", len(p.Stages), p.ReservedStages, waves.MaxStages, plural(len(p.Regions()), "region"), leftOut(p))
+	if len(p.LackingServices) > 0 {
+		var parts []string
+		for _, code := range slices.Sorted(maps.Keys(p.LackingServices)) {
+			parts = append(parts, code+" ("+strings.Join(p.LackingServices[code], ", ")+")")
+		}
+		fmt.Fprintf(w, "left out, lacking a service the pipeline needs there: %s\n", esc(strings.Join(parts, ", ")))
+	}
 	fmt.Fprintf(w, "time to global: %.1f h, %d business days (start %s, every region deployed %s)\n",
 		tl.TimeToGlobalHours, tl.BusinessDays, tl.Start.Format(layout), tl.Global.Format(layout))
 	printEntryWaits(w, p, tl)

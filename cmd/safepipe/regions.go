@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -34,11 +35,29 @@ func runRegions(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, err)
 		}
 	case "table":
-		fmt.Fprintf(stdout, "catalog %s: %d regions\n\n", esc(cat.Version), len(cat.Regions))
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "REGION\tNAME\tTIER\tOPT-IN\tTIME ZONE\tAZ IDS")
+		fmt.Fprintf(stdout, "catalog %s: %d regions\n", esc(cat.Version), len(cat.Regions))
+		// The services some region offers and this one does not: what
+		// the catalog tracks, minus what the region lists.
+		var tracked []string
 		for _, r := range cat.Regions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", esc(r.Code), esc(r.Name), esc(string(r.Tier)), r.OptIn, esc(r.TimeZone), esc(strings.Join(r.AZs, ",")))
+			tracked = append(tracked, r.Services...)
+		}
+		slices.Sort(tracked)
+		tracked = slices.Compact(tracked)
+		if cat.ServicesSource != "" {
+			fmt.Fprintf(stdout, "services (%d tracked) from %s\n", len(tracked), esc(cat.ServicesSource))
+		} else {
+			fmt.Fprintln(stdout, "services: none listed (a policy that requires a service finds no region offering it)")
+		}
+		fmt.Fprintln(stdout)
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "REGION\tNAME\tTIER\tOPT-IN\tTIME ZONE\tAZ IDS\tLACKS")
+		for _, r := range cat.Regions {
+			lacks := "-"
+			if l := r.Lacks(tracked); len(l) > 0 {
+				lacks = strings.Join(l, ",")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\t%s\n", esc(r.Code), esc(r.Name), esc(string(r.Tier)), r.OptIn, esc(r.TimeZone), esc(strings.Join(r.AZs, ",")), esc(lacks))
 		}
 		tw.Flush()
 	}

@@ -3,10 +3,10 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"github.com/safepipe/safepipe/internal/synth"
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscodecommit"
@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -317,6 +318,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		}
 	}
 	policy := p.Policy
+	policy.RequiredServices = requiredServices(p)
 	policy.ReservedStages = b.reservedStages(p)
 	if policy.ActionsPerTarget == 0 {
 		policy.ActionsPerTarget = r.actionsPerTarget
@@ -337,7 +339,7 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 		}
 		r.props.GammaRegions = p.GammaRegions
 	}
-	errs = append(errs, validateAccounts(p.Accounts, plan), validateHomeRegion(catalog, p.HomeRegion), validateRegions(catalog, p))
+	errs = append(errs, validateAccounts(p.Accounts, plan), validateHomeRegion(catalog, p.HomeRegion), validateRegions(catalog, p), validateServices(catalog, p, policy.RequiredServices))
 	if u := p.UpgradeDowngrade; u != nil {
 		errs = append(errs, u.validate(catalog, p.HomeRegion, p.GammaRegions))
 	}
@@ -492,6 +494,46 @@ func validateAccounts(a Accounts, plan *waves.Plan) error {
 		if a.ProdByWave[w.Number] == "" && a.Prod == "" {
 			errs = append(errs, fmt.Errorf("pipeline: Accounts: wave %d (%v) has no production account (set Prod or ProdByWave[%d])", w.Number, w.Regions, w.Number))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// requiredServices are the services every region the pipeline deploys to
+// must offer: the pipeline's own (waves.PipelineServices), CloudWatch
+// ("monitoring": every stage's rollback alarms), the policy's, and the
+// service's (ServiceNeeds); sorted, each once. The caller's slice is not
+// touched.
+func requiredServices(p BasePipelineProps) []string {
+	out := slices.Concat(p.Policy.RequiredServices, waves.PipelineServices, []string{"monitoring"})
+	if n, ok := p.Service.(ServiceNeeds); ok {
+		out = append(out, n.RequiredServices()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// validateServices: the pre-production regions offer what the pipeline
+// needs there too (the plan checks the production ones), and the home
+// region — where the pipeline itself and its CodeBuild steps run — offers
+// CodePipeline and CodeBuild.
+func validateServices(c *waves.Catalog, p BasePipelineProps, need []string) error {
+	var errs []error
+	check := func(field, code string, need []string) {
+		r, ok := c.Region(code)
+		if !ok {
+			return // reported by the region checks
+		}
+		if miss := r.Lacks(need); len(miss) > 0 {
+			errs = append(errs, fmt.Errorf("pipeline: %s: region %s lacks %s, which the pipeline needs there (catalog %s, services from %q)",
+				field, code, strings.Join(miss, ", "), c.Version, c.ServicesSource))
+		}
+	}
+	check("HomeRegion", p.HomeRegion, slices.Concat(need, []string{"codebuild"}))
+	for _, g := range p.GammaRegions {
+		check("GammaRegions", g, need)
+	}
+	if u := p.UpgradeDowngrade; u != nil {
+		check("UpgradeDowngrade.Region", u.Region, need)
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/safepipe/safepipe/internal/synth"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -294,4 +295,53 @@ func TestTwoPipelinesOwnTheirSupportStacks(t *testing.T) {
 	for _, want := range []string{"ShopPipeline-support-eu-north-1", "CartPipeline-support-eu-north-1"} {
 		assert.True(t, names[want], "support stack %s (stacks: %v)", want, names)
 	}
+}
+
+// neededService declares the services its stacks use (ServiceNeeds).
+type neededService struct {
+	Service
+	needs []string
+}
+
+func (s neededService) RequiredServices() []string { return s.needs }
+
+// TestRegionsOfferWhatThePipelineNeeds: the plan requires of every region
+// the pipeline's own services, CloudWatch and what the service declares,
+// and a region that lacks one fails synth, naming it; the home region also
+// runs the pipeline's CodeBuild steps.
+func TestRegionsOfferWhatThePipelineNeeds(t *testing.T) {
+	without := func(region string, drop ...string) *waves.Catalog {
+		c := waves.DefaultCatalog()
+		for i, r := range c.Regions {
+			if r.Code == region {
+				c.Regions[i].Services = slices.DeleteFunc(slices.Clone(r.Services), func(s string) bool { return slices.Contains(drop, s) })
+			}
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		catalog *waves.Catalog
+		needs   []string
+		want    string
+	}{
+		{"a production region without the service's Lambda", without("us-east-1", "lambda"), []string{"lambda"}, "plan: region us-east-1 lacks lambda, which the pipeline needs there"},
+		{"a production region without CloudWatch", without("eu-north-1", "monitoring"), nil, "plan: region eu-north-1 lacks monitoring"},
+		{"the home region without CodeBuild", without("eu-west-1", "codebuild"), nil, "pipeline: HomeRegion: region eu-west-1 lacks codebuild"},
+		{"a service the catalog does not track", waves.DefaultCatalog(), []string{"gamelift"}, `requiredServices: no region of catalog 2026.12 lists "gamelift"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stack := toolchain()
+			props := smallProps()
+			props.Catalog = tc.catalog
+			props.Service = neededService{Service: alarmedService, needs: tc.needs}
+			p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+			require.Error(t, p.Err())
+			assert.Contains(t, p.Err().Error(), tc.want)
+		})
+	}
+	props := smallProps()
+	props.Service = neededService{Service: alarmedService, needs: []string{"lambda", "ssm"}}
+	assert.Equal(t, []string{"cloudformation", "codepipeline", "kms", "lambda", "monitoring", "s3", "ssm"}, requiredServices(*props))
+	assert.Empty(t, props.Policy.RequiredServices, "the caller's policy is not touched")
 }

@@ -97,6 +97,16 @@ func (f ServiceFunc) NewStage(scope constructs.Construct, id string, d Deploymen
 	return f(scope, id, d)
 }
 
+// ServiceNeeds is an optional capability of a Service: the AWS services
+// its stacks use in every region it deploys to, by their endpoint names
+// (waves.Region.Services: "lambda", "codedeploy", "ecs", "appconfig"). The
+// plan requires them of every region, with waves.PipelineServices and
+// "monitoring" (the rollback alarms), and refuses — or, as the policy
+// says, leaves out — a region whose catalog entry does not offer one.
+type ServiceNeeds interface {
+	RequiredServices() []string
+}
+
 // Deployer is an optional capability of a Service: steps that complete a
 // deployment after its stacks deploy, in every environment — a CodeDeploy
 // revision pushed to the target's deployment group, say

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -129,13 +131,22 @@ func TestReferencePipelineIntent(t *testing.T) {
 	}
 	first := plan.Stages[0]
 	assert.Len(t, first.Targets, 1, "the first production stage touches exactly one region")
-	// Every catalog region but the excluded one, exactly once.
-	var expect []string
-	for _, code := range waves.DefaultCatalog().Codes() {
-		if code != "il-central-1" {
+	// Every catalog region but the excluded one and those without
+	// CodePipeline (left out by the organisation's policy, and named),
+	// exactly once.
+	var expect, lacking []string
+	cat := waves.DefaultCatalog()
+	for _, code := range cat.Codes() {
+		r, _ := cat.Region(code)
+		switch {
+		case !r.Offers("codepipeline"):
+			lacking = append(lacking, code)
+		case code != "il-central-1":
 			expect = append(expect, code)
 		}
 	}
+	assert.Equal(t, []string{"ap-east-2", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "mx-central-1"}, lacking)
+	assert.ElementsMatch(t, lacking, slices.Collect(maps.Keys(plan.LackingServices)), "the plan names them")
 	var got []string
 	for r, n := range deployed {
 		assert.Equal(t, 1, n, r)
@@ -143,6 +154,53 @@ func TestReferencePipelineIntent(t *testing.T) {
 	}
 	sort.Strings(got)
 	assert.Equal(t, expect, got)
+}
+
+// TestNoActionWhereCodePipelineIsNot: "Cross-region actions are supported
+// and can only be created in those AWS Regions where CodePipeline is
+// supported." (CodePipeline User Guide, actions-create-cross-region.html):
+// the reference has no action, and CDK no support stack, in a region the
+// catalog marks without CodePipeline.
+func TestNoActionWhereCodePipelineIsNot(t *testing.T) {
+	tpl, _, dir := reference(t)
+	cat := waves.DefaultCatalog()
+	without := map[string]bool{}
+	for _, r := range cat.Regions {
+		if !r.Offers("codepipeline") {
+			without[r.Code] = true
+		}
+	}
+	require.NotEmpty(t, without)
+	regions := map[string]bool{}
+	for _, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::CodePipeline::Pipeline" {
+			continue
+		}
+		for _, st := range res["Properties"].(map[string]any)["Stages"].([]any) {
+			for _, a := range st.(map[string]any)["Actions"].([]any) {
+				if region, ok := a.(map[string]any)["Region"].(string); ok {
+					regions[region] = true
+					assert.False(t, without[region], "action %v in %s, which has no CodePipeline", a.(map[string]any)["Name"], region)
+				}
+			}
+		}
+	}
+	assert.Greater(t, len(regions), 20, "the actions' regions were read")
+	manifest := map[string]any{}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &manifest))
+	support := 0
+	for name, a := range manifest["artifacts"].(map[string]any) {
+		env, _ := a.(map[string]any)["environment"].(string)
+		if strings.HasPrefix(name, "cross-region-stack-") {
+			support++
+			_, region, _ := strings.Cut(strings.TrimPrefix(env, "aws://"), "/")
+			assert.False(t, without[region], "support stack %s in %s, which has no CodePipeline", name, region)
+		}
+	}
+	assert.Positive(t, support)
 }
 
 func TestReferencePipelineSnapshot(t *testing.T) {

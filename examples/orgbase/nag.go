@@ -34,8 +34,9 @@ func suppression(id, reason string, appliesTo ...any) *cdknag.NagPackSuppression
 // jsii round trips, to find 72 stacks.) CDK Pipelines synthesizes the stage
 // as soon as the pipeline adds it, right after NewStage, so no stack can
 // join the stage later. It keeps the team's optional capabilities
-// (pipeline.Tester, pipeline.Deployer): without them it returns no steps,
-// as the pipeline does for a Service without them.
+// (pipeline.Tester, pipeline.Deployer, pipeline.ServiceNeeds): without
+// them it returns no steps and needs nothing, as the pipeline does for a
+// Service without them.
 type suppressedService struct{ svc pipeline.Service }
 
 // NewStage implements pipeline.Service.
@@ -59,6 +60,14 @@ func (s suppressedService) Tests(d pipeline.Deployment) []pipelines.Step {
 func (s suppressedService) DeploySteps(d pipeline.Deployment) []pipelines.Step {
 	if t, ok := s.svc.(pipeline.Deployer); ok {
 		return t.DeploySteps(d)
+	}
+	return nil
+}
+
+// RequiredServices implements pipeline.ServiceNeeds.
+func (s suppressedService) RequiredServices() []string {
+	if n, ok := s.svc.(pipeline.ServiceNeeds); ok {
+		return n.RequiredServices()
 	}
 	return nil
 }

@@ -64,14 +64,17 @@ type Props struct {
 }
 
 // Policy is the organisation's wave policy: the amazon waves over every
-// region of the catalog, the organisation's window and holidays.
+// region of the catalog that offers what the pipeline needs (a region
+// without CodePipeline, say, is left out and listed in the plan's
+// LackingServices), the organisation's window and holidays.
 func Policy(shape waves.Shape, exclude []string) waves.Policy {
 	return waves.Policy{
-		Kind:    waves.PolicyAmazon,
-		OptIn:   []string{"*"},
-		Exclude: append([]string(nil), exclude...),
-		Shape:   shape,
-		Bakes:   waves.Bakes{OneBox: time.Hour, Zonal: time.Hour, FirstWave: 12 * time.Hour, LaterWaves: 2 * time.Hour},
+		Kind:            waves.PolicyAmazon,
+		OptIn:           []string{"*"},
+		Exclude:         append([]string(nil), exclude...),
+		LackingServices: waves.LackingExclude,
+		Shape:           shape,
+		Bakes:           waves.Bakes{OneBox: time.Hour, Zonal: time.Hour, FirstWave: 12 * time.Hour, LaterWaves: 2 * time.Hour},
 		Window: waves.Window{
 			TimeZone: "America/Los_Angeles",
 			Days:     []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday},

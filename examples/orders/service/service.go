@@ -185,6 +185,13 @@ func (o *Orders) NewStage(scope constructs.Construct, id string, d pipeline.Depl
 	return stage
 }
 
+// RequiredServices implements pipeline.ServiceNeeds: the function, its
+// alias controller's ledger (SSM), its logs and the synthetic traffic's
+// schedule (EventBridge).
+func (o *Orders) RequiredServices() []string {
+	return []string{"events", "lambda", "logs", "ssm"}
+}
+
 // Tests returns the integration test run after each pre-production
 // deployment: as the deployment's test role, it invokes the live alias of
 // the function the stage just deployed (named by the stack's output) and

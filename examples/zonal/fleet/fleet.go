@@ -113,6 +113,12 @@ func (f *Fleet) NewStage(scope constructs.Construct, id string, d pipeline.Deplo
 	return stage
 }
 
+// RequiredServices implements pipeline.ServiceNeeds: the instances and
+// their network, the Auto Scaling groups, CodeDeploy, the flow logs.
+func (f *Fleet) RequiredServices() []string {
+	return []string{"autoscaling", "codedeploy", "ec2", "logs"}
+}
+
 // DeploySteps returns the step that pushes the revision to the target's
 // group and waits for CodeDeploy.
 func (f *Fleet) DeploySteps(d pipeline.Deployment) []pipelines.Step {
