@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -207,6 +208,35 @@ func TestTargetRolesTrustTheirStepRolesOnly(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, steps, "alpha's and beta's test steps run as the pipeline's tests step roles")
+
+	// Each test project's role may assume the test role its buildspec
+	// names (sts assume-role --role-arn …), and no other.
+	b, err := json.Marshal(map[string]any{"Resources": out.resources})
+	require.NoError(t, err)
+	var tpl iameval.Template
+	require.NoError(t, json.Unmarshal(b, &tpl))
+	env := iameval.Env{Partition: "aws", Account: "111111111111", Region: "eu-west-1"}
+	roleArnRE := regexp.MustCompile(`--role-arn (arn:aws:iam::[0-9]{12}:role/safepipe-tests-[A-Za-z0-9-]+)`)
+	assumed := 0
+	for _, r := range out.resources {
+		if r["Type"] != "AWS::CodeBuild::Project" {
+			continue
+		}
+		spec, _ := props(r)["Source"].(map[string]any)["BuildSpec"].(string)
+		m := roleArnRE.FindStringSubmatch(spec)
+		if m == nil {
+			continue
+		}
+		roleID := props(r)["ServiceRole"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+		stmts, err := tpl.RoleStatements(roleID, env)
+		require.NoError(t, err)
+		ok, why := iameval.Allowed(stmts, iameval.Call{Action: "sts:AssumeRole", Resource: m[1]})
+		assert.True(t, ok, "%s may not assume %s: %s", roleID, m[1], why)
+		ok, _ = iameval.Allowed(stmts, iameval.Call{Action: "sts:AssumeRole", Resource: strings.Replace(m[1], "safepipe-tests-", "safepipe-deployer-", 1)})
+		assert.False(t, ok, "%s assumes its test role only", roleID)
+		assumed++
+	}
+	assert.Equal(t, 2, assumed, "both test steps")
 }
 
 // testedService is a Service with test steps in alpha and beta, which
