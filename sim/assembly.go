@@ -18,6 +18,8 @@ import (
 	"sync"
 
 	"github.com/safepipe/safepipe/internal/strictjson"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // Limits bound what the reader accepts, so that a hostile or broken cloud
@@ -84,8 +86,8 @@ type Stack struct {
 type Template struct {
 	// Resources by logical ID.
 	Resources map[string]*Resource
-	// Parameters by name (their declarations).
-	Parameters map[string]any
+	// Parameters by name (their declarations), and Conditions.
+	Parameters, Conditions map[string]any
 	// Effective is the hash of what a stack update compares: the template
 	// without Metadata (template-level and per resource) and Description.
 	Effective string
@@ -99,6 +101,22 @@ type Resource struct {
 	Properties   map[string]any
 	Metadata     map[string]any
 	UpdatePolicy map[string]any
+}
+
+// newEvaluator is the evaluator (model.Evaluator) of the stack's intrinsic
+// functions.
+func newEvaluator(s *Stack) *model.Evaluator {
+	return model.NewEvaluator(model.Scope{
+		StackName: s.Name, Account: s.Account, Region: s.Region,
+		Parameters: s.Template.Parameters, Conditions: s.Template.Conditions,
+		Resource: func(id string) (string, map[string]any, bool) {
+			r, ok := s.Template.Resources[id]
+			if !ok {
+				return "", nil, false
+			}
+			return r.Type, r.Properties, true
+		},
+	})
 }
 
 // Load reads a cloud assembly directory or one template file.
@@ -172,6 +190,7 @@ func ParseTemplate(data []byte, name string) (*Template, error) {
 	}
 	t := &Template{Resources: map[string]*Resource{}, Size: len(data)}
 	t.Parameters, _ = raw["Parameters"].(map[string]any)
+	t.Conditions, _ = raw["Conditions"].(map[string]any)
 	var errs []error
 	for _, id := range slices.Sorted(maps.Keys(res)) {
 		m, ok := res[id].(map[string]any)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // The safety properties, each a Violation.Property.
@@ -57,23 +59,23 @@ func (m *Model) checkNames() {
 		e := newEvaluator(s)
 		for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
 			r := s.Template.Resources[id]
-			nt, ok := namedTypes[r.Type]
+			nt, ok := model.NamedTypes[r.Type]
 			if !ok {
 				continue
 			}
-			v, ok := r.Properties[nt.prop]
+			v, ok := r.Properties[nt.Prop]
 			if !ok {
 				continue
 			}
-			name, known := e.str(v)
+			name, known := e.Str(v)
 			if !known {
 				continue
 			}
 			var scope string
-			switch nt.scope {
-			case scopeRegion:
+			switch nt.Scope {
+			case model.ScopeRegion:
 				scope = s.Account + "/" + s.Region
-			case scopeAccount:
+			case model.ScopeAccount:
 				scope = s.Account
 			}
 			key := r.Type + "|" + scope + "|" + name
@@ -189,8 +191,8 @@ func (r *runner) checkStart(sr *stageRun) {
 		for _, rl := range st.BeforeEntry.Rules {
 			if rl.Provider == "DeploymentWindow" {
 				windowed = true
-				if rl.Window != nil && !rl.Window.open(r.now) {
-					r.violate(Violation{Property: PropStart, Stage: st.Name, Detail: fmt.Sprintf("started at %s, outside its DeploymentWindow %s", fmtTime(r.now), rl.Window.expr)})
+				if rl.Window != nil && !rl.Window.Open(r.now) {
+					r.violate(Violation{Property: PropStart, Stage: st.Name, Detail: fmt.Sprintf("started at %s, outside its DeploymentWindow %s", fmtTime(r.now), rl.Window.Expr)})
 				}
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // shiftConfig is how a deployment moves traffic to the new version.
@@ -158,8 +160,8 @@ func trafficUnits(s *Stack) []trafficUnit {
 			// already serves that version). Its own code is tested against
 			// moto (constructs/deploy/lambda_controller_test.go); this is
 			// the same rule.
-			mode, _ := e.str(r.Properties["Mode"])
-			pct, _ := e.str(r.Properties["Percent"])
+			mode, _ := e.Str(r.Properties["Mode"])
+			pct, _ := e.Str(r.Properties["Percent"])
 			percent, err := strconv.ParseFloat(pct, 64)
 			u := trafficUnit{ID: id, Kind: "alias-controller", Mode: mode, Percent: percent, Shift: shiftConfig{Name: "alias controller", Kind: "AllAtOnce"}}
 			known := map[string]bool{"full": true, "canary": true, "upgrade-half": true, "downgrade-half": true, "downgrade": true}
@@ -170,7 +172,7 @@ func trafficUnits(s *Stack) []trafficUnit {
 		case "AWS::ECS::Service":
 			u := trafficUnit{ID: id, Kind: "ecs-rolling", Shift: shiftConfig{Name: "ECS rolling update", Kind: "Rolling"}}
 			ctl, _ := r.Properties["DeploymentController"].(map[string]any)
-			if t, _ := e.str(ctl["Type"]); t != "" && t != "ECS" {
+			if t, _ := e.Str(ctl["Type"]); t != "" && t != "ECS" {
 				u.Kind, u.Note = "unmodelled", fmt.Sprintf("ECS service %s uses the %s deployment controller, which the simulator does not model", id, t)
 				out = append(out, u)
 				continue
@@ -188,7 +190,7 @@ func trafficUnits(s *Stack) []trafficUnit {
 			u.IgnoreAlarmsInAlarmAtStart = true
 			names, _ := al["AlarmNames"].([]any)
 			for _, n := range names {
-				name, _ := e.str(n)
+				name, _ := e.Str(n)
 				u.Alarms = append(u.Alarms, AlarmKey{Account: s.Account, Region: s.Region, Name: name})
 			}
 			out = append(out, u)
@@ -197,8 +199,8 @@ func trafficUnits(s *Stack) []trafficUnit {
 	return out
 }
 
-func boolOf(e *evaluator, v any) bool {
-	s, _ := e.str(v)
+func boolOf(e *model.Evaluator, v any) bool {
+	s, _ := e.Str(v)
 	b, _ := strconv.ParseBool(s)
 	return b
 }
@@ -215,7 +217,7 @@ func boolOf(e *evaluator, v any) bool {
 // for Lambda, "CodeDeploy will immediately flip the Alias back to old
 // version and report a failure to CloudFormation"
 // (https://github.com/aws/serverless-application-model/blob/develop/docs/safe_lambda_deployments.rst).
-func readGroup(e *evaluator, res map[string]*Resource, g *Resource, u *trafficUnit) {
+func readGroup(e *model.Evaluator, res map[string]*Resource, g *Resource, u *trafficUnit) {
 	cfgName := "CodeDeployDefault.LambdaAllAtOnce" // CodeDeploy's default for Lambda groups
 	if v, ok := g.Properties["DeploymentConfigName"]; ok {
 		if ref, ok := v.(map[string]any); ok {
@@ -226,7 +228,7 @@ func readGroup(e *evaluator, res map[string]*Resource, g *Resource, u *trafficUn
 				}
 			}
 		}
-		cfgName, _ = e.str(v)
+		cfgName, _ = e.Str(v)
 	}
 	if c, ok := predefinedLambda[cfgName]; ok {
 		c.Name = cfgName
@@ -241,14 +243,14 @@ alarms:
 // groupAlarms reads a CodeDeploy deployment group's alarms, whether they
 // are enabled, and whether a stop on alarm rolls back
 // (AutoRollbackConfiguration Events DEPLOYMENT_STOP_ON_ALARM).
-func groupAlarms(e *evaluator, props map[string]any) (alarms []AlarmKey, enabled, rollbackOnAlarm bool) {
+func groupAlarms(e *model.Evaluator, props map[string]any) (alarms []AlarmKey, enabled, rollbackOnAlarm bool) {
 	ac, _ := props["AlarmConfiguration"].(map[string]any)
 	enabled = boolOf(e, ac["Enabled"])
 	list, _ := ac["Alarms"].([]any)
 	for _, a := range list {
 		am, _ := a.(map[string]any)
-		name, _ := e.str(am["Name"])
-		alarms = append(alarms, AlarmKey{Account: e.s.Account, Region: e.s.Region, Name: name})
+		name, _ := e.Str(am["Name"])
+		alarms = append(alarms, AlarmKey{Account: e.Scope().Account, Region: e.Scope().Region, Name: name})
 	}
 	arc, _ := props["AutoRollbackConfiguration"].(map[string]any)
 	if boolOf(e, arc["Enabled"]) {
@@ -262,12 +264,12 @@ func groupAlarms(e *evaluator, props map[string]any) (alarms []AlarmKey, enabled
 	return alarms, enabled, rollbackOnAlarm
 }
 
-func readTrafficRouting(e *evaluator, id string, c *Resource) shiftConfig {
+func readTrafficRouting(e *model.Evaluator, id string, c *Resource) shiftConfig {
 	tr, _ := c.Properties["TrafficRoutingConfig"].(map[string]any)
-	typ, _ := e.str(tr["Type"])
+	typ, _ := e.Str(tr["Type"])
 	out := shiftConfig{Name: id, Kind: "AllAtOnce"}
 	num := func(m map[string]any, k string) float64 {
-		s, _ := e.str(m[k])
+		s, _ := e.Str(m[k])
 		f, _ := strconv.ParseFloat(s, 64)
 		return f
 	}

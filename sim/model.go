@@ -15,6 +15,8 @@ import (
 
 	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/internal/strictjson"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // MetadataGates is the template metadata key, on the gate controller's
@@ -53,6 +55,9 @@ type Model struct {
 	// statically (collisions, missing alarms); Run reports them as
 	// violations.
 	problems []Violation
+	// problemsRead are numbers out of their documented ranges, found
+	// while reading actions: NewModel refuses the input with all of them.
+	problemsRead []error
 }
 
 // AlarmDef is an alarm a stack creates.
@@ -178,7 +183,7 @@ type Rule struct {
 	Alarm AlarmKey
 	Wait  int
 	// DeploymentWindow: the parsed cron.
-	Window *cronWindow
+	Window *model.Cron
 }
 
 // Regions returns the regions the stage deploys to, sorted.
@@ -237,6 +242,7 @@ func NewModel(a *Assembly) (*Model, error) {
 			m.Pipeline = p
 		}
 	}
+	errs = append(errs, m.problemsRead...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -255,7 +261,7 @@ func (m *Model) readAlarms(s *Stack) error {
 		if r.Type != "AWS::CloudWatch::Alarm" && r.Type != "AWS::CloudWatch::CompositeAlarm" {
 			continue
 		}
-		name, _ := e.str(map[string]any{"Ref": id})
+		name, _ := e.Str(map[string]any{"Ref": id})
 		key := AlarmKey{Account: s.Account, Region: s.Region, Name: name}
 		if d, ok := m.Alarms[key]; ok {
 			if !slices.Contains(d.Stacks, stackKey(s)) {
@@ -266,7 +272,7 @@ func (m *Model) readAlarms(s *Stack) error {
 		d := &AlarmDef{Key: key, Stacks: []StackKey{stackKey(s)}}
 		if r.Type == "AWS::CloudWatch::CompositeAlarm" {
 			d.Composite = true
-			text, _ := e.str(r.Properties["AlarmRule"])
+			text, _ := e.Str(r.Properties["AlarmRule"])
 			expr, err := parseAlarmRule(text, Place{s.Account, s.Region})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("sim: %s: composite alarm %s: %w", s.Path, id, err))
@@ -275,23 +281,26 @@ func (m *Model) readAlarms(s *Stack) error {
 			d.Rule, d.RuleText = expr, text
 		} else {
 			p := r.Properties
-			d.Namespace, _ = e.str(p["Namespace"])
-			d.MetricName, _ = e.str(p["MetricName"])
+			d.Namespace, _ = e.Str(p["Namespace"])
+			d.MetricName, _ = e.Str(p["MetricName"])
 			d.Dimensions = map[string]string{}
 			dims, _ := p["Dimensions"].([]any)
 			for _, dm := range dims {
 				mm, _ := dm.(map[string]any)
-				k, _ := e.str(mm["Name"])
-				v, _ := e.str(mm["Value"])
+				k, _ := e.Str(mm["Name"])
+				v, _ := e.Str(mm["Value"])
 				d.Dimensions[k] = v
 			}
-			d.Period = intOf(e, p["Period"], 60)
-			d.EvaluationPeriods = intOf(e, p["EvaluationPeriods"], 1)
-			d.DatapointsToAlarm = intOf(e, p["DatapointsToAlarm"], d.EvaluationPeriods)
-			th, _ := e.str(p["Threshold"])
+			var err error
+			d.Period, d.EvaluationPeriods, d.DatapointsToAlarm, err = alarmPeriods(e, p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("sim: %s: alarm %s: %w", s.Path, id, err))
+				continue
+			}
+			th, _ := e.Str(p["Threshold"])
 			d.Threshold, _ = strconv.ParseFloat(th, 64)
-			d.Comparison, _ = e.str(p["ComparisonOperator"])
-			d.TreatMissing, _ = e.str(p["TreatMissingData"])
+			d.Comparison, _ = e.Str(p["ComparisonOperator"])
+			d.TreatMissing, _ = e.Str(p["TreatMissingData"])
 			if d.TreatMissing == "" {
 				d.TreatMissing = "missing"
 			}
@@ -301,11 +310,42 @@ func (m *Model) readAlarms(s *Stack) error {
 	return errors.Join(errs...)
 }
 
-func intOf(e *evaluator, v any, def int) int {
+// alarmPeriods reads a metric alarm's Period (default 60),
+// EvaluationPeriods (default 1) and DatapointsToAlarm (default
+// EvaluationPeriods) within CloudWatch's documented ranges
+// (model.CheckAlarmPeriods): a template's numbers are never trusted.
+func alarmPeriods(e *model.Evaluator, p map[string]any) (period, evals, dps int, err error) {
+	num := func(key string, def int) (int, error) {
+		v, ok := p[key]
+		if !ok || v == nil {
+			return def, nil
+		}
+		s, known := e.Str(v)
+		if !known {
+			return 0, fmt.Errorf("%s %q cannot be read", key, s)
+		}
+		return model.Integer(key, s, 1, 604800)
+	}
+	var errs []error
+	period, err1 := num("Period", 60)
+	evals, err2 := num("EvaluationPeriods", 1)
+	errs = append(errs, err1, err2)
+	if err1 == nil && err2 == nil {
+		var err3 error
+		dps, err3 = num("DatapointsToAlarm", evals)
+		errs = append(errs, err3)
+		if err3 == nil {
+			errs = append(errs, model.CheckAlarmPeriods(period, evals, dps))
+		}
+	}
+	return period, evals, dps, errors.Join(errs...)
+}
+
+func intOf(e *model.Evaluator, v any, def int) int {
 	if v == nil {
 		return def
 	}
-	s, _ := e.str(v)
+	s, _ := e.Str(v)
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		return def
@@ -319,15 +359,15 @@ func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
 	r := s.Template.Resources[id]
 	e := newEvaluator(s)
 	p := &Pipeline{Stack: s, Place: Place{s.Account, s.Region}}
-	p.Name, _ = e.str(r.Properties["Name"])
+	p.Name, _ = e.Str(r.Properties["Name"])
 	if p.Name == "" || strings.Contains(p.Name, "${") {
 		p.Name = id
 	}
-	p.Type, _ = e.str(r.Properties["PipelineType"])
+	p.Type, _ = e.Str(r.Properties["PipelineType"])
 	if p.Type == "" {
 		p.Type = "V1"
 	}
-	p.ExecutionMode, _ = e.str(r.Properties["ExecutionMode"])
+	p.ExecutionMode, _ = e.Str(r.Properties["ExecutionMode"])
 	if p.ExecutionMode == "" {
 		p.ExecutionMode = "SUPERSEDED"
 	}
@@ -336,10 +376,21 @@ func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
 	}
 	var errs []error
 	stages, _ := r.Properties["Stages"].([]any)
+	str := func(v any) string { x, _ := e.Str(v); return x }
+	for _, err := range model.CheckArtifacts(stages, str) {
+		errs = append(errs, fmt.Errorf("sim: pipeline %s: %w", p.Name, err))
+	}
+	names := map[string]bool{}
 	for i, sv := range stages {
 		sm, _ := sv.(map[string]any)
 		st := &Stage{Index: i}
-		st.Name, _ = e.str(sm["Name"])
+		st.Name, _ = e.Str(sm["Name"])
+		if names[st.Name] {
+			// "Stage names must be unique within a pipeline"
+			// (reference-pipeline-structure): CodePipeline refuses it.
+			errs = append(errs, fmt.Errorf("sim: pipeline %s: stage name %s is used twice; CodePipeline stage names are unique", p.Name, model.Escape(st.Name)))
+		}
+		names[st.Name] = true
 		acts, _ := sm["Actions"].([]any)
 		for _, av := range acts {
 			st.Actions = append(st.Actions, m.readAction(s, e, p, av))
@@ -403,25 +454,30 @@ func homeRegion(props map[string]any) string {
 	return ""
 }
 
-func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action {
+func (m *Model) readAction(s *Stack, e *model.Evaluator, p *Pipeline, av any) *Action {
 	am, _ := av.(map[string]any)
 	typ, _ := am["ActionTypeId"].(map[string]any)
 	a := &Action{Config: map[string]string{}, RunOrder: 1}
-	a.Name, _ = e.str(am["Name"])
+	a.Name, _ = e.Str(am["Name"])
 	a.Category, _ = typ["Category"].(string)
 	a.Provider, _ = typ["Provider"].(string)
 	a.Place = p.Place
 	if r, _ := am["Region"].(string); r != "" {
 		a.Place.Region = r
 	}
-	if ro := intOf(e, am["RunOrder"], 1); ro > 0 {
-		a.RunOrder = ro
+	if v, ok := am["RunOrder"]; ok && v != nil {
+		s, _ := e.Str(v)
+		ro, err := model.Integer("RunOrder", s, model.MinRunOrder, model.MaxRunOrder)
+		if err != nil {
+			m.problemsRead = append(m.problemsRead, fmt.Errorf("sim: action %s: %w (API_ActionDeclaration)", a.Name, err))
+		}
+		a.RunOrder = max(ro, 1)
 	}
 	cfg, _ := am["Configuration"].(map[string]any)
 	for k, v := range cfg {
-		a.Config[k], _ = e.str(v)
+		a.Config[k], _ = e.Str(v)
 	}
-	role, _ := e.str(am["RoleArn"])
+	role, _ := e.Str(am["RoleArn"])
 	if mm := roleAccountRE.FindStringSubmatch(role); mm != nil {
 		a.Place.Account = mm[1]
 	}
@@ -458,10 +514,18 @@ func (m *Model) readAction(s *Stack, e *evaluator, p *Pipeline, av any) *Action 
 				vars, _ := env["EnvironmentVariables"].([]any)
 				for _, v := range vars {
 					vm, _ := v.(map[string]any)
-					k, _ := e.str(vm["Name"])
-					a.Env[k], _ = e.str(vm["Value"])
+					k, _ := e.Str(vm["Name"])
+					a.Env[k], _ = e.Str(vm["Value"])
 				}
-				a.Timeout = intOf(e, proj.Properties["TimeoutInMinutes"], 60)
+				a.Timeout = 60
+				if v, ok := proj.Properties["TimeoutInMinutes"]; ok && v != nil {
+					s, _ := e.Str(v)
+					n, err := model.Integer("TimeoutInMinutes", s, model.MinBuildTimeout, model.MaxBuildTimeout)
+					if err != nil {
+						m.problemsRead = append(m.problemsRead, fmt.Errorf("sim: project %s: %w", id, err))
+					}
+					a.Timeout = max(n, model.MinBuildTimeout)
+				}
 			}
 		}
 		if err := actionEnv(a); err != nil {
@@ -491,7 +555,7 @@ func linkChangeSets(p *Pipeline) {
 	}
 }
 
-func readCondition(e *evaluator, p *Pipeline, v any) (*Condition, error) {
+func readCondition(e *model.Evaluator, p *Pipeline, v any) (*Condition, error) {
 	m, _ := v.(map[string]any)
 	if m == nil {
 		return nil, nil
@@ -510,31 +574,31 @@ func readCondition(e *evaluator, p *Pipeline, v any) (*Condition, error) {
 			rm, _ := rv.(map[string]any)
 			typ, _ := rm["RuleTypeId"].(map[string]any)
 			r := &Rule{Config: map[string]string{}, Place: p.Place}
-			r.Name, _ = e.str(rm["Name"])
+			r.Name, _ = e.Str(rm["Name"])
 			r.Provider, _ = typ["Provider"].(string)
 			if reg, _ := rm["Region"].(string); reg != "" {
 				r.Place.Region = reg
 			}
-			role, _ := e.str(rm["RoleArn"])
+			role, _ := e.Str(rm["RoleArn"])
 			if mm := roleAccountRE.FindStringSubmatch(role); mm != nil {
 				r.Place.Account = mm[1]
 			}
 			cfg, _ := rm["Configuration"].(map[string]any)
 			for k, cv := range cfg {
-				r.Config[k], _ = e.str(cv)
+				r.Config[k], _ = e.Str(cv)
 			}
 			switch r.Provider {
 			case "CloudWatchAlarm":
 				r.Alarm = AlarmKey{Account: r.Place.Account, Region: r.Place.Region, Name: r.Config["AlarmName"]}
 				if w := r.Config["WaitTime"]; w != "" {
-					n, err := strconv.Atoi(w)
-					if err != nil || n < 0 {
-						errs = append(errs, fmt.Errorf("rule %s: WaitTime %q is not a number of minutes", r.Name, w))
+					n, err := model.Integer("WaitTime", w, 0, model.MaxWaitTime)
+					if err != nil {
+						errs = append(errs, fmt.Errorf("rule %s: %w minutes", r.Name, err))
 					}
 					r.Wait = n
 				}
 			case "DeploymentWindow":
-				cw, err := parseCron(r.Config["Cron"], r.Config["TimeZone"])
+				cw, err := model.ParseCron(r.Config["Cron"], r.Config["TimeZone"])
 				if err != nil {
 					errs = append(errs, fmt.Errorf("rule %s: %w", r.Name, err))
 				}
@@ -615,7 +679,7 @@ func (m *Model) Location() *time.Location {
 		}
 		for _, r := range st.BeforeEntry.Rules {
 			if r.Window != nil {
-				return r.Window.loc
+				return r.Window.Loc
 			}
 		}
 	}

@@ -779,11 +779,11 @@ func (r *runner) evalEntryRule(sr *stageRun, rr *ruleRun) {
 			rr.status, rr.why = "Failed", rr.why+" when the rule timed out (5 min)"
 		}
 	case "DeploymentWindow":
-		if rr.r.Window == nil || rr.r.Window.open(r.now) {
+		if rr.r.Window == nil || rr.r.Window.Open(r.now) {
 			rr.status = "Succeeded"
 			return
 		}
-		rr.why = "outside the deployment window " + rr.r.Window.expr
+		rr.why = "outside the deployment window " + rr.r.Window.Expr
 		if r.ruleTimedOut(rr) {
 			rr.status, rr.why = "Failed", rr.why+" when the rule timed out (5 min)"
 		}
@@ -1041,7 +1041,7 @@ func (r *runner) stepBake(sr *stageRun) {
 			}
 		case "DeploymentWindow":
 			// Q3: in OnSuccess it may fail at once outside the window.
-			if rr.r.Window == nil || rr.r.Window.open(r.now) {
+			if rr.r.Window == nil || rr.r.Window.Open(r.now) {
 				rr.status = "Succeeded"
 			} else {
 				rr.status, rr.why = "Failed", "outside the deployment window"

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // EC2/on-premises ("Server") deployments made by safepipe's server deploy
@@ -62,7 +64,7 @@ func serverGroups(s *Stack) map[string]serverGroup {
 		if app == nil || app.Type != "AWS::CodeDeploy::Application" {
 			continue
 		}
-		if cp, _ := e.str(app.Properties["ComputePlatform"]); cp != "" && cp != "Server" {
+		if cp, _ := e.Str(app.Properties["ComputePlatform"]); cp != "" && cp != "Server" {
 			continue
 		}
 		g := readServerGroup(e, res, id, r)
@@ -74,9 +76,9 @@ func serverGroups(s *Stack) map[string]serverGroup {
 	return out
 }
 
-func readServerGroup(e *evaluator, res map[string]*Resource, id string, r *Resource) serverGroup {
+func readServerGroup(e *model.Evaluator, res map[string]*Resource, id string, r *Resource) serverGroup {
 	g := serverGroup{ID: id}
-	g.Name, _ = e.str(r.Properties["DeploymentGroupName"])
+	g.Name, _ = e.Str(r.Properties["DeploymentGroupName"])
 	if g.Name == "" {
 		// CloudFormation generates a name; the action cannot name it.
 		g.Name = id
@@ -149,7 +151,7 @@ func readServerGroup(e *evaluator, res map[string]*Resource, id string, r *Resou
 // sentence; it is modelled as minimum healthy hosts FLEET_PERCENT 50 with
 // the rounding above (half the instances, rounded down, at a time; see
 // doc.go). A batch is at least one instance.
-func serverBatch(e *evaluator, res map[string]*Resource, g *Resource, n int, problems *[]string) (int, string) {
+func serverBatch(e *model.Evaluator, res map[string]*Resource, g *Resource, n int, problems *[]string) (int, string) {
 	name := "CodeDeployDefault.OneAtATime"
 	if v, ok := g.Properties["DeploymentConfigName"]; ok {
 		if ref, ok := v.(map[string]any); ok {
@@ -159,7 +161,7 @@ func serverBatch(e *evaluator, res map[string]*Resource, g *Resource, n int, pro
 				}
 			}
 		}
-		name, _ = e.str(v)
+		name, _ = e.Str(v)
 	}
 	atLeast1 := func(b int) int { return max(1, min(b, n)) }
 	switch name {
@@ -174,14 +176,14 @@ func serverBatch(e *evaluator, res map[string]*Resource, g *Resource, n int, pro
 	return 1, name
 }
 
-func customBatch(e *evaluator, id string, c *Resource, n int, problems *[]string) (int, string) {
+func customBatch(e *model.Evaluator, id string, c *Resource, n int, problems *[]string) (int, string) {
 	if _, ok := c.Properties["TrafficRoutingConfig"]; ok {
 		*problems = append(*problems, fmt.Sprintf("deployment configuration %s routes traffic (a Lambda or ECS configuration)", id))
 		return 1, id
 	}
 	mh, _ := c.Properties["MinimumHealthyHosts"].(map[string]any)
-	typ, _ := e.str(mh["Type"])
-	vs, _ := e.str(mh["Value"])
+	typ, _ := e.Str(mh["Type"])
+	vs, _ := e.Str(mh["Value"])
 	v, err := strconv.Atoi(vs)
 	if err != nil || v < 0 {
 		*problems = append(*problems, fmt.Sprintf("deployment configuration %s: MinimumHealthyHosts value %q", id, vs))
@@ -386,7 +388,7 @@ func (r *runner) startServer(ar *actionRun, sr *stageRun) {
 func groupOfApp(s *Stack, groupID, app string) bool {
 	e := newEvaluator(s)
 	g := s.Template.Resources[groupID]
-	v, _ := e.str(g.Properties["ApplicationName"])
+	v, _ := e.Str(g.Properties["ApplicationName"])
 	return v == app
 }
 

@@ -189,29 +189,50 @@ func (w *world) note(s string) {
 	}
 }
 
-// orderComposites sorts composite alarms children first; a cycle (which
-// CloudWatch allows to be created, Q8) is evaluated in name order.
+// orderComposites sorts composite alarms children first (Kahn's
+// algorithm: no recursion, so a chain of any depth is ordered); the
+// composites of a cycle (which CloudWatch allows to be created, Q8) come
+// last, in name order.
 func (w *world) orderComposites() {
-	state := map[AlarmKey]int{}
-	var visit func(a *alarmState, depth int)
-	visit = func(a *alarmState, depth int) {
-		if state[a.key] != 0 || depth > 64 {
-			return
-		}
-		state[a.key] = 1
-		var kids []AlarmKey
-		a.def.Rule.children(func(k AlarmKey) { kids = append(kids, k) })
-		for _, k := range kids {
-			if c := w.alarms[k]; c != nil && c.def != nil && c.def.Composite {
-				visit(c, depth+1)
-			}
-		}
-		state[a.key] = 2
-		w.comps = append(w.comps, a)
-	}
+	var keys []AlarmKey
 	for _, k := range slices.SortedFunc(maps.Keys(w.alarms), compareAlarmKeys) {
 		if a := w.alarms[k]; a.def != nil && a.def.Composite {
-			visit(a, 0)
+			keys = append(keys, k)
+		}
+	}
+	waiting := map[AlarmKey]int{}
+	parents := map[AlarmKey][]AlarmKey{}
+	for _, k := range keys {
+		seen := map[AlarmKey]bool{}
+		w.alarms[k].def.Rule.children(func(c AlarmKey) {
+			if ca := w.alarms[c]; ca != nil && ca.def != nil && ca.def.Composite && !seen[c] {
+				seen[c] = true
+				waiting[k]++
+				parents[c] = append(parents[c], k)
+			}
+		})
+	}
+	var queue []AlarmKey
+	for _, k := range keys {
+		if waiting[k] == 0 {
+			queue = append(queue, k)
+		}
+	}
+	placed := map[AlarmKey]bool{}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		placed[k] = true
+		w.comps = append(w.comps, w.alarms[k])
+		for _, p := range parents[k] {
+			if waiting[p]--; waiting[p] == 0 {
+				queue = append(queue, p)
+			}
+		}
+	}
+	for _, k := range keys {
+		if !placed[k] {
+			w.comps = append(w.comps, w.alarms[k])
 		}
 	}
 }

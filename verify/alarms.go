@@ -3,6 +3,8 @@ package verify
 import (
 	"slices"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // alarm is a CloudWatch alarm created by a stack of the assembly.
@@ -59,16 +61,16 @@ func newAlarmIndex(templates []*Template) *alarmIndex {
 			}
 			a := &alarm{tpl: t, id: id, composite: r.Type == "AWS::CloudWatch::CompositeAlarm"}
 			if raw, ok := r.Properties["AlarmName"]; ok {
-				a.name = pseudo(t, Flatten(raw))
+				a.name = pseudo(t, model.Flatten(raw))
 				if strings.Contains(a.name, "${") {
 					a.name = ""
 				}
 			}
 			if !a.composite {
 				a.versionScoped = hasDimension(r.Properties, "ExecutedVersion")
-				op := Flatten(r.Properties["ComparisonOperator"])
+				op := model.Flatten(r.Properties["ComparisonOperator"])
 				a.trafficFloor = (op == "LessThanThreshold" || op == "LessThanOrEqualToThreshold") &&
-					Flatten(r.Properties["TreatMissingData"]) == "breaching"
+					model.Flatten(r.Properties["TreatMissingData"]) == "breaching"
 			}
 			if ix.byRes[t] == nil {
 				ix.byRes[t] = map[string]*alarm{}
@@ -89,7 +91,7 @@ func newAlarmIndex(templates []*Template) *alarmIndex {
 			if !a.composite {
 				continue
 			}
-			rule := Flatten(t.Resources[id].Properties["AlarmRule"])
+			rule := model.Flatten(t.Resources[id].Properties["AlarmRule"])
 			var refs []string
 			refs, a.pureOr = parseAlarmRule(rule)
 			for _, ref := range refs {
@@ -126,7 +128,7 @@ func hasDimension(props map[string]any, name string) bool {
 	has := func(dims any) bool {
 		l, _ := dims.([]any)
 		for _, d := range l {
-			if Flatten(asMap(d)["Name"]) == name {
+			if model.Flatten(asMap(d)["Name"]) == name {
 				return true
 			}
 		}
@@ -329,12 +331,12 @@ func deploymentAlarms(t *Template) map[string][]string {
 		case "AWS::CodeDeploy::DeploymentGroup":
 			l, _ := asMap(r.Properties["AlarmConfiguration"])["Alarms"].([]any)
 			for _, e := range l {
-				out[id] = append(out[id], Flatten(asMap(e)["Name"]))
+				out[id] = append(out[id], model.Flatten(asMap(e)["Name"]))
 			}
 		case "AWS::ECS::Service":
 			l, _ := asMap(asMap(r.Properties["DeploymentConfiguration"])["Alarms"])["AlarmNames"].([]any)
 			for _, e := range l {
-				out[id] = append(out[id], Flatten(e))
+				out[id] = append(out[id], model.Flatten(e))
 			}
 		}
 	}

@@ -302,7 +302,7 @@ func (c *Config) compile() (*compiled, error) {
 			FirstWave: minutes(waves.FloorFirstWave), LaterWave: minutes(waves.FloorLaterWave),
 		},
 		prodAccounts: map[string]bool{},
-		limits:       c.Limits.orDefault(),
+		limits:       c.Limits.OrDefault(),
 	}
 	if c.ProductionTag != "" {
 		k, v, ok := strings.Cut(c.ProductionTag, "=")

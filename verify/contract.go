@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // external finds the declaration of an alarm outside the assembly.
@@ -305,7 +307,7 @@ func (c *checker) deploymentContract(t *Template) {
 		}
 		mons, _ := r.Properties["Monitors"].([]any)
 		for _, m := range mons {
-			check(id, Flatten(asMap(m)["AlarmArn"]))
+			check(id, model.Flatten(asMap(m)["AlarmArn"]))
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // joinBomb is the template of issue 15: Fn::Join nested five deep, each
@@ -96,10 +98,10 @@ func TestJoinBombIsCheap(t *testing.T) {
 		_, _ = TemplateReader(bytes.NewReader(b), "bomb", nil)
 	})
 	assert.Less(t, allocs, 20000.0)
-	s, err := FlattenLimit(decode(t, b).(map[string]any)["Resources"].(map[string]any)["Alias"].(map[string]any)["Properties"].(map[string]any)["Name"], 1<<16)
+	s, err := model.FlattenLimit(decode(t, b).(map[string]any)["Resources"].(map[string]any)["Alias"].(map[string]any)["Properties"].(map[string]any)["Name"], 1<<16)
 	assert.ErrorContains(t, err, "expands to more than 65536 bytes (limit 65536)")
 	assert.Len(t, s, 1<<16)
-	assert.True(t, strings.HasSuffix(Flatten(map[string]any{"Fn::Join": []any{strings.Repeat("y", 1<<19), []any{"a", "b", "c", "d"}}}), "…"))
+	assert.True(t, strings.HasSuffix(model.Flatten(map[string]any{"Fn::Join": []any{strings.Repeat("y", 1<<19), []any{"a", "b", "c", "d"}}}), "…"))
 }
 
 func decode(t *testing.T, b []byte) any {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // Template is a CloudFormation template as JSON, with what the cloud
@@ -61,7 +63,7 @@ func ParseTemplate(r io.Reader, path string) (*Template, error) {
 // whose stages, actions, conditions and rules have the shape CodePipeline
 // requires. Every problem found is reported, joined, each naming where.
 func ReadTemplate(r io.Reader, name string, lim *Limits) (*Template, error) {
-	l := lim.orDefault()
+	l := lim.OrDefault()
 	b, err := readAllLimit(r, l.MaxFileBytes, nameOr(name))
 	if err != nil {
 		return nil, err
@@ -146,7 +148,7 @@ func parseTemplate(b []byte, name string, l Limits) (*Template, error) {
 		}
 		t.Resources[id] = r
 	}
-	for _, e := range checkExpansion(doc, l) {
+	for _, e := range model.CheckExpansion(doc, l) {
 		bad("%v", e)
 	}
 	if len(errs) == 0 {
@@ -206,13 +208,13 @@ func validName(v any) bool {
 func validatePipeline(id string, props map[string]any, l Limits) []error {
 	var errs []error
 	bad := func(format string, args ...any) {
-		if len(errs) < maxKeyErrors {
+		if len(errs) < model.MaxKeyErrors {
 			errs = append(errs, errors.New(Escape(fmt.Sprintf("pipeline %s: "+format, append([]any{id}, args...)...))))
 		}
 	}
 	if pt, present := props["PipelineType"]; present {
 		if s, ok := pt.(string); !ok || (s != "V1" && s != "V2") {
-			bad("PipelineType %q is not V1 or V2", Flatten(pt))
+			bad("PipelineType %q is not V1 or V2", model.Flatten(pt))
 		}
 	}
 	raw, present := props["Stages"]
@@ -235,6 +237,9 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 		bad("has %d stages; verify analyses at most %d (limit %d; CodePipeline allows 50)", len(stages), l.MaxStages, l.MaxStages)
 		return errs
 	}
+	for _, e := range model.CheckArtifacts(stages, model.Flatten) {
+		bad("%v", e)
+	}
 	seen := map[string]bool{}
 	for i, s := range stages {
 		sm, ok := s.(map[string]any)
@@ -242,9 +247,9 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 			bad("stage %d is not an object", i+1)
 			continue
 		}
-		name := Flatten(sm["Name"])
+		name := model.Flatten(sm["Name"])
 		if !validName(sm["Name"]) {
-			bad("stage %d has name %q; CodePipeline stage names match [A-Za-z0-9.@\\-_]{1,100}", i+1, Flatten(sm["Name"]))
+			bad("stage %d has name %q; CodePipeline stage names match [A-Za-z0-9.@\\-_]{1,100}", i+1, model.Flatten(sm["Name"]))
 			continue
 		}
 		if seen[name] {
@@ -266,9 +271,9 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 				bad("stage %s: action %d is not an object", name, j+1)
 				continue
 			}
-			an := Flatten(am["Name"])
+			an := model.Flatten(am["Name"])
 			if !validName(am["Name"]) {
-				bad("stage %s: action %d has name %q; CodePipeline action names match [A-Za-z0-9.@\\-_]{1,100}", name, j+1, Flatten(am["Name"]))
+				bad("stage %s: action %d has name %q; CodePipeline action names match [A-Za-z0-9.@\\-_]{1,100}", name, j+1, model.Flatten(am["Name"]))
 				continue
 			}
 			typ, ok := am["ActionTypeId"].(map[string]any)
@@ -289,8 +294,8 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 			if ro, present := am["RunOrder"]; present {
 				// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ActionDeclaration.html:
 				// runOrder "Valid Range: Minimum value of 1. Maximum value of 999."
-				if n, err := strconv.Atoi(Flatten(ro)); err != nil || n < 1 || n > 999 {
-					bad("stage %s: action %s: RunOrder %q is not a whole number from 1 to 999 (limit 999)", name, an, Flatten(ro))
+				if n, err := strconv.Atoi(model.Flatten(ro)); err != nil || n < 1 || n > 999 {
+					bad("stage %s: action %s: RunOrder %q is not a whole number from 1 to 999 (limit 999)", name, an, model.Flatten(ro))
 				}
 			}
 		}
@@ -337,9 +342,9 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 						bad("stage %s: %s rule %d is not an object", name, key, ri+1)
 						continue
 					}
-					rn := Flatten(rm["Name"])
+					rn := model.Flatten(rm["Name"])
 					if !validName(rm["Name"]) {
-						bad("stage %s: %s rule %d has name %q; CodePipeline rule names match [A-Za-z0-9.@\\-_]{1,100}", name, key, ri+1, Flatten(rm["Name"]))
+						bad("stage %s: %s rule %d has name %q; CodePipeline rule names match [A-Za-z0-9.@\\-_]{1,100}", name, key, ri+1, model.Flatten(rm["Name"]))
 						continue
 					}
 					rt, ok := rm["RuleTypeId"].(map[string]any)
@@ -375,7 +380,7 @@ func validatePipeline(id string, props map[string]any, l Limits) []error {
 // number of minutes from 0 to max. An intrinsic function (unknown until
 // deployment) is accepted and counts as 0.
 func checkWaitTime(v any, max int) error {
-	s := Flatten(v)
+	s := model.Flatten(v)
 	if strings.Contains(s, "${") {
 		return nil
 	}
@@ -479,7 +484,7 @@ func (t *Template) Pipelines() []Pipeline {
 			p.Region = homeRegion(r.Properties)
 		}
 		if p.Account == "" {
-			p.Account = arnAccount(Flatten(r.Properties["RoleArn"]))
+			p.Account = arnAccount(model.Flatten(r.Properties["RoleArn"]))
 		}
 		if p.Type == "" {
 			p.Type = "V1"
@@ -487,7 +492,7 @@ func (t *Template) Pipelines() []Pipeline {
 		stages, _ := r.Properties["Stages"].([]any)
 		for i, s := range stages {
 			sm, _ := s.(map[string]any)
-			st := Stage{Index: i, Name: Flatten(sm["Name"])}
+			st := Stage{Index: i, Name: model.Flatten(sm["Name"])}
 			acts, _ := sm["Actions"].([]any)
 			for _, a := range acts {
 				st.Actions = append(st.Actions, t.action(asMap(a), p.Region))
@@ -519,13 +524,13 @@ func homeRegion(props map[string]any) string {
 func (t *Template) action(a map[string]any, region string) Action {
 	typ := asMap(a["ActionTypeId"])
 	act := Action{
-		Name: Flatten(a["Name"]), Category: str(typ["Category"]), Provider: str(typ["Provider"]),
-		Region: Flatten(a["Region"]), RoleArn: Flatten(a["RoleArn"]), Configuration: map[string]string{},
+		Name: model.Flatten(a["Name"]), Category: str(typ["Category"]), Provider: str(typ["Provider"]),
+		Region: model.Flatten(a["Region"]), RoleArn: model.Flatten(a["RoleArn"]), Configuration: map[string]string{},
 	}
 	if act.Region == "" {
 		act.Region = region
 	}
-	if n, err := strconv.Atoi(Flatten(a["RunOrder"])); err == nil {
+	if n, err := strconv.Atoi(model.Flatten(a["RunOrder"])); err == nil {
 		act.RunOrder = n
 	} else {
 		act.RunOrder = 1
@@ -533,7 +538,7 @@ func (t *Template) action(a map[string]any, region string) Action {
 	cfg := asMap(a["Configuration"])
 	act.Raw = cfg
 	for k, v := range cfg {
-		act.Configuration[k] = Flatten(v)
+		act.Configuration[k] = model.Flatten(v)
 	}
 	switch act.Provider {
 	case "CodeBuild", "Commands":
@@ -543,7 +548,7 @@ func (t *Template) action(a map[string]any, region string) Action {
 				vars, _ := asMap(proj.Properties["Environment"])["EnvironmentVariables"].([]any)
 				for _, v := range vars {
 					vm := asMap(v)
-					act.Env[Flatten(vm["Name"])] = Flatten(vm["Value"])
+					act.Env[model.Flatten(vm["Name"])] = model.Flatten(vm["Value"])
 				}
 			}
 		}
@@ -580,15 +585,15 @@ func actionEnv(v any) (map[string]string, bool) {
 	out := map[string]string{}
 	for _, e := range list {
 		m := asMap(e)
-		name := Flatten(m["name"])
+		name := model.Flatten(m["name"])
 		if name == "" {
-			name = Flatten(m["Name"])
+			name = model.Flatten(m["Name"])
 		}
 		val, ok := m["value"]
 		if !ok {
 			val = m["Value"]
 		}
-		out[name] = Flatten(val)
+		out[name] = model.Flatten(val)
 	}
 	return out, true
 }
@@ -606,7 +611,7 @@ func (t *Template) functionEnv(fn any) map[string]string {
 	}
 	out := map[string]string{}
 	for k, v := range asMap(asMap(f.Properties["Environment"])["Variables"]) {
-		out[k] = Flatten(v)
+		out[k] = model.Flatten(v)
 	}
 	return out
 }
@@ -631,15 +636,15 @@ func (t *Template) condition(m map[string]any, region string) *Condition {
 		for _, r := range rules {
 			rm := asMap(r)
 			rule := Rule{
-				Name: Flatten(rm["Name"]), Provider: str(asMap(rm["RuleTypeId"])["Provider"]),
-				Region: Flatten(rm["Region"]), RoleArn: Flatten(rm["RoleArn"]), Configuration: map[string]string{},
+				Name: model.Flatten(rm["Name"]), Provider: str(asMap(rm["RuleTypeId"])["Provider"]),
+				Region: model.Flatten(rm["Region"]), RoleArn: model.Flatten(rm["RoleArn"]), Configuration: map[string]string{},
 			}
 			if rule.Region == "" {
 				rule.Region = region
 			}
 			cfg := asMap(rm["Configuration"])
 			for k, v := range cfg {
-				rule.Configuration[k] = Flatten(v)
+				rule.Configuration[k] = model.Flatten(v)
 			}
 			switch rule.Provider {
 			case "LambdaInvoke":

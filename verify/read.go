@@ -9,6 +9,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // CloudAssembly is a cloud assembly (cdk.out) as read: the stack templates
@@ -32,7 +34,7 @@ type CloudAssembly struct {
 // limits on manifests, nesting, templates and bytes. Problems are reported
 // all together, each naming the file.
 func ReadAssembly(dir string, lim *Limits) (*CloudAssembly, error) {
-	l := lim.orDefault()
+	l := lim.OrDefault()
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %s", Escape(err.Error()))
@@ -65,7 +67,7 @@ type assemblyReader struct {
 }
 
 func (r *assemblyReader) fail(format string, args ...any) {
-	if len(r.errs) < maxKeyErrors {
+	if len(r.errs) < model.MaxKeyErrors {
 		for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
 			r.errs = append(r.errs, errors.New(Escape(line)))
 		}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // CloudFormation quotas
@@ -55,25 +57,25 @@ func (c *checker) resources(t *Template, at Finding) {
 			events := map[string]bool{}
 			if ev, ok := ar["Events"].([]any); ok {
 				for _, e := range ev {
-					events[Flatten(e)] = true
+					events[model.Flatten(e)] = true
 				}
 			}
 			if !truthy(ar["Enabled"]) || !events["DEPLOYMENT_FAILURE"] || !events["DEPLOYMENT_STOP_ON_ALARM"] {
 				c.add(RuleDeployRollback, f, "deployment group %s does not roll back automatically on failure and on alarm", id)
 			}
-			switch name := Flatten(p["DeploymentConfigName"]); name {
+			switch name := model.Flatten(p["DeploymentConfigName"]); name {
 			case "CodeDeployDefault.AllAtOnce", "CodeDeployDefault.HalfAtATime", "CodeDeployDefault.LambdaAllAtOnce", "CodeDeployDefault.ECSAllAtOnce":
 				c.add(RuleMinHealthy, f, "deployment group %s uses %s, which replaces more than a third of the fleet at once", id, name)
 			}
 		case "AWS::CodeDeploy::DeploymentConfig":
-			if m := asMap(p["MinimumHealthyHosts"]); m != nil && Flatten(m["Type"]) == "FLEET_PERCENT" {
-				if v, err := strconv.ParseFloat(Flatten(m["Value"]), 64); err == nil && v < 67 {
+			if m := asMap(p["MinimumHealthyHosts"]); m != nil && model.Flatten(m["Type"]) == "FLEET_PERCENT" {
+				if v, err := strconv.ParseFloat(model.Flatten(m["Value"]), 64); err == nil && v < 67 {
 					c.add(RuleMinHealthy, f, "deployment config %s keeps %v%% of hosts healthy; at least 67%% is needed", id, v)
 				}
 			}
 			if z := asMap(p["ZonalConfig"]); z != nil {
 				for _, k := range []string{"MonitorDurationInSeconds", "FirstZoneMonitorDurationInSeconds"} {
-					if v, _ := strconv.Atoi(Flatten(z[k])); v <= 0 {
+					if v, _ := strconv.Atoi(model.Flatten(z[k])); v <= 0 {
 						c.add(RuleZonalMonitor, f, "deployment config %s has a zonal configuration with no %s", id, k)
 					}
 				}
@@ -102,11 +104,11 @@ func (c *checker) resources(t *Template, at Finding) {
 // updates, and defaults to 100. Services deployed by CodeDeploy are
 // checked through their deployment group instead.
 func (c *checker) ecsService(id string, p map[string]any, f Finding) {
-	if ctl := Flatten(asMap(p["DeploymentController"])["Type"]); ctl != "" && ctl != "ECS" {
+	if ctl := model.Flatten(asMap(p["DeploymentController"])["Type"]); ctl != "" && ctl != "ECS" {
 		return
 	}
 	dc := asMap(p["DeploymentConfiguration"])
-	strategy := Flatten(dc["Strategy"])
+	strategy := model.Flatten(dc["Strategy"])
 	rolling := strategy == "" || strategy == "ROLLING"
 	if rolling {
 		cb := asMap(dc["DeploymentCircuitBreaker"])
@@ -114,7 +116,7 @@ func (c *checker) ecsService(id string, p map[string]any, f Finding) {
 			c.add(RuleECSCircuitBreaker, f, "ECS service %s rolls out without a deployment circuit breaker that rolls back", id)
 		}
 		if v, present := dc["MinimumHealthyPercent"]; present {
-			if n, err := strconv.Atoi(Flatten(v)); err == nil && n < 67 {
+			if n, err := strconv.Atoi(model.Flatten(v)); err == nil && n < 67 {
 				c.add(RuleMinHealthy, f, "ECS service %s keeps %d%% of its tasks healthy during a deployment; at least 67%% is needed", id, n)
 			}
 		}
@@ -144,8 +146,8 @@ func (c *checker) appConfigDeployment(t *Template, id string, p map[string]any, 
 		c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s names %s, which is not a deployment strategy", id, st.id)
 	default:
 		sp := st.res.Properties
-		growth, _ := strconv.ParseFloat(Flatten(sp["GrowthFactor"]), 64)
-		dur, _ := strconv.ParseFloat(Flatten(sp["DeploymentDurationInMinutes"]), 64)
+		growth, _ := strconv.ParseFloat(model.Flatten(sp["GrowthFactor"]), 64)
+		dur, _ := strconv.ParseFloat(model.Flatten(sp["DeploymentDurationInMinutes"]), 64)
 		if growth >= 100 || dur <= 0 {
 			c.add(RuleAppConfigStrategy, f, "AppConfig deployment %s uses strategy %s (%s), which deploys to every target at once (growth factor %v%%, duration %v min)",
 				id, st.id, st.tpl.Path, growth, dur)
@@ -158,7 +160,7 @@ func (c *checker) appConfigDeployment(t *Template, id string, p map[string]any, 
 		c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s names %s, which is not an environment", id, env.id)
 	default:
 		mons, _ := env.res.Properties["Monitors"].([]any)
-		has := slices.ContainsFunc(mons, func(m any) bool { return Flatten(asMap(m)["AlarmArn"]) != "" })
+		has := slices.ContainsFunc(mons, func(m any) bool { return model.Flatten(asMap(m)["AlarmArn"]) != "" })
 		if !has {
 			c.add(RuleAppConfigMonitors, f, "AppConfig deployment %s deploys to environment %s (%s), which has no alarm monitors: nothing rolls the configuration back", id, env.id, env.tpl.Path)
 		}
@@ -182,7 +184,7 @@ const maxResolve = 8
 // through the export of that name. It returns nil and the flattened value
 // when the value names nothing in the assembly.
 func (c *checker) resolve(t *Template, v any, depth int) (*resolved, string) {
-	flat := Flatten(v)
+	flat := model.Flatten(v)
 	if depth > maxResolve {
 		return nil, flat
 	}
@@ -192,32 +194,32 @@ func (c *checker) resolve(t *Template, v any, depth int) (*resolved, string) {
 			return &resolved{t, ref, r}, flat
 		}
 		if p := asMap(t.Parameters[ref]); p != nil {
-			if strings.HasPrefix(Flatten(p["Type"]), "AWS::SSM::Parameter::Value") {
-				if r, s := c.ssmParameter(t, Flatten(p["Default"]), depth); r != nil || s != "" {
+			if strings.HasPrefix(model.Flatten(p["Type"]), "AWS::SSM::Parameter::Value") {
+				if r, s := c.ssmParameter(t, model.Flatten(p["Default"]), depth); r != nil || s != "" {
 					return r, s
 				}
 			}
 			if d, ok := p["Default"]; ok {
-				return nil, Flatten(d)
+				return nil, model.Flatten(d)
 			}
 		}
 		return nil, flat
 	}
 	if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
-		if r, ok := t.Resources[Flatten(ga[0])]; ok {
-			return &resolved{t, Flatten(ga[0]), r}, flat
+		if r, ok := t.Resources[model.Flatten(ga[0])]; ok {
+			return &resolved{t, model.Flatten(ga[0]), r}, flat
 		}
 		return nil, flat
 	}
 	if imp, ok := m["Fn::ImportValue"]; ok {
-		name := Flatten(imp)
+		name := model.Flatten(imp)
 		for _, o := range c.templates {
 			if !sameEnv(o, t) {
 				continue
 			}
 			for _, k := range sortedKeys(o.Outputs) {
 				out := asMap(o.Outputs[k])
-				if Flatten(asMap(out["Export"])["Name"]) == name {
+				if model.Flatten(asMap(out["Export"])["Name"]) == name {
 					return c.resolve(o, out["Value"], depth+1)
 				}
 			}
@@ -245,7 +247,7 @@ func (c *checker) ssmParameter(t *Template, name string, depth int) (*resolved, 
 		}
 		for _, id := range sortedKeys(o.Resources) {
 			r := o.Resources[id]
-			if r.Type == "AWS::SSM::Parameter" && Flatten(r.Properties["Name"]) == name {
+			if r.Type == "AWS::SSM::Parameter" && model.Flatten(r.Properties["Name"]) == name {
 				return c.resolve(o, r.Properties["Value"], depth+1)
 			}
 		}

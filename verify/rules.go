@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/safepipe/safepipe/waves"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // Rule IDs. They are stable: a rule keeps its ID for ever, and a retired
@@ -524,14 +526,14 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	case s.BeforeEntry.Result != "FAIL":
 		c.add(RuleWindow, at, "stage %s's entry condition has result %s: outside the window the stage is skipped, not held", Escape(s.Name), Escape(s.BeforeEntry.Result))
 	default:
-		win, err := ParseWindow(w.Configuration["Cron"])
+		win, err := model.ParseWindow(w.Configuration["Cron"])
 		switch {
 		case err != nil:
 			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is not a valid cron expression: %v", s.Name, w.Configuration["Cron"], err)
 		case win.AlwaysOpen():
 			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q is open every minute of every day (168 h a week)", s.Name, w.Configuration["Cron"])
 		case win.NeverOpen():
-			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q never opens (in %d days from %s): the stage would wait for ever", s.Name, w.Configuration["Cron"], win.Days, cronSpanStart.Format("2006-01-02"))
+			c.add(RuleWindowCoverage, at, "stage %s's deployment window %q never opens (in %d days from %s): the stage would wait for ever", s.Name, w.Configuration["Cron"], win.Days, win.Start.Format("2006-01-02"))
 		}
 	}
 	if s.OnFailure != nil && s.OnFailure.Result == "ROLLBACK" && s.OnFailure.Conditions == 0 {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // This file is everything verify knows about how safepipe's own
@@ -154,7 +156,7 @@ func parseGateWindow(v any, bad func(string, ...any)) *gateWindow {
 		n, ok := m[k].(json.Number)
 		h, err := strconv.Atoi(string(n))
 		if !ok || err != nil || h < lo || h > hi {
-			bad("window.%s %s is not an hour from %d to %d", k, Flatten(m[k]), lo, hi)
+			bad("window.%s %s is not an hour from %d to %d", k, model.Flatten(m[k]), lo, hi)
 		}
 		return h
 	}
@@ -164,7 +166,7 @@ func parseGateWindow(v any, bad func(string, ...any)) *gateWindow {
 		if ds := str(d); slices.Contains(gateDays, ds) {
 			w.days = append(w.days, ds)
 		} else {
-			bad("window.days[%d] %s is not one of %s", i, Flatten(d), strings.Join(gateDays, ", "))
+			bad("window.days[%d] %s is not one of %s", i, model.Flatten(d), strings.Join(gateDays, ", "))
 		}
 	}
 	hs, _ := m["holidays"].([]any)
@@ -193,7 +195,7 @@ func (r *assemblyReader) readGateAssets(dir string, t *Template) {
 		if res.Type != "AWS::Lambda::Function" {
 			continue
 		}
-		key := Flatten(asMap(res.Properties["Code"])["S3Key"])
+		key := model.Flatten(asMap(res.Properties["Code"])["S3Key"])
 		hash, ok := strings.CutSuffix(key, ".zip")
 		if !ok || hash == "" || strings.ContainsAny(hash, "/\\${}") {
 			continue
@@ -263,7 +265,7 @@ func parseGateConfig(b []byte, name string, l Limits) (*gateConfig, error) {
 		errs = append(errs, errors.New(Escape(fmt.Sprintf("%s: "+format, append([]any{name}, args...)...))))
 	}
 	if n, _ := doc["version"].(json.Number); string(n) != strconv.Itoa(gatesVersion) {
-		bad("version %s; verify reads version %d", Flatten(doc["version"]), gatesVersion)
+		bad("version %s; verify reads version %d", model.Flatten(doc["version"]), gatesVersion)
 	}
 	g := &gateConfig{pipeline: str(doc["pipeline"]), stages: map[string]*gateStage{}}
 	alarm := func(where string, v any) (gateAlarm, bool) {
@@ -324,7 +326,7 @@ func parseGateConfig(b []byte, name string, l Limits) (*gateConfig, error) {
 func isGateAlarm(p Pipeline, alarm string) bool {
 	for _, id := range sortedKeys(p.Template.Resources) {
 		r := p.Template.Resources[id]
-		if r.Type == "AWS::CloudWatch::Alarm" && Flatten(r.Properties["Namespace"]) == gateNamespace && Flatten(r.Properties["AlarmName"]) == alarm {
+		if r.Type == "AWS::CloudWatch::Alarm" && model.Flatten(r.Properties["Namespace"]) == gateNamespace && model.Flatten(r.Properties["AlarmName"]) == alarm {
 			return true
 		}
 	}
@@ -345,14 +347,14 @@ func gateOf(p Pipeline, alarm, metric string) (gateRule, bool) {
 	}
 	for _, id := range sortedKeys(p.Template.Resources) {
 		r := p.Template.Resources[id]
-		if r.Type != "AWS::CloudWatch::Alarm" || Flatten(r.Properties["AlarmName"]) != alarm ||
-			Flatten(r.Properties["Namespace"]) != gateNamespace || Flatten(r.Properties["MetricName"]) != metric {
+		if r.Type != "AWS::CloudWatch::Alarm" || model.Flatten(r.Properties["AlarmName"]) != alarm ||
+			model.Flatten(r.Properties["Namespace"]) != gateNamespace || model.Flatten(r.Properties["MetricName"]) != metric {
 			continue
 		}
 		dims := map[string]string{}
 		l, _ := r.Properties["Dimensions"].([]any)
 		for _, d := range l {
-			dims[Flatten(asMap(d)["Name"])] = Flatten(asMap(d)["Value"])
+			dims[model.Flatten(asMap(d)["Name"])] = model.Flatten(asMap(d)["Value"])
 		}
 		for _, g := range p.Template.gates {
 			if g.pipeline == dims["Pipeline"] {

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // accountPrincipalRE matches an AWS principal that names a whole account:
@@ -31,7 +33,7 @@ func (c *checker) trust(t *Template) {
 		doc := asMap(r.Properties["AssumeRolePolicyDocument"])
 		for _, st := range asList(doc["Statement"]) {
 			s := asMap(st)
-			if Flatten(s["Effect"]) != "Allow" || !assumesRole(s["Action"]) || namesPrincipals(asMap(s["Condition"])) {
+			if model.Flatten(s["Effect"]) != "Allow" || !assumesRole(s["Action"]) || namesPrincipals(asMap(s["Condition"])) {
 				continue
 			}
 			why := "with no condition"
@@ -75,7 +77,7 @@ func namesPrincipals(cond map[string]any) bool {
 // assumesRole reports whether a statement's Action allows sts:AssumeRole.
 func assumesRole(v any) bool {
 	for _, a := range asList(v) {
-		switch strings.ToLower(Flatten(a)) {
+		switch strings.ToLower(model.Flatten(a)) {
 		case "sts:assumerole", "sts:*", "*":
 			return true
 		}
@@ -86,12 +88,12 @@ func assumesRole(v any) bool {
 // accountPrincipals are the principals of a statement that name a whole
 // account, or everyone.
 func accountPrincipals(v any) []string {
-	if Flatten(v) == "*" {
+	if model.Flatten(v) == "*" {
 		return []string{"*"}
 	}
 	var out []string
 	for _, p := range asList(asMap(v)["AWS"]) {
-		s := Flatten(p)
+		s := model.Flatten(p)
 		if s == "*" || accountPrincipalRE.MatchString(s) {
 			out = append(out, s)
 		}

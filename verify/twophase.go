@@ -3,6 +3,8 @@ package verify
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // The alias controller of safepipe (constructs/deploy) declares the
@@ -23,7 +25,7 @@ func (c *checker) twoPhase(templates []*Template) {
 			if r.Type != aliasControllerType {
 				continue
 			}
-			raw := Flatten(r.Properties["Changes"])
+			raw := model.Flatten(r.Properties["Changes"])
 			if raw == "" {
 				continue
 			}
@@ -32,7 +34,7 @@ func (c *checker) twoPhase(templates []*Template) {
 				c.add(RuleTwoPhase, Finding{Template: t.Path, Resource: id, Region: t.Region}, "alias controller %s declares changes verify cannot read (%v): %q", id, err, raw)
 				continue
 			}
-			ledger := Flatten(r.Properties["Ledger"])
+			ledger := model.Flatten(r.Properties["Ledger"])
 			for _, name := range sortedKeys(changes) {
 				k := ledger + "\x00" + name
 				if phases[k] == nil {
@@ -67,7 +69,7 @@ func downgrades(r stageRole) bool {
 		}
 		for _, id := range sortedKeys(t.tpl.Resources) {
 			res := t.tpl.Resources[id]
-			if m := Flatten(res.Properties["Mode"]); res.Type == aliasControllerType && (m == "downgrade" || m == "downgrade-half") {
+			if m := model.Flatten(res.Properties["Mode"]); res.Type == aliasControllerType && (m == "downgrade" || m == "downgrade-half") {
 				return true
 			}
 		}

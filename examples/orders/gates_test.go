@@ -18,6 +18,7 @@ import (
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/model"
 	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/verify/verifytest"
 )
@@ -107,7 +108,7 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 		require.NoError(t, err)
 		high, composites := []string{}, map[string]verify.Resource{}
 		for id, r := range tpl.Resources {
-			name := verify.Flatten(r.Properties["AlarmName"])
+			name := model.Flatten(r.Properties["AlarmName"])
 			switch {
 			case r.Type == "AWS::CloudWatch::Alarm" && (strings.HasPrefix(name, prod.Prefix()+"-api-") && !strings.Contains(name, "-onebox-") || name == canary):
 				high = append(high, "${"+id+".Arn}")
@@ -118,7 +119,7 @@ func TestReferenceAggregateAlarms(t *testing.T) {
 		sort.Strings(high)
 		agg, ok := composites[prod.Aggregate()]
 		require.True(t, ok, "%s has the aggregate rollback alarm", f)
-		rule := verify.Flatten(agg.Properties["AlarmRule"])
+		rule := model.Flatten(agg.Properties["AlarmRule"])
 		var named []string
 		for _, part := range strings.Split(rule, `ALARM("`)[1:] {
 			named = append(named, part[:strings.Index(part, `"`)])

@@ -8,7 +8,7 @@ import (
 
 // corePackages must never depend on jsii, the CDK, constructs or the AWS
 // SDK (the gate controller's AWS adapter lives in cmd/safepipe-gates).
-var corePackages = []string{"waves", "gray", "gray/propagate", "verify", "sim", "gates", "twophase"}
+var corePackages = []string{"waves", "gray", "gray/propagate", "model", "verify", "sim", "gates", "twophase"}
 
 var forbidden = []string{
 	"github.com/aws/jsii-runtime-go",
@@ -45,7 +45,7 @@ func TestCorePackagesArePureGo(t *testing.T) {
 // nothing they read may be executed. They may not start a process or load
 // code, even through a dependency, nor reach the system call interface
 // themselves.
-var readers = []string{"waves", "gray", "gray/propagate", "verify", "sim", "gates", "twophase", "cmd/safepipe", "internal/strict", "internal/strictjson", "internal/termsafe"}
+var readers = []string{"waves", "gray", "gray/propagate", "model", "verify", "sim", "gates", "twophase", "cmd/safepipe", "internal/strict", "internal/strictjson", "internal/termsafe"}
 
 func TestReadersExecuteNothing(t *testing.T) {
 	for _, pkg := range readers {
@@ -67,6 +67,31 @@ func TestReadersExecuteNothing(t *testing.T) {
 			if imp == "syscall" || imp == "unsafe" || strings.HasPrefix(imp, "golang.org/x/sys") {
 				t.Errorf("%s imports %s directly: the readers use the os package, whose reads stay inside an os.Root", pkg, imp)
 			}
+		}
+	}
+}
+
+// TestOneReaderOfEachFormat: the simulator and verify read templates
+// through package model — its strict JSON decoder, its one evaluator of
+// intrinsic functions, its one cron reader, its range checks — and keep no
+// reader of their own (they had two of each, which read one pipeline two
+// ways).
+func TestOneReaderOfEachFormat(t *testing.T) {
+	for _, pkg := range []string{"sim", "verify"} {
+		path := "github.com/safepipe/safepipe/" + pkg
+		out, err := exec.Command("go", "list", "-f", `{{join .GoFiles " "}}|{{join .Imports " "}}`, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		files, imports, _ := strings.Cut(strings.TrimSpace(string(out)), "|")
+		for _, f := range strings.Fields(files) {
+			switch f {
+			case "cron.go", "intrinsics.go", "json.go", "eval.go":
+				t.Errorf("%s has %s: the reader of that format is package model's", pkg, f)
+			}
+		}
+		if !strings.Contains(" "+imports+" ", " github.com/safepipe/safepipe/model ") {
+			t.Errorf("%s does not read through package model", pkg)
 		}
 	}
 }

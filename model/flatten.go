@@ -1,4 +1,4 @@
-package verify
+package model
 
 import (
 	"encoding/json"
@@ -231,10 +231,10 @@ func jsonSize(v any, max int) int {
 	}
 }
 
-// checkExpansion walks a template and reports every intrinsic function
+// CheckExpansion walks a template and reports every intrinsic function
 // that expands beyond lim.MaxExpansion, and a total beyond
-// lim.MaxTemplateExpansion, naming where.
-func checkExpansion(doc any, lim Limits) []error {
+// lim.MaxTemplateExpansion, naming where (at most a few dozen).
+func CheckExpansion(doc any, lim Limits) []error {
 	e := expansionCheck{lim: lim}
 	e.walk(doc, nil)
 	if len(e.errs) > 0 {
@@ -254,7 +254,7 @@ type expansionCheck struct {
 }
 
 func (e *expansionCheck) walk(v any, path []any) {
-	if len(e.errs) >= maxKeyErrors {
+	if len(e.errs) >= MaxKeyErrors {
 		return
 	}
 	switch x := v.(type) {

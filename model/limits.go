@@ -1,6 +1,6 @@
-package verify
+package model
 
-// Limits bound the memory and time verify spends on one input, so that no
+// Limits bound the memory and time a reader spends on one input, so that no
 // file, however it is written, makes it run out of memory or run for
 // minutes. An input beyond a limit is an error that names the limit; the
 // zero value of a field means its default. See the package documentation
@@ -61,8 +61,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// orDefault fills the zero fields of l with the defaults.
-func (l *Limits) orDefault() Limits {
+// OrDefault fills the zero fields of l with the defaults (nil: all).
+func (l *Limits) OrDefault() Limits {
 	d := DefaultLimits()
 	if l == nil {
 		return d

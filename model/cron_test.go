@@ -1,7 +1,8 @@
-package verify
+package model
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,4 +74,52 @@ func TestParseWindowErrors(t *testing.T) {
 	long := "* * " + string(make([]byte, 1001))
 	_, err := ParseWindow(long)
 	assert.ErrorContains(t, err, "longer than 1000 characters (limit 1000)")
+}
+
+// TestCronOpen: the simulator's reading of a window, minute by minute, in
+// the rule's time zone; a range that wraps (15-9) runs past midnight.
+func TestCronOpen(t *testing.T) {
+	c, err := ParseCron("* * 9-15 ? * MON-THU", "America/Los_Angeles")
+	require.NoError(t, err)
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	assert.True(t, c.Open(time.Date(2026, 1, 5, 9, 0, 0, 0, la)), "Monday 09:00")
+	assert.True(t, c.Open(time.Date(2026, 1, 8, 15, 59, 0, 0, la)), "Thursday 15:59")
+	assert.False(t, c.Open(time.Date(2026, 1, 8, 16, 0, 0, 0, la)), "Thursday 16:00")
+	assert.False(t, c.Open(time.Date(2026, 1, 9, 10, 0, 0, 0, la)), "Friday")
+	assert.True(t, c.Open(time.Date(2026, 1, 5, 17, 0, 0, 0, time.UTC)), "Monday 09:00 LA is 17:00 UTC")
+	assert.False(t, c.Open(time.Date(2026, 1, 5, 16, 59, 0, 0, time.UTC)), "08:59 LA is closed")
+
+	c, err = ParseCron("* 0/30 8-10 1,15 JAN,JUL ? 2026", "UTC+05:30")
+	require.NoError(t, err)
+	ist := time.FixedZone("x", 5*3600+1800)
+	assert.True(t, c.Open(time.Date(2026, 7, 15, 8, 30, 0, 0, ist)))
+	assert.False(t, c.Open(time.Date(2026, 7, 15, 8, 31, 0, 0, ist)))
+	assert.False(t, c.Open(time.Date(2027, 7, 15, 8, 30, 0, 0, ist)))
+
+	c, err = ParseCron("* * 22-2 ? * *", "UTC")
+	require.NoError(t, err)
+	assert.True(t, c.Open(time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)), "a range that wraps past midnight")
+	assert.False(t, c.Open(time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)))
+
+	for _, bad := range []struct{ cron, tz, err string }{
+		{"* * 9-15 ? *", "UTC", "has 5 fields"},
+		{"* * 25 ? * MON", "UTC", `value "25" is not within 0-23`},
+		{"0 * 9 ? * MON", "UTC", "seconds field \"0\" must be *"},
+		{"* * 9 ? * MON", "PST", "abbreviation"},
+		{"* * 9 ? * MON", "UTC+25:00", "UTC±HH:MM"},
+		{"* * 9 ? * FUNDAY", "UTC", `"FUNDAY"`},
+	} {
+		_, err := ParseCron(bad.cron, bad.tz)
+		assert.ErrorContains(t, err, bad.err, bad.cron)
+	}
+}
+
+func FuzzCron(f *testing.F) {
+	f.Add("* * 9-15 ? * MON-THU", "America/Los_Angeles")
+	f.Add("* 0/5 * 1,15 JAN-MAR ? 2026", "UTC-03:00")
+	f.Fuzz(func(t *testing.T, expr, tz string) {
+		if c, err := ParseCron(expr, tz); err == nil {
+			c.Open(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+		}
+	})
 }

@@ -1,4 +1,4 @@
-package verify
+package model
 
 import (
 	"bytes"
@@ -42,8 +42,9 @@ func DecodeJSON(b []byte, name string, maxDepth int) (any, error) {
 	return v, nil
 }
 
-// maxKeyErrors bounds how many duplicate-key problems one document reports.
-const maxKeyErrors = 32
+// MaxKeyErrors bounds how many duplicate-key problems one document reports.
+// MaxKeyErrors bounds how many problems of one kind a document reports.
+const MaxKeyErrors = 32
 
 type jsonParser struct {
 	b        []byte
@@ -173,7 +174,7 @@ func (p *jsonParser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if first, clash := keys.add(k, koff); clash && len(p.keyErrs) < maxKeyErrors {
+		if first, clash := keys.add(k, koff); clash && len(p.keyErrs) < MaxKeyErrors {
 			p.keyErr(k, koff, first)
 		}
 		p.space()

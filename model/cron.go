@@ -1,4 +1,4 @@
-package verify
+package model
 
 import (
 	"fmt"
@@ -7,24 +7,139 @@ import (
 	"time"
 )
 
-// Window is a parsed DeploymentWindow cron expression and what it allows.
+// Cron is a parsed DeploymentWindow cron expression: the one reader of
+// the format for verify and the simulator.
 //
 // The format is CodePipeline's
 // (https://docs.aws.amazon.com/codepipeline/latest/userguide/rule-reference-DeploymentWindow.html:
 // "Cron expressions are comprised of 6 required fields and one optional
-// field separated by white space"): seconds (only *), minutes 0-59, hours
-// 0-23, day-of-month 1-31 (with ? L W), month 1-12 or JAN-DEC, day-of-week
-// 1-7 or SUN-SAT (1 is Sunday; with ? L #), and an optional year
-// 1970-2199. The window is open during every minute the expression
-// matches.
+// field separated by white space"): seconds (N/A: only *), minutes 0-59,
+// hours 0-23, day-of-month 1-31 (with ? L W), month 1-12 or JAN-DEC,
+// day-of-week 1-7 or SUN-SAT (1 is Sunday; with ? L #), and an optional
+// year 1970-2199; "The rule succeeds when the date and time in the
+// deployment window meet the criteria in the cron expression for the
+// rule." The window is open during every minute the expression matches,
+// in the rule's TimeZone (docs/aws-semantics.md Q3).
+type Cron struct {
+	// Expr is the expression as written.
+	Expr string
+	// Loc is the rule's time zone (UTC when it names none).
+	Loc                           *time.Location
+	minutes, hours, months, years map[int]bool
+	day                           func(time.Time) bool
+}
+
+// ParseCron reads a DeploymentWindow rule's Cron and TimeZone.
+func ParseCron(expr, tz string) (*Cron, error) {
+	c := &Cron{Expr: expr}
+	loc, err := CronZone(tz)
+	if err != nil {
+		return nil, err
+	}
+	c.Loc = loc
+	if len(expr) > maxCronLen {
+		return nil, fmt.Errorf("cron expression is longer than %d characters (limit %d)", maxCronLen, maxCronLen)
+	}
+	f := strings.Fields(expr)
+	if len(f) != 6 && len(f) != 7 {
+		return nil, fmt.Errorf("cron expression has %d fields; it needs 6 (seconds minutes hours day-of-month month day-of-week) and an optional year", len(f))
+	}
+	if f[0] != "*" {
+		return nil, fmt.Errorf("seconds field %q must be * (the rule reference allows no other value)", f[0])
+	}
+	if c.minutes, err = cronSet(f[1], 0, 59, nil, "minutes"); err != nil {
+		return nil, err
+	}
+	if c.hours, err = cronSet(f[2], 0, 23, nil, "hours"); err != nil {
+		return nil, err
+	}
+	if c.months, err = cronSet(f[4], 1, 12, monthNames, "month"); err != nil {
+		return nil, err
+	}
+	c.years = allOf(1970, 2199)
+	if len(f) == 7 {
+		if c.years, err = cronSet(f[6], 1970, 2199, nil, "year"); err != nil {
+			return nil, err
+		}
+	}
+	dom, dow := f[3], f[5]
+	if dom != "?" && dow != "?" {
+		// One of the two must be "?"; a "*" in one of them is read as "?".
+		switch {
+		case dom == "*":
+			dom = "?"
+		case dow == "*":
+			dow = "?"
+		default:
+			return nil, fmt.Errorf("day-of-month %q and day-of-week %q are both set; one of them must be ?", dom, dow)
+		}
+	}
+	switch {
+	case dom == "?" && dow == "?":
+		c.day = func(time.Time) bool { return true }
+	case dom != "?":
+		if c.day, err = domMatcher(dom); err != nil {
+			return nil, err
+		}
+	default:
+		if c.day, err = dowMatcher(dow); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Open reports whether the window admits the minute of t (in the rule's
+// time zone).
+func (c *Cron) Open(t time.Time) bool {
+	l := t.In(c.Loc)
+	return c.minutes[l.Minute()] && c.hours[l.Hour()] && c.months[int(l.Month())] && c.years[l.Year()] &&
+		c.day(time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC))
+}
+
+// CronZone reads a DeploymentWindow rule's TimeZone: "UTC format ... This
+// is the default format if the parameter is not set otherwise" (UTC,
+// UTC+05:30), or an IANA Region/City name. Abbreviations are refused:
+// "certain abbreviations are duplicated abbreviations, such as CST"
+// (docs/aws-semantics.md Q3).
+func CronZone(tz string) (*time.Location, error) {
+	switch {
+	case tz == "" || tz == "UTC":
+		return time.UTC, nil
+	case strings.HasPrefix(tz, "UTC+") || strings.HasPrefix(tz, "UTC-"):
+		hh, mm, ok := strings.Cut(tz[4:], ":")
+		h, err1 := strconv.Atoi(hh)
+		m, err2 := strconv.Atoi(mm)
+		if !ok || err1 != nil || err2 != nil || h < 0 || h > 14 || m < 0 || m > 59 || len(hh) > 2 || len(mm) != 2 {
+			return nil, fmt.Errorf("time zone %q: want UTC±HH:MM", tz)
+		}
+		off := h*3600 + m*60
+		if tz[3] == '-' {
+			off = -off
+		}
+		return time.FixedZone(tz, off), nil
+	case strings.Contains(tz, "/") && len(tz) <= 64:
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, fmt.Errorf("time zone %q: %w", tz, err)
+		}
+		return loc, nil
+	}
+	return nil, fmt.Errorf("time zone %q is an abbreviation or unknown; want UTC±HH:MM or a Region/City name (abbreviations such as CST are ambiguous)", tz)
+}
+
+// Window is what a DeploymentWindow cron expression allows, measured over
+// a fixed span of days.
 type Window struct {
 	// Cron is the expression as written.
 	Cron string
 	// MinutesPerDay is how many minutes of a matching day are open.
 	MinutesPerDay int
 	// Days and OpenDays count the days of the reference span (the eight
-	// years from 2026-01-01) and those the expression matches.
+	// years from Start) and those the expression matches.
 	Days, OpenDays int
+	// Start is the first day of the reference span.
+	Start time.Time
 }
 
 // AlwaysOpen reports whether the window allows every minute of every day.
@@ -42,74 +157,28 @@ func (w Window) WeeklyHours() float64 {
 	return float64(w.MinutesPerDay) / 60 * float64(w.OpenDays) / float64(w.Days) * 7
 }
 
-// maxCronLen bounds the expression verify parses; CodePipeline allows
+// maxCronLen bounds the expression parsed; CodePipeline allows
 // configuration values of up to 1000 characters
 // (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ActionDeclaration.html).
 const maxCronLen = 1000
 
 // cronSpanStart and cronSpanYears fix the span over which days are
-// counted, so the result does not depend on when verify runs.
+// counted, so the result does not depend on when it runs.
 var cronSpanStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const cronSpanYears = 8
 
-// ParseWindow parses a DeploymentWindow cron expression and measures what
-// it allows over the reference span.
-func ParseWindow(cron string) (Window, error) {
-	w := Window{Cron: cron}
-	if len(cron) > maxCronLen {
-		return w, fmt.Errorf("cron expression is longer than %d characters (limit %d)", maxCronLen, maxCronLen)
-	}
-	f := strings.Fields(cron)
-	if len(f) != 6 && len(f) != 7 {
-		return w, fmt.Errorf("cron expression has %d fields; it needs 6 (seconds minutes hours day-of-month month day-of-week) and an optional year", len(f))
-	}
-	if f[0] != "*" {
-		return w, fmt.Errorf("seconds field %q must be *", f[0])
-	}
-	minutes, err := cronSet(f[1], 0, 59, nil, "minutes")
+// ParseWindow parses a DeploymentWindow cron expression (in UTC) and
+// measures what it allows over the reference span.
+func ParseWindow(expr string) (Window, error) {
+	w := Window{Cron: expr, Start: cronSpanStart}
+	c, err := ParseCron(expr, "")
 	if err != nil {
-		return w, err
-	}
-	hours, err := cronSet(f[2], 0, 23, nil, "hours")
-	if err != nil {
-		return w, err
-	}
-	months, err := cronSet(f[4], 1, 12, monthNames, "month")
-	if err != nil {
-		return w, err
-	}
-	years := allOf(1970, 2199)
-	if len(f) == 7 {
-		if years, err = cronSet(f[6], 1970, 2199, nil, "year"); err != nil {
-			return w, err
-		}
-	}
-	dom, dow := f[3], f[5]
-	if dom != "?" && dow != "?" {
-		// One of the two must be "?"; a "*" in one of them is read as "?".
-		switch {
-		case dom == "*":
-			dom = "?"
-		case dow == "*":
-			dow = "?"
-		default:
-			return w, fmt.Errorf("day-of-month %q and day-of-week %q are both set; one of them must be ?", dom, dow)
-		}
-	}
-	var dayMatch func(time.Time) bool
-	if dom == "?" && dow == "?" {
-		dayMatch = func(time.Time) bool { return true }
-	} else if dom != "?" {
-		if dayMatch, err = domMatcher(dom); err != nil {
-			return w, err
-		}
-	} else if dayMatch, err = dowMatcher(dow); err != nil {
 		return w, err
 	}
 	for h := range 24 {
 		for m := range 60 {
-			if hours[h] && minutes[m] {
+			if c.hours[h] && c.minutes[m] {
 				w.MinutesPerDay++
 			}
 		}
@@ -117,7 +186,7 @@ func ParseWindow(cron string) (Window, error) {
 	end := cronSpanStart.AddDate(cronSpanYears, 0, 0)
 	for d := cronSpanStart; d.Before(end); d = d.AddDate(0, 0, 1) {
 		w.Days++
-		if years[d.Year()] && months[int(d.Month())] && dayMatch(d) {
+		if c.years[d.Year()] && c.months[int(d.Month())] && c.day(d) {
 			w.OpenDays++
 		}
 	}
