@@ -122,6 +122,15 @@ type Stage struct {
 	// back. An operator overrides the entry of one execution to let it
 	// through (OverrideStageCondition; README: overriding a gate).
 	RollbackTarget bool `json:"rollbackTarget,omitempty"`
+	// Serial are stages the entry waits for: it stays closed while any of
+	// them runs an execution (StageState.Running). The upgrade-downgrade
+	// test's first step names the other four, so that the test region
+	// takes one release at a time: by default a pipeline runs executions
+	// in its stages concurrently ("A more recent execution can overtake
+	// an older one", SUPERSEDED mode, concepts-how-it-works.html), and a
+	// second release's upgrade-half would otherwise change what the
+	// first's downgrade steps find.
+	Serial []string `json:"serial,omitempty"`
 	// Prepared are the two-phase changes this stage's release activates,
 	// one per target that must run the change's prepare release: the
 	// stage's entry stays closed until every one is prepared there.
@@ -226,6 +235,11 @@ func (c *Config) Validate() error {
 		}
 		if len(s.Bake) > 0 && s.BakeMinutes == 0 {
 			add("%s: bake alarms without bakeMinutes", where)
+		}
+		for j, name := range s.Serial {
+			if !stageRE.MatchString(name) || name == s.Name {
+				add("%s.serial[%d]: %q is not another stage's name", where, j, name)
+			}
 		}
 		for j, r := range s.Prepared {
 			at := fmt.Sprintf("%s.prepared[%d]", where, j)

@@ -40,6 +40,8 @@ type StageState struct {
 	// condition in its latest run (OverrideStageCondition: the condition's
 	// status is "Overridden").
 	EntryOverridden bool
+	// Running is true while an execution is in progress in the stage.
+	Running bool
 }
 
 // Observer reads the world the controller decides on: alarms, stacks and
@@ -250,6 +252,11 @@ func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt
 		}
 		for _, r := range s.Prepared {
 			checkPrepared(&d, r, ledger(r))
+		}
+		for _, other := range s.Serial {
+			if stagesErr == nil && stages[other].Running {
+				block("stage %s runs an execution: this stage takes one release at a time with it (serial)", other)
+			}
 		}
 		if s.RollbackTarget {
 			checkRollbackTarget(ctx, &d, s.Name, o)

@@ -332,3 +332,24 @@ func TestRegionCodesAgreeWithTheCatalog(t *testing.T) {
 		})
 	}
 }
+
+// TestSerial: an entry that names other stages (the upgrade-downgrade
+// test's first step) stays closed while any of them runs an execution,
+// and opens when none does; a name that is not another stage's is a
+// configuration error.
+func TestSerial(t *testing.T) {
+	c := config()
+	c.Stages[0].Serial = []string{"Prod-W1"}
+	require.NoError(t, c.Validate())
+	w := healthy()
+	d := decision(t, Evaluate(context.Background(), c, w, open), "Gamma")
+	assert.False(t, d.EntryBlocked, "%v", d.EntryReasons)
+	w.stages["Prod-W1"] = StageState{Running: true}
+	d = decision(t, Evaluate(context.Background(), c, w, open), "Gamma")
+	assert.True(t, d.EntryBlocked)
+	assert.Contains(t, d.EntryReasons, "stage Prod-W1 runs an execution: this stage takes one release at a time with it (serial)")
+	c.Stages[0].Serial = []string{"Gamma", "bad name!"}
+	err := c.Validate()
+	assert.ErrorContains(t, err, `serial[0]: "Gamma" is not another stage's name`)
+	assert.ErrorContains(t, err, `serial[1]: "bad name!"`)
+}

@@ -707,6 +707,11 @@ func (r *runner) refreshStages() {
 		if sr.phase == phaseBake {
 			s.BakeStart = sr.baking
 		}
+		// In progress: entered (past its entry condition), as
+		// GetPipelineState's latestExecution shows a stage once it runs.
+		if sr.phase != phaseEntry {
+			s.Running = true
+		}
 		out[sr.st.Name] = s
 	}
 	r.stChange = !maps.Equal(out, r.stageSt)

@@ -365,6 +365,11 @@ func (r *runner) startServer(ar *actionRun, sr *stageRun) {
 			if sec, err := strconv.Atoi(a.Env["SAFEPIPE_STOP_WAIT_SECONDS"]); err == nil && sec > 0 {
 				wait = time.Duration(sec) * time.Second
 			}
+			if w := gs.waiting; w != nil && w.ar != nil && w.ar.status == "InProgress" {
+				// A later rollback's step takes the group: the earlier
+				// one, still waiting, never creates its deployment.
+				w.ar.status, w.ar.why, w.ar.doneAt = "Failed", "a later rollback's deployment took the group", r.now
+			}
 			gs.waiting, gs.waitUntil = d, r.now.Add(wait)
 			return
 		}

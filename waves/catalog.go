@@ -372,6 +372,8 @@ var ServiceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,63}$`)
 // to needs: its cross-region actions ("Cross-region actions are supported
 // and can only be created in those AWS Regions where CodePipeline is
 // supported", CodePipeline User Guide, actions-create-cross-region.html),
-// the CloudFormation stacks they deploy, and the support stack CDK creates
-// in each action region (an S3 bucket and a KMS key for the artifacts).
-var PipelineServices = []string{"cloudformation", "codepipeline", "kms", "s3"}
+// the CloudFormation stacks they deploy, the support stack CDK creates in
+// each action region (an S3 bucket and a KMS key for the artifacts), and
+// Systems Manager, from which every stack of CDK's default synthesizer
+// reads its BootstrapVersion parameter.
+var PipelineServices = []string{"cloudformation", "codepipeline", "kms", "s3", "ssm"}

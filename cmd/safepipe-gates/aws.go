@@ -276,6 +276,9 @@ func (w *awsWorld) Stages(ctx context.Context) (map[string]gates.StageState, err
 		if latest != nil && latest.Type == cptypes.ExecutionTypeRollback && latest.Status == cptypes.StageExecutionStatusInProgress {
 			st.Rollback = true
 		}
+		if latest != nil && latest.Status == cptypes.StageExecutionStatusInProgress {
+			st.Running = true
+		}
 		if c := s.BeforeEntryConditionState; c != nil && c.LatestExecution != nil && c.LatestExecution.Status == cptypes.ConditionExecutionStatusOverridden {
 			st.EntryOverridden = true
 		}

@@ -326,3 +326,18 @@ func TestCutKeepsRunes(t *testing.T) {
 	assert.LessOrEqual(t, len(got), 10)
 	assert.Equal(t, "abc", cut("abc", 10))
 }
+
+// TestRunningStages: a stage whose latest execution is in progress runs
+// one (gates.StageState.Running, which a serial entry waits on); a
+// finished one does not.
+func TestRunningStages(t *testing.T) {
+	w := newAWS(aws.Config{Region: "us-west-2"}, "p")
+	w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(3), StageStates: []cptypes.StageState{
+		{StageName: aws.String("UpDown-UpgradeFull"), LatestExecution: &cptypes.StageExecution{Status: cptypes.StageExecutionStatusInProgress, Type: cptypes.ExecutionTypeStandard}},
+		{StageName: aws.String("UpDown-Reupgrade"), LatestExecution: &cptypes.StageExecution{Status: cptypes.StageExecutionStatusSucceeded, Type: cptypes.ExecutionTypeStandard}},
+	}}}
+	st, err := w.Stages(context.Background())
+	require.NoError(t, err)
+	assert.True(t, st["UpDown-UpgradeFull"].Running)
+	assert.False(t, st["UpDown-Reupgrade"].Running)
+}

@@ -231,8 +231,8 @@ func TestRegions(t *testing.T) {
 		assert.NotEmpty(t, r.Services, r.Code)
 	}
 	_, out, _ = runCLI("regions")
-	assert.Contains(t, out, "services (23 tracked) from botocore")
-	assert.Regexp(t, `(?m)^ca-west-1 .* codebuild,codepipeline$`, out, "what a region lacks")
+	assert.Contains(t, out, "services (24 tracked) from botocore")
+	assert.Regexp(t, `(?m)^ca-west-1 .* codebuild,codecommit,codepipeline$`, out, "what a region lacks")
 }
 
 func TestFmtDuration(t *testing.T) {

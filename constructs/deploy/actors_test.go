@@ -117,6 +117,9 @@ func TestMain(m *testing.M) {
 	os.Setenv("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	code := m.Run()
+	if code == 0 && len(observed.calls) == 0 {
+		fmt.Fprintln(os.Stderr, "note: no runtime actor ran against moto here (node, @aws-sdk or moto_server missing, or -run excluded them): their roles were not checked against their calls")
+	}
 	if code == 0 && len(observed.calls) > 0 {
 		if err := checkActorCalls(); err != nil {
 			fmt.Fprintf(os.Stderr, "--- FAIL: runtime actors' calls against their synthesized roles\n%v\nFAIL\n", err)

@@ -412,11 +412,15 @@ async function version(p, v) {
     return { function: c.FunctionArn.replace(/:[^:]*$/, ""), code: c.CodeSha256 };
   } catch (e) { if (e.name === "ResourceNotFoundException") return null; throw e; }
 }
-// stale says why the ledger does not describe this function (it outlived
-// the stack, or the function was replaced), or "": its main version no
-// longer exists, or is other code or another function's. A ledger from
-// before it was keyed (no function, no code) cannot be checked, and counts.
-async function stale(p, ledger) {
+// stale says why the ledger does not describe what the alias serves, or
+// "": the alias serves another version than the ledger's (a ramp or a
+// person moved it since the last deployment), or the ledger outlived its
+// function (the stack was deleted and recreated, the function replaced):
+// its main version no longer exists, or is other code or another
+// function's. A ledger from before it was keyed (no function, no code)
+// cannot be checked that way, and counts.
+async function stale(p, ledger, cur) {
+  if (ledger.main && cur && cur.FunctionVersion !== ledger.main) return "the alias serves version " + cur.FunctionVersion + ", not the ledger's " + ledger.main + " (moved since the last deployment)";
   if (!ledger.main || !ledger.function || !ledger.code) return "";
   const v = await version(p, ledger.main);
   if (!v) return "its version " + ledger.main + " no longer exists";
@@ -475,11 +479,13 @@ function nextLedger(ledger, declared, main, share, p, test, fn) {
 async function apply(p) {
   const cur = await current(p);
   const declared = JSON.parse(p.Changes || "{}");
-  const ledger = p.Ledger ? await readLedger(p.Ledger) : { changes: {} };
-  const staleWhy = p.Ledger ? await stale(p, ledger) : "";
+  const read = p.Ledger ? await readLedger(p.Ledger) : { changes: {} };
+  const staleWhy = p.Ledger ? await stale(p, read, cur) : "";
   if (staleWhy) console.log(JSON.stringify({ note: "ledger " + p.Ledger + " is stale: " + staleWhy + "; it proves nothing prepared and no upgrade-downgrade record" }));
+  // The ledger as it binds: a stale one keeps only its active changes.
+  const ledger = staleWhy ? { changes: activeOnly(read.changes) } : read;
   let main = p.Version, share = null, routing = { AdditionalVersionWeights: {} };
-  let test = staleWhy ? undefined : ledger.upgradeDowngrade, rolledBack = false;
+  let test = staleWhy ? undefined : read.upgradeDowngrade, rolledBack = false;
   const half = (v) => { share = v === main ? null : v; routing = { AdditionalVersionWeights: share ? { [share]: 0.5 } : {} }; };
   if ((p.Mode === "canary" || p.Mode === "upgrade-half") && cur && cur.FunctionVersion !== p.Version) {
     main = cur.FunctionVersion;
@@ -489,19 +495,30 @@ async function apply(p) {
     throw new Error("unknown mode " + p.Mode);
   }
   if (p.Mode === "upgrade-half") {
-    // The test's record: the version live before it, and its phases.
+    // The test's record: the version live before it, its code and its
+    // phases, and the step applied last.
     const beforeFull = {};
     for (const [name, e] of Object.entries(ledger.changes || {})) beforeFull[name] = e.full;
-    test = { version: p.Version, before: cur && cur.FunctionVersion !== p.Version ? cur.FunctionVersion : null, beforeFull };
+    const before = cur && cur.FunctionVersion !== p.Version ? cur.FunctionVersion : null;
+    const beforeCode = before ? ((await version(p, before)) || {}).code || null : null;
+    test = { version: p.Version, before, beforeCode, beforeFull, step: p.Mode };
   }
-  if ((p.Mode === "downgrade-half" || p.Mode === "downgrade") && test && test.version !== p.Version && test.before === p.Version) {
-    // A stage rollback: CodePipeline redeploys the template this stage
-    // had in the execution it rolls back to, whose version is the one
-    // live before the test. It serves alone: that is where the test
-    // region stood before this release.
-    console.log(JSON.stringify({ note: "rolling back the upgrade-downgrade test of version " + test.version + ": version " + p.Version + " (live before the test) serves alone" }));
+  const downgrade = p.Mode === "downgrade-half" || p.Mode === "downgrade";
+  // A stage rollback of a downgrade step: CodePipeline redeploys the
+  // template this stage had in the execution it rolls back to, which
+  // ships the code live before the test — under a new version number
+  // when CloudFormation publishes it again ("AWS Lambda doesn't publish a
+  // version if the function's configuration and code haven't changed
+  // since the last version", API_PublishVersion), so the code, not the
+  // number, tells it — and only right after this very step ran for the
+  // test's release (test.step), not when another release's test has
+  // started since. It serves alone: where the test region stood before.
+  if (downgrade && test && test.version !== p.Version && test.step === p.Mode && test.beforeCode &&
+      ((await version(p, p.Version)) || {}).code === test.beforeCode) {
+    console.log(JSON.stringify({ note: "rolling back the upgrade-downgrade test of version " + test.version + ": version " + p.Version + " (the code live before the test) serves alone" }));
     rolledBack = true;
-  } else if (p.Mode === "downgrade-half" || p.Mode === "downgrade") {
+    test = { ...test, step: "rolled-back" };
+  } else if (downgrade) {
     if (!test || test.version !== p.Version) {
       throw new Error("mode " + p.Mode + ": no upgrade-half of version " + p.Version + " is recorded in " + p.Ledger +
         " (recorded: " + JSON.stringify(test || null) + "); the upgrade-downgrade test runs its steps in order");
@@ -510,6 +527,7 @@ async function apply(p) {
     if (test.before && p.Mode === "downgrade") main = test.before;
     if (!test.before) console.log(JSON.stringify({ note: "no version was live before the test (a first deployment): nothing to downgrade to" }));
   }
+  if (test && !rolledBack && test.version === p.Version && (p.Mode === "full" || downgrade)) test = { ...test, step: p.Mode };
   const refused = refusals(p, ledger, declared, cur, staleWhy);
   if (refused.length) throw new Error("refusing to deploy: " + refused.join("; "));
   const args = { FunctionName: p.FunctionName, Name: p.AliasName, FunctionVersion: main, RoutingConfig: routing };
@@ -517,7 +535,7 @@ async function apply(p) {
   if (p.Ledger) {
     const fn = await version(p, main);
     if (!fn) throw new Error("version " + main + " of " + p.FunctionName + " does not exist after the alias moved to it");
-    await writeLedger(p.Ledger, nextLedger(staleWhy ? { changes: activeOnly(ledger.changes) } : ledger, declared, main, share, rolledBack ? { ...p, Mode: "full" } : p, test, fn));
+    await writeLedger(p.Ledger, nextLedger(ledger, declared, main, share, rolledBack ? { ...p, Mode: "full" } : p, test, fn));
   }
   const weight = routing.AdditionalVersionWeights[p.Version];
   const pct = main === p.Version ? 100 - Math.round(100 * (Object.values(routing.AdditionalVersionWeights)[0] || 0)) : Math.round(100 * (weight || 0));

@@ -51,17 +51,22 @@ func newControllerWorld(t *testing.T) *controllerWorld {
 	}))
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
-	// A function with three published versions (boto3 comes with moto).
+	// A function with four published versions, each of other code but
+	// the fourth, which has the second's: what CloudFormation publishes
+	// when a rollback redeploys version 2's template after version 3
+	// (boto3 comes with moto).
 	setup := exec.Command("python3", "-c", `
 import boto3, io, zipfile
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w") as z:
-    z.writestr("index.js", "exports.h=async()=>1")
+def code(n):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("index.js", "exports.h=async()=>%d" % n)
+    return buf.getvalue()
 boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
 l = boto3.client("lambda")
-l.create_function(FunctionName="orders", Runtime="nodejs22.x", Role="arn:aws:iam::123456789012:role/r", Handler="index.h", Code={"ZipFile": buf.getvalue()})
-for _ in range(3):
-    l.update_function_code(FunctionName="orders", ZipFile=buf.getvalue())
+l.create_function(FunctionName="orders", Runtime="nodejs22.x", Role="arn:aws:iam::123456789012:role/r", Handler="index.h", Code={"ZipFile": code(0)})
+for n in (1, 2, 3, 2):
+    l.update_function_code(FunctionName="orders", ZipFile=code(n))
     l.publish_version(FunctionName="orders")
 `)
 	out, err := setup.CombinedOutput()

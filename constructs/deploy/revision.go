@@ -388,6 +388,8 @@ func partitionOf(d pipeline.Deployment) string {
 const ServerDeployScript = `set -eu
 cat > safepipe-deploy.sh <<'SAFEPIPE'
 set -eu
+# The deadline counts from the step's start, the stop wait included.
+deadline=$(( $(date +%s) + SAFEPIPE_DEADLINE_MINUTES * 60 ))
 kind=$(env -u AWS_PROFILE aws codepipeline get-pipeline-state --name "$SAFEPIPE_PIPELINE" --region "$SAFEPIPE_PIPELINE_REGION" --query "stageStates[?stageName=='$SAFEPIPE_STAGE'].latestExecution.type | [0]" --output text)
 override=""
 if [ "$kind" = ROLLBACK ]; then
@@ -423,7 +425,6 @@ id=$(aws deploy create-deployment --application-name "$SAFEPIPE_APPLICATION" --d
   --s3-location "bucket=$SAFEPIPE_BUCKET,key=$key,bundleType=zip" $override \
   --description "safepipe $SAFEPIPE_STAGE" --query deploymentId --output text)
 echo "safepipe: deployment $id to $SAFEPIPE_GROUP"
-deadline=$(( $(date +%s) + SAFEPIPE_DEADLINE_MINUTES * 60 ))
 while :; do
   status=$(aws deploy get-deployment --deployment-id "$id" --query deploymentInfo.status --output text)
   case "$status" in

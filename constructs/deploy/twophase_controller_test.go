@@ -157,17 +157,18 @@ func TestUpgradeDowngradeRollsBack(t *testing.T) {
 				ok(step("3", AliasDowngrade))
 			}
 			// The step's stage fails its bake; CodePipeline redeploys the
-			// template of the earlier execution: version 2, this mode.
-			r := step("2", rollback)
+			// template of the earlier execution, this mode: version 2's
+			// code, which CloudFormation publishes again as version 4.
+			r := step("4", rollback)
 			ok(r)
 			main, weights := w.alias()
-			assert.Equal(t, "2", main, "the version live before the test serves")
+			assert.Equal(t, "4", main, "the code live before the test serves")
 			assert.Empty(t, weights, "alone")
 			assert.Equal(t, "100", r["Data"].(map[string]any)["PercentOnVersion"])
-			assert.Equal(t, "2", w.ledger()["main"])
+			assert.Equal(t, "4", w.ledger()["main"])
 
 			r = step("1", AliasDowngrade)
-			require.Equal(t, "FAILED", r["Status"], "version 1 is neither the test's nor the one live before it")
+			require.Equal(t, "FAILED", r["Status"], "version 1 is neither the test's nor the code live before it")
 			assert.Contains(t, r["Reason"], "no upgrade-half of version 1 is recorded")
 		})
 	}
@@ -264,4 +265,46 @@ func TestCloudFormationRollback(t *testing.T) {
 	l := w.ledger()
 	assert.Equal(t, "2", l["main"])
 	assert.Equal(t, "prepare", l["changes"].(map[string]any)["order-record-v2"].(map[string]any)["full"])
+}
+
+// TestUpgradeDowngradeOneReleaseAtATime: a downgrade step of one release
+// that finds another release's upgrade-half recorded is refused, even when
+// it ships the code that release found live (the gates keep a second
+// release out of the test while one is in it: gates.Stage.Serial; this is
+// the controller's own guard).
+func TestUpgradeDowngradeOneReleaseAtATime(t *testing.T) {
+	w := newControllerWorld(t)
+	step := func(version string, mode AliasMode) map[string]any {
+		t.Helper()
+		return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
+			"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
+	}
+	ok := func(r map[string]any) {
+		t.Helper()
+		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
+	}
+	ok(w.release("1", "full"))
+	ok(step("2", AliasUpgradeHalf)) // release 2 enters the test
+	ok(step("2", AliasFull))
+	ok(step("3", AliasUpgradeHalf)) // release 3 overtakes it
+	r := step("2", AliasDowngradeHalf)
+	require.Equal(t, "FAILED", r["Status"], "release 2's downgrade finds release 3's test")
+	assert.Contains(t, r["Reason"], "no upgrade-half of version 2 is recorded")
+}
+
+// TestLedgerOfAMovedAlias: a ramp or a person that moved the alias since
+// the last deployment leaves a ledger that no longer says what serves: its
+// prepares prove nothing.
+func TestLedgerOfAMovedAlias(t *testing.T) {
+	w := newControllerWorld(t)
+	prepare := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangePrepare}
+	activate := twophase.Change{Name: "order-record-v2", Phase: twophase.ChangeActivate}
+	require.Equal(t, "SUCCESS", w.release("2", "full", prepare)["Status"])
+	// Version 3 reads only the old form; a ramp takes it to 100%.
+	out, err := exec.Command("python3", "-c", `import boto3
+boto3.client("lambda").update_alias(FunctionName="orders", Name="live", FunctionVersion="3", RoutingConfig={"AdditionalVersionWeights": {}})`).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	r := w.release("1", "canary", activate)
+	require.Equal(t, "FAILED", r["Status"], "the ledger's prepare is version 2's, which no longer serves")
+	assert.Contains(t, r["Reason"], "its prepare does not serve all of this alias's traffic")
 }

@@ -123,6 +123,17 @@ func (c *Controller) EntryRule(stage string, window bool, blockers []gates.Alarm
 	}
 }
 
+// Serialize keeps a gated stage's entry closed while any of the other
+// stages runs an execution (gates.Stage.Serial); a stage no gate
+// registered is left alone.
+func (c *Controller) Serialize(stage string, others []string) {
+	for i := range c.stages {
+		if c.stages[i].Name == stage {
+			c.stages[i].Serial = append(c.stages[i].Serial, others...)
+		}
+	}
+}
+
 // RequireRollbackTarget keeps the stage's entry closed while the stage has
 // no execution of the pipeline's current structure version to roll back
 // to (gates.Stage.RollbackTarget).

@@ -514,8 +514,9 @@ func requiredServices(p BasePipelineProps) []string {
 
 // validateServices: the pre-production regions offer what the pipeline
 // needs there too (the plan checks the production ones), and the home
-// region — where the pipeline itself and its CodeBuild steps run — offers
-// CodePipeline and CodeBuild.
+// region — where the pipeline itself, its CodeBuild steps and its gate
+// controller (a Lambda function on an EventBridge schedule, writing
+// logs) run — offers them, and CodeCommit for a CodeCommit source.
 func validateServices(c *waves.Catalog, p BasePipelineProps, need []string) error {
 	var errs []error
 	check := func(field, code string, need []string) {
@@ -528,7 +529,11 @@ func validateServices(c *waves.Catalog, p BasePipelineProps, need []string) erro
 				field, code, strings.Join(miss, ", "), c.Version, c.ServicesSource))
 		}
 	}
-	check("HomeRegion", p.HomeRegion, slices.Concat(need, []string{"codebuild"}))
+	home := slices.Concat(need, []string{"codebuild", "events", "lambda", "logs"})
+	if p.Source.CodeCommitRepository != "" {
+		home = append(home, "codecommit")
+	}
+	check("HomeRegion", p.HomeRegion, home)
 	for _, g := range p.GammaRegions {
 		check("GammaRegions", g, need)
 	}

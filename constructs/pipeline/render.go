@@ -151,11 +151,18 @@ func (r *renderer) render() error {
 		if r.stepBake == 0 {
 			r.stepBake = MinUpgradeDowngradeBake
 		}
+		var later []string
 		for _, step := range UpgradeDowngradeSteps {
 			r.step = step
 			errs = append(errs, r.stage(u.stageName(step), UpDown, p.Accounts.PreProd, nil, []waves.Target{{Region: u.Region}}, true))
+			if step != UpgradeHalf {
+				later = append(later, u.stageName(step))
+			}
 		}
 		r.step = ""
+		// The test region takes one release at a time: its first step
+		// waits while another release is in a later step (gates.Stage.Serial).
+		r.controller.Serialize(u.stageName(UpgradeHalf), later)
 	}
 	for i := range plan.Stages {
 		s := &plan.Stages[i]

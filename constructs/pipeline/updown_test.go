@@ -57,6 +57,11 @@ func TestUpgradeDowngradeStages(t *testing.T) {
 		assert.False(t, gs.Window, "%s: pre-production has no window", n)
 		require.Len(t, gs.Blockers, 1, n)
 		assert.Equal(t, "shop-updown-aggregate-rollback", gs.Blockers[0].Name, n)
+		if n == names[0] {
+			assert.Equal(t, names[1:], gs.Serial, "the test takes one release at a time")
+		} else {
+			assert.Empty(t, gs.Serial, n)
+		}
 	}
 }
 

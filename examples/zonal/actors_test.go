@@ -14,6 +14,7 @@ import (
 
 	"github.com/safepipe/safepipe/internal/fakeaws"
 	"github.com/safepipe/safepipe/internal/iameval"
+	pipemodel "github.com/safepipe/safepipe/model"
 )
 
 // TestServerDeployCallsAreAllowed runs each server deploy action as
@@ -59,6 +60,7 @@ func TestServerDeployCallsAreAllowed(t *testing.T) {
 		stmts           []iameval.Statement
 		trust           string
 		account, region string
+		tpl             *iameval.Template
 	}
 	deployers := map[string]deployer{}
 	require.NoError(t, filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
@@ -83,7 +85,7 @@ func TestServerDeployCallsAreAllowed(t *testing.T) {
 			// Keyed by the nested assembly (one per stage and target) too:
 			// a one-box step and the first zonal step deploy one stack
 			// with one role name, each granting its own group.
-			deployers[filepath.Base(filepath.Dir(p))+" "+fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name)] = deployer{stmts, string(b), account, region}
+			deployers[filepath.Base(filepath.Dir(p))+" "+fmt.Sprintf("arn:aws:iam::%s:role/%s", account, name)] = deployer{stmts, string(b), account, region, tpl}
 		}
 		return nil
 	}))
@@ -142,7 +144,7 @@ func TestServerDeployCallsAreAllowed(t *testing.T) {
 			assert.True(t, trusts(d.trust, pipelineAccount, projectName), "%s: the deployer role %s does not trust the project's role %s: %s", a.Name, byName["SAFEPIPE_DEPLOYER_ROLE"], projectName, d.trust)
 			seenAPI := map[string]bool{}
 			for _, c := range calls {
-				reqs, err := cliRequests(c.Args, byName, pipelineAccount, d.account)
+				reqs, err := cliRequests(c.Args, byName, pipelineAccount, d.account, groupConfig(d.tpl, byName))
 				require.NoError(t, err, "%s: %s", a.Name, c.Args)
 				stmts, who := d.stmts, "the deployer role"
 				if c.Profile == "" {
@@ -199,7 +201,7 @@ func trusts(doc, account, name string) bool {
 // GetDeploymentConfig and GetApplicationRevision (or
 // RegisterApplicationRevision), and UpdateDeploymentGroup when it
 // overrides the alarm configuration. Local commands (configure) make none.
-func cliRequests(args string, vars map[string]string, pipelineAccount, account string) ([]iameval.Call, error) {
+func cliRequests(args string, vars map[string]string, pipelineAccount, account, config string) ([]iameval.Call, error) {
 	f := strings.Fields(args)
 	if len(f) < 2 {
 		return nil, fmt.Errorf("not an aws call: %q", args)
@@ -223,7 +225,7 @@ func cliRequests(args string, vars map[string]string, pipelineAccount, account s
 	case "deploy create-deployment":
 		out := []iameval.Call{
 			call("codedeploy:CreateDeployment", group),
-			call("codedeploy:GetDeploymentConfig", fmt.Sprintf("arn:aws:codedeploy:%s:%s:deploymentconfig:CodeDeployDefault.OneAtATime", region, account)),
+			call("codedeploy:GetDeploymentConfig", fmt.Sprintf("arn:aws:codedeploy:%s:%s:deploymentconfig:%s", region, account, config)),
 			call("codedeploy:GetApplicationRevision", fmt.Sprintf("arn:aws:codedeploy:%s:%s:application:%s", region, account, vars["SAFEPIPE_APPLICATION"])),
 		}
 		if strings.Contains(args, "--override-alarm-configuration") {
@@ -234,4 +236,30 @@ func cliRequests(args string, vars map[string]string, pipelineAccount, account s
 		return []iameval.Call{call("cloudformation:DescribeStacks", fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab", region, account, vars["SAFEPIPE_STACK"]))}, nil
 	}
 	return nil, fmt.Errorf("no IAM mapping for aws %s %s (add it, with the permissions reference's resource)", f[0], f[1])
+}
+
+// groupConfig is the deployment configuration of the group the action
+// deploys to, as its template names it (a Ref to a configuration of the
+// stack resolves to that configuration's name), or CodeDeploy's default
+// when the group names none ("CodeDeployDefault.OneAtATime is the default
+// deployment configuration", AWS::CodeDeploy::DeploymentGroup).
+func groupConfig(tpl *iameval.Template, vars map[string]string) string {
+	ev := pipemodel.NewEvaluator(pipemodel.Scope{StackName: vars["SAFEPIPE_STACK"], Region: vars["SAFEPIPE_REGION"],
+		Resource: func(id string) (string, map[string]any, bool) {
+			r, ok := tpl.Resources[id]
+			return r.Type, r.Properties, ok
+		}})
+	for _, r := range tpl.Resources {
+		if r.Type != "AWS::CodeDeploy::DeploymentGroup" {
+			continue
+		}
+		if name, _ := ev.Str(r.Properties["DeploymentGroupName"]); name != vars["SAFEPIPE_GROUP"] {
+			continue
+		}
+		if c, ok := r.Properties["DeploymentConfigName"]; ok {
+			name, _ := ev.Str(c)
+			return name
+		}
+	}
+	return "CodeDeployDefault.OneAtATime"
 }
