@@ -78,6 +78,8 @@ type Stack struct {
 	Account, Region string
 	// Path is the template's path relative to the assembly root.
 	Path string
+	// Tags are the stack's tags (the manifest's).
+	Tags map[string]string
 	// Template is the parsed template.
 	Template *Template
 }
@@ -86,8 +88,9 @@ type Stack struct {
 type Template struct {
 	// Resources by logical ID.
 	Resources map[string]*Resource
-	// Parameters by name (their declarations), and Conditions.
-	Parameters, Conditions map[string]any
+	// Parameters by name (their declarations), Conditions, and the
+	// template's Metadata.
+	Parameters, Conditions, Metadata map[string]any
 	// Effective is the hash of what a stack update compares: the template
 	// without Metadata (template-level and per resource) and Description.
 	Effective string
@@ -191,6 +194,7 @@ func ParseTemplate(data []byte, name string) (*Template, error) {
 	t := &Template{Resources: map[string]*Resource{}, Size: len(data)}
 	t.Parameters, _ = raw["Parameters"].(map[string]any)
 	t.Conditions, _ = raw["Conditions"].(map[string]any)
+	t.Metadata, _ = raw["Metadata"].(map[string]any)
 	var errs []error
 	for _, id := range slices.Sorted(maps.Keys(res)) {
 		m, ok := res[id].(map[string]any)
@@ -253,9 +257,10 @@ type manifest struct {
 		Type        string `json:"type"`
 		Environment string `json:"environment"`
 		Properties  struct {
-			TemplateFile  string `json:"templateFile"`
-			StackName     string `json:"stackName"`
-			DirectoryName string `json:"directoryName"`
+			TemplateFile  string            `json:"templateFile"`
+			StackName     string            `json:"stackName"`
+			Tags          map[string]string `json:"tags"`
+			DirectoryName string            `json:"directoryName"`
 		} `json:"properties"`
 	} `json:"artifacts"`
 }
@@ -372,7 +377,7 @@ func (r *reader) walk(dir string, depth int) error {
 				continue
 			}
 			r.raw[rel] = tb
-			s := &Stack{Artifact: id, Name: a.Properties.StackName, Path: rel}
+			s := &Stack{Artifact: id, Name: a.Properties.StackName, Path: rel, Tags: a.Properties.Tags}
 			if s.Name == "" {
 				s.Name = id
 			}

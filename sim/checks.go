@@ -288,6 +288,12 @@ func (r *runner) finish() {
 	r.checkNoOp()
 	r.checkOneBox()
 	r.checkRollbacks()
+	// A bad version that came to serve in the run's last minute.
+	for _, f := range r.faults {
+		if f.Bad {
+			r.stepBad(f)
+		}
+	}
 	r.checkContainment()
 	r.checkBakeHolds()
 	// regions
@@ -323,6 +329,9 @@ func (r *runner) finish() {
 		if f.Controller {
 			fr.Alarm = "the gate controller (down)"
 		}
+		if f.Bad {
+			fr.Alarm = "the change (bad from " + f.Stage + " on)"
+		}
 		if f.fired.IsZero() {
 			r.note(fmt.Sprintf("fault %s never fired: its stage never started", f.Spec))
 		}
@@ -334,7 +343,12 @@ func (r *runner) finish() {
 			res.Closed = []Interval{}
 		}
 	}
-	reachedAll := r.std.status == "Succeeded" && len(res.Reached) == len(regions) && len(regions) > 0
+	// The change reached every production region, or — on a pipeline in
+	// which no stage reads as production — passed every stage.
+	reachedAll := r.std.status == "Succeeded" && len(res.Reached) == len(regions)
+	if len(regions) == 0 && r.std.status == "Succeeded" {
+		r.note("no stage reads as production (by name in any case and language, a production tag, a deployment window, or where it deploys): the change passed every stage, and no production region is counted")
+	}
 	switch {
 	case len(res.Violations) > 0:
 		res.Outcome, res.ExitCode = "violated", ExitViolated
@@ -343,7 +357,7 @@ func (r *runner) finish() {
 	default:
 		res.Outcome, res.ExitCode = "stopped", ExitStopped
 	}
-	if reachedAll {
+	if reachedAll && len(regions) > 0 {
 		var last time.Time
 		for _, reg := range regions {
 			if t := r.fullAt[reg]; t.After(last) {
@@ -376,6 +390,8 @@ func (r *runner) summary(regions []string) string {
 		}
 	}
 	switch {
+	case r.std.status == "Succeeded" && len(regions) == 0:
+		return "the change passed every stage (no stage reads as production)"
 	case r.std.status == "Succeeded":
 		return fmt.Sprintf("the change reached %d of %d production regions", len(res.Reached), len(regions))
 	case stop != nil:
@@ -524,11 +540,11 @@ func (r *runner) checkRollbacks() {
 // afterwards, and S's regions must no longer run it at the end.
 func (r *runner) checkContainment() {
 	for _, f := range r.faults {
-		if f.fired.IsZero() || f.during == nil || f.Org || f.Hold > 0 {
+		if f.fired.IsZero() || f.during == nil || f.Org || f.Hold > 0 || f.Controller {
 			continue
 		}
 		s := f.during
-		if !slices.Contains(s.Regions(), f.watched.Region) {
+		if !f.Bad && !slices.Contains(s.Regions(), f.watched.Region) {
 			continue
 		}
 		for _, st := range r.p.Stages[s.Index+1:] {
@@ -549,8 +565,12 @@ func (r *runner) checkContainment() {
 				}
 			}
 			if len(reached) > 0 {
+				what := fmt.Sprintf("fault %s fired at %s during %s", f.Spec, fmtTime(f.fired), s.Name)
+				if f.Bad {
+					what = fmt.Sprintf("the change, bad from %s on (fault %s), first served at %s during %s", f.Stage, f.Spec, fmtTime(f.fired), s.Name)
+				}
 				r.violate(Violation{Property: PropContainment, Stage: st.Name, Region: strings.Join(reached, " "),
-					Detail: fmt.Sprintf("fault %s fired at %s during %s, yet %d region(s) of %s ran the new version from %s", f.Spec, fmtTime(f.fired), s.Name, len(reached), st.Name, fmtTime(first))})
+					Detail: fmt.Sprintf("%s, yet %d region(s) of %s ran the new version from %s", what, len(reached), st.Name, fmtTime(first))})
 			}
 		}
 		for _, reg := range s.Regions() {

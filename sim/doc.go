@@ -5,8 +5,12 @@
 // checks safety properties on what happened. It is pure Go (no jsii, no
 // CDK, no AWS SDK); "safepipe simulate" and "safepipe plan --from" wrap it.
 //
-// Everything is read from the templates, never from stage names or the
-// plan: which stages are production (a deployment window), which stages
+// Everything is read from the templates, never from the plan: which
+// stages are production (model.Roles, shared with verify: the stage's name
+// in any case, word form and common language, a production tag of a
+// stack it deploys, where it deploys, a deployment window, and every
+// deploying stage after a production one; --production names them when
+// the names do not say it), which stages
 // form a wave (production stages in a row deploying the same regions),
 // which bake is a one-box bake (its alarms follow package alarms' naming
 // contract, "<prefix>-onebox-bake"), how traffic moves (the deployment
@@ -268,7 +272,13 @@
 // # Exit codes
 //
 // [ExitReached] (0): the change's execution succeeded, every production
-// region serves only the new version, and no property failed.
+// region serves only the new version (or no stage reads as production:
+// the change passed every stage), and no property failed. A region whose
+// production stages deploy only through actions the simulator does not
+// model (CodeDeployToECS, ECS, CodeDeploy, AppConfig, S3, …), or only
+// stacks without code it models, runs the change once such a deploy of
+// its execution succeeded there, and the version before it once a
+// rollback's did (a note says so).
 // [ExitStopped] (3): the change was stopped (refused, rolled back, or
 // still held when the simulation ended) and no property failed.
 // [ExitViolated] (1): a property failed. [ExitBadInput] (2) is the

@@ -68,6 +68,12 @@ type Fault struct {
 	// no round and answers no bake job for Hold (an outage: a broken
 	// deployment of the function, throttling, a regional incident).
 	Controller bool `json:"controller,omitempty"`
+	// Bad is true for a bad-version fault (bad:STAGE): the change is bad
+	// from Stage on — wherever a stage from Stage on makes it serve, the
+	// alarm that stage watches in that region goes to ALARM, and stays
+	// there while the change serves. On a pipeline whose stages watch no
+	// alarm nothing fires, and the result shows how far a bad change goes.
+	Bad bool `json:"bad,omitempty"`
 }
 
 var (
@@ -75,7 +81,7 @@ var (
 )
 
 // faultGrammar is the grammar, for errors.
-const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, fail:STAGE/ACTION, or controller:STAGE+DURATION~HOLD or controller@+DURATION~HOLD"
+const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, fail:STAGE/ACTION, bad:STAGE, or controller:STAGE+DURATION~HOLD or controller@+DURATION~HOLD"
 
 // ParseFault reads one fault spec; the error names the spec.
 func ParseFault(spec string) (Fault, error) {
@@ -84,6 +90,13 @@ func ParseFault(spec string) (Fault, error) {
 		return Fault{}, fmt.Errorf("fault %q: %s (%s)", spec, fmt.Sprintf(format, args...), faultGrammar)
 	}
 	s := spec
+	if stage, ok := strings.CutPrefix(s, "bad:"); ok {
+		if !faultStageRE.MatchString(stage) {
+			return bad("stage %q is not a stage name", stage)
+		}
+		f.Stage, f.Bad = stage, true
+		return f, nil
+	}
 	if rest, ok := strings.CutPrefix(s, "fail:"); ok {
 		stage, action, ok := strings.Cut(rest, "/")
 		if !ok {
@@ -217,6 +230,10 @@ type resolvedFault struct {
 	active  bool
 	done    bool
 	gone    time.Time // when the change left the region (zero while there)
+	// A bad-version fault: when the change first served in each region,
+	// and the alarm forced there while it serves.
+	badAt    map[string]time.Time
+	forcedAt map[string]AlarmKey
 }
 
 // resolveFaults binds every alarm fault to the model's alarms and stages,
@@ -264,6 +281,10 @@ func resolveFaults(m *Model, faults []Fault) (alarmFaults []*resolvedFault, fail
 			continue
 		}
 		switch {
+		case f.Bad:
+			rf.badAt, rf.forcedAt = map[string]time.Time{}, map[string]AlarmKey{}
+			out = append(out, rf)
+			continue
 		case f.Controller:
 			if p.Gates == nil {
 				fail("the pipeline has no gate controller")

@@ -24,6 +24,10 @@ import (
 // writes it under the same name).
 const MetadataGates = "safepipe:gates"
 
+// UnknownRegion stands for the region of an environment-agnostic
+// pipeline, where its actions without a Region run.
+const UnknownRegion = "(the pipeline's region)"
+
 // Place is an account and a region.
 type Place struct{ Account, Region string }
 
@@ -150,6 +154,14 @@ type Action struct {
 	BakeErr string
 }
 
+// DeploysRegion reports whether the action changes what runs in its
+// region: a stack update (Deploys), or another action of the Deploy
+// category (CodeDeploy, ECS, CodeDeployToECS, AppConfig, S3, …), which
+// the simulator runs as opaque.
+func (a *Action) DeploysRegion() bool {
+	return a.Deploys() || (strings.EqualFold(a.Category, "Deploy") && a.Provider != "CloudFormation")
+}
+
 // Deploys reports whether the action updates a stack (executes a change
 // set or creates/updates directly).
 func (a *Action) Deploys() bool {
@@ -190,7 +202,7 @@ type Rule struct {
 func (s *Stage) Regions() []string {
 	set := map[string]bool{}
 	for _, a := range s.Actions {
-		if a.Deploys() {
+		if a.DeploysRegion() {
 			set[a.Place.Region] = true
 		}
 	}
@@ -373,6 +385,11 @@ func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
 	}
 	if p.Place.Region == "" {
 		p.Place.Region = homeRegion(r.Properties)
+	}
+	if p.Place.Region == "" {
+		// An environment-agnostic pipeline stack: its actions without a
+		// Region run in a region the assembly does not name.
+		p.Place.Region = UnknownRegion
 	}
 	var errs []error
 	stages, _ := r.Properties["Stages"].([]any)
@@ -631,15 +648,56 @@ func readGates(s *Stack) (*gates.Config, error) {
 	return nil, nil
 }
 
-// markProduction marks production stages and numbers waves: a production
-// stage has a deployment window (a DeploymentWindow entry rule or a
-// windowed gate); every deploying stage after the first one is production
-// too. A wave is a run of production stages deploying the same regions.
-func markProduction(p *Pipeline) {
+// markProduction marks production stages and numbers waves. A stage is
+// production when the shared classification says so (model.Roles: by
+// name in any case and word form, by a production tag of a stack it
+// deploys, by where it deploys, and every deploying stage after the
+// first production one) or when it has a deployment window (a
+// DeploymentWindow entry rule or a windowed gate), and every deploying
+// stage after one with a window. A wave is a run of production stages
+// deploying the same regions.
+// SetRoles recognises production with rr instead of the default rules
+// (model.DefaultRoleRules): `simulate --production PATTERN` names the
+// production stages of a pipeline whose names do not say it.
+func (m *Model) SetRoles(rr model.RoleRules) {
+	for _, st := range m.Pipeline.Stages {
+		st.Production, st.Wave = false, 0
+	}
+	markProductionWith(m.Pipeline, rr)
+}
+
+// accessStack reports whether a stack is a pipeline's access stack
+// (model.AccessStack): the pipeline's plumbing, no deployment target.
+func accessStack(s *Stack) bool {
+	var types []string
+	for _, r := range s.Template.Resources {
+		types = append(types, r.Type)
+	}
+	return model.AccessStack(s.Template.Metadata, types)
+}
+
+func markProduction(p *Pipeline) { markProductionWith(p, model.DefaultRoleRules()) }
+
+func markProductionWith(p *Pipeline, rr model.RoleRules) {
+	infos := make([]model.StageInfo, len(p.Stages))
+	for i, st := range p.Stages {
+		infos[i].Name = st.Name
+		for _, a := range st.Actions {
+			if !a.DeploysRegion() || a.Template != nil && accessStack(a.Template) {
+				continue
+			}
+			t := model.Target{Account: a.Place.Account, Region: a.Place.Region, Stack: a.StackName}
+			if a.Template != nil {
+				t.Tags = a.Template.Tags
+			}
+			infos[i].Targets = append(infos[i].Targets, t)
+		}
+	}
+	roles := model.Roles(p.Place.Account, infos, rr)
 	prod := false
 	wave := 0
 	var last string
-	for _, st := range p.Stages {
+	for i, st := range p.Stages {
 		windowed := st.Gate != nil && st.Gate.Window
 		if st.BeforeEntry != nil {
 			for _, r := range st.BeforeEntry.Rules {
@@ -652,7 +710,7 @@ func markProduction(p *Pipeline) {
 		if windowed && deploys {
 			prod = true
 		}
-		if !prod || !deploys {
+		if !deploys || !prod && !roles[i].Production {
 			continue
 		}
 		st.Production = true

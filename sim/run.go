@@ -182,6 +182,12 @@ func (r *runner) baseline() {
 	var opaqueActions []string
 	for _, st := range r.p.Stages {
 		for _, a := range st.Actions {
+			if a.DeploysRegion() && !a.Deploys() && st.Production {
+				// An opaque deploy's region is a production region too.
+				if _, ok := r.prodWave[a.Place.Region]; !ok {
+					r.prodWave[a.Place.Region] = st.Wave
+				}
+			}
 			if !a.Deploys() {
 				continue
 			}
@@ -328,6 +334,10 @@ func (r *runner) quiet() bool {
 
 func (r *runner) stepFaults() {
 	for _, f := range r.faults {
+		if f.Bad {
+			r.stepBad(f)
+			continue
+		}
 		if f.done {
 			continue
 		}
@@ -363,6 +373,49 @@ func (r *runner) stepFaults() {
 		}
 		r.setForced(f.force, -1)
 		r.event(stageName(f.during), "fault %s: %s returns to OK", f.Spec, f.watched)
+	}
+}
+
+// stepBad follows a bad-version fault: in every region a stage from the
+// fault's on makes the change serve, the alarm that stage watches there
+// (its aggregate, or the first it watches) goes to ALARM for as long as
+// the change serves; a region where it watches none is noted.
+func (r *runner) stepBad(f *resolvedFault) {
+	for _, st := range r.p.Stages[f.stage.Index:] {
+		for _, reg := range st.Regions() {
+			serving := r.regionShare(reg) > 0
+			if key, ok := f.forcedAt[reg]; ok {
+				if !serving {
+					r.setForced(key, -1)
+					delete(f.forcedAt, reg)
+					r.event(st.Name, "fault %s: the bad version no longer serves in %s; %s returns to OK", f.Spec, reg, key)
+				}
+				continue
+			}
+			if !serving {
+				continue
+			}
+			if _, seen := f.badAt[reg]; !seen {
+				f.badAt[reg] = r.now
+				if f.fired.IsZero() {
+					f.fired, f.during, f.active = r.now, st, true
+				}
+			}
+			key, ok := r.m.aggregateAlarm(st, reg)
+			if !ok {
+				r.note(fmt.Sprintf("fault %s: stage %s watches no alarm in %s: nothing can see the bad version there", f.Spec, st.Name, reg))
+				continue
+			}
+			force := key
+			if d := r.m.Alarms[key]; d != nil && d.Composite {
+				if child, ok := r.m.firstMetricChild(d, 0); ok {
+					force = child
+				}
+			}
+			r.setForced(force, 1)
+			f.forcedAt[reg] = force
+			r.event(st.Name, "fault %s: the bad version serves in %s; %s goes to ALARM", f.Spec, reg, key)
+		}
 	}
 }
 
@@ -643,6 +696,22 @@ func (r *runner) completeOp(s *stackState, op *stackOp) {
 	s.op = nil
 	op.act.status = "Succeeded"
 	op.act.doneAt = r.now
+	// A region whose stacks carry no code the simulator models (only
+	// configuration or infrastructure) runs what the execution shipped
+	// once its stack updates succeeded, as with an opaque deploy.
+	if sr := r.runOf(op.act); sr != nil && sr.st.Production && !r.modelled(op.key.Region) {
+		r.opaqueNew[op.key.Region] = sr.exec.kind == execStandard
+	}
+}
+
+// runOf is the stage run an action run belongs to.
+func (r *runner) runOf(ar *actionRun) *stageRun {
+	for _, sr := range r.runs {
+		if slices.Contains(sr.actions, ar) {
+			return sr
+		}
+	}
+	return nil
 }
 
 // --- CodePipeline ---
@@ -890,6 +959,13 @@ func (r *runner) stepActions(sr *stageRun) {
 			ar.status = "Succeeded"
 			if ar.failAt {
 				ar.status, ar.why = "Failed", "the scenario fails it (fail:"+sr.st.Name+"/"+ar.a.Name+")"
+			}
+			if ar.status == "Succeeded" && ar.a.DeploysRegion() && !ar.a.Deploys() && sr.st.Production && !r.modelled(ar.a.Place.Region) {
+				// An opaque deploy: the region runs what this execution
+				// shipped — the change, or after a rollback the version
+				// before it.
+				r.opaqueNew[ar.a.Place.Region] = sr.exec.kind == execStandard
+				r.note(fmt.Sprintf("%s deploys by %s in %s, which the simulator does not model: the region counts as running the change once such an action of its execution succeeded, and the version before it once a rollback's did", sr.st.Name, ar.a.Provider, ar.a.Place.Region))
 			}
 		}
 		switch ar.status {

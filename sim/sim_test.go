@@ -497,3 +497,21 @@ func TestStructureChange(t *testing.T) {
 	assert.ErrorContains(t, err, `override "Nope": no such stage`)
 	assert.ErrorContains(t, err, `override "Build": the stage has no entry condition`)
 }
+
+// TestBadVersion: a change bad from a stage on is stopped by the first
+// alarm that watches it, and contained; the fault spec needs no region or
+// alarm, so it applies to pipelines nobody here wrote.
+func TestBadVersion(t *testing.T) {
+	m := load(t, "good")
+	res, err := Run(m, Options{Start: monday, Faults: faults(t, "bad:Prod-W1")})
+	require.NoError(t, err)
+	assert.Empty(t, res.Violations)
+	assert.Equal(t, ExitStopped, res.ExitCode, res.Summary)
+	assert.Contains(t, res.Summary, "the change stopped at Prod-W1")
+	require.Len(t, res.Faults, 1)
+	assert.Equal(t, "the change (bad from Prod-W1 on)", res.Faults[0].Alarm)
+	assert.NotEmpty(t, res.Faults[0].Fired)
+
+	_, err = ParseFault("bad:not a stage")
+	assert.ErrorContains(t, err, "is not a stage name")
+}

@@ -147,11 +147,17 @@ type world struct {
 	calOK, calDone bool
 	keys           []StackKey               // every stack, sorted
 	byRegion       map[string][]*stackState // production stacks by region
+	// opaqueNew is, for a region whose production stages deploy only
+	// through actions the simulator does not model (CodeDeployToECS, ECS,
+	// CodeDeploy, AppConfig, S3, …), whether the new version runs there:
+	// true once such an action of the change's execution succeeded there,
+	// false again once a rollback execution's did.
+	opaqueNew map[string]bool
 }
 
 func newWorld(m *Model, opts Options, res *Result) *world {
 	w := &world{m: m, p: m.Pipeline, opts: opts, alarms: map[AlarmKey]*alarmState{}, byPlace: map[Place][]*alarmState{},
-		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}}
+		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}, opaqueNew: map[string]bool{}}
 	for _, k := range slices.SortedFunc(maps.Keys(m.Alarms), compareAlarmKeys) {
 		d := m.Alarms[k]
 		a := &alarmState{key: k, def: d, state: stateOK}
@@ -496,9 +502,28 @@ func (w *world) window() (windowCal, bool) {
 	return w.cal, w.calOK
 }
 
+// modelled reports whether the simulator models what runs in a region:
+// a production stack with code or server groups there.
+func (w *world) modelled(region string) bool {
+	for _, st := range w.byRegion[region] {
+		if st.code || len(st.groups) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // regionShare is the new version's share of a region's production traffic
-// (the most of its production stacks).
+// (the most of its production stacks); in a region deployed only by
+// opaque actions, all of it once such an action of the change succeeded
+// there (opaqueNew).
 func (w *world) regionShare(region string) float64 {
+	if !w.modelled(region) {
+		if w.opaqueNew[region] {
+			return 1
+		}
+		return 0
+	}
 	s := 0.0
 	total, onNew := 0, 0
 	for _, st := range w.byRegion[region] {
@@ -519,6 +544,9 @@ func (w *world) regionShare(region string) float64 {
 // regionFull reports whether every production stack of a region with code
 // serves only the new version.
 func (w *world) regionFull(region string) bool {
+	if !w.modelled(region) {
+		return w.opaqueNew[region]
+	}
 	any := false
 	for _, st := range w.byRegion[region] {
 		if st.code {

@@ -11,19 +11,24 @@ import (
 	"time"
 
 	"github.com/safepipe/safepipe/waves"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // Config says how verify recognises stages and alarms, which floors apply,
 // which alarms live outside the assembly, and what is suppressed. The zero
 // Config works for any pipeline; fields left empty keep their defaults.
 type Config struct {
-	// Production matches production stage names, case-insensitively
-	// unless the pattern says otherwise. Default:
-	// `(?i)(^|[^a-z])prod(uction)?([^a-z]|$)` (a name with the word prod or
-	// production: Prod-W1, prod-0, Deploy-Production, EU_PROD).
+	// Production matches production stage names, against each name as
+	// written, its skeleton (look-alike letters folded) and its words
+	// (CamelCase split: "DeployProd" is "Deploy Prod"). Default:
+	// model.DefaultProduction (the words prod, production or prd —
+	// Prod-W1, prod-0, Deploy-Production, EU_PROD, DeployProd — and the
+	// word for production in other languages: Produktion, Producción,
+	// Produção, Продакшн, 生产, 本番, 프로덕션, …).
 	Production string `json:"production,omitempty"`
 	// NonProduction matches names that look like production but are not.
-	// Default: `(?i)(pre|non)[-_.]?prod` (PreProd, pre-prod, non-prod).
+	// Default: model.DefaultNonProduction (PreProd, pre-prod, non-prod).
 	NonProduction string `json:"nonProduction,omitempty"`
 	// ProductionTag also makes a stage production when a stack it deploys
 	// carries this tag, "key=value", compared case-insensitively (read
@@ -43,8 +48,11 @@ type Config struct {
 	// stage without the part suffix. Default: `^(.*)-P\d+$`.
 	Part string `json:"part,omitempty"`
 	// Alpha, Beta, Gamma and GammaOneBox match the pre-production stages
-	// production needs before it. Default: `(?i)^alpha`, `(?i)^beta`,
-	// `(?i)^gamma`, `(?i)^gamma.*one-?box`.
+	// production needs before it, by Amazon's names and the names other
+	// teams give a stage that plays the role. Default: model.DefaultAlpha
+	// (alpha, dev, sandbox), model.DefaultBeta (beta, integration, test,
+	// QA, validate), model.DefaultGamma (gamma, pre-prod, staging, UAT),
+	// model.DefaultGammaOneBox (gamma … one-box, pre-prod … canary).
 	Alpha       string `json:"alpha,omitempty"`
 	Beta        string `json:"beta,omitempty"`
 	Gamma       string `json:"gamma,omitempty"`
@@ -284,15 +292,15 @@ func (c *Config) compile() (*compiled, error) {
 		return re(field, v, "^$")
 	}
 	out := &compiled{
-		production:    re("production", c.Production, `(?i)(^|[^a-z])prod(uction)?([^a-z]|$)`),
-		nonProduction: re("nonProduction", c.NonProduction, `(?i)(pre|non)[-_.]?prod`),
+		production:    re("production", c.Production, model.DefaultProduction),
+		nonProduction: re("nonProduction", c.NonProduction, model.DefaultNonProduction),
 		oneBox:        re("oneBox", c.OneBox, `(?i)one-?box`),
 		wave:          re("wave", c.Wave, `(?i)^prod-(W\d+)`),
 		part:          re("part", c.Part, `^(.*)-P\d+$`),
-		alpha:         re("alpha", c.Alpha, `(?i)^alpha`),
-		beta:          re("beta", c.Beta, `(?i)^beta`),
-		gamma:         re("gamma", c.Gamma, `(?i)^gamma`),
-		gammaOneBox:   re("gammaOneBox", c.GammaOneBox, `(?i)^gamma.*one-?box`),
+		alpha:         re("alpha", c.Alpha, model.DefaultAlpha),
+		beta:          re("beta", c.Beta, model.DefaultBeta),
+		gamma:         re("gamma", c.Gamma, model.DefaultGamma),
+		gammaOneBox:   re("gammaOneBox", c.GammaOneBox, model.DefaultGammaOneBox),
 		upDown:        re("upgradeDowngrade", c.UpgradeDowngrade, `(?i)(upgrade.?downgrade|up-?down|downgrade)`),
 		cell:          re("cell", c.Cell, `(?i)((?:[a-z]{2,4}\d+-)?az\d+|cell-?\d+)`),
 		aggregate:     optional("aggregate", c.Aggregate),

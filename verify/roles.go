@@ -1,11 +1,9 @@
 package verify
 
 import (
-	"fmt"
-	"regexp"
-	"slices"
 	"strings"
-	"unicode"
+
+	"github.com/safepipe/safepipe/model"
 )
 
 // target is one thing a deploy action changes.
@@ -79,28 +77,20 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 	return out
 }
 
-// MetadataAccess is the template metadata key that marks safepipe's
-// access stacks: the roles through which a pipeline's own machinery (the
-// gate controller) reads its target accounts.
-const MetadataAccess = "safepipe:access"
+// MetadataAccess marks safepipe's access stacks (model.MetadataAccess).
+const MetadataAccess = model.MetadataAccess
 
-// accessStack reports whether a template is a pipeline access stack: it
-// carries MetadataAccess and creates IAM roles and policies only. A stage
-// deploys nothing of the service through such a stack (it is the
-// pipeline's plumbing, created before any gated stage so that the gates
-// can read the accounts), so it does not count as a deployment target.
+// accessStack reports whether a template is a pipeline access stack
+// (model.AccessStack).
 func accessStack(t *Template) bool {
-	if t == nil || t.Metadata[MetadataAccess] == nil || len(t.Resources) == 0 {
+	if t == nil {
 		return false
 	}
+	var types []string
 	for _, r := range t.Resources {
-		switch r.Type {
-		case "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::CDK::Metadata":
-		default:
-			return false
-		}
+		types = append(types, r.Type)
 	}
-	return true
+	return model.AccessStack(t.Metadata, types)
 }
 
 // declaredAccess reports whether the pipeline resource's MetadataAccess
@@ -131,157 +121,33 @@ func artifactPath(p string) string {
 	return p
 }
 
-// roles works out which stages deploy and which of them are production:
-//
-//   - a stage deploys when it has a deploy action (Action.Deploys);
-//   - a deploying stage is production when its name matches
-//     Config.Production (and not Config.NonProduction), a stack it deploys
-//     carries a production tag, or it deploys to one of
-//     Config.ProductionAccounts;
-//   - a deploying stage before those is production too when it deploys to
-//     an account and region production deploys to, unless a stage
-//     recognised as pre-production (by name or tag) deploys to that
-//     account: shared infrastructure in the production account is
-//     production;
-//   - every deploying stage after the first production stage is
-//     production, whatever its name.
-//
-// Names and tag values are compared case-insensitively, after folding the
-// common non-Latin look-alikes of Latin letters (a Cyrillic Р for P).
+// roles works out which stages deploy and which of them are production,
+// with model.Roles (the one classification verify and the simulator
+// share) over the stages' targets and the configuration's patterns.
 func (c *checker) roles(p Pipeline) []stageRole {
-	roles := make([]stageRole, len(p.Stages))
+	infos := make([]model.StageInfo, len(p.Stages))
+	targets := make([][]target, len(p.Stages))
 	for i, s := range p.Stages {
-		r := &roles[i]
-		r.targets = c.targets(p, s)
-		r.deploys = len(r.targets) > 0
-		name := skeleton(s.Name)
-		switch {
-		case c.cc.gammaOneBox.MatchString(name):
-			r.preProd = "gamma one-box"
-		case c.cc.gamma.MatchString(name):
-			r.preProd = "gamma"
-		case c.cc.beta.MatchString(name):
-			r.preProd = "beta"
-		case c.cc.alpha.MatchString(name):
-			r.preProd = "alpha"
-		case devName.MatchString(name):
-			r.preProd = "pre-production"
-		}
-		if !r.deploys {
-			continue
-		}
-		switch {
-		case c.cc.production.MatchString(name) && !c.cc.nonProduction.MatchString(name):
-			r.production, r.why = true, fmt.Sprintf("its name matches %s", c.cc.production)
-		default:
-			for _, t := range r.targets {
-				if why, ok := c.productionTag(t.tpl); ok {
-					r.production, r.why = true, why
-					break
-				}
-				if why, ok := c.preProductionTag(t.tpl); ok && r.preProd == "" {
-					r.preProd = why
-				}
-				if c.cc.prodAccounts[t.account] {
-					r.production, r.why = true, fmt.Sprintf("it deploys to production account %s", t.account)
-					break
-				}
+		targets[i] = c.targets(p, s)
+		infos[i].Name = s.Name
+		for _, t := range targets[i] {
+			mt := model.Target{Account: t.account, Region: t.region, Stack: t.stack}
+			if t.tpl != nil {
+				mt.Tags, mt.Stack = t.tpl.Tags, t.tpl.StackName
 			}
-		}
-		if r.production {
-			r.preProd = ""
+			infos[i].Targets = append(infos[i].Targets, mt)
 		}
 	}
-	first := slices.IndexFunc(roles, func(r stageRole) bool { return r.production })
-	if first < 0 {
-		return roles
+	rr := model.RoleRules{
+		Production: c.cc.production, NonProduction: c.cc.nonProduction,
+		Alpha: c.cc.alpha, Beta: c.cc.beta, Gamma: c.cc.gamma, GammaOneBox: c.cc.gammaOneBox,
+		TagKey: c.cc.tagKey, TagValue: c.cc.tagValue, ProductionAccounts: c.cc.prodAccounts,
 	}
-	// Accounts and regions production deploys to, and accounts a
-	// pre-production stage deploys to.
-	type env struct{ account, region string }
-	prodEnv := map[env]string{}
-	preAccounts := map[string]bool{}
-	for i, r := range roles {
-		for _, t := range r.targets {
-			if r.production && t.account != "" {
-				if _, ok := prodEnv[env{t.account, t.region}]; !ok {
-					prodEnv[env{t.account, t.region}] = p.Stages[i].Name
-				}
-			}
-			if r.preProd != "" {
-				preAccounts[t.account] = true
-			}
-		}
+	out := make([]stageRole, len(p.Stages))
+	for i, r := range model.Roles(p.Account, infos, rr) {
+		out[i] = stageRole{deploys: r.Deploys, targets: targets[i], production: r.Production, why: r.Why, preProd: r.PreProd}
 	}
-	explicit := first
-	for i := 0; i < first; i++ {
-		r := &roles[i]
-		if !r.deploys || r.preProd != "" {
-			continue
-		}
-		for _, t := range r.targets {
-			if by, ok := prodEnv[env{t.account, t.region}]; ok && !preAccounts[t.account] && t.account != p.Account {
-				r.production = true
-				r.why = fmt.Sprintf("it deploys to account %s in %s, as production stage %s does", t.account, regionName(t.region), by)
-				break
-			}
-		}
-	}
-	// After the first stage recognised by name, tag or account, not after
-	// one inferred from where it deploys.
-	for i := explicit + 1; i < len(roles); i++ {
-		if roles[i].deploys && !roles[i].production {
-			roles[i].production = true
-			roles[i].why = fmt.Sprintf("it comes after production stage %s", p.Stages[explicit].Name)
-			roles[i].preProd = ""
-		}
-	}
-	return roles
-}
-
-// devName recognises stages named for development and test environments;
-// they keep account inference from taking their account for production.
-var devName = regexp.MustCompile(`(?i)(^|[^a-z])(dev|develop|development|test|testing|qa|staging|sandbox|integ|integration)([^a-z]|$)`)
-
-// productionTags are the tag keys whose production value makes a stack
-// production.
-var productionTags = []string{"environment", "env", "stage"}
-
-func (c *checker) productionTag(t *Template) (string, bool) {
-	if t == nil {
-		return "", false
-	}
-	for _, k := range sortedKeys(t.Tags) {
-		v := skeleton(t.Tags[k])
-		if c.cc.tagKey != "" && strings.EqualFold(k, c.cc.tagKey) && strings.EqualFold(v, c.cc.tagValue) {
-			return fmt.Sprintf("stack %s is tagged %s=%s", t.StackName, Escape(k), Escape(t.Tags[k])), true
-		}
-		if slices.ContainsFunc(productionTags, func(p string) bool { return strings.EqualFold(p, k) }) &&
-			c.cc.production.MatchString(v) && !c.cc.nonProduction.MatchString(v) {
-			return fmt.Sprintf("stack %s is tagged %s=%s", t.StackName, Escape(k), Escape(t.Tags[k])), true
-		}
-	}
-	return "", false
-}
-
-// preProductionTag recognises a stack tagged as a pre-production
-// environment.
-func (c *checker) preProductionTag(t *Template) (string, bool) {
-	if t == nil {
-		return "", false
-	}
-	for _, k := range sortedKeys(t.Tags) {
-		if !slices.ContainsFunc(productionTags, func(p string) bool { return strings.EqualFold(p, k) }) {
-			continue
-		}
-		v := strings.ToLower(skeleton(t.Tags[k]))
-		for _, pre := range []string{"alpha", "beta", "gamma", "dev", "test", "staging", "qa", "sandbox", "preprod", "pre-prod"} {
-			if v == pre {
-				return "pre-production (tag " + Escape(k) + "=" + Escape(t.Tags[k]) + ")", true
-			}
-		}
-	}
-	return "", false
+	return out
 }
 
 func regionName(r string) string {
@@ -289,47 +155,4 @@ func regionName(r string) string {
 		return "the pipeline's region"
 	}
 	return r
-}
-
-// confusables maps non-Latin letters that look like Latin ones to those.
-// It is the common subset of Unicode's confusables (UTS #39): Cyrillic and
-// Greek capitals and small letters whose glyphs match ASCII letters.
-var confusables = map[rune]rune{
-	// Cyrillic
-	'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 't', 'у': 'y', 'х': 'x',
-	'ѕ': 's', 'і': 'i', 'ј': 'j', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'ɡ': 'g', 'һ': 'h', 'ӏ': 'l',
-	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O', 'Р': 'P', 'С': 'C', 'Т': 'T', 'Х': 'X',
-	'Ѕ': 'S', 'І': 'I', 'Ј': 'J', 'Ԛ': 'Q', 'Ԝ': 'W', 'Ү': 'Y',
-	// Greek
-	'α': 'a', 'ο': 'o', 'ρ': 'p', 'ε': 'e', 'ν': 'v', 'τ': 't', 'ι': 'i', 'κ': 'k', 'υ': 'u',
-	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Η': 'H', 'Ι': 'I', 'Κ': 'K', 'Μ': 'M', 'Ν': 'N', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T', 'Χ': 'X', 'Υ': 'Y', 'Ζ': 'Z',
-}
-
-// skeleton folds a name for matching: look-alike letters become the Latin
-// letters they imitate, fullwidth forms their ASCII, and invisible format
-// characters disappear. Matching the skeleton means a look-alike can make
-// verify see production where there is none, never the reverse.
-func skeleton(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if l, ok := confusables[r]; ok {
-			return l
-		}
-		if r >= 0xFF01 && r <= 0xFF5E {
-			return r - 0xFEE0
-		}
-		if unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
 }

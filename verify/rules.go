@@ -430,8 +430,12 @@ func (c *checker) preProd(p Pipeline, roles []stageRole, first int, where Findin
 	has := map[string]bool{}
 	upDown := false
 	for i := range first {
-		has[roles[i].preProd] = true
-		upDown = upDown || (roles[i].deploys && (c.cc.upDown.MatchString(skeleton(p.Stages[i].Name)) || downgrades(roles[i])))
+		// A pre-production role is played by a stage that deploys: a
+		// "Test" stage that runs unit tests is no beta.
+		if roles[i].deploys {
+			has[roles[i].preProd] = true
+		}
+		upDown = upDown || (roles[i].deploys && (model.Matches(c.cc.upDown, p.Stages[i].Name) || downgrades(roles[i])))
 	}
 	if !upDown {
 		c.add(RuleUpgradeDowngrade, where, "production (%s) is reached without an upgrade-downgrade test: no pre-production stage deploys a version next to the previous one and rolls back to it", p.Stages[first].Name)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/safepipe/safepipe/model"
 	"github.com/safepipe/safepipe/sim"
 	"github.com/safepipe/safepipe/waves"
 )
@@ -34,6 +36,8 @@ Faults (--fault, repeatable):
   org@+DURATION                the organisation alarm fires DURATION after the run starts
   …~HOLD                       the alarm stays in ALARM for HOLD (an unrelated incident)
   fail:STAGE/ACTION            that opaque action fails when the change runs it
+  bad:STAGE                    the change is bad from STAGE on: wherever it serves, the alarm
+                               that stage watches there fires (none watched: how far it goes)
 The simulator never runs what it reads: an action it does not model (a
 CodeBuild or Commands build, a Lambda invoke, a test) is opaque and succeeds
 unless fail:STAGE/ACTION says otherwise.
@@ -79,6 +83,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	allReadings := fs.Bool("all-readings", false, "run under every reading (the cross product, or each question alone when that is too many) and exit with the worst outcome")
 	format := fs.String("format", "text", "output format: text, json or html")
 	out := fs.String("out", "", "write the output to `FILE` (required for html)")
+	production := fs.String("production", "", "a `REGEXP` that names the production stages, for a pipeline whose stage names do not say it (default: the word prod, production or prd in any case and word form, or in another language; a production tag; a deployment window)")
 	// Flags may come before or after PATH.
 	var paths []string
 	for {
@@ -129,24 +134,38 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		pinned[name] = true
 		errs = append(errs, opts.SetReading(name, value))
 	}
+	var rules *model.RoleRules
+	if *production != "" {
+		re, err := regexp.Compile(*production)
+		if err != nil || len(*production) > 1000 {
+			errs = append(errs, fmt.Errorf("--production %q is not a regular expression of at most 1000 characters: %v", *production, err))
+		} else {
+			rr := model.DefaultRoleRules()
+			rr.Production = re
+			rules = &rr
+		}
+	}
 	if *allReadings && *format == "html" {
 		errs = append(errs, errors.New("--all-readings writes text or json, not html (run one reading with --reading for a page)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
 	}
-	model, err := loadModel(paths[0])
+	m, err := loadModel(paths[0])
 	if err != nil {
 		return fail(stderr, err)
 	}
-	t0, err := parseStart(*start, model.Location())
+	if rules != nil {
+		m.SetRoles(*rules)
+	}
+	t0, err := parseStart(*start, m.Location())
 	if err != nil {
 		return fail(stderr, err)
 	}
 	opts.Start = t0
 	w := stdout
 	if *allReadings {
-		all, err := sim.RunReadings(model, opts, pinned)
+		all, err := sim.RunReadings(m, opts, pinned)
 		if err != nil {
 			return fail(stderr, err)
 		}
@@ -168,7 +187,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		}
 		return all.ExitCode
 	}
-	res, err := sim.Run(model, opts)
+	res, err := sim.Run(m, opts)
 	if err != nil {
 		return fail(stderr, err)
 	}
