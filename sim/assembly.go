@@ -80,6 +80,10 @@ type Stack struct {
 	Path string
 	// Tags are the stack's tags (the manifest's).
 	Tags map[string]string
+	// GateAssets are the gates.json files of the stack's gate controller
+	// functions (by logical ID): what the function runs, read from its
+	// code asset in the assembly ("asset.<hash>/gates.json").
+	GateAssets map[string][]byte
 	// Template is the parsed template.
 	Template *Template
 }
@@ -290,8 +294,46 @@ func ReadAssembly(fsys fs.FS, lim Limits) (*Assembly, error) {
 	if err := r.parse(); err != nil {
 		return nil, err
 	}
+	if err := r.gateAssets(); err != nil {
+		return nil, err
+	}
 	slices.SortFunc(r.out.Stacks, func(a, b *Stack) int { return strings.Compare(a.Path, b.Path) })
 	return r.out, nil
+}
+
+// gateAssets reads, for every function carrying the gates metadata, the
+// gates.json of its code asset when the assembly has it: the file the
+// gate controller reads when it runs.
+func (r *reader) gateAssets() error {
+	var errs []error
+	for _, s := range r.out.Stacks {
+		for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
+			res := s.Template.Resources[id]
+			if res.Type != "AWS::Lambda::Function" || res.Metadata[MetadataGates] == nil {
+				continue
+			}
+			code, _ := res.Properties["Code"].(map[string]any)
+			key, _ := code["S3Key"].(string)
+			hash, ok := strings.CutSuffix(key, ".zip")
+			if !ok || hash == "" || strings.ContainsAny(hash, "/\\${}.") {
+				continue
+			}
+			p := path.Join(path.Dir(s.Path), "asset."+hash, "gates.json")
+			if _, err := fs.Stat(r.fsys, p); err != nil {
+				continue
+			}
+			b, err := r.read(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("sim: %s: %w", p, err))
+				continue
+			}
+			if s.GateAssets == nil {
+				s.GateAssets = map[string][]byte{}
+			}
+			s.GateAssets[id] = b
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *reader) read(name string) ([]byte, error) {

@@ -628,7 +628,12 @@ func readCondition(e *model.Evaluator, p *Pipeline, v any) (*Condition, error) {
 }
 
 // readGates finds the gate controller's configuration in the pipeline's
-// template and parses it strictly with package gates.
+// template and parses it strictly with package gates: the gates.json of
+// the function's code asset — what the function runs — when the assembly
+// has it, else the copy the template carries as metadata (a lone
+// template). When both are there they must say the same: a template whose
+// metadata differs from what the function runs would have the simulator
+// judge gates the pipeline does not have.
 func readGates(s *Stack) (*gates.Config, error) {
 	for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
 		meta, ok := s.Template.Resources[id].Metadata[MetadataGates]
@@ -639,23 +644,28 @@ func readGates(s *Stack) (*gates.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sim: %s: %s metadata on %s: %w", s.Path, MetadataGates, id, err)
 		}
-		cfg, err := gates.Parse(bytes.NewReader(b), s.Path+" "+id+" "+MetadataGates)
+		fromMeta, err := gates.Parse(bytes.NewReader(b), s.Path+" "+id+" "+MetadataGates)
 		if err != nil {
 			return nil, fmt.Errorf("sim: %w", err)
 		}
-		return cfg, nil
+		asset, ok := s.GateAssets[id]
+		if !ok {
+			return fromMeta, nil
+		}
+		fromAsset, err := gates.Parse(bytes.NewReader(asset), s.Path+" "+id+" gates.json")
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		a, _ := json.Marshal(fromAsset)
+		m, _ := json.Marshal(fromMeta)
+		if !bytes.Equal(a, m) {
+			return nil, fmt.Errorf("sim: %s: the gate controller %s runs a gates.json that differs from the template's %s metadata: the simulator would judge gates the pipeline does not have (resynthesize the assembly)", s.Path, id, MetadataGates)
+		}
+		return fromAsset, nil
 	}
 	return nil, nil
 }
 
-// markProduction marks production stages and numbers waves. A stage is
-// production when the shared classification says so (model.Roles: by
-// name in any case and word form, by a production tag of a stack it
-// deploys, by where it deploys, and every deploying stage after the
-// first production one) or when it has a deployment window (a
-// DeploymentWindow entry rule or a windowed gate), and every deploying
-// stage after one with a window. A wave is a run of production stages
-// deploying the same regions.
 // SetRoles recognises production with rr instead of the default rules
 // (model.DefaultRoleRules): `simulate --production PATTERN` names the
 // production stages of a pipeline whose names do not say it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -213,6 +214,16 @@ func (r *assemblyReader) readGateAssets(dir string, t *Template) {
 		if err != nil {
 			r.fail("%v", err)
 			continue
+		}
+		// The template also carries the configuration as metadata (for a
+		// lone template and the simulator): it must be what the function
+		// runs, or the two tools would judge different gates.
+		if meta, ok := res.Metadata[metadataGates]; ok {
+			asset, err := DecodeJSON(b, p, r.lim.MaxJSONDepth)
+			if err == nil && !reflect.DeepEqual(asset, meta) {
+				r.fail("verify: %s: the gate controller %s runs a gates.json that differs from the template's %s metadata (resynthesize the assembly)", Escape(t.Path), id, metadataGates)
+				continue
+			}
 		}
 		g.function = id
 		t.gates = append(t.gates, g)

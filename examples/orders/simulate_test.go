@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/sim"
+	"github.com/safepipe/safepipe/verify"
 )
 
 // The reference's one-box stages use a CodeDeploy canary that shifts the
@@ -277,4 +281,31 @@ func TestReferenceUnderEveryReading(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 12, contained, "under rule-timeout=none the change reaches wave 3 and stops there under every other reading")
+}
+
+// TestGatesAreWhatTheFunctionRuns: simulate and verify read the gates the
+// controller runs (its asset's gates.json); a template whose metadata copy
+// differs from it is refused by both, never judged with the wrong gates.
+func TestGatesAreWhatTheFunctionRuns(t *testing.T) {
+	_, _, dir := reference(t)
+	assets, err := filepath.Glob(filepath.Join(dir, "asset.*", "gates.json"))
+	require.NoError(t, err)
+	require.Len(t, assets, 1, "one gate controller")
+	orig, err := os.ReadFile(assets[0])
+	require.NoError(t, err)
+	// The test changes the shared assembly and puts it back.
+	t.Cleanup(func() { require.NoError(t, os.WriteFile(assets[0], orig, 0o644)) })
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(orig, &cfg))
+	cfg["stages"].([]any)[0].(map[string]any)["blockers"] = []any{}
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(assets[0], b, 0o644))
+
+	a, err := sim.Load(dir, sim.Limits{})
+	require.NoError(t, err)
+	_, err = sim.NewModel(a)
+	assert.ErrorContains(t, err, "runs a gates.json that differs from the template's safepipe:gates metadata")
+	_, err = verify.Assembly(dir, nil)
+	assert.ErrorContains(t, err, "runs a gates.json that differs from the template's safepipe:gates metadata")
 }
