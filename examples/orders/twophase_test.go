@@ -51,6 +51,22 @@ func activationRelease(t *testing.T, dir string) string {
 		return os.WriteFile(target, []byte(s), 0o644)
 	}))
 	require.Greater(t, n, 30, "every service stack declares the change")
+	// The controller runs its asset's gates.json: the same configuration.
+	var doc map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "OrdersPipeline.template.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &doc))
+	assets, err := filepath.Glob(filepath.Join(out, "asset.*", "gates.json"))
+	require.NoError(t, err)
+	require.Len(t, assets, 1)
+	for _, r := range doc["Resources"].(map[string]any) {
+		meta, _ := r.(map[string]any)["Metadata"].(map[string]any)
+		if cfg, ok := meta[pipeline.MetadataGates]; ok {
+			b, err := json.Marshal(cfg)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(assets[0], b, 0o644))
+		}
+	}
 	return out
 }
 
