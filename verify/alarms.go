@@ -307,8 +307,13 @@ func (a *alarm) orClosure() map[string]bool {
 	return out
 }
 
-// covers reports whether a is in ALARM whenever any alarm of high is.
+// covers reports whether a is in ALARM whenever any alarm of high is: a
+// pure-OR composite over all of them, or the one high-severity alarm
+// itself (a deployment group that watches a single alarm).
 func (a *alarm) covers(high []*alarm) bool {
+	if !a.composite && len(high) == 1 {
+		return high[0].key() == a.key()
+	}
 	if !a.composite || !a.pureOr || len(high) == 0 {
 		return false
 	}

@@ -54,6 +54,12 @@
 //	                                SP031 upgrade-downgrade-test (warning)
 //	                                SP032 rollback-across-structure-versions
 //	                                SP033 trust-without-condition
+//	                                SP034 unverifiable-deploy (warning)
+//
+// SP034 reports what no rule can check, rather than pass it in silence: a
+// stage that deploys nothing verify reads and whose builds, commands or
+// functions act in another account through a role, or whose name says
+// production.
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one

@@ -22,7 +22,7 @@ func ExampleAssembly() {
 	// Output:
 	// SP004 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox deploys to eu-west-1 but its bake does not watch that region's aggregate alarm
 	// SP006 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox enters eu-west-1 without checking an alarm that plays the aggregate role there
-	// SP017 Prod-W2-OneBox eu-west-1 no alarm plays the aggregate role in account 333333333333, eu-west-1: no composite alarm of a stack there ORs the region's 1 high-severity alarm(s) (orders-api-fault-rate)
+	// SP017 Prod-W2-OneBox eu-west-1 no alarm plays the aggregate role in account 333333333333, eu-west-1: no composite alarm of a stack there ORs the region's 2 high-severity alarm(s) (orders-api-fault-rate, orders-api-latency)
 	// SP022 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox watches alarm "orders-aggregate-rollback" in account 333333333333, eu-west-1 (action Blockers), but no stack of the assembly creates it there and it is not declared external
 	// SP022 Prod-W2-OneBox eu-west-1 stage Prod-W2-OneBox watches alarm "orders-onebox-bake" in account 333333333333, eu-west-1 (rule Bake-eu-west-1), but no stack of the assembly creates it there and it is not declared external
 	// SP004 Prod-W2-Regional eu-west-1 stage Prod-W2-Regional deploys to eu-west-1 but its bake does not watch that region's aggregate alarm

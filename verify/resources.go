@@ -116,8 +116,22 @@ func (c *checker) ecsService(id string, p map[string]any, f Finding) {
 			c.add(RuleECSCircuitBreaker, f, "ECS service %s rolls out without a deployment circuit breaker that rolls back", id)
 		}
 		if v, present := dc["MinimumHealthyPercent"]; present {
+			// "a lower limit on the number of your service's tasks that
+			// must remain in the RUNNING state during a deployment, as a
+			// percentage of the desiredCount (rounded up to the nearest
+			// integer)" (DeploymentConfiguration, minimumHealthyPercent):
+			// what counts is the tasks kept, so one task at 50% keeps it.
+			// DesiredCount: "if a desired count is not specified, a
+			// default value of 1 is used" (AWS::ECS::Service).
+			desired := 1
+			if d, err := strconv.Atoi(model.Flatten(p["DesiredCount"])); err == nil && d > 0 {
+				desired = d
+			}
 			if n, err := strconv.Atoi(model.Flatten(v)); err == nil && n < 67 {
-				c.add(RuleMinHealthy, f, "ECS service %s keeps %d%% of its tasks healthy during a deployment; at least 67%% is needed", id, n)
+				kept := (desired*n + 99) / 100
+				if kept*100 < 67*desired {
+					c.add(RuleMinHealthy, f, "ECS service %s keeps %d%% of its tasks healthy during a deployment (%d of %d); at least 67%% is needed", id, n, kept, desired)
+				}
 			}
 		}
 	}

@@ -52,6 +52,7 @@ const (
 	RuleUpgradeDowngrade  = "SP031"
 	RuleStructureChurn    = "SP032"
 	RuleTrustCondition    = "SP033"
+	RuleUnverifiable      = "SP034"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -163,6 +164,9 @@ var Rules = []RuleInfo{
 	{RuleTrustCondition, "trust-without-condition", Error,
 		"A role that trusts a whole account (its root, or its ID) with no condition can be assumed by any principal of that account whose own policies allow sts:AssumeRole: a build, a developer, a compromised function can then deploy to production or turn its alarms off.",
 		"Name the roles that must assume it: keep the account as Principal and add a Condition ArnEquals/ArnLike on aws:PrincipalArn with their ARNs (for several roles, give them a name prefix of their own and match arn:aws:iam::ACCOUNT:role/PREFIX*), or make one role the Principal (CDK: new AccountPrincipal(account).withConditions({ArnLike: {'aws:PrincipalArn': arn}})); a third party's role uses sts:ExternalId; safepipe's roles carry such conditions."},
+	{RuleUnverifiable, "unverifiable-deploy", Warning,
+		"A deployment verify cannot see into — a build, command or function that acts in another account through a role, a stage named for production that deploys only through builds, or a deployment group a custom resource creates — is checked by no rule: its alarms, rollback and pace are unknown. It is reported, never passed in silence.",
+		"Deploy through an action or resource verify reads (a CloudFormation or CodeDeploy action, a deployment group of the stack) where you can; otherwise review the script or the custom resource by hand and suppress SP034 for it with what that review found."},
 }
 
 func ruleInfo(id string) RuleInfo {
@@ -296,6 +300,7 @@ func (c *checker) pipeline(p Pipeline) {
 	}
 	first := slices.IndexFunc(roles, func(r stageRole) bool { return r.production })
 	if first < 0 {
+		c.unverifiable(p, roles, where)
 		var deploying []string
 		for i, r := range roles {
 			if r.deploys {
@@ -311,6 +316,7 @@ func (c *checker) pipeline(p Pipeline) {
 	if p.Type == "V1" {
 		c.add(RuleV1, where, "the pipeline is V1, so its production stages (from %s) can have no rollback, bake, blocker or window condition", p.Stages[first].Name)
 	}
+	c.unverifiable(p, roles, where)
 	c.preProd(p, roles, first, where)
 	prod := p.Stages[first:]
 	if rs := prod[0].DeployRegions(); len(rs) > 1 {
@@ -335,6 +341,25 @@ func (c *checker) pipeline(p Pipeline) {
 				c.prodTemplates[k] = append(c.prodTemplates[k], t.tpl)
 			}
 		}
+	}
+	// Stages whose names give no wave form waves by where they deploy: a
+	// run of production stages deploying the same regions is one wave (an
+	// infrastructure stage and the application's stage in one region are
+	// one wave, not two).
+	run, last := 0, ""
+	for _, s := range prod {
+		if _, named := c.waves[s.Name]; named {
+			continue
+		}
+		if c.waveOf(s.Name) != "" {
+			continue
+		}
+		key := strings.Join(slices.Sorted(slices.Values(s.DeployRegions())), ",")
+		if key != last {
+			run++
+			last = key
+		}
+		c.waves[s.Name] = fmt.Sprintf("(regions %s, run %d)", key, run)
 	}
 	firstWave := c.waveOf(prod[0].Name)
 	// The last part of a split stage bakes every part's regions.
@@ -461,6 +486,65 @@ func (c *checker) baseOf(name string) string {
 	return b
 }
 
+// roleARNAccount finds the accounts of the IAM role ARNs in a string.
+var roleARNAccount = regexp.MustCompile(`arn:[a-z-]+:iam::([0-9]{12}):role/`)
+
+// unverifiable reports what verify cannot see into, in a stage that
+// deploys nothing verify reads (no CloudFormation, CodeDeploy, ECS or
+// other Deploy action): an action that runs code (CodeBuild, Commands,
+// Lambda, Step Functions) and acts in another account through a role —
+// the action's own role, or a role ARN its configuration or environment
+// names — and, when the stage's name says production, any such action. A
+// stage that also deploys through an action verify reads is checked
+// through that action; its builds are taken for tests. Fan-in gates
+// (SAFEPIPE_WATCH) read alarms and deploy nothing.
+func (c *checker) unverifiable(p Pipeline, roles []stageRole, where Finding) {
+	for i, s := range p.Stages {
+		if roles[i].deploys {
+			continue
+		}
+		at := where
+		at.Stage = s.Name
+		named := model.Matches(c.cc.production, s.Name) && !model.Matches(c.cc.nonProduction, s.Name)
+		var acting []string
+		reported := false
+		for _, a := range s.Actions {
+			switch a.Provider {
+			case "CodeBuild", "Commands", "Lambda", "StepFunctions":
+			default:
+				continue
+			}
+			if _, _, gate := gateWatches(a.Env, ""); gate {
+				continue
+			}
+			var accounts []string
+			texts := []string{a.RoleArn}
+			for _, k := range sortedKeys(a.Configuration) {
+				texts = append(texts, a.Configuration[k])
+			}
+			for _, k := range sortedKeys(a.Env) {
+				texts = append(texts, a.Env[k])
+			}
+			for _, t := range texts {
+				for _, m := range roleARNAccount.FindAllStringSubmatch(t, -1) {
+					if m[1] != p.Account && !slices.Contains(accounts, m[1]) {
+						accounts = append(accounts, m[1])
+					}
+				}
+			}
+			if len(accounts) > 0 {
+				c.add(RuleUnverifiable, at, "stage %s: action %s (%s) acts in account %s through a role: what it deploys there is not read, so no rule checks it", s.Name, a.Name, a.Provider, strings.Join(accounts, ", "))
+				reported = true
+			} else if named && !roles[i].deploys {
+				acting = append(acting, a.Name)
+			}
+		}
+		if named && !reported && len(acting) > 0 {
+			c.add(RuleUnverifiable, at, "stage %s is named for production but deploys only through %s, which verify does not read: no production rule is checked for it", s.Name, strings.Join(acting, ", "))
+		}
+	}
+}
+
 // waveOf returns a stage's wave, "" when its name has none (memoised).
 func (c *checker) waveOf(name string) string {
 	if w, ok := c.waves[name]; ok {
@@ -491,6 +575,12 @@ func (c *checker) position(prod []Stage, i int, firstWave string) stageInfo {
 	if wave != "" {
 		info.lastOfWave = !slices.ContainsFunc(later, func(s Stage) bool { return c.waveOf(s.Name) == wave })
 		info.firstWave = wave == firstWave
+		if !info.lastOfWave && strings.HasPrefix(wave, "(regions ") {
+			// A stage followed by another deploying the same regions (an
+			// infrastructure stage before the application's): the last
+			// of the run bakes what both changed there.
+			info.bakeRequired = false
+		}
 	} else {
 		info.firstWave = i == 0
 	}

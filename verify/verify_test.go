@@ -58,6 +58,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleAppConfigMonitors: {"fail/SP026-appconfig-without-monitors.template.json", service},
 		RuleTemplateLimits:    {"fail/SP027-too-many-resources.template.json", service},
 		RuleNoOpStage:         {"assembly-fail-SP028", "testdata/assembly-pass"},
+		RuleUnverifiable:      {"fail/SP034-prod-deploys-through-codebuild.template.json", pipeline},
 		RuleGateInRollback:    {"fail/SP029-blocker-in-rolling-back-stage.template.json", pipeline},
 		RuleTwoPhase:          {"fail/SP030-prepare-and-activate-in-one-release.template.json", service},
 		RuleUpgradeDowngrade:  {"fail/SP031-no-upgrade-downgrade-test.template.json", pipeline},
@@ -371,4 +372,24 @@ func TestParseSeverity(t *testing.T) {
 	}
 	_, err := ParseSeverity("fatal")
 	assert.ErrorContains(t, err, `"fatal"`)
+}
+
+// TestReviewerFalsePositives: shapes a reviewer of other teams' pipelines
+// found flagged wrongly, each read as it runs:
+//   - an ECS service of one task at MinimumHealthyPercent 50 keeps its task
+//     ("rounded up to the nearest integer"): no capacity dropped (SP014);
+//   - a region whose deployments watch one alarm has that alarm as its
+//     aggregate (SP017).
+func TestReviewerFalsePositives(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "fail", "SP014-ecs-half-the-tasks.template.json"))
+	require.NoError(t, err)
+	one := strings.Replace(string(b), `"DesiredCount": 3`, `"DesiredCount": 1`, 1)
+	rep, err := TemplateReader(strings.NewReader(one), "one-task.template.json", nil)
+	require.NoError(t, err)
+	assert.Zero(t, rulesOf(rep)[RuleMinHealthy], "%+v", rep.Findings)
+
+	single := &alarm{tpl: &Template{Region: "r"}, name: "only"}
+	other := &alarm{tpl: &Template{Region: "r"}, name: "other"}
+	assert.True(t, single.covers([]*alarm{single}), "the one high-severity alarm plays the aggregate role")
+	assert.False(t, single.covers([]*alarm{single, other}), "not for two")
 }
