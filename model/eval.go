@@ -409,3 +409,80 @@ var NamedTypes = map[string]NamedType{
 	"AWS::IAM::ManagedPolicy":           {"ManagedPolicyName", ScopeAccount},
 	"AWS::S3::Bucket":                   {"BucketName", ScopeGlobal},
 }
+
+// Select returns v with every Fn::If replaced by the branch its condition
+// takes with the parameters' defaults, recursively, and every
+// {"Ref": "AWS::NoValue"} dropped from the objects and lists that hold it
+// ("Removes the corresponding resource property when specified as a
+// return value in the Fn::If intrinsic function", pseudo-parameter
+// reference). A condition it cannot tell is an error naming it. v is not
+// modified.
+func (e *Evaluator) Select(v any) (any, error) {
+	e.steps = 0
+	return e.sel(v, 0)
+}
+
+func isNoValue(v any) bool {
+	m, _ := v.(map[string]any)
+	r, _ := m["Ref"].(string)
+	return len(m) == 1 && r == "AWS::NoValue"
+}
+
+func (e *Evaluator) sel(v any, depth int) (any, error) {
+	e.steps++
+	if depth > 256 || e.steps > 1_000_000 {
+		return nil, fmt.Errorf("a value nests deeper, or holds more, than the reader follows")
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if l, ok := x["Fn::If"].([]any); ok && len(x) == 1 {
+			name, _ := firstOf(l).(string)
+			if len(l) != 3 || name == "" {
+				return nil, fmt.Errorf("Fn::If takes a condition name and two values")
+			}
+			c, known := e.condition(name, 0)
+			if !known {
+				return nil, fmt.Errorf("condition %s cannot be told from the parameters' defaults", Escape(name))
+			}
+			if c {
+				return e.sel(l[1], depth+1)
+			}
+			return e.sel(l[2], depth+1)
+		}
+		out := make(map[string]any, len(x))
+		for k, el := range x {
+			r, err := e.sel(el, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if !isNoValue(r) {
+				out[k] = r
+			}
+		}
+		return out, nil
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, el := range x {
+			r, err := e.sel(el, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if !isNoValue(r) {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// Created reports whether a resource with the Condition attribute cond
+// ("" for none) is created with the parameters' defaults; known is false
+// when the condition cannot be told.
+func (e *Evaluator) Created(cond string) (created, known bool) {
+	if cond == "" {
+		return true, true
+	}
+	e.steps = 0
+	return e.condition(cond, 0)
+}

@@ -72,3 +72,25 @@ func TestParametersAndConditions(t *testing.T) {
 	_, ok = e.Str(map[string]any{"Ref": "NoValue"})
 	assert.False(t, ok, "a parameter without a default is unknown")
 }
+
+// TestSelect: Fn::If around stages and properties takes the branch of its
+// condition with the parameters' defaults; AWS::NoValue drops what holds it.
+func TestSelect(t *testing.T) {
+	params := map[string]any{"WithTest": map[string]any{"Type": "String", "Default": "yes"}}
+	conds := map[string]any{"Test": map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "WithTest"}, "yes"}}}
+	e := NewEvaluator(scopeOf("s", "1", "r", params, conds, nil))
+	v, err := e.Select(map[string]any{
+		"PipelineType": map[string]any{"Fn::If": []any{"Test", "V2", "V1"}},
+		"Stages": []any{
+			map[string]any{"Name": "Source"},
+			map[string]any{"Fn::If": []any{"Test", map[string]any{"Name": "Test"}, map[string]any{"Ref": "AWS::NoValue"}}},
+			map[string]any{"Fn::If": []any{"Test", map[string]any{"Ref": "AWS::NoValue"}, map[string]any{"Name": "Skipped"}}},
+		},
+	})
+	assert.NoError(t, err)
+	assert.Equal(t, map[string]any{"PipelineType": "V2", "Stages": []any{map[string]any{"Name": "Source"}, map[string]any{"Name": "Test"}}}, v)
+	_, err = e.Select(map[string]any{"Fn::If": []any{"Nope", 1, 2}})
+	assert.ErrorContains(t, err, "condition Nope cannot be told")
+	created, known := e.Created("Test")
+	assert.True(t, created && known)
+}

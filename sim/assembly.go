@@ -108,6 +108,8 @@ type Resource struct {
 	Properties   map[string]any
 	Metadata     map[string]any
 	UpdatePolicy map[string]any
+	// Condition is the resource's Condition attribute ("" for none).
+	Condition string
 }
 
 // newEvaluator is the evaluator (model.Evaluator) of the stack's intrinsic
@@ -215,6 +217,7 @@ func ParseTemplate(data []byte, name string) (*Template, error) {
 		r.Properties, _ = m["Properties"].(map[string]any)
 		r.Metadata, _ = m["Metadata"].(map[string]any)
 		r.UpdatePolicy, _ = m["UpdatePolicy"].(map[string]any)
+		r.Condition, _ = m["Condition"].(string)
 		t.Resources[id] = r
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -100,3 +100,18 @@ func TestDeepCompositeChain(t *testing.T) {
 	w.evalComposites()
 	assert.Equal(t, stateAlarm, w.alarms[AlarmKey{"1", "r", "c199"}].state, "the leaf's ALARM reaches the top")
 }
+
+// TestConditionalPipeline: the simulator reads Fn::If around stages with
+// the parameters' defaults, as verify does.
+func TestConditionalPipeline(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "verify", "testdata", "pass", "conditional-stages.template.json"))
+	require.NoError(t, err)
+	defer f.Close()
+	a, err := ReadTemplate(f, "conditional-stages.template.json", Limits{})
+	require.NoError(t, err)
+	m, err := NewModel(a)
+	require.NoError(t, err)
+	assert.Equal(t, "V2", m.Pipeline.Type)
+	require.Len(t, m.Pipeline.Stages, 2)
+	assert.Equal(t, "Test", m.Pipeline.Stages[1].Name)
+}

@@ -242,6 +242,14 @@ func NewModel(a *Assembly) (*Model, error) {
 			if s.Template.Resources[id].Type != "AWS::CodePipeline::Pipeline" {
 				continue
 			}
+			created, known := newEvaluator(s).Created(s.Template.Resources[id].Condition)
+			if !known {
+				errs = append(errs, fmt.Errorf("sim: pipeline %s: its Condition %s cannot be told from the parameters' defaults", id, s.Template.Resources[id].Condition))
+				continue
+			}
+			if !created {
+				continue
+			}
 			if m.Pipeline != nil {
 				m.Notes = append(m.Notes, fmt.Sprintf("pipeline %s in %s is not simulated: only the first pipeline is", id, s.Path))
 				continue
@@ -368,8 +376,15 @@ func intOf(e *model.Evaluator, v any, def int) int {
 func stackKey(s *Stack) StackKey { return StackKey{Account: s.Account, Region: s.Region, Name: s.Name} }
 
 func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
-	r := s.Template.Resources[id]
 	e := newEvaluator(s)
+	// Fn::If takes the branch of its condition with the parameters'
+	// defaults (model.Evaluator.Select), as a deployment without overrides.
+	sel, err := e.Select(s.Template.Resources[id].Properties)
+	if err != nil {
+		return nil, fmt.Errorf("sim: pipeline %s: %w", id, err)
+	}
+	r := *s.Template.Resources[id]
+	r.Properties, _ = sel.(map[string]any)
 	p := &Pipeline{Stack: s, Place: Place{s.Account, s.Region}}
 	p.Name, _ = e.Str(r.Properties["Name"])
 	if p.Name == "" || strings.Contains(p.Name, "${") {

@@ -152,6 +152,41 @@ func parseTemplate(b []byte, name string, l Limits) (*Template, error) {
 		bad("%v", e)
 	}
 	if len(errs) == 0 {
+		// A pipeline's Fn::If (around stages, PipelineType, …) takes the
+		// branch of its condition with the parameters' defaults, as a
+		// deployment without parameter overrides would; a pipeline whose
+		// Condition is false is not created.
+		conditions, _ := doc["Conditions"].(map[string]any)
+		ev := model.NewEvaluator(model.Scope{Parameters: t.Parameters, Conditions: conditions,
+			Resource: func(id string) (string, map[string]any, bool) {
+				r, ok := t.Resources[id]
+				return r.Type, r.Properties, ok
+			}})
+		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+			r := t.Resources[id]
+			if r.Type != "AWS::CodePipeline::Pipeline" {
+				continue
+			}
+			cond, _ := asMap(resources[id])["Condition"].(string)
+			created, known := ev.Created(cond)
+			switch {
+			case !known:
+				bad("pipeline %s: its Condition %s cannot be told from the parameters' defaults", id, cond)
+				continue
+			case !created:
+				delete(t.Resources, id)
+				continue
+			}
+			sel, err := ev.Select(r.Properties)
+			if err != nil {
+				bad("pipeline %s: %v", id, err)
+				continue
+			}
+			r.Properties, _ = sel.(map[string]any)
+			t.Resources[id] = r
+		}
+	}
+	if len(errs) == 0 {
 		for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 			if t.Resources[id].Type == "AWS::CodePipeline::Pipeline" {
 				for _, e := range validatePipeline(id, t.Resources[id].Properties, l) {

@@ -393,3 +393,27 @@ func TestReviewerFalsePositives(t *testing.T) {
 	assert.True(t, single.covers([]*alarm{single}), "the one high-severity alarm plays the aggregate role")
 	assert.False(t, single.covers([]*alarm{single, other}), "not for two")
 }
+
+// TestConditionalPipeline: Fn::If around a stage and PipelineType is read
+// with the parameters' defaults (it was an unreadable-input error), and a
+// pipeline whose Condition is false is not analysed.
+func TestConditionalPipeline(t *testing.T) {
+	tpl, err := ParseTemplate(mustOpenFile(t, filepath.Join("testdata", "pass", "conditional-stages.template.json")), "conditional-stages.template.json")
+	require.NoError(t, err)
+	ps := tpl.Pipelines()
+	require.Len(t, ps, 1, "the pipeline whose Condition is false is not there")
+	assert.Equal(t, "V2", ps[0].Type)
+	var names []string
+	for _, s := range ps[0].Stages {
+		names = append(names, s.Name)
+	}
+	assert.Equal(t, []string{"Source", "Test"}, names)
+}
+
+func mustOpenFile(t *testing.T, p string) *os.File {
+	t.Helper()
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
