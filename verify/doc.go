@@ -55,11 +55,14 @@
 //	                                SP032 rollback-across-structure-versions
 //	                                SP033 trust-without-condition
 //	                                SP034 unverifiable-deploy (warning)
+//	                                SP035 unread-production-stack (info)
 //
 // SP034 reports what no rule can check, rather than pass it in silence: a
 // stage that deploys nothing verify reads and whose builds, commands or
 // functions act in another account through a role, or whose name says
-// production.
+// production. SP035 (info, once per pipeline) lists the production stacks
+// whose templates are not in the input — a lone pipeline template deploys
+// what its build writes — so that a pass is not read as covering them.
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one

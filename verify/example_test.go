@@ -48,6 +48,9 @@ func ExampleTemplateReader() {
 		return
 	}
 	for _, f := range rep.Findings {
+		if f.Severity < verify.Warning {
+			continue // as the CLI's default threshold does
+		}
 		fmt.Println(f.Rule, f.Stage, f.Suppressed, f.Reason)
 	}
 	// Output:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -15,9 +16,12 @@ func WriteText(w io.Writer, r *Report, threshold Severity) error {
 	var b strings.Builder
 	group := "\x00"
 	counts := map[Severity]int{}
-	suppressed := 0
+	suppressed, hidden := 0, map[string]int{}
 	for _, f := range r.Findings {
 		if f.Severity < threshold {
+			if !f.Suppressed {
+				hidden[f.Rule]++
+			}
 			continue
 		}
 		if f.Suppressed {
@@ -59,6 +63,18 @@ func WriteText(w io.Writer, r *Report, threshold Severity) error {
 	}
 	fmt.Fprintf(&b, "safepipe verify: %d pipeline(s), %d template(s): %d error(s), %d warning(s), %d info, %d suppressed (threshold %s)\n",
 		r.Pipelines, r.Templates, counts[Error], counts[Warning], counts[Info], suppressed, threshold)
+	if len(hidden) > 0 {
+		// Below the threshold is not shown, but not unsaid: SP035 (the
+		// production stacks verify could not read) is info.
+		var rules []string
+		n := 0
+		for rule, k := range hidden {
+			rules = append(rules, rule)
+			n += k
+		}
+		slices.Sort(rules)
+		fmt.Fprintf(&b, "safepipe verify: %d finding(s) below the threshold not shown (%s; --severity %s shows them)\n", n, strings.Join(rules, ", "), Info)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -177,7 +177,7 @@ func TestGateControllerInALoneTemplate(t *testing.T) {
 
 	rep, err = TemplateReader(strings.NewReader(withMetadata(cfg)), "Pipeline.template.json", nil)
 	require.NoError(t, err)
-	assert.Empty(t, rep.Findings)
+	assert.Empty(t, checked(rep))
 
 	// A malformed configuration is an error, not a silent pass.
 	_, err = TemplateReader(strings.NewReader(withMetadata(map[string]any{"version": 7})), "Pipeline.template.json", nil)

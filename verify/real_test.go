@@ -99,3 +99,77 @@ func TestRealPipelineFindings(t *testing.T) {
 	assert.Equal(t, 8, dyn[RuleAppConfigMonitors], "and no environment has a monitor")
 	assert.Equal(t, 1, dyn[RuleFirstStage], "Core, in the production account, deploys four regions at once")
 }
+
+// realTemplates are public CloudFormation pipelines (committed templates,
+// converted from YAML to JSON), read alone; see testdata/real/README.md.
+var realTemplates = []string{
+	"adf-bootstrap-codebuild", "conditional-source-action", "cross-account-refarch", "devsecops-eks-codebuild",
+	"ecs-bluegreen-codedeploy", "nested-stacks-cfn", "sam-manual-approval", "sam-pipeline-two-stage",
+}
+
+// TestSnapshotRealTemplates verifies each real template with the default
+// config and compares the report with its golden snapshot.
+func TestSnapshotRealTemplates(t *testing.T) {
+	for _, name := range realTemplates {
+		t.Run(name, func(t *testing.T) {
+			rep, err := Path(filepath.Join("testdata", "real", name+".template.json"), nil)
+			require.NoError(t, err)
+			var out bytes.Buffer
+			require.NoError(t, WriteText(&out, rep, Info))
+			golden(t, filepath.Join("real", name+".golden"), out.Bytes())
+		})
+	}
+}
+
+// TestRealTemplateFindings pins what a reviewer reads in each: every
+// finding below is true of the pipeline (README), and the gaps the issue
+// found missed are reported.
+func TestRealTemplateFindings(t *testing.T) {
+	read := func(name string) map[string]int {
+		t.Helper()
+		rep, err := Path(filepath.Join("testdata", "real", name+".template.json"), nil)
+		require.NoError(t, err)
+		return rulesOf(rep)
+	}
+	// Deploys into every account of the organisation through CodeBuild:
+	// reported as unverifiable, and as a pipeline whose production no
+	// stage names.
+	adf := read("adf-bootstrap-codebuild")
+	assert.Equal(t, 1, adf[RuleUnverifiable])
+	assert.Equal(t, 1, adf[RuleNoProduction])
+	// Production deployed only by CodeBuild (kubectl, sam deploy): the
+	// production rules apply to the stage, and its deploy is unverifiable.
+	for _, name := range []string{"devsecops-eks-codebuild", "sam-pipeline-two-stage"} {
+		r := read(name)
+		assert.Positive(t, r[RuleUnverifiable], name)
+		assert.Equal(t, 1, r[RuleRollback], name)
+		assert.Equal(t, 1, r[RuleBlocker], "%s: the stage checks no alarm, whatever regions its build deploys to", name)
+		assert.Zero(t, r[RuleNoProduction], name)
+	}
+	// Stages switched by Fn::If are read with the parameters' defaults;
+	// the pipeline only deploys to Dev, which is not production: nothing
+	// to report.
+	assert.Empty(t, read("conditional-source-action"))
+	// Testing plays beta; Deployment is production by the sample's
+	// README, but nothing in the template says so: SP018 names it alone.
+	rep, err := Path(filepath.Join("testdata", "real", "sam-manual-approval.template.json"), nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	assert.Equal(t, RuleNoProduction, rep.Findings[0].Rule)
+	assert.Contains(t, rep.Findings[0].Message, "deploys in Deployment (the pipeline's region), but")
+	// Test, UAT, Production: UAT plays gamma, Test plays beta.
+	nested := read("nested-stacks-cfn")
+	assert.Equal(t, 2, nested[RulePreProd], "alpha and gamma one-box are missing; beta (Test) and gamma (UAT) are there")
+	// The production stacks' templates are build outputs: said (SP035).
+	for _, name := range []string{"nested-stacks-cfn", "cross-account-refarch"} {
+		rep, err := Path(filepath.Join("testdata", "real", name+".template.json"), nil)
+		require.NoError(t, err)
+		n := 0
+		for _, f := range rep.Findings {
+			if f.Rule == RuleUnreadStack {
+				n++
+			}
+		}
+		assert.Equal(t, 1, n, name)
+	}
+}

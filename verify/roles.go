@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/safepipe/safepipe/model"
@@ -13,6 +15,14 @@ type target struct {
 	// assembly.
 	tpl    *Template
 	action string
+	// opaque: the action runs code (a build, commands, a function) that
+	// deploys where verify cannot read what (opaqueAccounts).
+	opaque bool
+	// provider is the action's provider.
+	provider string
+	// templatePath is a CloudFormation action's TemplatePath (of the
+	// action preparing or deploying the stack), "" for others.
+	templatePath string
 }
 
 // stageRole is what verify makes of a stage.
@@ -37,12 +47,13 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 		if !a.Deploys() {
 			continue
 		}
-		t := target{region: a.Region, action: a.Name}
+		t := target{region: a.Region, action: a.Name, provider: a.Provider}
 		if a.Provider == "CloudFormation" {
 			t.stack = a.Configuration["StackName"]
 			for _, b := range s.Actions {
 				if b.Provider == "CloudFormation" && b.Region == a.Region && b.Configuration["StackName"] == t.stack && b.Configuration["TemplatePath"] != "" {
-					t.tpl = c.byPath[artifactPath(b.Configuration["TemplatePath"])]
+					t.templatePath = b.Configuration["TemplatePath"]
+					t.tpl = c.byPath[artifactPath(t.templatePath)]
 					if b.Name == a.Name {
 						break
 					}
@@ -74,7 +85,202 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 		}
 		out = append(out, t)
 	}
+	if len(out) == 0 {
+		out = c.opaqueTargets(p, s)
+	}
 	return out
+}
+
+// codeProviders run code an action carries.
+var codeProviders = map[string]bool{"CodeBuild": true, "Commands": true, "Lambda": true, "StepFunctions": true}
+
+// opaqueTargets are what a stage that deploys nothing verify reads changes
+// through code: each build, command or function that acts in another
+// account through a role (the action's own, a role ARN its configuration
+// or environment names, or one its CodeBuild project's role may assume),
+// and, in a stage whose name says production, each of them. Fan-in gates
+// (SAFEPIPE_WATCH) read alarms and change nothing.
+func (c *checker) opaqueTargets(p Pipeline, s Stage) []target {
+	named := model.Matches(c.cc.production, s.Name) && !model.Matches(c.cc.nonProduction, s.Name)
+	var out []target
+	for _, a := range s.Actions {
+		if !codeProviders[a.Provider] {
+			continue
+		}
+		if _, _, gate := gateWatches(a.Env, ""); gate {
+			continue
+		}
+		accounts := c.actingAccounts(p, s, a)
+		if len(accounts) == 0 && named {
+			accounts = []string{p.Account}
+		}
+		for _, acct := range accounts {
+			out = append(out, target{account: acct, region: a.Region, action: a.Name, opaque: true, provider: a.Provider})
+		}
+	}
+	return out
+}
+
+// cdkPublishing matches the CDK bootstrap roles that look things up or
+// publish assets (cdk-<qualifier>-lookup-role-…, -file-publishing-role-…,
+// -image-publishing-role-…).
+var cdkPublishing = regexp.MustCompile(`:role/cdk-[^/]*-(lookup|file-publishing|image-publishing)-role-`)
+
+// roleARNAccount finds the accounts of the IAM role ARNs in a string ("*"
+// for any account).
+var roleARNAccount = regexp.MustCompile(`arn:[a-z*-]+:iam::([0-9]{12}|\*):role/`)
+
+// actingAccounts are the accounts, other than the pipeline's, an action
+// acts in through a role: its RoleArn, role ARNs its configuration or
+// environment names, and the roles its CodeBuild project's service role
+// may assume (sts:AssumeRole on them, "*" for a wildcard account).
+func (c *checker) actingAccounts(p Pipeline, s Stage, a Action) []string {
+	var out []string
+	add := func(text string) {
+		for _, m := range roleARNAccount.FindAllStringSubmatch(text, -1) {
+			if m[1] != p.Account && !slices.Contains(out, m[1]) {
+				out = append(out, m[1])
+			}
+		}
+	}
+	add(a.RoleArn)
+	for _, k := range sortedKeys(a.Configuration) {
+		add(a.Configuration[k])
+	}
+	for _, k := range sortedKeys(a.Env) {
+		add(a.Env[k])
+	}
+	if a.Provider == "CodeBuild" && !buildOnly(s.Name) && !buildOnly(a.Name) {
+		for _, st := range c.projectRoleStatements(p.Template, a.Raw["ProjectName"]) {
+			if !statementAllows(st, "sts:AssumeRole") {
+				continue
+			}
+			// CDK's synth project may assume any role tagged as a
+			// bootstrap lookup role: it reads, deploys nothing.
+			switch model.Flatten(asMap(asMap(st["Condition"])["StringEquals"])["iam:ResourceTag/aws-cdk:bootstrap-role"]) {
+			case "lookup", "file-publishing", "image-publishing":
+				continue
+			}
+			for _, r := range list(st["Resource"]) {
+				text := model.Flatten(r)
+				if cdkPublishing.MatchString(text) {
+					// CDK's bootstrap roles for context lookups and for
+					// publishing assets read or upload; they deploy
+					// nothing.
+					continue
+				}
+				switch {
+				case text == "*":
+					text = "arn:aws:iam::*:role/"
+				case !roleARNAccount.MatchString(text):
+					// A role the template does not spell (a parameter, a
+					// custom resource's output): an account it does not
+					// name.
+					if !slices.Contains(out, "?") {
+						out = append(out, "?")
+					}
+					continue
+				}
+				add(text)
+			}
+		}
+	}
+	return out
+}
+
+// projectRoleStatements are the Allow statements of the identity policies
+// of a CodeBuild project's service role, when both are resources of t.
+func (c *checker) projectRoleStatements(t *Template, project any) []map[string]any {
+	ref, ok := asMap(project)["Ref"].(string)
+	if !ok || t == nil {
+		return nil
+	}
+	proj, ok := t.Resources[ref]
+	if !ok || proj.Type != "AWS::CodeBuild::Project" {
+		return nil
+	}
+	role := ""
+	switch sr := proj.Properties["ServiceRole"].(type) {
+	case map[string]any:
+		if ga, ok := sr["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+			role, _ = ga[0].(string)
+		} else if r, ok := sr["Ref"].(string); ok {
+			role = r
+		}
+	}
+	if r, ok := t.Resources[role]; !ok || r.Type != "AWS::IAM::Role" {
+		return nil
+	}
+	var out []map[string]any
+	addDoc := func(doc any) {
+		for _, st := range list(asMap(doc)["Statement"]) {
+			if m := asMap(st); model.Flatten(m["Effect"]) == "Allow" {
+				out = append(out, m)
+			}
+		}
+	}
+	for _, pol := range list(t.Resources[role].Properties["Policies"]) {
+		addDoc(asMap(pol)["PolicyDocument"])
+	}
+	managed := map[string]bool{}
+	for _, m := range list(t.Resources[role].Properties["ManagedPolicyArns"]) {
+		if ref, ok := asMap(m)["Ref"].(string); ok {
+			managed[ref] = true
+		}
+	}
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		if r.Type != "AWS::IAM::Policy" && r.Type != "AWS::IAM::ManagedPolicy" {
+			continue
+		}
+		attached := managed[id]
+		for _, ro := range list(r.Properties["Roles"]) {
+			attached = attached || asMap(ro)["Ref"] == role
+		}
+		if attached {
+			addDoc(r.Properties["PolicyDocument"])
+		}
+	}
+	return out
+}
+
+// buildWords and deployWords tell a stage that builds or tests from one
+// that deploys, by the words of its name: a build stage's project may
+// share a role that can assume deploy roles without using it.
+var (
+	buildWords  = regexp.MustCompile(`(?i)(^| )(build|builds|package|packaging|unit|test|tests|testing|lint|scan|synth|compile|sast|dast|secrets)( |$)`)
+	deployWords = regexp.MustCompile(`(?i)(^| )(deploy|deployment|release|promote|rollout|update|bootstrap|provision|apply)( |$)`)
+)
+
+// buildOnly reports whether a stage's name says it builds or tests and
+// not that it deploys.
+func buildOnly(name string) bool {
+	w := model.Words(name)
+	return buildWords.MatchString(w) && !deployWords.MatchString(w)
+}
+
+// statementAllows reports whether a statement's Action covers action
+// (exactly, or by a trailing wildcard such as "sts:*" or "*").
+func statementAllows(st map[string]any, action string) bool {
+	for _, a := range list(st["Action"]) {
+		p := strings.ToLower(model.Flatten(a))
+		want := strings.ToLower(action)
+		if p == want || p == "*" || strings.HasSuffix(p, "*") && strings.HasPrefix(want, strings.TrimSuffix(p, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// list is v as a list: a list as is, a single value as a list of one.
+func list(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	}
+	return []any{v}
 }
 
 // MetadataAccess marks safepipe's access stacks (model.MetadataAccess).

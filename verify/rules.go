@@ -53,6 +53,7 @@ const (
 	RuleStructureChurn    = "SP032"
 	RuleTrustCondition    = "SP033"
 	RuleUnverifiable      = "SP034"
+	RuleUnreadStack       = "SP035"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -167,6 +168,9 @@ var Rules = []RuleInfo{
 	{RuleUnverifiable, "unverifiable-deploy", Warning,
 		"A deployment verify cannot see into — a build, command or function that acts in another account through a role, a stage named for production that deploys only through builds, or a deployment group a custom resource creates — is checked by no rule: its alarms, rollback and pace are unknown. It is reported, never passed in silence.",
 		"Deploy through an action or resource verify reads (a CloudFormation or CodeDeploy action, a deployment group of the stack) where you can; otherwise review the script or the custom resource by hand and suppress SP034 for it with what that review found."},
+	{RuleUnreadStack, "unread-production-stack", Info,
+		"A production stack whose template is not in the input (a lone pipeline template deploying what its build writes), or a deployment group, service or application verify cannot find, is checked by none of the rules on what a production stack holds (SP012 to SP017, SP023 to SP026): its alarms, rollback and pace are unknown. It is reported so that a pass is not read as covering it.",
+		"Verify the cloud assembly the pipeline comes from (it holds every template the pipeline deploys); for a pipeline written by hand, also run verify on each template it deploys (a lone stack template is checked for its deployment groups, ECS services, AppConfig deployments and alarms), or review those stacks by hand."},
 }
 
 func ruleInfo(id string) RuleInfo {
@@ -301,10 +305,20 @@ func (c *checker) pipeline(p Pipeline) {
 	first := slices.IndexFunc(roles, func(r stageRole) bool { return r.production })
 	if first < 0 {
 		c.unverifiable(p, roles, where)
+		// A stage named for a pre-production role (Dev, Test, Staging…,
+		// or the upgrade-downgrade test) is not listed: a pipeline that
+		// only deploys those never reaches production, which needs no
+		// rule.
 		var deploying []string
 		for i, r := range roles {
-			if r.deploys {
-				deploying = append(deploying, fmt.Sprintf("%s (%s)", p.Stages[i].Name, strings.Join(regionNames(p.Stages[i].DeployRegions()), ", ")))
+			if r.deploys && r.preProd == "" && !model.Matches(c.cc.upDown, p.Stages[i].Name) {
+				var regions []string
+				for _, t := range r.targets {
+					if !slices.Contains(regions, regionName(t.region)) {
+						regions = append(regions, regionName(t.region))
+					}
+				}
+				deploying = append(deploying, fmt.Sprintf("%s (%s)", p.Stages[i].Name, strings.Join(regions, ", ")))
 			}
 		}
 		if len(deploying) > 0 {
@@ -317,6 +331,7 @@ func (c *checker) pipeline(p Pipeline) {
 		c.add(RuleV1, where, "the pipeline is V1, so its production stages (from %s) can have no rollback, bake, blocker or window condition", p.Stages[first].Name)
 	}
 	c.unverifiable(p, roles, where)
+	c.unread(p, roles, where)
 	c.preProd(p, roles, first, where)
 	prod := p.Stages[first:]
 	if rs := prod[0].DeployRegions(); len(rs) > 1 {
@@ -486,63 +501,81 @@ func (c *checker) baseOf(name string) string {
 	return b
 }
 
-// roleARNAccount finds the accounts of the IAM role ARNs in a string.
-var roleARNAccount = regexp.MustCompile(`arn:[a-z-]+:iam::([0-9]{12}):role/`)
-
-// unverifiable reports what verify cannot see into, in a stage that
-// deploys nothing verify reads (no CloudFormation, CodeDeploy, ECS or
-// other Deploy action): an action that runs code (CodeBuild, Commands,
-// Lambda, Step Functions) and acts in another account through a role —
-// the action's own role, or a role ARN its configuration or environment
-// names — and, when the stage's name says production, any such action. A
-// stage that also deploys through an action verify reads is checked
-// through that action; its builds are taken for tests. Fan-in gates
-// (SAFEPIPE_WATCH) read alarms and deploy nothing.
+// unverifiable reports what verify cannot see into: every opaque target
+// (a build, commands or a function that deploys through a role, or in a
+// stage whose name says production: opaqueTargets). The stage still counts
+// as deploying there, so the stage rules (rollback, bake, window,
+// blockers) apply to it.
 func (c *checker) unverifiable(p Pipeline, roles []stageRole, where Finding) {
 	for i, s := range p.Stages {
-		if roles[i].deploys {
-			continue
-		}
 		at := where
 		at.Stage = s.Name
-		named := model.Matches(c.cc.production, s.Name) && !model.Matches(c.cc.nonProduction, s.Name)
-		var acting []string
-		reported := false
-		for _, a := range s.Actions {
-			switch a.Provider {
-			case "CodeBuild", "Commands", "Lambda", "StepFunctions":
-			default:
+		for _, t := range roles[i].targets {
+			if !t.opaque {
 				continue
 			}
-			if _, _, gate := gateWatches(a.Env, ""); gate {
+			if t.account == p.Account || t.account == "" {
+				c.add(RuleUnverifiable, at, "stage %s deploys through action %s (%s), which verify does not read: what it changes is checked by no rule", s.Name, t.action, t.provider)
 				continue
 			}
-			var accounts []string
-			texts := []string{a.RoleArn}
-			for _, k := range sortedKeys(a.Configuration) {
-				texts = append(texts, a.Configuration[k])
+			who := "account " + t.account
+			switch t.account {
+			case "*":
+				who = "any account (its role may assume roles of every account)"
+			case "?":
+				who = "an account the template does not name (its role may assume a role given by a parameter or another resource)"
 			}
-			for _, k := range sortedKeys(a.Env) {
-				texts = append(texts, a.Env[k])
-			}
-			for _, t := range texts {
-				for _, m := range roleARNAccount.FindAllStringSubmatch(t, -1) {
-					if m[1] != p.Account && !slices.Contains(accounts, m[1]) {
-						accounts = append(accounts, m[1])
-					}
-				}
-			}
-			if len(accounts) > 0 {
-				c.add(RuleUnverifiable, at, "stage %s: action %s (%s) acts in account %s through a role: what it deploys there is not read, so no rule checks it", s.Name, a.Name, a.Provider, strings.Join(accounts, ", "))
-				reported = true
-			} else if named && !roles[i].deploys {
-				acting = append(acting, a.Name)
-			}
-		}
-		if named && !reported && len(acting) > 0 {
-			c.add(RuleUnverifiable, at, "stage %s is named for production but deploys only through %s, which verify does not read: no production rule is checked for it", s.Name, strings.Join(acting, ", "))
+			c.add(RuleUnverifiable, at, "stage %s: action %s (%s) acts in %s through a role: what it deploys there is not read, so no rule checks it", s.Name, t.action, t.provider, who)
 		}
 	}
+}
+
+// unread reports, once per pipeline, what its production stages deploy
+// from outside the input: stacks whose templates are not in it (a lone
+// pipeline template deploying what its build writes), and CodeDeploy, ECS
+// or AppConfig actions whose group, service or application verify cannot
+// find while nothing else the stage deploys in that region is read. The
+// rules on what a production stack holds (SP012 to SP017, SP023 to SP026)
+// then have nothing to check, which verify says (SP035, info) rather than
+// pass in silence.
+func (c *checker) unread(p Pipeline, roles []stageRole, where Finding) {
+	var what []string
+	seen := map[string]bool{}
+	for i, s := range p.Stages {
+		if !roles[i].production {
+			continue
+		}
+		read := map[string]bool{}
+		for _, t := range roles[i].targets {
+			if t.tpl != nil {
+				read[t.region] = true
+			}
+		}
+		for _, t := range roles[i].targets {
+			if t.tpl != nil || t.opaque {
+				continue
+			}
+			switch {
+			case t.provider == "CloudFormation" && t.templatePath != "":
+				key := s.Name + "\x00" + t.region + "\x00" + t.stack
+				if !seen[key] {
+					seen[key] = true
+					what = append(what, fmt.Sprintf("stack %s from %s (stage %s)", orPlaceholder(t.stack, "(unnamed)"), t.templatePath, s.Name))
+				}
+			case t.provider != "CloudFormation" && !read[t.region]:
+				what = append(what, fmt.Sprintf("action %s (%s) of stage %s, whose deployment group, service or application is not in the input", t.action, t.provider, s.Name))
+			}
+		}
+	}
+	if len(what) == 0 {
+		return
+	}
+	const shown = 3
+	list := strings.Join(what[:min(len(what), shown)], "; ")
+	if len(what) > shown {
+		list += fmt.Sprintf("; and %d more", len(what)-shown)
+	}
+	c.add(RuleUnreadStack, where, "%d production deployment(s) deploy what verify cannot read: %s. What they hold (alarms, deployment configurations, ECS and AppConfig settings) is checked by no rule", len(what), list)
 }
 
 // waveOf returns a stage's wave, "" when its name has none (memoised).
@@ -637,8 +670,15 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 	}
 	regions := s.DeployRegions()
 	blocked := map[string]bool{}
-	for _, w := range c.aggregateWatches(p, c.blockers(p, s), nil) {
+	watched := c.aggregateWatches(p, c.blockers(p, s), nil)
+	for _, w := range watched {
 		blocked[w.Region] = true
+	}
+	if len(regions) == 0 && len(watched) == 0 {
+		// Production through builds, commands or functions only
+		// (opaqueTargets): the regions they change are not read, but a
+		// stage that checks no alarm at all blocks on none of them.
+		c.add(RuleBlocker, at, "stage %s deploys through code whose regions verify cannot read, and enters without checking any alarm that plays the aggregate role", s.Name)
 	}
 	for _, r := range regions {
 		if !blocked[r] {

@@ -86,10 +86,11 @@ func TestVerifyJSON(t *testing.T) {
 	assert.True(t, doc.Failed)
 	var rules []string
 	for _, f := range doc.Report.Findings {
-		rules = append(rules, f.Rule+"@"+f.Stage+"/"+f.Region)
-		assert.Equal(t, "error", f.Severity)
+		rules = append(rules, f.Rule+"@"+f.Stage+"/"+f.Region+"="+f.Severity)
 	}
-	assert.Equal(t, "SP004@Prod-W1-OneBox/us-east-2,SP006@Prod-W1-OneBox/us-east-2,SP007@Prod-W1-OneBox/", strings.Join(rules, ","))
+	// The JSON report holds every finding with its severity, below the
+	// threshold too: SP035 says the lone template's stacks were not read.
+	assert.Equal(t, "SP035@/=info,SP004@Prod-W1-OneBox/us-east-2=error,SP006@Prod-W1-OneBox/us-east-2=error,SP007@Prod-W1-OneBox/=error", strings.Join(rules, ","))
 	assert.Len(t, doc.Rules, len(verify.Rules))
 }
 
@@ -154,4 +155,21 @@ func TestVerifyHelpAndRules(t *testing.T) {
 	code, _, errOut = runCLI("verify", "--bogus")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "flag provided but not defined: -bogus")
+}
+
+// TestVerifySaysWhatItHides: a lone pipeline template that passes every
+// rule exits 0, and the text report says that findings below the
+// threshold exist (SP035: the stacks it deploys were not read) and how to
+// see them.
+func TestVerifySaysWhatItHides(t *testing.T) {
+	path := filepath.Join("..", "..", "verify", "testdata", "pass", "pipeline.template.json")
+	code, out, _ := runCLI("verify", path)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "0 error(s), 0 warning(s), 0 info, 0 suppressed (threshold warning)\n")
+	assert.Contains(t, out, "1 finding(s) below the threshold not shown (SP035; --severity info shows them)\n")
+
+	code, out, _ = runCLI("verify", "--severity", "info", path)
+	assert.Equal(t, 1, code, "at threshold info, an info finding fails")
+	assert.Contains(t, out, "INFO       SP035 unread-production-stack: ")
+	assert.NotContains(t, out, "below the threshold")
 }
