@@ -69,6 +69,10 @@ type Target struct {
 type StageInfo struct {
 	Name    string
 	Targets []Target
+	// Windowed: the stage's entry holds a deployment window (a
+	// DeploymentWindow rule, or a gate controller entry gate that applies
+	// one).
+	Windowed bool
 }
 
 // StageRole is what a stage is.
@@ -82,6 +86,51 @@ type StageRole struct {
 	// "gamma", "gamma one-box", "pre-production", or a tag's; "" for
 	// none).
 	PreProd string
+}
+
+// NamesProduction reports whether a stage's name says production: it
+// matches Production and not NonProduction.
+func (rr RoleRules) NamesProduction(name string) bool {
+	return Matches(rr.Production, name) && !Matches(rr.NonProduction, name)
+}
+
+// RunsCode reports whether an action of this provider runs code it
+// carries (a build, commands, a function, a state machine): what it
+// changes is not read from the pipeline.
+func RunsCode(provider string) bool {
+	switch provider {
+	case "CodeBuild", "Commands", "Lambda", "StepFunctions":
+		return true
+	}
+	return false
+}
+
+// OpaqueDeploy reports whether an action that runs code (RunsCode), in a
+// stage that deploys nothing a tool reads, is taken to deploy: when it
+// acts in another account through a role (elsewhere), or the stage's name
+// says production. Such an action is an opaque target of the stage: the
+// stage deploys, and is production by the usual rules, but what it
+// changes is not read. Verify and the simulator both decide it here; the
+// caller knows which actions are its own modelled steps (gates, bakes) and
+// leaves them out.
+func (rr RoleRules) OpaqueDeploy(stage string, elsewhere bool) bool {
+	return elsewhere || rr.NamesProduction(stage)
+}
+
+// roleARN finds the accounts of IAM role ARNs in a string ("*" for any
+// account).
+var roleARN = regexp.MustCompile(`arn:[a-z*-]+:iam::([0-9]{12}|\*):role/`)
+
+// RoleAccounts are the accounts of the IAM role ARNs in text, in order,
+// each once ("*" for a wildcard account).
+func RoleAccounts(text string) []string {
+	var out []string
+	for _, m := range roleARN.FindAllStringSubmatch(text, -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // Matches reports whether re matches the name as written, its skeleton or
@@ -100,6 +149,9 @@ func Matches(re *regexp.Regexp, name string) bool {
 //     (and not NonProduction), a stack it deploys carries a production tag
 //     (TagKey=TagValue, or Environment, Env or Stage with a production
 //     value), or it deploys to one of ProductionAccounts;
+//   - a deploying stage no name or tag makes pre-production is
+//     production when its entry holds a deployment window: a window is
+//     what a team puts in front of production;
 //   - a deploying stage before those is production too when it deploys to
 //     an account and region production deploys to, unless a stage
 //     recognised as pre-production (by name or tag) deploys to that
@@ -126,7 +178,7 @@ func Roles(pipelineAccount string, stages []StageInfo, rr RoleRules) []StageRole
 			continue
 		}
 		switch {
-		case Matches(rr.Production, s.Name) && !Matches(rr.NonProduction, s.Name):
+		case rr.NamesProduction(s.Name):
 			r.Production, r.Why = true, "its name says production"
 			if rr.Production.String() != DefaultProduction {
 				r.Why = fmt.Sprintf("its name matches %s", rr.Production)
@@ -144,6 +196,9 @@ func Roles(pipelineAccount string, stages []StageInfo, rr RoleRules) []StageRole
 					r.Production, r.Why = true, fmt.Sprintf("it deploys to production account %s", t.Account)
 					break
 				}
+			}
+			if !r.Production && s.Windowed && r.PreProd == "" {
+				r.Production, r.Why = true, "its entry holds a deployment window"
 			}
 		}
 		if r.Production {
@@ -243,6 +298,20 @@ func preProductionTag(t Target) (string, bool) {
 // access stacks: the roles through which a pipeline's own machinery (the
 // gate controller) reads its target accounts.
 const MetadataAccess = "safepipe:access"
+
+// DeclaredAccess reports whether a pipeline resource's MetadataAccess
+// declaration ({"stage": …, "stackName": …}) names stack, deployed by
+// stage, as its access stack: a lone pipeline template does not hold the
+// access stack's template, so its declaration is what says it.
+func DeclaredAccess(decl any, stage, stack string) bool {
+	m, _ := decl.(map[string]any)
+	if m == nil {
+		return false
+	}
+	st, _ := m["stage"].(string)
+	name, _ := m["stackName"].(string)
+	return st == stage && name == stack && strings.HasPrefix(stack, "safepipe-access-")
+}
 
 // AccessStack reports whether a template is a pipeline access stack: it
 // carries MetadataAccess and creates IAM roles and policies only. A stage

@@ -333,7 +333,14 @@ func (r *runner) finish() {
 			fr.Alarm = "the change (bad from " + f.Stage + " on)"
 		}
 		if f.fired.IsZero() {
-			r.note(fmt.Sprintf("fault %s never fired: its stage never started", f.Spec))
+			switch st := r.stageNamed(f.Stage); {
+			case f.Bad && st != nil && r.firstRun(st, execStandard) != nil && len(st.Regions()) == 0:
+				r.note(fmt.Sprintf("fault %s never fired: stage %s deploys nothing the simulator reads, so the change serves nowhere from it", f.Spec, f.Stage))
+			case f.Stage != "" && (st == nil || r.firstRun(st, execStandard) == nil):
+				r.note(fmt.Sprintf("fault %s never fired: its stage never started", f.Spec))
+			default:
+				r.note(fmt.Sprintf("fault %s never fired", f.Spec))
+			}
 		}
 		res.Faults = append(res.Faults, fr)
 	}
@@ -613,4 +620,14 @@ func (r *runner) checkBakeHolds() {
 				Detail: fmt.Sprintf("the stage baked %s of its %d min before the change went on", fmtDur(got), want)})
 		}
 	}
+}
+
+// stageNamed is the pipeline's stage of that name, nil when there is none.
+func (r *runner) stageNamed(name string) *Stage {
+	for _, st := range r.p.Stages {
+		if st.Name == name {
+			return st
+		}
+	}
+	return nil
 }

@@ -101,6 +101,9 @@ type Pipeline struct {
 	// Gates is the gate controller's configuration, when the pipeline has
 	// one (template metadata "safepipe:gates").
 	Gates *gates.Config
+	// Access is the pipeline resource's access stack declaration
+	// (metadata model.MetadataAccess), nil when it has none.
+	Access any
 }
 
 // Stage is one pipeline stage.
@@ -111,9 +114,9 @@ type Stage struct {
 	Actions []*Action
 	// Conditions (nil when absent).
 	BeforeEntry, OnSuccess, OnFailure *Condition
-	// Production is true for a production stage: one with a deployment
-	// window (a DeploymentWindow rule or a windowed gate), and every stage
-	// after the first one that deploys.
+	// Production is true for a production stage (model.Roles, as verify
+	// decides it: by name, tag, account, a deployment window in front of
+	// it, or coming after one that is).
 	Production bool
 	// Gate is the stage's entry in the gates configuration, or nil.
 	Gate *gates.Stage
@@ -152,6 +155,10 @@ type Action struct {
 	// BakeErr says why a Lambda invoke action of the controller's function
 	// is not read as a bake action ("" when it is, or is another function).
 	BakeErr string
+	// OpaqueCode: the action runs code (a build, commands, a function) in
+	// a stage that deploys nothing the simulator reads, and is taken to
+	// deploy where it runs (model.OpaqueDeploy, as verify decides it).
+	OpaqueCode bool
 }
 
 // DeploysRegion reports whether the action changes what runs in its
@@ -159,7 +166,7 @@ type Action struct {
 // category (CodeDeploy, ECS, CodeDeployToECS, AppConfig, S3, …), which
 // the simulator runs as opaque.
 func (a *Action) DeploysRegion() bool {
-	return a.Deploys() || (strings.EqualFold(a.Category, "Deploy") && a.Provider != "CloudFormation")
+	return a.Deploys() || a.OpaqueCode || (strings.EqualFold(a.Category, "Deploy") && a.Provider != "CloudFormation")
 }
 
 // Deploys reports whether the action updates a stack (executes a change
@@ -385,7 +392,7 @@ func (m *Model) readPipeline(s *Stack, id string) (*Pipeline, error) {
 	}
 	r := *s.Template.Resources[id]
 	r.Properties, _ = sel.(map[string]any)
-	p := &Pipeline{Stack: s, Place: Place{s.Account, s.Region}}
+	p := &Pipeline{Stack: s, Place: Place{s.Account, s.Region}, Access: r.Metadata[model.MetadataAccess]}
 	p.Name, _ = e.Str(r.Properties["Name"])
 	if p.Name == "" || strings.Contains(p.Name, "${") {
 		p.Name = id
@@ -708,7 +715,17 @@ func markProductionWith(p *Pipeline, rr model.RoleRules) {
 	for i, st := range p.Stages {
 		infos[i].Name = st.Name
 		for _, a := range st.Actions {
-			if !a.DeploysRegion() || a.Template != nil && accessStack(a.Template) {
+			a.OpaqueCode = false
+		}
+		infos[i].Windowed = st.Gate != nil && st.Gate.Window
+		if st.BeforeEntry != nil {
+			for _, r := range st.BeforeEntry.Rules {
+				infos[i].Windowed = infos[i].Windowed || r.Provider == "DeploymentWindow"
+			}
+		}
+		for _, a := range st.Actions {
+			if !a.DeploysRegion() || a.Template != nil && accessStack(a.Template) ||
+				a.Template == nil && a.Provider == "CloudFormation" && model.DeclaredAccess(p.Access, st.Name, a.StackName) {
 				continue
 			}
 			t := model.Target{Account: a.Place.Account, Region: a.Place.Region, Stack: a.StackName}
@@ -717,25 +734,33 @@ func markProductionWith(p *Pipeline, rr model.RoleRules) {
 			}
 			infos[i].Targets = append(infos[i].Targets, t)
 		}
+		if len(infos[i].Targets) > 0 {
+			continue
+		}
+		// A stage that deploys nothing the simulator reads may deploy
+		// through code: the same decision as verify's (model.OpaqueDeploy).
+		for _, a := range st.Actions {
+			if !model.RunsCode(a.Provider) || !opaque(a) || safepipeStep(a) {
+				continue
+			}
+			elsewhere := a.Place.Account != p.Place.Account
+			for _, k := range slices.Sorted(maps.Keys(a.Config)) {
+				elsewhere = elsewhere || slices.ContainsFunc(model.RoleAccounts(a.Config[k]), func(acct string) bool { return acct != p.Place.Account })
+			}
+			for _, k := range slices.Sorted(maps.Keys(a.Env)) {
+				elsewhere = elsewhere || slices.ContainsFunc(model.RoleAccounts(a.Env[k]), func(acct string) bool { return acct != p.Place.Account })
+			}
+			if rr.OpaqueDeploy(st.Name, elsewhere) {
+				a.OpaqueCode = true
+				infos[i].Targets = append(infos[i].Targets, model.Target{Account: a.Place.Account, Region: a.Place.Region})
+			}
+		}
 	}
 	roles := model.Roles(p.Place.Account, infos, rr)
-	prod := false
 	wave := 0
 	var last string
 	for i, st := range p.Stages {
-		windowed := st.Gate != nil && st.Gate.Window
-		if st.BeforeEntry != nil {
-			for _, r := range st.BeforeEntry.Rules {
-				if r.Provider == "DeploymentWindow" {
-					windowed = true
-				}
-			}
-		}
-		deploys := len(st.Regions()) > 0
-		if windowed && deploys {
-			prod = true
-		}
-		if !deploys || !prod && !roles[i].Production {
+		if !roles[i].Production {
 			continue
 		}
 		st.Production = true
@@ -746,6 +771,18 @@ func markProductionWith(p *Pipeline, rr model.RoleRules) {
 		}
 		st.Wave = wave
 	}
+}
+
+// safepipeStep reports whether a build is one of safepipe's own steps (a
+// gate check, a server deploy): it names SAFEPIPE_ variables, and the
+// simulator models it by what it does, never as an opaque deploy.
+func safepipeStep(a *Action) bool {
+	for k := range a.Env {
+		if strings.HasPrefix(k, "SAFEPIPE_") {
+			return true
+		}
+	}
+	return strings.Contains(a.Config["EnvironmentVariables"], "SAFEPIPE_")
 }
 
 // Location is the time zone of the pipeline's deployment window (UTC when

@@ -97,7 +97,10 @@
 // prod-0, Deploy-Production) and not Config.NonProduction (PreProd,
 // non-prod); when a stack it deploys is tagged Environment, Env or Stage
 // with a production value, or carries Config.ProductionTag; or when it
-// deploys to one of Config.ProductionAccounts. A deploying stage before
+// deploys to one of Config.ProductionAccounts; or, when no name or tag
+// makes it pre-production, when its entry holds a deployment window (a
+// DeploymentWindow rule or a gate controller entry gate with a window). A
+// deploying stage before
 // those is production too when it deploys to an account and region
 // production deploys to, unless a pre-production stage deploys to that
 // account or it is the pipeline's own account: shared infrastructure in
@@ -110,8 +113,16 @@
 //
 // A pipeline that deploys but has no production stage is SP018, an error:
 // verify never passes a pipeline because it could not tell what it
-// deploys to. The message says how to name production; a pipeline that
-// never reaches production suppresses SP018 with that reason.
+// deploys to. The message says how to name production; stages named for a
+// pre-production role (Dev, Test, Staging, the upgrade-downgrade test) are
+// not listed, and a pipeline that only deploys those is not SP018. A
+// pipeline that never reaches production otherwise suppresses SP018 with
+// that reason. The classification is model.Roles, which the simulator
+// shares (Report.Stages says what each stage was taken for);
+// internal/agreement checks on every pipeline of the repository that the
+// two see the same production stages, and that a bad change the simulator
+// lets out of the first production stage is never on a pipeline verify
+// passes.
 //
 // Pre-production stages (SP010) are recognised by name: Config.Alpha,
 // Beta, Gamma and GammaOneBox.

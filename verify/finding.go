@@ -97,6 +97,24 @@ type Report struct {
 	// Pipelines and Templates count what was read.
 	Pipelines int `json:"pipelines"`
 	Templates int `json:"templates"`
+	// Stages say what verify made of each pipeline stage (the
+	// classification the simulator shares, model.Roles), in order.
+	Stages []StageReport `json:"stages"`
+}
+
+// StageReport is what verify made of one pipeline stage.
+type StageReport struct {
+	Pipeline string `json:"pipeline"`
+	Stage    string `json:"stage"`
+	// Deploys: the stage changes something (a stack, a deployment, or
+	// through code: SP034).
+	Deploys bool `json:"deploys"`
+	// Production, and why it was recognised.
+	Production bool   `json:"production"`
+	Why        string `json:"why,omitempty"`
+	// PreProduction names the pre-production role recognised ("" for
+	// none).
+	PreProduction string `json:"preProduction,omitempty"`
 }
 
 // Failed reports whether an unsuppressed finding is at or above threshold.

@@ -91,9 +91,6 @@ func (c *checker) targets(p Pipeline, s Stage) []target {
 	return out
 }
 
-// codeProviders run code an action carries.
-var codeProviders = map[string]bool{"CodeBuild": true, "Commands": true, "Lambda": true, "StepFunctions": true}
-
 // opaqueTargets are what a stage that deploys nothing verify reads changes
 // through code: each build, command or function that acts in another
 // account through a role (the action's own, a role ARN its configuration
@@ -101,17 +98,20 @@ var codeProviders = map[string]bool{"CodeBuild": true, "Commands": true, "Lambda
 // and, in a stage whose name says production, each of them. Fan-in gates
 // (SAFEPIPE_WATCH) read alarms and change nothing.
 func (c *checker) opaqueTargets(p Pipeline, s Stage) []target {
-	named := model.Matches(c.cc.production, s.Name) && !model.Matches(c.cc.nonProduction, s.Name)
+	rr := c.roleRules()
 	var out []target
 	for _, a := range s.Actions {
-		if !codeProviders[a.Provider] {
+		if !model.RunsCode(a.Provider) {
 			continue
 		}
 		if _, _, gate := gateWatches(a.Env, ""); gate {
 			continue
 		}
 		accounts := c.actingAccounts(p, s, a)
-		if len(accounts) == 0 && named {
+		if !rr.OpaqueDeploy(s.Name, len(accounts) > 0) {
+			continue
+		}
+		if len(accounts) == 0 {
 			accounts = []string{p.Account}
 		}
 		for _, acct := range accounts {
@@ -126,10 +126,6 @@ func (c *checker) opaqueTargets(p Pipeline, s Stage) []target {
 // -image-publishing-role-…).
 var cdkPublishing = regexp.MustCompile(`:role/cdk-[^/]*-(lookup|file-publishing|image-publishing)-role-`)
 
-// roleARNAccount finds the accounts of the IAM role ARNs in a string ("*"
-// for any account).
-var roleARNAccount = regexp.MustCompile(`arn:[a-z*-]+:iam::([0-9]{12}|\*):role/`)
-
 // actingAccounts are the accounts, other than the pipeline's, an action
 // acts in through a role: its RoleArn, role ARNs its configuration or
 // environment names, and the roles its CodeBuild project's service role
@@ -137,9 +133,9 @@ var roleARNAccount = regexp.MustCompile(`arn:[a-z*-]+:iam::([0-9]{12}|\*):role/`
 func (c *checker) actingAccounts(p Pipeline, s Stage, a Action) []string {
 	var out []string
 	add := func(text string) {
-		for _, m := range roleARNAccount.FindAllStringSubmatch(text, -1) {
-			if m[1] != p.Account && !slices.Contains(out, m[1]) {
-				out = append(out, m[1])
+		for _, acct := range model.RoleAccounts(text) {
+			if acct != p.Account && !slices.Contains(out, acct) {
+				out = append(out, acct)
 			}
 		}
 	}
@@ -172,7 +168,7 @@ func (c *checker) actingAccounts(p Pipeline, s Stage, a Action) []string {
 				switch {
 				case text == "*":
 					text = "arn:aws:iam::*:role/"
-				case !roleARNAccount.MatchString(text):
+				case len(model.RoleAccounts(text)) == 0:
 					// A role the template does not spell (a parameter, a
 					// custom resource's output): an account it does not
 					// name.
@@ -306,8 +302,7 @@ func accessStack(t *Template) bool {
 // be one safepipe gives access stacks ("safepipe-access-…"). In an
 // assembly the stack's own template decides (accessStack).
 func declaredAccess(p Pipeline, s Stage, stack string) bool {
-	m := asMap(p.Template.Resources[p.LogicalID].Metadata[MetadataAccess])
-	return m != nil && str(m["stage"]) == s.Name && str(m["stackName"]) == stack && strings.HasPrefix(stack, "safepipe-access-")
+	return model.DeclaredAccess(p.Template.Resources[p.LogicalID].Metadata[MetadataAccess], s.Name, stack)
 }
 
 // placeholderRef returns X for the placeholder "${X}" Flatten makes of a
@@ -336,6 +331,9 @@ func (c *checker) roles(p Pipeline) []stageRole {
 	for i, s := range p.Stages {
 		targets[i] = c.targets(p, s)
 		infos[i].Name = s.Name
+		_, windowed := s.WindowRule()
+		_, _, controlled := controllerWindow(p, s)
+		infos[i].Windowed = windowed || controlled
 		for _, t := range targets[i] {
 			mt := model.Target{Account: t.account, Region: t.region, Stack: t.stack}
 			if t.tpl != nil {
@@ -344,11 +342,7 @@ func (c *checker) roles(p Pipeline) []stageRole {
 			infos[i].Targets = append(infos[i].Targets, mt)
 		}
 	}
-	rr := model.RoleRules{
-		Production: c.cc.production, NonProduction: c.cc.nonProduction,
-		Alpha: c.cc.alpha, Beta: c.cc.beta, Gamma: c.cc.gamma, GammaOneBox: c.cc.gammaOneBox,
-		TagKey: c.cc.tagKey, TagValue: c.cc.tagValue, ProductionAccounts: c.cc.prodAccounts,
-	}
+	rr := c.roleRules()
 	out := make([]stageRole, len(p.Stages))
 	for i, r := range model.Roles(p.Account, infos, rr) {
 		out[i] = stageRole{deploys: r.Deploys, targets: targets[i], production: r.Production, why: r.Why, preProd: r.PreProd}
@@ -361,4 +355,13 @@ func regionName(r string) string {
 		return "the pipeline's region"
 	}
 	return r
+}
+
+// roleRules are the configuration's stage patterns, for model.Roles.
+func (c *checker) roleRules() model.RoleRules {
+	return model.RoleRules{
+		Production: c.cc.production, NonProduction: c.cc.nonProduction,
+		Alpha: c.cc.alpha, Beta: c.cc.beta, Gamma: c.cc.gamma, GammaOneBox: c.cc.gammaOneBox,
+		TagKey: c.cc.tagKey, TagValue: c.cc.tagValue, ProductionAccounts: c.cc.prodAccounts,
+	}
 }

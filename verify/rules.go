@@ -186,6 +186,8 @@ func ruleInfo(id string) RuleInfo {
 type checker struct {
 	cc        *compiled
 	templates []*Template
+	// stages are what the report says of each stage (Report.Stages).
+	stages []StageReport
 	// asm: the stacks of a cloud assembly are known (not a lone template).
 	asm      bool
 	byPath   map[string]*Template // assembly-relative path → template
@@ -292,6 +294,9 @@ func (c *checker) pipeline(p Pipeline) {
 		c.add(RuleV1, where, "the pipeline is V1 but stages %s carry conditions, which only V2 pipelines have", strings.Join(withConditions, ", "))
 	}
 	roles := c.roles(p)
+	for i, r := range roles {
+		c.stages = append(c.stages, StageReport{Pipeline: p.LogicalID, Stage: p.Stages[i].Name, Deploys: r.deploys, Production: r.production, Why: r.why, PreProduction: r.preProd})
+	}
 	if c.asm {
 		c.gateContract(p)
 		for _, r := range roles {
@@ -687,11 +692,22 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 			c.add(RuleBlocker, f, "stage %s enters %s without checking an alarm that plays the aggregate role there", s.Name, regionName(r))
 		}
 	}
-	bakes := c.aggregateWatches(p, c.bakes(p, s), func(w Watch) bool {
+	all := c.bakes(p, s)
+	bakes := c.aggregateWatches(p, all, func(w Watch) bool {
 		return c.cc.bakeAlarm != nil && c.cc.bakeAlarm.MatchString(w.Alarm)
 	})
-	if info.bakeRequired && len(bakes) == 0 {
-		c.add(RuleBakeMissing, at, "stage %s has no bake on an aggregate alarm (%s needs %d min)", s.Name, info.position, info.floor)
+	switch {
+	case !info.bakeRequired || len(bakes) > 0:
+	case len(all) == 0:
+		c.add(RuleBakeMissing, at, "stage %s has no bake (%s needs %d min on an aggregate alarm)", s.Name, info.position, info.floor)
+	default:
+		var watched []string
+		for _, w := range all {
+			if n := fmt.Sprintf("%s (%s)", w.Alarm, regionName(w.Region)); !slices.Contains(watched, n) {
+				watched = append(watched, n)
+			}
+		}
+		c.add(RuleBakeMissing, at, "stage %s bakes on %s, none of which plays the aggregate role: a failure that alarm does not measure passes the bake (%s needs %d min on an aggregate alarm)", s.Name, strings.Join(watched[:min(len(watched), 3)], ", "), info.position, info.floor)
 	}
 	if len(bakes) > 0 || info.bakeRequired {
 		baked := map[string]int{}

@@ -122,6 +122,10 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
+	rep.Stages = c.stages
+	if rep.Stages == nil {
+		rep.Stages = []StageReport{}
+	}
 	return rep, nil
 }
 

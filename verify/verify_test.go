@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +24,51 @@ func rulesOf(r *Report) map[string]int {
 		}
 	}
 	return out
+}
+
+// unwindowed removes every DeploymentWindow rule from a pipeline
+// template (and the conditions left empty): a window makes a stage
+// production (model.Roles), so tests of the other ways production is
+// recognised take them out. The production stages then report SP005.
+func unwindowed(t *testing.T, s string) string {
+	t.Helper()
+	var tpl map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &tpl))
+	for _, r := range tpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::CodePipeline::Pipeline" {
+			continue
+		}
+		for _, st := range res["Properties"].(map[string]any)["Stages"].([]any) {
+			stage := st.(map[string]any)
+			be, _ := stage["BeforeEntry"].(map[string]any)
+			if be == nil {
+				continue
+			}
+			var conds []any
+			for _, c := range be["Conditions"].([]any) {
+				cond := c.(map[string]any)
+				var rules []any
+				for _, rl := range cond["Rules"].([]any) {
+					if rl.(map[string]any)["RuleTypeId"].(map[string]any)["Provider"] != "DeploymentWindow" {
+						rules = append(rules, rl)
+					}
+				}
+				if len(rules) > 0 {
+					cond["Rules"] = rules
+					conds = append(conds, cond)
+				}
+			}
+			if len(conds) == 0 {
+				delete(stage, "BeforeEntry")
+			} else {
+				be["Conditions"] = conds
+			}
+		}
+	}
+	out, err := json.MarshalIndent(tpl, "", " ")
+	require.NoError(t, err)
+	return string(out)
 }
 
 // checked is the report's findings without SP035 (see rulesOf).
@@ -186,19 +232,20 @@ func TestSuppressions(t *testing.T) {
 }
 
 func TestConfigRecognisesOtherNaming(t *testing.T) {
-	// A pipeline that names its production stages "Live-…" deploys, but
-	// nothing tells verify which stages are production: SP018, and no
-	// production rule is checked. With its own patterns, it is gated.
+	// A pipeline that names its production stages "Live-…" and gives
+	// them no window deploys, but nothing tells verify which stages are
+	// production: SP018, and no production rule is checked. With its own
+	// patterns, it is gated.
 	b, err := os.ReadFile("testdata/fail/SP001-no-rollback.template.json")
 	require.NoError(t, err)
-	renamed := strings.ReplaceAll(string(b), `"Prod-`, `"Live-`)
+	renamed := unwindowed(t, strings.ReplaceAll(string(b), `"Prod-`, `"Live-`))
 	rep, err := TemplateReader(strings.NewReader(renamed), "renamed", nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{RuleNoProduction: 1}, rulesOf(rep))
 	assert.Contains(t, checked(rep)[0].Message, "Live-W1-OneBox (us-east-1)")
 	rep, err = TemplateReader(strings.NewReader(renamed), "renamed", &Config{Production: `^Live-`, Wave: `^Live-(W\d+)`})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep))
+	assert.Equal(t, map[string]int{RuleRollback: 1, RuleWindow: 7}, rulesOf(rep), "production, and without its windows")
 }
 
 // TestProductionRoles: production is recognised from names
@@ -219,7 +266,10 @@ func TestProductionRoles(t *testing.T) {
 		// pre-production stages reaches no production (no SP018, and no
 		// production rule applies).
 		{"pre-prod is not production", func(s string) string { return strings.ReplaceAll(s, `"Prod-`, `"PreProd-`) }, nil, map[string]int{}, ""},
-		{"unrecognised names", func(s string) string { return strings.ReplaceAll(s, `"Prod-`, `"Live-`) }, nil, map[string]int{RuleNoProduction: 1}, "Live-W1-OneBox"},
+		// Live-… says nothing, but a deployment window in front of a
+		// stage makes it production: the pipeline is gated as before.
+		{"unrecognised names behind windows", func(s string) string { return strings.ReplaceAll(s, `"Prod-`, `"Live-`) }, nil, map[string]int{}, ""},
+		{"unrecognised names without windows", func(s string) string { return unwindowed(t, strings.ReplaceAll(s, `"Prod-`, `"Live-`)) }, nil, map[string]int{RuleNoProduction: 1}, "Live-W1-OneBox"},
 		// A pipeline whose deploying stages all play a pre-production
 		// role never reaches production: no SP018.
 		{"pre-production names only", func(s string) string { return strings.ReplaceAll(s, `"Prod-`, `"Staging-`) }, nil, map[string]int{}, ""},
@@ -229,6 +279,11 @@ func TestProductionRoles(t *testing.T) {
 			require.NoError(t, err)
 			if c.want != nil {
 				assert.Equal(t, c.want, rulesOf(rep), "%+v", rep.Findings)
+			}
+			if c.name == "unrecognised names behind windows" {
+				i := slices.IndexFunc(rep.Stages, func(s StageReport) bool { return s.Stage == "Live-W1-OneBox" })
+				require.GreaterOrEqual(t, i, 0)
+				assert.Equal(t, StageReport{Pipeline: "PipelineCodePipeline", Stage: "Live-W1-OneBox", Deploys: true, Production: true, Why: "its entry holds a deployment window"}, rep.Stages[i])
 			}
 			if c.message != "" {
 				found := false
@@ -290,6 +345,9 @@ func TestProductionByTag(t *testing.T) {
 			}
 			rel, _ := filepath.Rel("testdata/assembly-pass", path)
 			s := strings.ReplaceAll(string(b), "Prod-", "Live-")
+			if strings.HasSuffix(rel, "Pipeline.template.json") {
+				s = unwindowed(t, s) // a window would make the stages production
+			}
 			if strings.HasSuffix(path, "manifest.json") && strings.Contains(rel, "Prod-") {
 				// tag the production stacks
 				s = strings.ReplaceAll(s, `"templateFile"`, `"tags": {`+tag+`}, "templateFile"`)
@@ -318,7 +376,7 @@ func TestProductionByTag(t *testing.T) {
 	dir := copyRenamed(t, `"Environment": "Production"`)
 	rep, err := Assembly(dir, &Config{Wave: wave})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "Environment=Production makes a stack production: %+v", rep.Findings)
+	assert.Equal(t, map[string]int{RuleRollback: 1, RuleWindow: 4}, rulesOf(rep), "Environment=Production makes a stack production: %+v", rep.Findings)
 
 	dir = copyRenamed(t, `"tier": "live"`)
 	rep, err = Assembly(dir, &Config{Wave: wave})
@@ -326,18 +384,18 @@ func TestProductionByTag(t *testing.T) {
 	assert.Equal(t, map[string]int{RuleNoProduction: 1}, rulesOf(rep), "an unknown tag says nothing: %+v", rep.Findings)
 	rep, err = Assembly(dir, &Config{ProductionTag: "Tier=LIVE", Wave: wave})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "the configured tag, case-insensitively: %+v", rep.Findings)
+	assert.Equal(t, map[string]int{RuleRollback: 1, RuleWindow: 4}, rulesOf(rep), "the configured tag, case-insensitively: %+v", rep.Findings)
 
 	dir = copyRenamed(t, `"Environment": "Рrod"`) // a Cyrillic Р
 	rep, err = Assembly(dir, &Config{Wave: wave})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "a look-alike tag value still means production: %+v", rep.Findings)
+	assert.Equal(t, map[string]int{RuleRollback: 1, RuleWindow: 4}, rulesOf(rep), "a look-alike tag value still means production: %+v", rep.Findings)
 
 	// By account: the production account, and no other.
 	dir = copyRenamed(t, `"tier": "live"`)
 	rep, err = Assembly(dir, &Config{ProductionAccounts: []string{"333333333333"}, Wave: wave})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]int{RuleRollback: 1}, rulesOf(rep), "the production account: %+v", rep.Findings)
+	assert.Equal(t, map[string]int{RuleRollback: 1, RuleWindow: 4}, rulesOf(rep), "the production account: %+v", rep.Findings)
 	rep, err = Assembly(dir, &Config{ProductionAccounts: []string{"999999999999"}, Wave: wave})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{RuleNoProduction: 1}, rulesOf(rep), "another account: %+v", rep.Findings)
