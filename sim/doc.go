@@ -8,9 +8,11 @@
 // Everything is read from the templates, never from the plan: which
 // stages are production (model.Roles, shared with verify: the stage's name
 // in any case, word form and common language, a production tag of a
-// stack it deploys, where it deploys, a deployment window, and every
-// deploying stage after a production one; --production names them when
-// the names do not say it), which stages
+// stack it deploys, where it deploys, a deployment window in front of a
+// stage no name makes pre-production, and every deploying stage after a
+// production one; --production names them when the names do not say it;
+// internal/agreement checks on every pipeline of the repository that
+// verify sees the same production stages), which stages
 // form a wave (production stages in a row deploying the same regions),
 // which bake is a one-box bake (its alarms follow package alarms' naming
 // contract, "<prefix>-onebox-bake"), how traffic moves (the deployment
@@ -233,7 +235,18 @@
 // See [Fault] for the grammar. A region's fault fires the first metric
 // alarm of the region's aggregate alarm, so that every watcher sees it;
 // without a hold it lasts while the change is in the region (deploying or
-// serving traffic) and at least Options.ClearMinutes.
+// serving traffic) and at least Options.ClearMinutes. A bad-version fault
+// (bad:STAGE) needs no region or alarm name, so it applies to pipelines
+// nobody here wrote; with a latency (bad:STAGE+2h) it shows only once the
+// change has served that long in a region — what a bake must outlast —
+// and the run goes on past the pipeline's end until every region it
+// serves in has shown it.
+//
+// A stage that deploys nothing the simulator reads but whose builds,
+// commands or functions deploy (model.OpaqueDeploy, as verify decides:
+// the stage's name says production, or the action acts in another
+// account through a role) deploys where the action runs: the region
+// counts as running the change once the action succeeded.
 //
 // # Properties
 //

@@ -73,6 +73,10 @@ type Fault struct {
 	// alarm that stage watches in that region goes to ALARM, and stays
 	// there while the change serves. On a pipeline whose stages watch no
 	// alarm nothing fires, and the result shows how far a bad change goes.
+	// With a latency (bad:STAGE+DURATION, in After) the defect is latent:
+	// in each region the alarm goes to ALARM only once the change has
+	// served there for After (a leak, a daily job, a certificate): what a
+	// bake is for.
 	Bad bool `json:"bad,omitempty"`
 }
 
@@ -81,7 +85,7 @@ var (
 )
 
 // faultGrammar is the grammar, for errors.
-const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, fail:STAGE/ACTION, bad:STAGE, or controller:STAGE+DURATION~HOLD or controller@+DURATION~HOLD"
+const faultGrammar = "want REGION:STAGE+DURATION, ALARM@REGION:STAGE+DURATION, org:STAGE+DURATION or REGION@+DURATION, with an optional ~HOLD, fail:STAGE/ACTION, bad:STAGE with an optional +LATENCY, or controller:STAGE+DURATION~HOLD or controller@+DURATION~HOLD"
 
 // ParseFault reads one fault spec; the error names the spec.
 func ParseFault(spec string) (Fault, error) {
@@ -91,6 +95,13 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	s := spec
 	if stage, ok := strings.CutPrefix(s, "bad:"); ok {
+		if i := strings.LastIndex(stage, "+"); i >= 0 {
+			d, err := parseSimDuration(stage[i+1:])
+			if err != nil || d <= 0 {
+				return bad("latency %q is not a positive duration", stage[i+1:])
+			}
+			f.After, stage = d, stage[:i]
+		}
 		if !faultStageRE.MatchString(stage) {
 			return bad("stage %q is not a stage name", stage)
 		}
@@ -234,6 +245,8 @@ type resolvedFault struct {
 	// and the alarm forced there while it serves.
 	badAt    map[string]time.Time
 	forcedAt map[string]AlarmKey
+	// noted: regions where no alarm can see it (said once).
+	noted map[string]bool
 }
 
 // resolveFaults binds every alarm fault to the model's alarms and stages,
@@ -282,7 +295,7 @@ func resolveFaults(m *Model, faults []Fault) (alarmFaults []*resolvedFault, fail
 		}
 		switch {
 		case f.Bad:
-			rf.badAt, rf.forcedAt = map[string]time.Time{}, map[string]AlarmKey{}
+			rf.badAt, rf.forcedAt, rf.noted = map[string]time.Time{}, map[string]AlarmKey{}, map[string]bool{}
 			out = append(out, rf)
 			continue
 		case f.Controller:

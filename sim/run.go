@@ -315,11 +315,28 @@ func (r *runner) loop() {
 
 // quiet reports whether nothing more can happen: the change's execution
 // and every rollback ended and no stack or script is still at work (a
-// fault that fires or clears later changes nothing any more).
+// fault that fires or clears later changes nothing any more), and no
+// latent bad version still serving is yet to show (its alarm firing after
+// the pipeline is done is how far the change went unseen).
 func (r *runner) quiet() bool {
 	for _, e := range r.execs {
 		if e.status == "InProgress" {
 			return false
+		}
+	}
+	for _, f := range r.faults {
+		if !f.Bad || f.After == 0 {
+			continue
+		}
+		for _, st := range r.p.Stages[f.stage.Index:] {
+			for _, reg := range st.Regions() {
+				if r.regionShare(reg) == 0 {
+					continue
+				}
+				if at, seen := f.badAt[reg]; !seen || r.now.Before(at.Add(f.After)) {
+					return false
+				}
+			}
 		}
 	}
 	for _, s := range r.stacks {
@@ -397,12 +414,19 @@ func (r *runner) stepBad(f *resolvedFault) {
 			}
 			if _, seen := f.badAt[reg]; !seen {
 				f.badAt[reg] = r.now
-				if f.fired.IsZero() {
-					f.fired, f.during, f.active = r.now, st, true
-				}
+			}
+			if r.now.Before(f.badAt[reg].Add(f.After)) {
+				continue // latent: not seen yet
+			}
+			if f.fired.IsZero() {
+				f.fired, f.during, f.active = r.now, st, true
+			}
+			if f.noted[reg] {
+				continue
 			}
 			key, ok := r.m.aggregateAlarm(st, reg)
 			if !ok {
+				f.noted[reg] = true
 				r.note(fmt.Sprintf("fault %s: stage %s watches no alarm in %s: nothing can see the bad version there", f.Spec, st.Name, reg))
 				continue
 			}

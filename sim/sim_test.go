@@ -515,3 +515,58 @@ func TestBadVersion(t *testing.T) {
 	_, err = ParseFault("bad:not a stage")
 	assert.ErrorContains(t, err, "is not a stage name")
 }
+
+// TestLatentBadVersion: a latent bad change (bad:STAGE+LATENCY) shows
+// only once it has served for its latency: a bake at least that long holds
+// it in the stage; a longer latency gets past the bake into the next wave,
+// which the run reports. A latent change in a pipeline that has finished
+// still shows: the run goes on until it has.
+func TestLatentBadVersion(t *testing.T) {
+	m := load(t, "good") // Prod-W1 bakes 60 min
+	res, err := Run(m, Options{Start: monday, Faults: faults(t, "bad:Prod-W1+25m")})
+	require.NoError(t, err)
+	assert.Empty(t, res.Violations)
+	assert.Equal(t, ExitStopped, res.ExitCode, res.Summary)
+	assert.Contains(t, res.Summary, "the change stopped at Prod-W1")
+
+	res, err = Run(m, Options{Start: monday, Faults: faults(t, "bad:Prod-W1+90m")})
+	require.NoError(t, err)
+	assert.Contains(t, properties(res), PropContainment, "the 60-minute bake passed before the change showed: %s", res.Summary)
+	assert.Contains(t, res.BlastRadius, "us-east-1")
+
+	f, err := ParseFault("bad:Prod-W1+2h")
+	require.NoError(t, err)
+	assert.Equal(t, Fault{Spec: "bad:Prod-W1+2h", Stage: "Prod-W1", Bad: true, After: 2 * time.Hour}, f)
+	for _, bad := range []string{"bad:Prod-W1+", "bad:Prod-W1+0m", "bad:Prod-W1+soon"} {
+		_, err := ParseFault(bad)
+		assert.ErrorContains(t, err, "latency", bad)
+	}
+}
+
+// TestCodeDeploysProduction: a stage named for production that deploys
+// only through a build (sam deploy, kubectl) deploys where the build runs,
+// as verify reads it (model.OpaqueDeploy): a bad change there is not
+// contained by a pipeline that watches nothing, and a latent one that
+// shows after the pipeline finished is still seen.
+func TestCodeDeploysProduction(t *testing.T) {
+	for _, spec := range []string{"bad:DeployProdStage", "bad:DeployProdStage+25m"} {
+		f, err := os.Open("../verify/testdata/real/sam-pipeline-two-stage.template.json")
+		require.NoError(t, err)
+		a, err := ReadTemplate(f, "sam-pipeline-two-stage.template.json", Limits{})
+		f.Close()
+		require.NoError(t, err)
+		m, err := NewModel(a)
+		require.NoError(t, err)
+		var prod []string
+		for _, st := range m.Pipeline.Stages {
+			if st.Production {
+				prod = append(prod, st.Name)
+			}
+		}
+		assert.Equal(t, []string{"DeployProdStage"}, prod)
+		res, err := Run(m, Options{Start: monday, Faults: faults(t, spec)})
+		require.NoError(t, err)
+		assert.Contains(t, properties(res), PropContainment, "%s: %s", spec, res.Summary)
+		assert.NotEmpty(t, res.Faults[0].Fired, spec)
+	}
+}

@@ -38,6 +38,8 @@ Faults (--fault, repeatable):
   fail:STAGE/ACTION            that opaque action fails when the change runs it
   bad:STAGE                    the change is bad from STAGE on: wherever it serves, the alarm
                                that stage watches there fires (none watched: how far it goes)
+  bad:STAGE+LATENCY            the same, latent: the alarm fires once the change has served
+                               there for LATENCY (what a bake must outlast)
 The simulator never runs what it reads: an action it does not model (a
 CodeBuild or Commands build, a Lambda invoke, a test) is opaque and succeeds
 unless fail:STAGE/ACTION says otherwise.
