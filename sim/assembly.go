@@ -321,8 +321,16 @@ func (r *reader) gateAssets() error {
 			if !ok || hash == "" || strings.ContainsAny(hash, "/\\${}.") {
 				continue
 			}
-			p := path.Join(path.Dir(s.Path), "asset."+hash, "gates.json")
+			dir := path.Join(path.Dir(s.Path), "asset."+hash)
+			if _, err := fs.Stat(r.fsys, dir); err != nil {
+				continue // an assembly without its assets: the metadata says
+			}
+			p := path.Join(dir, "gates.json")
 			if _, err := fs.Stat(r.fsys, p); err != nil {
+				// The function's code is here, without the configuration
+				// it reads: it would refuse every gate, and the metadata
+				// is not what it runs.
+				errs = append(errs, fmt.Errorf("sim: %s: the gate controller %s's code asset %s has no gates.json: the function runs without its configuration (resynthesize the assembly)", s.Path, id, dir))
 				continue
 			}
 			b, err := r.read(p)

@@ -189,20 +189,42 @@ type gateStage struct {
 }
 
 // readGateAssets reads the gates.json of every Lambda function of t whose
-// code is an asset of the assembly directory dir.
+// code is an asset of the assembly directory dir. A function whose asset
+// is not in the directory (an assembly copied without its assets) is read
+// from its metadata, as in a lone template and as the simulator reads it.
 func (r *assemblyReader) readGateAssets(dir string, t *Template) {
 	for _, id := range sortedKeys(t.Resources) {
 		res := t.Resources[id]
 		if res.Type != "AWS::Lambda::Function" {
 			continue
 		}
+		fromMetadata := func() {
+			if _, ok := res.Metadata[metadataGates]; !ok {
+				return
+			}
+			if err := readGateMetadataOf(t, id, r.lim); err != nil {
+				r.fail("%v", err)
+			}
+		}
 		key := model.Flatten(asMap(res.Properties["Code"])["S3Key"])
 		hash, ok := strings.CutSuffix(key, ".zip")
 		if !ok || hash == "" || strings.ContainsAny(hash, "/\\${}") {
+			fromMetadata()
 			continue
 		}
-		p := path.Join(dir, "asset."+hash, gatesFile)
+		assetDir := path.Join(dir, "asset."+hash)
+		if _, err := r.root.Stat(assetDir); err != nil {
+			fromMetadata() // an assembly without its assets
+			continue
+		}
+		p := path.Join(assetDir, gatesFile)
 		if _, err := r.root.Stat(p); err != nil {
+			if _, ok := res.Metadata[metadataGates]; ok {
+				// The controller's code is here without the configuration
+				// it reads: it refuses every gate, and the metadata is not
+				// what it runs.
+				r.fail("verify: %s: the gate controller %s's code asset %s has no %s: the function runs without its configuration (resynthesize the assembly)", Escape(t.Path), id, assetDir, gatesFile)
+			}
 			continue
 		}
 		b, err := r.readFile(p)
@@ -243,25 +265,28 @@ func readGateMetadata(t *Template, l Limits) error {
 	var errs []error
 	for _, id := range sortedKeys(t.Resources) {
 		r := t.Resources[id]
-		v, ok := r.Metadata[metadataGates]
-		if !ok || r.Type != "AWS::Lambda::Function" {
+		if _, ok := r.Metadata[metadataGates]; !ok || r.Type != "AWS::Lambda::Function" {
 			continue
 		}
-		name := fmt.Sprintf("%s (%s metadata of %s)", nameOr(t.Path), metadataGates, id)
-		b, err := json.Marshal(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("verify: %s: %w", Escape(name), err))
-			continue
-		}
-		g, err := parseGateConfig(b, name, l)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("verify: %w", err))
-			continue
-		}
-		g.function = id
-		t.gates = append(t.gates, g)
+		errs = append(errs, readGateMetadataOf(t, id, l))
 	}
 	return errors.Join(errs...)
+}
+
+// readGateMetadataOf reads function id's gate configuration metadata.
+func readGateMetadataOf(t *Template, id string, l Limits) error {
+	name := fmt.Sprintf("%s (%s metadata of %s)", nameOr(t.Path), metadataGates, id)
+	b, err := json.Marshal(t.Resources[id].Metadata[metadataGates])
+	if err != nil {
+		return fmt.Errorf("verify: %s: %w", Escape(name), err)
+	}
+	g, err := parseGateConfig(b, name, l)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	g.function = id
+	t.gates = append(t.gates, g)
+	return nil
 }
 
 // parseGateConfig reads gates.json strictly.

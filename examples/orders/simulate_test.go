@@ -308,4 +308,34 @@ func TestGatesAreWhatTheFunctionRuns(t *testing.T) {
 	assert.ErrorContains(t, err, "runs a gates.json that differs from the template's safepipe:gates metadata")
 	_, err = verify.Assembly(dir, nil)
 	assert.ErrorContains(t, err, "runs a gates.json that differs from the template's safepipe:gates metadata")
+
+	// The code asset without its gates.json: the function would run with
+	// no configuration; both refuse rather than judge the metadata.
+	require.NoError(t, os.Remove(assets[0]))
+	a, err = sim.Load(dir, sim.Limits{})
+	if err == nil {
+		_, err = sim.NewModel(a)
+	}
+	assert.ErrorContains(t, err, "has no gates.json: the function runs without its configuration")
+	_, err = verify.Assembly(dir, nil)
+	assert.ErrorContains(t, err, "has no gates.json: the function runs without its configuration")
+	require.NoError(t, os.WriteFile(assets[0], orig, 0o644))
+
+	// An assembly copied without its assets: both read the metadata, and
+	// judge the same gates as with the asset.
+	want, err := verify.Assembly(dir, nil)
+	require.NoError(t, err)
+	assetDir := filepath.Dir(assets[0])
+	require.NoError(t, os.Rename(assetDir, assetDir+".away"))
+	t.Cleanup(func() { _ = os.Rename(assetDir+".away", assetDir) })
+	got, err := verify.Assembly(dir, nil)
+	require.NoError(t, err)
+	assert.Equal(t, want.Findings, got.Findings)
+	a, err = sim.Load(dir, sim.Limits{})
+	require.NoError(t, err)
+	m, err := sim.NewModel(a)
+	require.NoError(t, err)
+	require.NotNil(t, m.Pipeline.Gates, "the simulator reads the metadata")
+	assert.Equal(t, cfg["pipeline"], m.Pipeline.Gates.Pipeline)
+	require.NoError(t, os.Rename(assetDir+".away", assetDir))
 }
