@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -10,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/safepipe/safepipe/internal/termsafe"
 )
 
 // MaxMatrix is the most runs the cross product of the readings may have;
@@ -134,17 +131,7 @@ func RunReadings(m *Model, base Options, pinned map[string]bool) (*ReadingsResul
 
 // WriteJSON writes the runs as indented JSON, strings escaped for a
 // terminal (termsafe.JSON).
-func (r *ReadingsResult) WriteJSON(w io.Writer) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return err
-	}
-	_, err := w.Write(termsafe.JSON(b.Bytes()))
-	return err
-}
+func (r *ReadingsResult) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
 // WriteText writes one line per run and the violations of each, then the
 // worst run in full.

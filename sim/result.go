@@ -160,12 +160,16 @@ func fmtTime(t time.Time) string {
 // WriteJSON writes the result as indented JSON. Strings decode to what the
 // assembly said, but no control or format character is written raw
 // (termsafe.JSON): a name cannot take over the terminal that shows it.
-func (r *Result) WriteJSON(w io.Writer) error {
+func (r *Result) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
+
+// writeJSON writes v as indented JSON, strings escaped for a terminal
+// (termsafe.JSON).
+func writeJSON(w io.Writer, v any) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
 	_, err := w.Write(termsafe.JSON(b.Bytes()))

@@ -157,7 +157,7 @@ func (c *checker) actingAccounts(p Pipeline, s Stage, a Action) []string {
 			case "lookup", "file-publishing", "image-publishing":
 				continue
 			}
-			for _, r := range list(st["Resource"]) {
+			for _, r := range asList(st["Resource"]) {
 				text := model.Flatten(r)
 				if cdkPublishing.MatchString(text) {
 					// CDK's bootstrap roles for context lookups and for
@@ -209,17 +209,17 @@ func (c *checker) projectRoleStatements(t *Template, project any) []map[string]a
 	}
 	var out []map[string]any
 	addDoc := func(doc any) {
-		for _, st := range list(asMap(doc)["Statement"]) {
+		for _, st := range asList(asMap(doc)["Statement"]) {
 			if m := asMap(st); model.Flatten(m["Effect"]) == "Allow" {
 				out = append(out, m)
 			}
 		}
 	}
-	for _, pol := range list(t.Resources[role].Properties["Policies"]) {
+	for _, pol := range asList(t.Resources[role].Properties["Policies"]) {
 		addDoc(asMap(pol)["PolicyDocument"])
 	}
 	managed := map[string]bool{}
-	for _, m := range list(t.Resources[role].Properties["ManagedPolicyArns"]) {
+	for _, m := range asList(t.Resources[role].Properties["ManagedPolicyArns"]) {
 		if ref, ok := asMap(m)["Ref"].(string); ok {
 			managed[ref] = true
 		}
@@ -230,7 +230,7 @@ func (c *checker) projectRoleStatements(t *Template, project any) []map[string]a
 			continue
 		}
 		attached := managed[id]
-		for _, ro := range list(r.Properties["Roles"]) {
+		for _, ro := range asList(r.Properties["Roles"]) {
 			attached = attached || asMap(ro)["Ref"] == role
 		}
 		if attached {
@@ -258,7 +258,7 @@ func buildOnly(name string) bool {
 // statementAllows reports whether a statement's Action covers action
 // (exactly, or by a trailing wildcard such as "sts:*" or "*").
 func statementAllows(st map[string]any, action string) bool {
-	for _, a := range list(st["Action"]) {
+	for _, a := range asList(st["Action"]) {
 		p := strings.ToLower(model.Flatten(a))
 		want := strings.ToLower(action)
 		if p == want || p == "*" || strings.HasSuffix(p, "*") && strings.HasPrefix(want, strings.TrimSuffix(p, "*")) {
@@ -268,16 +268,6 @@ func statementAllows(st map[string]any, action string) bool {
 	return false
 }
 
-// list is v as a list: a list as is, a single value as a list of one.
-func list(v any) []any {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		return x
-	}
-	return []any{v}
-}
 
 // MetadataAccess marks safepipe's access stacks (model.MetadataAccess).
 const MetadataAccess = model.MetadataAccess

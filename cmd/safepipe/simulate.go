@@ -171,14 +171,10 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, err)
 		}
-		if *out != "" {
-			f, err := os.Create(*out)
-			if err != nil {
-				return fail(stderr, err)
-			}
-			defer f.Close()
-			w = f
+		if w, err = output(*out, stdout); err != nil {
+			return fail(stderr, err)
 		}
+		defer closeOutput(w, stdout)
 		if *format == "json" {
 			err = all.WriteJSON(w)
 		} else {
@@ -193,14 +189,10 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		defer f.Close()
-		w = f
+	if w, err = output(*out, stdout); err != nil {
+		return fail(stderr, err)
 	}
+	defer closeOutput(w, stdout)
 	switch *format {
 	case "json":
 		err = res.WriteJSON(w)
@@ -224,4 +216,20 @@ func loadModel(path string) (*sim.Model, error) {
 		return nil, err
 	}
 	return sim.NewModel(a)
+}
+
+// output is where the report goes: the file path names (created), else
+// stdout.
+func output(path string, stdout io.Writer) (io.Writer, error) {
+	if path == "" {
+		return stdout, nil
+	}
+	return os.Create(path)
+}
+
+// closeOutput closes an output file output opened.
+func closeOutput(w, stdout io.Writer) {
+	if f, ok := w.(*os.File); ok && w != stdout {
+		f.Close()
+	}
 }
