@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-
 )
 
 // MaxMatrix is the most runs the cross product of the readings may have;

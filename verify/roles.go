@@ -268,7 +268,6 @@ func statementAllows(st map[string]any, action string) bool {
 	return false
 }
 
-
 // MetadataAccess marks safepipe's access stacks (model.MetadataAccess).
 const MetadataAccess = model.MetadataAccess
 
