@@ -329,6 +329,9 @@ func (r *runner) quiet() bool {
 			continue
 		}
 		for _, st := range r.p.Stages[f.stage.Index:] {
+			if !r.entered(st) {
+				continue
+			}
 			for _, reg := range st.Regions() {
 				if r.regionShare(reg) == 0 {
 					continue
@@ -399,6 +402,9 @@ func (r *runner) stepFaults() {
 // the change serves; a region where it watches none is noted.
 func (r *runner) stepBad(f *resolvedFault) {
 	for _, st := range r.p.Stages[f.stage.Index:] {
+		if !r.entered(st) {
+			continue // the change serves there from an earlier stage: not bad yet
+		}
 		for _, reg := range st.Regions() {
 			serving := r.regionShare(reg) > 0
 			if key, ok := f.forcedAt[reg]; ok {
@@ -441,6 +447,12 @@ func (r *runner) stepBad(f *resolvedFault) {
 			r.event(st.Name, "fault %s: the bad version serves in %s; %s goes to ALARM", f.Spec, reg, key)
 		}
 	}
+}
+
+// entered reports whether the change's execution has entered the stage.
+func (r *runner) entered(st *Stage) bool {
+	sr := r.firstRun(st, execStandard)
+	return sr != nil && !sr.entered.IsZero()
 }
 
 func stageName(s *Stage) string {

@@ -570,3 +570,17 @@ func TestCodeDeploysProduction(t *testing.T) {
 		assert.NotEmpty(t, res.Faults[0].Fired, spec)
 	}
 }
+
+// TestBadFromALaterStage: a change bad from a stage on is bad where that
+// stage makes it serve, not where an earlier stage already did (the
+// region's one-box, for a fault from the regional stage on).
+func TestBadFromALaterStage(t *testing.T) {
+	m := load(t, "defect-onebox-canary-shifts-all") // Prod-W1-OneBox, then Prod-W1-Regional, in eu-west-1
+	for _, spec := range []string{"bad:Prod-W1-Regional", "bad:Prod-W1-Regional+20m"} {
+		res, err := Run(m, Options{Start: monday, Faults: faults(t, spec)})
+		require.NoError(t, err)
+		require.Len(t, res.Faults, 1)
+		assert.Equal(t, "Prod-W1-Regional", res.Faults[0].During, "%s: %s", spec, res.Summary)
+		assert.Contains(t, res.Summary, "the change stopped at Prod-W1-Regional", spec)
+	}
+}
