@@ -16,6 +16,11 @@ const (
 	Watched
 	// ToWatchRoles: with the controller's own role, on the watch roles.
 	ToWatchRoles
+	// OnRolledBackStages: with the controller's own role, on the stages
+	// that go back with a later one (Stage.RollsBack), each a resource of
+	// type stage ("arn:${Partition}:codepipeline:${Region}:${Account}:${PipelineName}/${StageName}",
+	// service authorization reference); a pipeline with none grants none.
+	OnRolledBackStages
 )
 
 // Call is one AWS API call of the gate controller, as the IAM action that
@@ -41,6 +46,7 @@ var ControllerCalls = []Call{
 	{"codepipeline:GetPipelineState", []Where{OnPipeline}},
 	{"codepipeline:ListActionExecutions", []Where{OnPipeline}},
 	{"codepipeline:GetPipelineExecution", []Where{OnPipeline}},
+	{"codepipeline:RollbackStage", []Where{OnRolledBackStages}},
 	{"codepipeline:PutJobSuccessResult", []Where{InPipeline}},
 	{"codepipeline:PutJobFailureResult", []Where{InPipeline}},
 	{"sts:AssumeRole", []Where{ToWatchRoles}},

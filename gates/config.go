@@ -131,6 +131,19 @@ type Stage struct {
 	// second release's upgrade-half would otherwise change what the
 	// first's downgrade steps find.
 	Serial []string `json:"serial,omitempty"`
+	// RollsBack are the earlier stages of this stage's regions that must
+	// go back with it: a zonal step after the region's first (the one-box,
+	// earlier AZs) deploys other stacks and groups than they did, and
+	// CodePipeline rolls back the failed stage only ("You can roll back a
+	// stage to an execution that was successful in that stage",
+	// stage-rollback.html). Once this stage's rollback execution has
+	// succeeded, the controller rolls each of them back to the same target
+	// execution (RollbackStage; latest first, one at a time, each only if
+	// its latest execution is the change that reached this stage), and
+	// keeps the entries of all of them closed until it is done
+	// (regionRollbacks, region.go). Earlier gated stages, in pipeline
+	// order.
+	RollsBack []string `json:"rollsBack,omitempty"`
 	// Prepared are the two-phase changes this stage's release activates,
 	// one per target that must run the change's prepare release: the
 	// stage's entry stays closed until every one is prepared there.
@@ -239,6 +252,16 @@ func (c *Config) Validate() error {
 		for j, name := range s.Serial {
 			if !stageRE.MatchString(name) || name == s.Name {
 				add("%s.serial[%d]: %q is not another stage's name", where, j, name)
+			}
+		}
+		for j, name := range s.RollsBack {
+			switch k := slices.IndexFunc(c.Stages[:i], func(e Stage) bool { return e.Name == name }); {
+			case k < 0:
+				add("%s.rollsBack[%d]: %q is not an earlier gated stage", where, j, name)
+			case j > 0 && slices.Index(s.RollsBack[:j], name) >= 0:
+				add("%s.rollsBack[%d]: %q is listed twice", where, j, name)
+			case j > 0 && k < slices.IndexFunc(c.Stages, func(e Stage) bool { return e.Name == s.RollsBack[j-1] }):
+				add("%s.rollsBack[%d]: %q comes before %q in the pipeline: list them in pipeline order", where, j, name, s.RollsBack[j-1])
 			}
 		}
 		for j, r := range s.Prepared {

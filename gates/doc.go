@@ -54,6 +54,13 @@
 // (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html
 // is silent), and the alarm that caused the rollback must never block it.
 //
+// When a later step of a region rolled back (Stage.RollsBack: the zonal
+// shape, where each step deploys its own AZ's stacks and CodePipeline
+// rolls back the failed stage only), the decisions ask the controller to
+// roll the region's earlier steps back to the same target (Decision.
+// RollBackTo; the latest first, one at a time) and keep the region's
+// entries closed until it has: region.go, docs/aws-semantics.md Q24.
+//
 // Where the documentation is silent the package chooses the safe side and
 // says so: alarms it cannot read close the gate; INSUFFICIENT_DATA does not
 // block entry (an aggregate composite is in that state only right after

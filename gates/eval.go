@@ -42,6 +42,10 @@ type StageState struct {
 	EntryOverridden bool
 	// Running is true while an execution is in progress in the stage.
 	Running bool
+	// Execution, ExecutionType and Status are the stage's latest execution
+	// (GetPipelineState latestExecution: "pipelineExecutionId", "type":
+	// STANDARD or ROLLBACK, "status"); empty before the stage has run.
+	Execution, ExecutionType, Status string
 }
 
 // Observer reads the world the controller decides on: alarms, stacks and
@@ -77,6 +81,19 @@ type RollbackTargeter interface {
 	HasRollbackTarget(ctx context.Context, stage string) (bool, error)
 }
 
+// StageRoller is an Observer that can tell what rolling a region back
+// needs (Stage.RollsBack): the target of a rollback execution, and
+// whether an execution reached a stage. An Observer without it closes the
+// entries of a region whose later stage rolled back, with the reason, for
+// an operator.
+type StageRoller interface {
+	// RollbackTargetOf returns the execution a rollback execution rolls
+	// back to.
+	RollbackTargetOf(ctx context.Context, rollbackExecution string) (string, error)
+	// Reached reports whether an execution ran an action in a stage.
+	Reached(ctx context.Context, execution, stage string) (bool, error)
+}
+
 // Decision is the controller's verdict on one stage.
 type Decision struct {
 	// Stage is the stage name.
@@ -90,6 +107,10 @@ type Decision struct {
 	// Notes are facts worth a log line that close no gate (a region's first
 	// deployment, a rollback let through).
 	Notes []string `json:"notes,omitempty"`
+	// RollBackTo asks the controller to roll the stage back to this
+	// execution now (RollbackStage): a later stage of its regions rolled
+	// back (Stage.RollsBack). Empty otherwise.
+	RollBackTo string `json:"rollBackTo,omitempty"`
 }
 
 // EndOfBakeSlack is how close to the end of a bake an alarm without data
@@ -215,9 +236,14 @@ func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt
 		holiday = w.IsHoliday(now)
 	}
 
+	held, orders := map[string][]string{}, map[string]string{}
+	if stagesErr == nil {
+		held, orders = regionRollbacks(ctx, c, stages, o)
+	}
+
 	out := make([]Decision, 0, len(c.Stages))
 	for _, s := range c.Stages {
-		d := Decision{Stage: s.Name}
+		d := Decision{Stage: s.Name, RollBackTo: orders[s.Name]}
 		st := stages[s.Name]
 		if stagesErr == nil && st.Rollback {
 			d.Notes = append(d.Notes, "a rollback execution is in the stage: its gates are open")
@@ -227,6 +253,9 @@ func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt
 		block := func(format string, args ...any) {
 			d.EntryBlocked = true
 			d.EntryReasons = append(d.EntryReasons, fmt.Sprintf(format, args...))
+		}
+		for _, why := range held[s.Name] {
+			block("%s", why)
 		}
 		if stagesErr != nil {
 			block("cannot read the pipeline's state (%v): rollbacks cannot be told apart", stagesErr)

@@ -229,6 +229,11 @@
 // sets the Lambda invoke action state to failed"; CodePipeline quotas).
 // While the controller is down its gate metrics get no datapoints, so the
 // entry gates close.
+// When a later zonal step rolled back, the controller's decisions order
+// the region's earlier steps rolled back (gates.Decision.RollBackTo): the
+// simulator starts a rollback execution of each as RollbackStage would,
+// one at a time, and waits a round after the pipeline went quiet for the
+// controller to see the last rollback end.
 //
 // # Faults
 //

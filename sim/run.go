@@ -107,12 +107,14 @@ type stackOp struct {
 
 type runner struct {
 	*world
-	execs    []*execution
-	std      *execution
-	runs     []*stageRun
-	faults   []*resolvedFault
-	stageSt  map[string]gates.StageState
-	stChange bool
+	execs []*execution
+	// quietRounds counts the minutes in a row nothing was at work.
+	quietRounds int
+	std         *execution
+	runs        []*stageRun
+	faults      []*resolvedFault
+	stageSt     map[string]gates.StageState
+	stChange    bool
 	// property bookkeeping
 	firstV1   map[string]time.Time
 	fullAt    map[string]time.Time
@@ -300,11 +302,20 @@ func (r *runner) loop() {
 		r.stepServers()
 		r.refreshStages()
 		r.controller(r.stageSt, r.stChange)
+		r.rollBackRegions()
 		r.evalGateAlarms()
 		r.stepPipeline()
 		r.sample()
 		if !r.now.Before(start) && r.quiet() {
-			break
+			// The gate controller sees a stage's rollback end at its next
+			// round, and may then roll a region's earlier steps back
+			// (gates.Stage.RollsBack): one more quiet minute first.
+			r.quietRounds++
+			if r.quietRounds > 1 || !r.rollsBack() {
+				break
+			}
+		} else {
+			r.quietRounds = 0
 		}
 	}
 	if r.now.After(end) {
@@ -801,6 +812,25 @@ func (r *runner) stepPipeline() {
 
 func (r *runner) refreshStages() {
 	out := map[string]gates.StageState{}
+	// Each stage's latest execution, as GetPipelineState's latestExecution
+	// shows it: the execution that ran before the change until one enters.
+	for _, st := range r.p.Stages {
+		out[st.Name] = gates.StageState{Execution: execBefore, ExecutionType: gates.ExecutionStandard, Status: gates.StatusSucceeded}
+	}
+	for _, sr := range r.runs {
+		if sr.entered.IsZero() && sr.phase != phaseDone {
+			continue
+		}
+		s := out[sr.st.Name]
+		s.Execution, s.ExecutionType, s.Status = sr.exec.id, sr.exec.kind, gates.StatusInProgress
+		if sr.phase == phaseDone {
+			s.Status = gates.StatusSucceeded
+			if sr.result != "Succeeded" {
+				s.Status = "Failed"
+			}
+		}
+		out[sr.st.Name] = s
+	}
 	for _, sr := range r.runs {
 		if sr.phase == phaseDone {
 			continue
@@ -925,6 +955,7 @@ func inStates(rl *Rule, st string) bool {
 
 func (r *runner) enter(sr *stageRun) {
 	sr.entered, sr.phase, sr.rules = r.now, phaseActions, nil
+	r.reached[sr.exec.id+"\x00"+sr.st.Name] = true
 	sr.order = 0
 	r.stChange = true
 	if sr.exec.kind == execStandard {
@@ -1269,6 +1300,42 @@ func (r *runner) rollback(sr *stageRun, why string) {
 	r.execs = append(r.execs, rb)
 	r.event(sr.st.Name, "stage fails (%s); a rollback execution starts", why)
 	r.arrive(rb, sr.st.Index)
+}
+
+// rollsBack reports whether a stage's rollback takes earlier stages back
+// with it (gates.Stage.RollsBack).
+func (r *runner) rollsBack() bool {
+	return r.p.Gates != nil && slices.ContainsFunc(r.p.Gates.Stages, func(s gates.Stage) bool { return len(s.RollsBack) > 0 })
+}
+
+// execBefore is the execution that deployed what runs before the change:
+// every stage's rollback target.
+const execBefore = "exec-before"
+
+// rollBackRegions carries out the gate controller's orders to roll a
+// stage back (gates.Decision.RollBackTo: a later step of its region rolled
+// back, gates.Stage.RollsBack), as RollbackStage does: "The rolled back
+// operation will result in a new execution" of that stage
+// (stage-rollback.html), with the target's artifacts. An order for a stage
+// that runs an execution waits (the controller orders it again).
+func (r *runner) rollBackRegions() {
+	if r.p.Gates == nil || r.down > 0 {
+		return
+	}
+	for _, d := range r.lastDec {
+		if d.RollBackTo == "" {
+			continue
+		}
+		st := r.stageNamed(d.Stage)
+		if st == nil || slices.ContainsFunc(r.runs, func(sr *stageRun) bool { return sr.st == st && sr.phase != phaseDone }) {
+			continue // RollbackStage refuses a stage that runs: the next round orders it again
+		}
+		rb := &execution{id: fmt.Sprintf("exec-rollback-%d", len(r.execs)), kind: execRollback, version: 0, status: "InProgress", stage: st.Index}
+		r.execs = append(r.execs, rb)
+		r.event(st.Name, "the gate controller rolls the stage back to %s (a later step of its region rolled back)", d.RollBackTo)
+		r.arrive(rb, st.Index)
+		r.dirty = true // the controller's next round sees the rollback
+	}
 }
 
 // --- sampling for the properties ---

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -583,4 +584,28 @@ func TestBadFromALaterStage(t *testing.T) {
 		assert.Equal(t, "Prod-W1-Regional", res.Faults[0].During, "%s: %s", spec, res.Summary)
 		assert.Contains(t, res.Summary, "the change stopped at Prod-W1-Regional", spec)
 	}
+}
+
+// TestZonalRegionRollback: the shape of defect-ec2-onebox-stage-kept with
+// the gate controller told that Prod-W1 takes the one-box stage back with
+// it (gates.Stage.RollsBack): after Prod-W1's rollback the controller
+// rolls Prod-W1-OneBox back too, and the fault is contained under every
+// reading. Without it (the defect fixture) the one-box keeps the change.
+func TestZonalRegionRollback(t *testing.T) {
+	m := load(t, "zonal-region-rollback")
+	happyUnderEveryReading(t, m, func(t *testing.T, o Options, res *Result) {
+		o.Faults = faults(t, "eu-west-1:Prod-W1+10m")
+		res, err := Run(m, o)
+		require.NoError(t, err)
+		assert.Empty(t, res.Violations, o.Readings())
+		assert.Equal(t, ExitStopped, res.ExitCode, res.Summary)
+		var rolled []string
+		for _, s := range res.Stages {
+			if s.Execution == "ROLLBACK" {
+				rolled = append(rolled, s.Name+"="+s.Result)
+			}
+		}
+		assert.Equal(t, []string{"Prod-W1=Succeeded", "Prod-W1-OneBox=Succeeded"}, rolled)
+		assert.Contains(t, fmt.Sprint(res.Events), "the gate controller rolls the stage back to exec-before")
+	})
 }

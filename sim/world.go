@@ -124,6 +124,9 @@ func (s *stackState) shareOf(v int) float64 {
 // world is the simulated state the observer, the pipeline and the checks
 // read.
 type world struct {
+	// reached records which executions entered which stages
+	// ("execution\x00stage"), for the controller's region rollbacks.
+	reached    map[string]bool
 	m          *Model
 	p          *Pipeline
 	opts       Options
@@ -157,7 +160,7 @@ type world struct {
 
 func newWorld(m *Model, opts Options, res *Result) *world {
 	w := &world{m: m, p: m.Pipeline, opts: opts, alarms: map[AlarmKey]*alarmState{}, byPlace: map[Place][]*alarmState{},
-		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}, opaqueNew: map[string]bool{}}
+		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}, opaqueNew: map[string]bool{}, reached: map[string]bool{}}
 	for _, k := range slices.SortedFunc(maps.Keys(m.Alarms), compareAlarmKeys) {
 		d := m.Alarms[k]
 		a := &alarmState{key: k, def: d, state: stateOK}
@@ -338,6 +341,18 @@ func (o *observer) StackExists(_ context.Context, p gates.Place, stack string) (
 
 func (o *observer) Stages(context.Context) (map[string]gates.StageState, error) {
 	return o.stages, nil
+}
+
+// RollbackTargetOf implements gates.StageRoller: every rollback goes back
+// to the execution that deployed what ran before the change.
+func (o *observer) RollbackTargetOf(context.Context, string) (string, error) {
+	return execBefore, nil
+}
+
+// Reached implements gates.StageRoller: whether the execution entered the
+// stage.
+func (o *observer) Reached(_ context.Context, execution, stage string) (bool, error) {
+	return o.w.reached[execution+"\x00"+stage], nil
 }
 
 // HasRollbackTarget implements gates.RollbackTargeter: the execution that

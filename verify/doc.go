@@ -56,6 +56,7 @@
 //	                                SP033 trust-without-condition
 //	                                SP034 unverifiable-deploy (warning)
 //	                                SP035 unread-production-stack (info)
+//	                                SP036 partial-region-rollback
 //
 // SP034 reports what no rule can check, rather than pass it in silence: a
 // stage that deploys nothing verify reads and whose builds, commands or
@@ -63,6 +64,14 @@
 // production. SP035 (info, once per pipeline) lists the production stacks
 // whose templates are not in the input — a lone pipeline template deploys
 // what its build writes — so that a pass is not read as covering them.
+//
+// SP036: CodePipeline rolls back the failed stage only, so when a later
+// step of a region rolls back, what an earlier step of its wave deployed
+// there on its own (a one-box stack or group, an earlier AZ's stack) keeps
+// the change — unless the later step redeploys it (the same template, so
+// a no-op going forward: SP008 and SP028 do not count it) or safepipe's
+// gate controller rolls that step back with it (gates rollsBack, the
+// zonal shape; docs/aws-semantics.md Q24).
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one

@@ -54,6 +54,7 @@ const (
 	RuleTrustCondition    = "SP033"
 	RuleUnverifiable      = "SP034"
 	RuleUnreadStack       = "SP035"
+	RuleRegionRollback    = "SP036"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -168,6 +169,9 @@ var Rules = []RuleInfo{
 	{RuleUnverifiable, "unverifiable-deploy", Warning,
 		"A deployment verify cannot see into — a build, command or function that acts in another account through a role, a stage named for production that deploys only through builds, or a deployment group a custom resource creates — is checked by no rule: its alarms, rollback and pace are unknown. It is reported, never passed in silence.",
 		"Deploy through an action or resource verify reads (a CloudFormation or CodeDeploy action, a deployment group of the stack) where you can; otherwise review the script or the custom resource by hand and suppress SP034 for it with what that review found."},
+	{RuleRegionRollback, "partial-region-rollback", Error,
+		"CodePipeline rolls back the failed stage only: when a later step of a region (an AZ) rolls back, what an earlier step of its wave deployed there on its own (the one-box, an earlier AZ's stacks or groups) keeps the change, and the region is left half on it.",
+		"Roll the earlier steps back with the later one: safepipe's gate controller does it for the zonal shape (gates rollsBack: RollbackStage of each earlier step, latest first); or make each step redeploy what the earlier ones did; or suppress SP036 with the runbook that rolls them back by hand."},
 	{RuleUnreadStack, "unread-production-stack", Info,
 		"A production stack whose template is not in the input (a lone pipeline template deploying what its build writes), or a deployment group, service or application verify cannot find, is checked by none of the rules on what a production stack holds (SP012 to SP017, SP023 to SP026): its alarms, rollback and pace are unknown. It is reported so that a pass is not read as covering it.",
 		"Verify the cloud assembly the pipeline comes from (it holds every template the pipeline deploys); for a pipeline written by hand, also run verify on each template it deploys (a lone stack template is checked for its deployment groups, ECS services, AppConfig deployments and alarms), or review those stacks by hand."},
@@ -412,6 +416,7 @@ func (c *checker) pipeline(p Pipeline) {
 			bakeRegions = partRegions[c.baseOf(s.Name)]
 		}
 		c.stage(p, s, info, bakeRegions, where)
+		c.regionRollback(p, roles, i, where)
 		if prev >= 0 {
 			c.noOp(p, s, roles[i], p.Stages[prev], roles[prev], where)
 		}
@@ -726,20 +731,27 @@ func (c *checker) stage(p Pipeline, s Stage, info stageInfo, bakeRegions []strin
 			}
 		}
 	}
-	c.cells(s, at)
+	c.cells(p, s, at)
 }
 
 // cells finds two AZs/cells of one region, or one stack twice, deployed by
 // one stage at the same time.
-func (c *checker) cells(s Stage, at Finding) {
+func (c *checker) cells(p Pipeline, s Stage, at Finding) {
 	type key struct {
 		region, account string
 		order           int
 	}
 	cells := map[string]map[string]bool{}
 	stacks := map[key]map[string]int{}
+	redeploys := c.redeploys(p, s)
 	for _, a := range s.Actions {
 		if !a.Deploys() || a.Provider != "CloudFormation" {
+			continue
+		}
+		if redeploys[a.Region+"\x00"+a.Configuration["StackName"]] {
+			// The same template an earlier stage of the wave deployed to
+			// this stack: no change going forward, and what takes that
+			// cell back when this stage rolls back (SP036).
 			continue
 		}
 		for _, src := range []string{a.Name, a.Configuration["StackName"]} {
@@ -797,6 +809,11 @@ func (c *checker) noOp(p Pipeline, s Stage, r stageRole, prev Stage, pr stageRol
 	if len(r.targets) == 0 {
 		return
 	}
+	for _, g := range serverGroups(s) {
+		if !slices.Contains(serverGroups(prev), g) {
+			return // it deploys a revision to a group the earlier stage did not
+		}
+	}
 	for _, t := range r.targets {
 		if t.tpl == nil {
 			return
@@ -811,6 +828,133 @@ func (c *checker) noOp(p Pipeline, s Stage, r stageRole, prev Stage, pr stageRol
 	f := where
 	f.Stage = s.Name
 	c.add(RuleNoOpStage, f, "stage %s redeploys exactly the templates stage %s deployed to the same stacks (%s): it changes nothing", s.Name, prev.Name, strings.Join(regionNames(s.DeployRegions()), ", "))
+}
+
+// templateOf is the template a stage deploys to a stack in a region: its
+// TemplatePath, and the template's hash when it is in the input.
+func (c *checker) templateOf(s Stage, region, stack string) (path, hash string) {
+	for _, a := range s.Actions {
+		if a.Provider == "CloudFormation" && a.Region == region && a.Configuration["StackName"] == stack && a.Configuration["TemplatePath"] != "" {
+			path = a.Configuration["TemplatePath"]
+			if t := c.byPath[artifactPath(path)]; t != nil {
+				hash = c.hash(t)
+			}
+			return path, hash
+		}
+	}
+	return "", ""
+}
+
+// redeploys are the stacks ("region\x00stack") a stage deploys with the
+// very template an earlier stage of its wave deployed to them.
+func (c *checker) redeploys(p Pipeline, s Stage) map[string]bool {
+	out := map[string]bool{}
+	wave := c.waveOf(s.Name)
+	if wave == "" {
+		return out
+	}
+	for _, a := range s.Actions {
+		if !a.Deploys() || a.Provider != "CloudFormation" {
+			continue
+		}
+		stack := a.Configuration["StackName"]
+		path, hash := c.templateOf(s, a.Region, stack)
+		if path == "" {
+			continue
+		}
+		for _, e := range p.Stages[:s.Index] {
+			if c.waveOf(e.Name) != wave {
+				continue
+			}
+			ep, eh := c.templateOf(e, a.Region, stack)
+			if ep != "" && (ep == path || hash != "" && eh == hash) {
+				out[a.Region+"\x00"+stack] = true
+			}
+		}
+	}
+	return out
+}
+
+// serverGroups are the CodeDeploy groups safepipe's server deploy steps of
+// the stage deploy a revision to ("region/application/group", from each
+// step's SAFEPIPE_REGION, _APPLICATION and _GROUP).
+func serverGroups(s Stage) []string {
+	var out []string
+	for _, a := range s.Actions {
+		if g := a.Env["SAFEPIPE_GROUP"]; g != "" {
+			out = append(out, a.Env["SAFEPIPE_REGION"]+"/"+a.Env["SAFEPIPE_APPLICATION"]+"/"+g)
+		}
+	}
+	return out
+}
+
+// regionRollback reports, for a production stage that rolls back on
+// failure, what an earlier production stage of its wave deployed in one
+// of its regions that it does not redeploy (stacks, and server groups),
+// unless safepipe's gate controller rolls that stage back with it
+// (gates rollsBack): "You can roll back a stage to an execution that was
+// successful in that stage" — the stage, and no other
+// (https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-rollback.html).
+func (c *checker) regionRollback(p Pipeline, roles []stageRole, i int, where Finding) {
+	s := p.Stages[i]
+	if s.OnFailure == nil || s.OnFailure.Result != "ROLLBACK" {
+		return // SP001
+	}
+	items := func(k int) map[string][]string { // region → what stage k deploys there
+		out := map[string][]string{}
+		for _, t := range roles[k].targets {
+			if t.stack != "" {
+				out[t.region] = append(out[t.region], "stack "+t.stack)
+			}
+		}
+		for _, a := range p.Stages[k].Actions {
+			if g := a.Env["SAFEPIPE_GROUP"]; g != "" {
+				reg := a.Env["SAFEPIPE_REGION"]
+				out[reg] = append(out[reg], "group "+g)
+			}
+		}
+		return out
+	}
+	mine := items(i)
+	rolled := map[string]bool{}
+	for _, g := range p.Template.gates {
+		if st, ok := g.stages[s.Name]; ok {
+			for _, e := range st.rollsBack {
+				rolled[e] = true
+			}
+		}
+	}
+	wave := c.waveOf(s.Name)
+	for k := i - 1; k >= 0; k-- {
+		if !roles[k].production {
+			break
+		}
+		e := p.Stages[k]
+		if wave != "" && c.waveOf(e.Name) != wave {
+			break
+		}
+		if rolled[e.Name] {
+			continue
+		}
+		theirs := items(k)
+		for _, reg := range slices.Sorted(maps.Keys(theirs)) {
+			if _, shared := mine[reg]; !shared {
+				continue
+			}
+			var left []string
+			for _, it := range theirs[reg] {
+				if !slices.Contains(mine[reg], it) && !slices.Contains(left, it) {
+					left = append(left, it)
+				}
+			}
+			if len(left) == 0 {
+				continue
+			}
+			f := where
+			f.Stage, f.Region = s.Name, reg
+			c.add(RuleRegionRollback, f, "when stage %s rolls back, CodePipeline rolls back that stage only: %s, which stage %s deployed in %s, keep the change", s.Name, strings.Join(left, ", "), e.Name, regionName(reg))
+		}
+	}
 }
 
 // hash identifies what a template deploys: its resources (type,

@@ -186,6 +186,9 @@ type gateStage struct {
 	name           string
 	window         bool
 	blockers, bake []gateAlarm
+	// rollsBack are the earlier stages the controller rolls back when
+	// this one has rolled back (gates.Stage.RollsBack).
+	rollsBack []string
 }
 
 // readGateAssets reads the gates.json of every Lambda function of t whose
@@ -336,6 +339,10 @@ func parseGateConfig(b []byte, name string, l Limits) (*gateConfig, error) {
 			continue
 		}
 		st := &gateStage{name: str(sm["name"]), window: sm["window"] == true}
+		rb, _ := sm["rollsBack"].([]any)
+		for _, e := range rb {
+			st.rollsBack = append(st.rollsBack, str(e))
+		}
 		for _, part := range []struct {
 			key string
 			dst *[]gateAlarm

@@ -125,6 +125,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleStructureChurn:    {"fail/SP032-release-value-in-an-action.template.json", pipeline},
 		RuleTrustCondition:    {"fail/SP033-role-trusts-an-account-root.template.json", service},
 		RuleUnreadStack:       {"pass/pipeline.template.json", "testdata/assembly-pass"},
+		RuleRegionRollback:    {"fail/SP036-onebox-stack-left-on-the-change.template.json", pipeline},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]

@@ -44,6 +44,7 @@ type (
 		PutJobFailureResult(context.Context, *codepipeline.PutJobFailureResultInput, ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 		ListActionExecutions(context.Context, *codepipeline.ListActionExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error)
 		GetPipelineExecution(context.Context, *codepipeline.GetPipelineExecutionInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error)
+		RollbackStage(context.Context, *codepipeline.RollbackStageInput, ...func(*codepipeline.Options)) (*codepipeline.RollbackStageOutput, error)
 	}
 )
 
@@ -273,6 +274,9 @@ func (w *awsWorld) Stages(ctx context.Context) (map[string]gates.StageState, err
 	for _, s := range resp.StageStates {
 		var st gates.StageState
 		latest := s.LatestExecution
+		if latest != nil {
+			st.Execution, st.ExecutionType, st.Status = aws.ToString(latest.PipelineExecutionId), string(latest.Type), string(latest.Status)
+		}
 		if latest != nil && latest.Type == cptypes.ExecutionTypeRollback && latest.Status == cptypes.StageExecutionStatusInProgress {
 			st.Rollback = true
 		}
@@ -495,4 +499,73 @@ func (w *awsWorld) BakeTimes(ctx context.Context, req gates.BakeRequest) (gates.
 		return gates.BakeTimes{}, fmt.Errorf("execution %s has no start recorded for %s of stage %s", aws.ToString(latest.PipelineExecutionId), gates.BakeActionName(req), req.Stage)
 	}
 	return out, nil
+}
+
+// RollbackTargetOf implements gates.StageRoller: the execution a rollback
+// execution rolls back to, from GetPipelineExecution's rollbackMetadata
+// ("rollbackTargetPipelineExecutionId: The pipeline execution ID to which
+// the stage will be rolled back", API_PipelineRollbackMetadata).
+func (w *awsWorld) RollbackTargetOf(ctx context.Context, rollback string) (string, error) {
+	out, err := w.pipe.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String(w.pipeline), PipelineExecutionId: aws.String(rollback)})
+	if err != nil {
+		return "", err
+	}
+	e := out.PipelineExecution
+	if e == nil || e.ExecutionType != cptypes.ExecutionTypeRollback || e.RollbackMetadata == nil || aws.ToString(e.RollbackMetadata.RollbackTargetPipelineExecutionId) == "" {
+		return "", fmt.Errorf("execution %s is not a rollback with a target", rollback)
+	}
+	return aws.ToString(e.RollbackMetadata.RollbackTargetPipelineExecutionId), nil
+}
+
+// maxReachedPages bounds the action executions read to tell whether one
+// execution reached a stage.
+const maxReachedPages = 5
+
+// Reached implements gates.StageRoller: whether the execution ran an
+// action in the stage (ListActionExecutions filtered by the execution:
+// "pipelineExecutionId: The pipeline execution ID used to filter action
+// execution history", API_ActionExecutionFilter). An execution whose
+// history runs past the bound is an error, never "not reached".
+func (w *awsWorld) Reached(ctx context.Context, execution, stage string) (bool, error) {
+	in := &codepipeline.ListActionExecutionsInput{
+		PipelineName: aws.String(w.pipeline), MaxResults: aws.Int32(100),
+		Filter: &cptypes.ActionExecutionFilter{PipelineExecutionId: aws.String(execution)},
+	}
+	for range maxReachedPages {
+		resp, err := w.pipe.ListActionExecutions(ctx, in)
+		if err != nil {
+			return false, err
+		}
+		for _, d := range resp.ActionExecutionDetails {
+			if aws.ToString(d.StageName) == stage {
+				return true, nil
+			}
+		}
+		if resp.NextToken == nil {
+			return false, nil
+		}
+		in.NextToken = resp.NextToken
+	}
+	return false, fmt.Errorf("execution %s has more than %d action executions", execution, maxReachedPages*100)
+}
+
+// rollBack carries out the decisions that roll a stage back
+// (Decision.RollBackTo): RollbackStage ("Rolls back a stage execution",
+// API_RollbackStage) to the target the failed stage rolled back to. A
+// refusal — "the pipeline is busy handling ongoing activities"
+// (ConflictException) among others — is logged; the next round decides
+// again, and the region's entries stay closed meanwhile.
+func (w *awsWorld) rollBack(ctx context.Context, ds []gates.Decision) []error {
+	var errs []error
+	for _, d := range ds {
+		if d.RollBackTo == "" {
+			continue
+		}
+		if _, err := w.pipe.RollbackStage(ctx, &codepipeline.RollbackStageInput{
+			PipelineName: aws.String(w.pipeline), StageName: aws.String(d.Stage), TargetPipelineExecutionId: aws.String(d.RollBackTo),
+		}); err != nil {
+			errs = append(errs, fmt.Errorf("rolling stage %s back to %s: %w", d.Stage, d.RollBackTo, err))
+		}
+	}
+	return errs
 }

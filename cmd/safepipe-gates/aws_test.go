@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -32,6 +33,16 @@ type fakePipeline struct {
 	history  []cptypes.ActionExecutionDetail
 	// execs are executions' versions and types (GetPipelineExecution).
 	execs map[string]cptypes.PipelineExecution
+	// rollbacks records RollbackStage calls ("stage→target").
+	rollbacks *[]string
+}
+
+func (f fakePipeline) RollbackStage(_ context.Context, in *codepipeline.RollbackStageInput, _ ...func(*codepipeline.Options)) (*codepipeline.RollbackStageOutput, error) {
+	if f.rollbacks == nil {
+		return nil, errors.New("unexpected RollbackStage")
+	}
+	*f.rollbacks = append(*f.rollbacks, aws.ToString(in.StageName)+"→"+aws.ToString(in.TargetPipelineExecutionId))
+	return &codepipeline.RollbackStageOutput{PipelineExecutionId: aws.String("rb-new")}, nil
 }
 
 func (f fakePipeline) ListActionExecutions(_ context.Context, in *codepipeline.ListActionExecutionsInput, _ ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error) {
@@ -238,4 +249,47 @@ func TestLedgerAgainstMoto(t *testing.T) {
 	d := gates.Evaluate(ctx, cfg, w, time.Now())[0]
 	assert.True(t, d.EntryBlocked)
 	assert.Equal(t, []string{`change "order-record-v2": ledger /safepipe/two-phase/orders-service does not exist in account 123456789012, region us-east-1: the prepare release has not deployed there`}, d.EntryReasons)
+}
+
+// TestRegionRollbackRound: a scheduled round reads the pipeline's state
+// (the stages' latest executions), the failed step's rollback target
+// (GetPipelineExecution's rollbackMetadata) and where the change went
+// (ListActionExecutions filtered by the execution), closes the region's
+// entries and rolls its latest earlier step back to the target.
+func TestRegionRollbackRound(t *testing.T) {
+	mototest.Start(t)
+	ctx := context.Background()
+	base, err := config.LoadDefaultConfig(ctx)
+	require.NoError(t, err)
+	const good, bad, rb = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-0000000000aa"
+	stage := func(name, id string, typ cptypes.ExecutionType, status cptypes.StageExecutionStatus) cptypes.StageState {
+		return cptypes.StageState{StageName: aws.String(name), LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String(id), Type: typ, Status: status}}
+	}
+	var calls []string
+	w := newAWS(base, "CatalogPipeline")
+	w.pipe = fakePipeline{
+		out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(3), StageStates: []cptypes.StageState{
+			stage("OneBox", bad, cptypes.ExecutionTypeStandard, cptypes.StageExecutionStatusSucceeded),
+			stage("Z1", bad, cptypes.ExecutionTypeStandard, cptypes.StageExecutionStatusSucceeded),
+			stage("Z2", rb, cptypes.ExecutionTypeRollback, cptypes.StageExecutionStatusSucceeded),
+		}},
+		execs: map[string]cptypes.PipelineExecution{rb: {ExecutionType: cptypes.ExecutionTypeRollback, RollbackMetadata: &cptypes.PipelineRollbackMetadata{RollbackTargetPipelineExecutionId: aws.String(good)}}},
+		history: []cptypes.ActionExecutionDetail{
+			{PipelineExecutionId: aws.String(bad), StageName: aws.String("OneBox"), ActionName: aws.String("Deploy")},
+			{PipelineExecutionId: aws.String(bad), StageName: aws.String("Z1"), ActionName: aws.String("Deploy")},
+			{PipelineExecutionId: aws.String(bad), StageName: aws.String("Z2"), ActionName: aws.String("Deploy")},
+		},
+		rollbacks: &calls,
+	}
+	cfg := &gates.Config{Version: gates.Version, Pipeline: "CatalogPipeline",
+		Window: gates.Window{TimeZone: "UTC", Days: []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, StartHour: 0, EndHour: 24},
+		Stages: []gates.Stage{{Name: "OneBox"}, {Name: "Z1"}, {Name: "Z2", RollsBack: []string{"OneBox", "Z1"}}}}
+	require.NoError(t, cfg.Validate())
+	var log strings.Builder
+	require.NoError(t, run(ctx, cfg, w, &log, true))
+	assert.Equal(t, []string{"Z1→" + good}, calls, "the latest earlier step first, one a round")
+	assert.Contains(t, log.String(), `"rollBackTo":"`+good+`"`)
+	for _, d := range gates.Evaluate(ctx, cfg, w, time.Now()) {
+		assert.True(t, d.EntryBlocked, "%s stays closed while its region rolls back", d.Stage)
+	}
 }

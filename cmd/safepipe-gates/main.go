@@ -9,7 +9,9 @@
 //     logs one JSON line per stage with the reasons, and publishes the
 //     decisions as the metrics EntryBlocked and BakeBreached (namespace
 //     safepipe/gates, dimensions Pipeline and Stage) that the stage
-//     conditions' alarms watch, with a Heartbeat.
+//     conditions' alarms watch, with a Heartbeat. When a later step of a
+//     region rolled back, it rolls the region's earlier steps back too
+//     (gates.Stage.RollsBack; RollbackStage, one stage a round).
 //   - CodePipeline invokes it for each stage's bake action (a Lambda
 //     invoke action; job.go): it holds the stage until the bake has
 //     elapsed with every watched alarm OK, and fails it on a breach.
@@ -132,5 +134,8 @@ func run(ctx context.Context, cfg *gates.Config, w *awsWorld, log io.Writer, pub
 	}
 	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishDeadline)
 	defer cancel()
-	return errors.Join(append(errs, w.publish(pubCtx, cfg, ds, now))...)
+	errs = append(errs, w.publish(pubCtx, cfg, ds, now))
+	// After publishing (the region's entries are closed by now): roll back
+	// the earlier steps of a region whose later step rolled back.
+	return errors.Join(append(errs, w.rollBack(pubCtx, ds)...)...)
 }

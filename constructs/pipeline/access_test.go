@@ -321,6 +321,25 @@ func checkControllerCalls(t *testing.T, out synthesized, access map[string]map[s
 				call = iameval.Call{Action: c.Action, Resource: pipelineArn}
 			case gates.ToWatchRoles:
 				call = iameval.Call{Action: c.Action, Resource: WatchRoleArn("aws", "333333333333", out.gates.Pipeline)}
+			case gates.OnRolledBackStages:
+				var rolled, others []string
+				for _, s := range out.gates.Stages {
+					rolled = append(rolled, s.RollsBack...)
+				}
+				for _, s := range out.gates.Stages {
+					if !slices.Contains(rolled, s.Name) {
+						others = append(others, s.Name)
+					}
+				}
+				for _, name := range rolled {
+					ok, why := iameval.Allowed(ownStmts, iameval.Call{Action: c.Action, Resource: pipelineArn + "/" + name})
+					assert.True(t, ok, "%s on %s: %s", c.Action, name, why)
+				}
+				for _, name := range others {
+					ok, _ := iameval.Allowed(ownStmts, iameval.Call{Action: c.Action, Resource: pipelineArn + "/" + name})
+					assert.False(t, ok, "%s on %s, which no later stage rolls back", c.Action, name)
+				}
+				continue
 			case gates.Watched:
 				sample, ok := watchSamples[c.Action]
 				if !ok {

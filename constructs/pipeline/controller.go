@@ -134,6 +134,25 @@ func (c *Controller) Serialize(stage string, others []string) {
 	}
 }
 
+// RollBackWith makes the earlier stages go back when the stage rolls
+// back (gates.Stage.RollsBack); a stage no gate registered, and an earlier
+// one no gate registered, are left alone.
+func (c *Controller) RollBackWith(stage string, earlier []string) {
+	registered := func(name string) bool {
+		return slices.ContainsFunc(c.stages, func(s gates.Stage) bool { return s.Name == name })
+	}
+	for i := range c.stages {
+		if c.stages[i].Name != stage {
+			continue
+		}
+		for _, e := range earlier {
+			if registered(e) && !slices.Contains(c.stages[i].RollsBack, e) {
+				c.stages[i].RollsBack = append(c.stages[i].RollsBack, e)
+			}
+		}
+	}
+}
+
 // RequireRollbackTarget keeps the stage's entry closed while the stage has
 // no execution of the pipeline's current structure version to roll back
 // to (gates.Stage.RollbackTarget).
@@ -481,6 +500,26 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			Actions:   jsii.Strings("codepipeline:GetPipelineState", "codepipeline:ListActionExecutions", "codepipeline:GetPipelineExecution"),
 			Resources: jsii.Strings(pipelineArn),
 		}),
+	}
+	var rolled []string
+	for _, s := range c.stages {
+		for _, name := range s.RollsBack {
+			if arn := pipelineArn + "/" + name; !slices.Contains(rolled, arn) {
+				rolled = append(rolled, arn)
+			}
+		}
+	}
+	if len(rolled) > 0 {
+		// The earlier steps of a region go back with a later one
+		// (gates.Stage.RollsBack): RollbackStage, resource type stage
+		// ("Grants permission to rollback the stage to a previous
+		// successful execution", service authorization reference), on
+		// those stages only. gates.ControllerCalls, OnRolledBackStages.
+		statements = append(statements, awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("RollBackRegions"),
+			Actions:   jsii.Strings("codepipeline:RollbackStage"),
+			Resources: jsii.Strings(rolled...),
+		}))
 	}
 	if c.bakes() {
 		// The bake actions' replies. These actions have no resource type

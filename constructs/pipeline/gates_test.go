@@ -615,8 +615,27 @@ func TestZonalGatesWatchTheRegion(t *testing.T) {
 		}
 		assert.ElementsMatch(t, blockers, gs.Blockers, "%s blocks on every AZ's aggregate of %s", ps.Name, tg.Region)
 		assert.ElementsMatch(t, bake, gs.Bake, "%s bakes on its own bake alarm and the other AZs' aggregates", ps.Name)
+		// When a step rolls back, the region's earlier steps go back with
+		// it: CodePipeline rolls back the failed stage only.
+		var earlier []string
+		for _, e := range p.Plan().Stages {
+			if e.Name == ps.Name {
+				break
+			}
+			if e.Wave == ps.Wave {
+				earlier = append(earlier, e.Name)
+			}
+		}
+		assert.Equal(t, earlier, gs.RollsBack, ps.Name)
 	}
 	assert.Greater(t, zonal, 4)
+	// The controller may roll back exactly those stages (RollbackStage on
+	// the stage resources), and every other call it makes is granted.
+	access, ok := p.Node().TryFindChild(jsii.String(StageAccess)).(awscdk.Stage)
+	require.True(t, ok, "the access stage")
+	watch, ok := access.Node().TryFindChild(jsii.String("Watch-333333333333")).(awscdk.Stack)
+	require.True(t, ok)
+	checkControllerCalls(t, out, resourcesOf(t, watch), "svc-shop-prod-eun1-az1", "")
 }
 
 // bakeActions returns the bake requests of a stage's bake actions, and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,7 +173,30 @@ func (r *renderer) render() error {
 		}
 		errs = append(errs, r.stage(s.Name, Prod, account, s, s.Targets, true))
 	}
+	if plan.Shape == waves.ShapeZonal {
+		for i, s := range plan.Stages {
+			r.controller.RollBackWith(s.Name, regionSteps(plan.Stages[:i], s))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// regionSteps are the stages before s, in its wave, that deployed to one
+// of its regions: in the zonal shape each step deploys its AZ's own stacks
+// and groups, and CodePipeline rolls back the failed stage only, so when s
+// rolls back the region's one-box and earlier AZs must go back with it
+// (gates.Stage.RollsBack; the gate controller rolls them back).
+func regionSteps(before []waves.Stage, s waves.Stage) []string {
+	var out []string
+	for _, e := range before {
+		if e.Wave != s.Wave {
+			continue
+		}
+		if slices.ContainsFunc(e.Regions(), func(r string) bool { return slices.Contains(s.Regions(), r) }) {
+			out = append(out, e.Name)
+		}
+	}
+	return out
 }
 
 // stage adds one pipeline stage (a CDK Pipelines wave) deploying every
