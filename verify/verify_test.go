@@ -530,3 +530,20 @@ func TestUnreadStacksAreSaid(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings, "an assembly holds every template it deploys")
 }
+
+// TestPartialRegionRollback: the simulator's fixture of the zonal shape
+// (a one-box group deployed by a stage of its own, the fleet by the next)
+// leaves the one-box on the change when the fleet's stage rolls back
+// (SP036); with the gate controller told to roll the one-box stage back
+// with it, nothing is reported. The fleet's stage deploys a revision to a
+// group the one-box stage did not, so it is no no-op (SP028).
+func TestPartialRegionRollback(t *testing.T) {
+	rep, err := Path("../sim/testdata/defect-ec2-onebox-stage-kept", nil)
+	require.NoError(t, err)
+	got := rulesOf(rep)
+	assert.Equal(t, 1, got[RuleRegionRollback], "%+v", rep.Findings)
+	assert.Zero(t, got[RuleNoOpStage])
+	rep, err = Path("../sim/testdata/zonal-region-rollback", nil)
+	require.NoError(t, err)
+	assert.Zero(t, rulesOf(rep)[RuleRegionRollback])
+}
