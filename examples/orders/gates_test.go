@@ -20,6 +20,7 @@ import (
 	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/model"
 	"github.com/safepipe/safepipe/verify"
+	"github.com/safepipe/safepipe/sim/simtest"
 	"github.com/safepipe/safepipe/verify/verifytest"
 )
 
@@ -142,4 +143,12 @@ func TestReferenceVerifies(t *testing.T) {
 	require.NotNil(t, rep)
 	assert.Equal(t, 1, rep.Pipelines)
 	assert.Greater(t, rep.Templates, len(plan.Stages))
+}
+
+// TestReferenceRehearses: what a team's CI runs beside verifytest — the
+// happy path reaches every region, and a bad change in any step of the
+// first wave (at once, and latent) is stopped there, under every reading.
+func TestReferenceRehearses(t *testing.T) {
+	_, _, dir := reference(t)
+	simtest.Safe(t, dir, nil)
 }

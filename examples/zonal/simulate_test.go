@@ -10,6 +10,7 @@ import (
 	"github.com/safepipe/safepipe/alarms"
 	"github.com/safepipe/safepipe/examples/zonal/fleet"
 	"github.com/safepipe/safepipe/sim"
+	"github.com/safepipe/safepipe/sim/simtest"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -69,6 +70,16 @@ func TestSimulateAnotherAZFiring(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"Prod-W1-Z2", "Prod-W1-Z1", "Prod-W1-OneBox"}, rolled)
+}
+
+// TestZonalRehearses: what a team's CI runs beside verifytest: the happy
+// path, and a bad change in every step of the first wave (the one-box and
+// each AZ), at once and latent (one reading each: the zonal plan is large;
+// TestZonalUnderEachReading and TestZonalFaultRollsTheRegionBack run the
+// others).
+func TestZonalRehearses(t *testing.T) {
+	dir, _ := synthesized(t)
+	simtest.Safe(t, dir, &simtest.Options{OneReading: true})
 }
 
 // TestZonalFaultRollsTheRegionBack: a change bad from the second AZ on
