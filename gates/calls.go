@@ -46,6 +46,7 @@ var ControllerCalls = []Call{
 	{"codepipeline:GetPipelineState", []Where{OnPipeline}},
 	{"codepipeline:ListActionExecutions", []Where{OnPipeline}},
 	{"codepipeline:GetPipelineExecution", []Where{OnPipeline}},
+	{"codepipeline:ListPipelineExecutions", []Where{OnPipeline}},
 	{"codepipeline:RollbackStage", []Where{OnRolledBackStages}},
 	{"codepipeline:PutJobSuccessResult", []Where{InPipeline}},
 	{"codepipeline:PutJobFailureResult", []Where{InPipeline}},

@@ -42,6 +42,13 @@ type StageState struct {
 	EntryOverridden bool
 	// Running is true while an execution is in progress in the stage.
 	Running bool
+	// EntryWaiting is true while the stage's latest execution waits at its
+	// entry condition (its BeforeEntry condition runs, and no action has
+	// started): it runs nothing yet.
+	EntryWaiting bool
+	// RollbackEntered is true while a rollback execution runs the stage's
+	// actions (it has passed the entry).
+	RollbackEntered bool
 	// Execution, ExecutionType and Status are the stage's latest execution
 	// (GetPipelineState latestExecution: "pipelineExecutionId", "type":
 	// STANDARD or ROLLBACK, "status"); empty before the stage has run.
@@ -90,6 +97,11 @@ type StageRoller interface {
 	// RollbackTargetOf returns the execution a rollback execution rolls
 	// back to.
 	RollbackTargetOf(ctx context.Context, rollbackExecution string) (string, error)
+	// Deployed returns the release a stage runs: the most recent
+	// execution that succeeded in it, or for a rollback execution the
+	// execution it rolled back to; "" when none succeeded in it in the
+	// pipeline's current structure version.
+	Deployed(ctx context.Context, stage string) (string, error)
 	// Reached reports whether an execution ran an action in a stage.
 	Reached(ctx context.Context, execution, stage string) (bool, error)
 }
@@ -245,7 +257,10 @@ func EvaluateWith(ctx context.Context, c *Config, o Observer, now time.Time, opt
 	for _, s := range c.Stages {
 		d := Decision{Stage: s.Name, RollBackTo: orders[s.Name]}
 		st := stages[s.Name]
-		if stagesErr == nil && st.Rollback {
+		// A rollback's gates open (its own alarm must not block it); in a
+		// region that rolls back, only until the rollback has passed the
+		// entry, so that a release waiting there does not follow it in.
+		if stagesErr == nil && st.Rollback && !(len(held[s.Name]) > 0 && st.RollbackEntered) {
 			d.Notes = append(d.Notes, "a rollback execution is in the stage: its gates are open")
 			out = append(out, d)
 			continue

@@ -24,18 +24,25 @@ const (
 //
 // CodePipeline rolls back the failed stage only, so when a zonal step
 // fails, the region's one-box and earlier AZs keep the change. Once the
-// stage's rollback execution has succeeded, each earlier stage whose
-// latest execution is the change (a standard execution that reached the
-// failed stage) is rolled back to the same target, the latest first, one
-// at a time: a stage that runs an execution is waited for (and the
-// pipeline would refuse a rollback of a running stage: "the stage is
-// currently running", UnableToRollbackStageException). A stage whose
-// latest execution is already the target, a rollback, or a newer release
-// that never reached the failed stage is left alone. Whatever cannot be
-// read, or a rollback that did not succeed, keeps the entries of the
-// region's stages closed with the reason: an operator finishes by hand.
+// stage's rollback execution has succeeded, each earlier stage that runs
+// a release that reached the failed stage (what it runs: the most recent
+// execution that succeeded in it, or the target of a rollback that did,
+// StageRoller.Deployed) is rolled back to the same target, the latest
+// first, one at a time. That covers a later automatic rollback of an
+// earlier stage to the bad release too: it runs a release that reached the
+// failed stage again. A stage whose actions run, or that a rollback is in
+// or waits to enter, is waited for (CodePipeline refuses to roll back a
+// running stage: "the stage is currently running",
+// UnableToRollbackStageException). A stage that runs the target, or a
+// release newer than the failed one that never reached the failed stage,
+// is left alone: that newer release is taken to be the fix (the README
+// says so). Whatever cannot be read, a rollback that did not succeed, and
+// two failed stages asking one stage back to different targets keep the
+// entries of the region's stages closed with the reason: an operator
+// finishes by hand.
 func regionRollbacks(ctx context.Context, c *Config, stages map[string]StageState, o Observer) (held map[string][]string, orders map[string]string) {
 	held, orders = map[string][]string{}, map[string]string{}
+	conflict := map[string]bool{}
 	for _, s := range c.Stages {
 		if len(s.RollsBack) == 0 {
 			continue
@@ -56,7 +63,7 @@ func regionRollbacks(ctx context.Context, c *Config, stages map[string]StageStat
 			continue
 		case StatusSucceeded:
 		default:
-			hold("stage %s's rollback ended %s: the earlier stages of its regions (%v) may still run the change; roll them back by hand (README: a zonal step fails)", s.Name, orUnknown(st.Status), s.RollsBack)
+			hold("stage %s's rollback ended %s: roll it back again by hand, then the earlier stages of its regions (%v), latest first (README: a zonal step fails)", s.Name, orUnknown(st.Status), s.RollsBack)
 			continue
 		}
 		roller, ok := o.(StageRoller)
@@ -71,27 +78,41 @@ func regionRollbacks(ctx context.Context, c *Config, stages map[string]StageStat
 		}
 		for _, name := range slices.Backward(s.RollsBack) {
 			e := stages[name]
-			if e.Running || e.Rollback {
-				// Running, or a rollback waits to enter it (one this
-				// controller started): wait, never order it twice.
-				hold("stage %s rolled back; stage %s runs an execution or a rollback waits to enter it, and goes back to %s once it has ended", s.Name, name, target)
+			if e.Rollback || e.Running && !e.EntryWaiting {
+				hold("stage %s rolled back; stage %s runs an execution or a rollback, and is looked at again once it has ended", s.Name, name)
 				break
 			}
-			if e.Execution == "" || e.Execution == target || e.ExecutionType != ExecutionStandard || e.Status != StatusSucceeded {
+			if e.ExecutionType == ExecutionRollback && e.Status != StatusSucceeded {
+				hold("stage %s rolled back; stage %s's own rollback ended %s: roll it back by hand to %s (README: a zonal step fails)", s.Name, name, orUnknown(e.Status), target)
+				break
+			}
+			runs, err := roller.Deployed(ctx, name)
+			if err != nil || runs == "" {
+				hold("stage %s rolled back; what stage %s runs cannot be told (%v): roll it back by hand to %s", s.Name, name, orMissing(err), target)
+				break
+			}
+			if runs == target {
 				continue
 			}
-			reached, err := roller.Reached(ctx, e.Execution, s.Name)
+			reached, err := roller.Reached(ctx, runs, s.Name)
 			if err != nil {
-				hold("stage %s rolled back; whether stage %s's release %s reached it cannot be read (%v)", s.Name, name, e.Execution, err)
+				hold("stage %s rolled back; whether stage %s's release %s reached it cannot be read (%v)", s.Name, name, runs, err)
 				break
 			}
 			if !reached {
 				continue // a newer release, not the one that failed
 			}
+			if prev, ok := orders[name]; ok && prev != target {
+				conflict[name] = true
+			}
 			orders[name] = target
-			hold("stage %s rolled back; stage %s still runs its release %s and is rolled back to %s", s.Name, name, e.Execution, target)
+			hold("stage %s rolled back; stage %s runs release %s, which reached it, and is rolled back to %s", s.Name, name, runs, target)
 			break
 		}
+	}
+	for name := range conflict {
+		delete(orders, name)
+		held[name] = append(held[name], fmt.Sprintf("two rolled-back stages ask stage %s back to different executions: roll it back by hand", name))
 	}
 	return held, orders
 }

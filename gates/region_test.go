@@ -9,17 +9,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// rollerWorld is a world that can tell rollback targets and where an
-// execution went (StageRoller).
+// rollerWorld is a world that can tell rollback targets, what each stage
+// runs and where an execution went (StageRoller).
 type rollerWorld struct {
 	*world
 	targets   map[string]string          // rollback execution → target
+	deployed  map[string]string          // stage → the release it runs
 	reached   map[string]map[string]bool // execution → stages
 	targetErr error
 }
 
 func (w *rollerWorld) RollbackTargetOf(_ context.Context, id string) (string, error) {
 	return w.targets[id], w.targetErr
+}
+
+func (w *rollerWorld) Deployed(_ context.Context, stage string) (string, error) {
+	return w.deployed[stage], nil
 }
 
 func (w *rollerWorld) Reached(_ context.Context, id, stage string) (bool, error) {
@@ -35,9 +40,11 @@ func zonal() *Config {
 }
 
 // TestRegionRollback: when a zonal step rolls back, the earlier steps of
-// its region go back to the same target, the latest first and one at a
-// time, and every entry of the region stays closed until they have; a
-// release that never reached the failed step is left alone.
+// its region that run a release that reached it go back to the same
+// target, the latest first and one at a time, and every entry of the
+// region stays closed until they have; a release that never reached the
+// failed step is left alone; whatever is not known holds the region for
+// an operator.
 func TestRegionRollback(t *testing.T) {
 	const (
 		good = "00000000-0000-0000-0000-000000000001" // the last release that passed every step
@@ -49,25 +56,52 @@ func TestRegionRollback(t *testing.T) {
 		return StageState{Execution: id, ExecutionType: ExecutionStandard, Status: StatusSucceeded}
 	}
 	rolledBack := StageState{Execution: rb, ExecutionType: ExecutionRollback, Status: StatusSucceeded}
+	rollback := func(status string) StageState {
+		return StageState{Execution: "rb-x", ExecutionType: ExecutionRollback, Status: status}
+	}
 	cases := []struct {
-		name   string
-		stages map[string]StageState
-		order  map[string]string // stage → RollBackTo
-		held   bool              // the region's entries stay closed
-		reason string
+		name     string
+		stages   map[string]StageState
+		deployed map[string]string
+		order    map[string]string // stage → RollBackTo
+		held     bool              // the region's entries stay closed
+		reason   string
 	}{
-		{"the change goes on", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": {Execution: bad, ExecutionType: ExecutionStandard, Status: StatusInProgress, Running: true}}, nil, false, ""},
-		{"Z2 rolling back", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": {Execution: rb, ExecutionType: ExecutionRollback, Status: StatusInProgress, Running: true, Rollback: true}}, nil, true, "stage Z2 is rolling back"},
-		{"Z2 rolled back: Z1 first", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": rolledBack}, map[string]string{"Z1": good}, true, "stage Z1 still runs its release " + bad},
-		{"Z1 rolling back: wait", map[string]StageState{"OneBox": ok(bad), "Z1": {Execution: "rb-z1", ExecutionType: ExecutionRollback, Status: StatusInProgress, Running: true, Rollback: true}, "Z2": rolledBack}, nil, true, "stage Z1 runs an execution"},
-		{"Z1 done: the one-box", map[string]StageState{"OneBox": ok(bad), "Z1": {Execution: "rb-z1", ExecutionType: ExecutionRollback, Status: StatusSucceeded}, "Z2": rolledBack}, map[string]string{"OneBox": good}, true, "stage OneBox still runs its release"},
-		{"all back: open", map[string]StageState{"OneBox": {Execution: "rb-ob", ExecutionType: ExecutionRollback, Status: StatusSucceeded}, "Z1": {Execution: "rb-z1", ExecutionType: ExecutionRollback, Status: StatusSucceeded}, "Z2": rolledBack}, nil, false, ""},
-		{"a later release passed the one-box: left alone", map[string]StageState{"OneBox": ok(next), "Z1": {Execution: "rb-z1", ExecutionType: ExecutionRollback, Status: StatusSucceeded}, "Z2": rolledBack}, nil, false, ""},
-		{"Z2's rollback failed: held for an operator", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": {Execution: rb, ExecutionType: ExecutionRollback, Status: "Failed"}}, nil, true, "roll them back by hand"},
+		{"the change goes on", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": {Execution: bad, ExecutionType: ExecutionStandard, Status: StatusInProgress, Running: true}},
+			map[string]string{"OneBox": bad, "Z1": bad}, nil, false, ""},
+		{"Z2 rolling back", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": {Execution: rb, ExecutionType: ExecutionRollback, Status: StatusInProgress, Running: true, Rollback: true}},
+			map[string]string{"OneBox": bad, "Z1": bad}, nil, true, "stage Z2 is rolling back"},
+		{"Z2 rolled back: Z1 first", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": rolledBack},
+			map[string]string{"OneBox": bad, "Z1": bad}, map[string]string{"Z1": good}, true, "stage Z1 runs release " + bad + ", which reached it"},
+		{"Z1 rolling back: wait", map[string]StageState{"OneBox": ok(bad), "Z1": {Execution: "rb-z1", ExecutionType: ExecutionRollback, Status: StatusInProgress, Running: true, Rollback: true}, "Z2": rolledBack},
+			map[string]string{"OneBox": bad, "Z1": bad}, nil, true, "stage Z1 runs an execution or a rollback"},
+		{"Z1 done: the one-box", map[string]StageState{"OneBox": ok(bad), "Z1": rollback(StatusSucceeded), "Z2": rolledBack},
+			map[string]string{"OneBox": bad, "Z1": good}, map[string]string{"OneBox": good}, true, "stage OneBox runs release"},
+		{"all back: open", map[string]StageState{"OneBox": rollback(StatusSucceeded), "Z1": rollback(StatusSucceeded), "Z2": rolledBack},
+			map[string]string{"OneBox": good, "Z1": good}, nil, false, ""},
+		{"a later release passed the one-box: left alone", map[string]StageState{"OneBox": ok(next), "Z1": rollback(StatusSucceeded), "Z2": rolledBack},
+			map[string]string{"OneBox": next, "Z1": good}, nil, false, ""},
+		{"Z2's rollback failed: held for an operator", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": {Execution: rb, ExecutionType: ExecutionRollback, Status: "Failed"}},
+			map[string]string{"OneBox": bad, "Z1": bad}, nil, true, "roll it back again by hand"},
+		// The controller's own rollback of Z1 failed: held, never
+		// reopened.
+		{"Z1's rollback failed: held", map[string]StageState{"OneBox": ok(bad), "Z1": rollback("Failed"), "Z2": rolledBack},
+			map[string]string{"OneBox": bad, "Z1": bad}, nil, true, "stage Z1's own rollback ended Failed"},
+		// A later automatic rollback of Z1 went back to the bad release
+		// (the most recent standard execution that succeeded there): it
+		// runs a release that reached Z2 again, and goes back.
+		{"Z1 back on the bad release", map[string]StageState{"OneBox": rollback(StatusSucceeded), "Z1": rollback(StatusSucceeded), "Z2": rolledBack},
+			map[string]string{"OneBox": good, "Z1": bad}, map[string]string{"Z1": good}, true, "stage Z1 runs release " + bad},
+		// A newer release waits at Z1's entry: Z1 still runs the bad one.
+		{"a release waits at Z1's entry", map[string]StageState{"OneBox": ok(next), "Z1": {Execution: next, ExecutionType: ExecutionStandard, Status: StatusInProgress, Running: true, EntryWaiting: true}, "Z2": rolledBack},
+			map[string]string{"OneBox": next, "Z1": bad}, map[string]string{"Z1": good}, true, "stage Z1 runs release " + bad},
+		{"what Z1 runs is unknown: held", map[string]StageState{"OneBox": ok(bad), "Z1": ok(bad), "Z2": rolledBack},
+			map[string]string{"OneBox": bad}, nil, true, "what stage Z1 runs cannot be told"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &rollerWorld{world: healthy(), targets: map[string]string{rb: good}, reached: map[string]map[string]bool{bad: {"OneBox": true, "Z1": true, "Z2": true}, next: {"OneBox": true}}}
+			w := &rollerWorld{world: healthy(), targets: map[string]string{rb: good}, deployed: tc.deployed,
+				reached: map[string]map[string]bool{bad: {"OneBox": true, "Z1": true, "Z2": true}, next: {"OneBox": true}}}
 			w.stages = tc.stages
 			ds := Evaluate(context.Background(), zonal(), w, open)
 			orders := map[string]string{}
@@ -83,7 +117,7 @@ func TestRegionRollback(t *testing.T) {
 			for _, name := range []string{"OneBox", "Z1", "Z2"} {
 				d := decision(t, ds, name)
 				if w.stages[name].Rollback {
-					assert.False(t, d.EntryBlocked, "%s: a rollback's gates are open", name)
+					assert.False(t, d.EntryBlocked, "%s: a rollback's gates are open until it has entered", name)
 					continue
 				}
 				assert.Equal(t, tc.held, d.EntryBlocked, "%s: %v", name, d.EntryReasons)
@@ -93,6 +127,25 @@ func TestRegionRollback(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRollbackEnteredKeepsTheRegionClosed: a rollback's gates open while
+// it waits to enter; once it runs the stage's actions, a stage held for a
+// region rollback closes again, so that a release waiting there does not
+// follow the rollback in.
+func TestRollbackEnteredKeepsTheRegionClosed(t *testing.T) {
+	w := &rollerWorld{world: healthy(), targets: map[string]string{"rb": "good"}, deployed: map[string]string{"OneBox": "bad", "Z1": "bad"},
+		reached: map[string]map[string]bool{"bad": {"Z2": true}}}
+	w.stages = map[string]StageState{
+		"OneBox": {Execution: "bad", ExecutionType: ExecutionStandard, Status: StatusSucceeded},
+		"Z1":     {Execution: "rb-z1", ExecutionType: ExecutionRollback, Status: StatusInProgress, Running: true, Rollback: true},
+		"Z2":     {Execution: "rb", ExecutionType: ExecutionRollback, Status: StatusSucceeded},
+	}
+	assert.False(t, decision(t, Evaluate(context.Background(), zonal(), w, open), "Z1").EntryBlocked, "the rollback waits to enter Z1: open")
+	st := w.stages["Z1"]
+	st.RollbackEntered = true
+	w.stages["Z1"] = st
+	assert.True(t, decision(t, Evaluate(context.Background(), zonal(), w, open), "Z1").EntryBlocked, "the rollback runs Z1's actions: closed behind it")
 }
 
 // TestRegionRollbackFailsClosed: an Observer that cannot roll stages back,

@@ -838,6 +838,7 @@ func (r *runner) refreshStages() {
 		s := out[sr.st.Name]
 		if sr.exec.kind == execRollback {
 			s.Rollback = true
+			s.RollbackEntered = sr.phase != phaseEntry
 		}
 		if sr.phase == phaseBake {
 			s.BakeStart = sr.baking
@@ -1256,6 +1257,12 @@ func (r *runner) next(sr *stageRun) {
 func (r *runner) endRun(sr *stageRun, result, detail string) {
 	sr.phase, sr.ended, sr.result, sr.detail = phaseDone, r.now, result, detail
 	r.stChange = true
+	if result == "Succeeded" {
+		r.deployed[sr.st.Name] = sr.exec.id
+		if sr.exec.kind == execRollback {
+			r.deployed[sr.st.Name] = execBefore
+		}
+	}
 }
 
 // fail handles a failed stage: "configuring this field for rollback will

@@ -125,8 +125,11 @@ func (s *stackState) shareOf(v int) float64 {
 // read.
 type world struct {
 	// reached records which executions entered which stages
-	// ("execution\x00stage"), for the controller's region rollbacks.
+	// ("execution\x00stage"), and deployed the release each stage runs
+	// (execBefore until a run succeeds), for the controller's region
+	// rollbacks.
 	reached    map[string]bool
+	deployed   map[string]string
 	m          *Model
 	p          *Pipeline
 	opts       Options
@@ -160,7 +163,10 @@ type world struct {
 
 func newWorld(m *Model, opts Options, res *Result) *world {
 	w := &world{m: m, p: m.Pipeline, opts: opts, alarms: map[AlarmKey]*alarmState{}, byPlace: map[Place][]*alarmState{},
-		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}, opaqueNew: map[string]bool{}, reached: map[string]bool{}}
+		stacks: map[StackKey]*stackState{}, dirty: true, res: res, notes: map[string]bool{}, opaqueNew: map[string]bool{}, reached: map[string]bool{}, deployed: map[string]string{}}
+	for _, st := range m.Pipeline.Stages {
+		w.deployed[st.Name] = execBefore
+	}
 	for _, k := range slices.SortedFunc(maps.Keys(m.Alarms), compareAlarmKeys) {
 		d := m.Alarms[k]
 		a := &alarmState{key: k, def: d, state: stateOK}
@@ -347,6 +353,13 @@ func (o *observer) Stages(context.Context) (map[string]gates.StageState, error) 
 // to the execution that deployed what ran before the change.
 func (o *observer) RollbackTargetOf(context.Context, string) (string, error) {
 	return execBefore, nil
+}
+
+// Deployed implements gates.StageRoller: the release of the stage's last
+// run that succeeded (a rollback's: the execution before the change), or
+// the execution before the change when none has.
+func (o *observer) Deployed(_ context.Context, stage string) (string, error) {
+	return o.w.deployed[stage], nil
 }
 
 // Reached implements gates.StageRoller: whether the execution entered the

@@ -57,6 +57,7 @@
 //	                                SP034 unverifiable-deploy (warning)
 //	                                SP035 unread-production-stack (info)
 //	                                SP036 partial-region-rollback
+//	                                SP037 one-box-moves-the-region
 //
 // SP034 reports what no rule can check, rather than pass it in silence: a
 // stage that deploys nothing verify reads and whose builds, commands or
@@ -72,6 +73,11 @@
 // a no-op going forward: SP008 and SP028 do not count it) or safepipe's
 // gate controller rolls that step back with it (gates rollsBack, the
 // zonal shape; docs/aws-semantics.md Q24).
+//
+// SP037: a one-box step puts the change on a small share of a region; one
+// whose stack rolls an ECS service of several tasks, or switches all of a
+// safepipe alias (mode full), moves the whole region (OneBoxWhole; the
+// pipeline construct refuses it at synth).
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +141,55 @@ func (c *checker) ecsService(id string, p map[string]any, f Finding) {
 	if !truthy(al["Enable"]) || !truthy(al["Rollback"]) || len(names) == 0 {
 		c.add(RuleECSAlarms, f, "ECS service %s deploys without CloudWatch alarms that roll it back", id)
 	}
+}
+
+// oneBoxWhole reports what a one-box stage's stack moves all of a region
+// with (SP037; OneBoxWhole).
+func (c *checker) oneBoxWhole(t *Template, at Finding) {
+	for _, w := range OneBoxWhole(t) {
+		f := at
+		f.Resource, f.Template = w.Resource, t.Path
+		c.add(RuleOneBoxWhole, f, "one-box stage %s %s", at.Stage, w.What)
+	}
+}
+
+// Whole is a resource of a template that moves all of a region when the
+// template deploys (OneBoxWhole).
+type Whole struct {
+	// Resource is the logical ID; What says what it moves, for a message
+	// ("rolls ECS service …").
+	Resource, What string
+}
+
+// OneBoxWhole lists what a template moves all of a region with, in a
+// one-box step: an ECS service of more than one task rolled by ECS ("The
+// rolling update (ECS) deployment type involves replacing the current
+// running version of the container with the latest version",
+// deployment-type-ecs.html: every task of the service, in batches), and
+// safepipe's alias controller switching all of an alias (Mode "full"). A
+// one-task service is the ECS one-box; a service deployed by CodeDeploy or
+// an external controller shifts what its deployment group says (SP013,
+// SP014). The pipeline construct refuses such a one-box step at synth;
+// verify reports it (SP037).
+func OneBoxWhole(t *Template) []Whole {
+	var out []Whole
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		switch r.Type {
+		case "AWS::ECS::Service":
+			if ctl := model.Flatten(asMap(r.Properties["DeploymentController"])["Type"]); ctl != "" && ctl != "ECS" {
+				continue
+			}
+			if d, err := strconv.Atoi(model.Flatten(r.Properties["DesiredCount"])); err == nil && d > 1 {
+				out = append(out, Whole{id, fmt.Sprintf("rolls ECS service %s (%d tasks) to the new version: the whole service, not a one-box share of the region", id, d)})
+			}
+		case "Custom::SafepipeAlias":
+			if model.Flatten(r.Properties["Mode"]) == "full" {
+				out = append(out, Whole{id, fmt.Sprintf("switches all of alias controller %s's invocations to the new version (mode full), not a one-box share", id)})
+			}
+		}
+	}
+	return out
 }
 
 // AppConfig: "AppConfig.AllAtOnce … deploys the configuration to all

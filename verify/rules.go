@@ -55,6 +55,7 @@ const (
 	RuleUnverifiable      = "SP034"
 	RuleUnreadStack       = "SP035"
 	RuleRegionRollback    = "SP036"
+	RuleOneBoxWhole       = "SP037"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -172,6 +173,9 @@ var Rules = []RuleInfo{
 	{RuleRegionRollback, "partial-region-rollback", Error,
 		"CodePipeline rolls back the failed stage only: when a later step of a region (an AZ) rolls back, what an earlier step of its wave deployed there on its own (the one-box, an earlier AZ's stacks or groups) keeps the change, and the region is left half on it.",
 		"Roll the earlier steps back with the later one: safepipe's gate controller does it for the zonal shape (gates rollsBack: RollbackStage of each earlier step, latest first); or make each step redeploy what the earlier ones did; or suppress SP036 with the runbook that rolls them back by hand."},
+	{RuleOneBoxWhole, "one-box-moves-the-region", Error,
+		"A one-box step exists to put the change on a small share of a region (at most a tenth of its traffic) before the rest; one that rolls an ECS service of several tasks, or switches all of a Lambda alias, moves the whole region in the step meant to limit it.",
+		"Give the one-box step its own small target: a one-task ECS service (or a canary task set) with its own alarm beside the main service, a Lambda alias canary (safepipe: deploy.LambdaProps.OneBox), a one-instance CodeDeploy group; deploy the rest of the region in the next step."},
 	{RuleUnreadStack, "unread-production-stack", Info,
 		"A production stack whose template is not in the input (a lone pipeline template deploying what its build writes), or a deployment group, service or application verify cannot find, is checked by none of the rules on what a production stack holds (SP012 to SP017, SP023 to SP026): its alarms, rollback and pace are unknown. It is reported so that a pass is not read as covering it.",
 		"Verify the cloud assembly the pipeline comes from (it holds every template the pipeline deploys); for a pipeline written by hand, also run verify on each template it deploys (a lone stack template is checked for its deployment groups, ECS services, AppConfig deployments and alarms), or review those stacks by hand."},
@@ -424,6 +428,9 @@ func (c *checker) pipeline(p Pipeline) {
 		for _, t := range roles[i].targets {
 			if t.tpl != nil {
 				c.resources(t.tpl, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
+				if info.oneBox {
+					c.oneBoxWhole(t.tpl, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
+				}
 			}
 		}
 	}

@@ -126,6 +126,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleTrustCondition:    {"fail/SP033-role-trusts-an-account-root.template.json", service},
 		RuleUnreadStack:       {"pass/pipeline.template.json", "testdata/assembly-pass"},
 		RuleRegionRollback:    {"fail/SP036-onebox-stack-left-on-the-change.template.json", pipeline},
+		RuleOneBoxWhole:       {"assembly-fail-SP037", "testdata/assembly-pass"},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]

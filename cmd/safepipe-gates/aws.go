@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ type (
 		ListActionExecutions(context.Context, *codepipeline.ListActionExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListActionExecutionsOutput, error)
 		GetPipelineExecution(context.Context, *codepipeline.GetPipelineExecutionInput, ...func(*codepipeline.Options)) (*codepipeline.GetPipelineExecutionOutput, error)
 		RollbackStage(context.Context, *codepipeline.RollbackStageInput, ...func(*codepipeline.Options)) (*codepipeline.RollbackStageOutput, error)
+		ListPipelineExecutions(context.Context, *codepipeline.ListPipelineExecutionsInput, ...func(*codepipeline.Options)) (*codepipeline.ListPipelineExecutionsOutput, error)
 	}
 )
 
@@ -75,6 +77,10 @@ type awsWorld struct {
 	scanned      time.Time
 	scanErr      error
 	execVersions map[string]execInfo
+	// rollbackTargets caches each rollback execution's target; ordered
+	// remembers when each rollback was last ordered ("stage\x00target").
+	rollbackTargets map[string]string
+	ordered         map[string]time.Time
 }
 
 // execInfo is what GetPipelineExecution says of an execution.
@@ -276,6 +282,21 @@ func (w *awsWorld) Stages(ctx context.Context) (map[string]gates.StageState, err
 		latest := s.LatestExecution
 		if latest != nil {
 			st.Execution, st.ExecutionType, st.Status = aws.ToString(latest.PipelineExecutionId), string(latest.Type), string(latest.Status)
+			if st.ExecutionType == "" {
+				// "type … Required: No" (API_StageExecution): an execution
+				// without one is a standard execution, never a trigger.
+				st.ExecutionType = gates.ExecutionStandard
+			}
+		}
+		acting := slices.ContainsFunc(s.ActionStates, func(a cptypes.ActionState) bool {
+			return a.LatestExecution != nil && a.LatestExecution.Status == cptypes.ActionExecutionStatusInProgress
+		})
+		if c := s.BeforeEntryConditionState; latest != nil && latest.Status == cptypes.StageExecutionStatusInProgress && !acting &&
+			c != nil && c.LatestExecution != nil && c.LatestExecution.Status == cptypes.ConditionExecutionStatusInProgress {
+			st.EntryWaiting = true
+		}
+		if latest != nil && latest.Type == cptypes.ExecutionTypeRollback && latest.Status == cptypes.StageExecutionStatusInProgress && !st.EntryWaiting {
+			st.RollbackEntered = true
 		}
 		if latest != nil && latest.Type == cptypes.ExecutionTypeRollback && latest.Status == cptypes.StageExecutionStatusInProgress {
 			st.Rollback = true
@@ -504,8 +525,15 @@ func (w *awsWorld) BakeTimes(ctx context.Context, req gates.BakeRequest) (gates.
 // RollbackTargetOf implements gates.StageRoller: the execution a rollback
 // execution rolls back to, from GetPipelineExecution's rollbackMetadata
 // ("rollbackTargetPipelineExecutionId: The pipeline execution ID to which
-// the stage will be rolled back", API_PipelineRollbackMetadata).
+// the stage will be rolled back", API_PipelineRollbackMetadata). A
+// rollback's target never changes: it is read once.
 func (w *awsWorld) RollbackTargetOf(ctx context.Context, rollback string) (string, error) {
+	w.mu.Lock()
+	t, ok := w.rollbackTargets[rollback]
+	w.mu.Unlock()
+	if ok {
+		return t, nil
+	}
 	out, err := w.pipe.GetPipelineExecution(ctx, &codepipeline.GetPipelineExecutionInput{PipelineName: aws.String(w.pipeline), PipelineExecutionId: aws.String(rollback)})
 	if err != nil {
 		return "", err
@@ -514,7 +542,58 @@ func (w *awsWorld) RollbackTargetOf(ctx context.Context, rollback string) (strin
 	if e == nil || e.ExecutionType != cptypes.ExecutionTypeRollback || e.RollbackMetadata == nil || aws.ToString(e.RollbackMetadata.RollbackTargetPipelineExecutionId) == "" {
 		return "", fmt.Errorf("execution %s is not a rollback with a target", rollback)
 	}
-	return aws.ToString(e.RollbackMetadata.RollbackTargetPipelineExecutionId), nil
+	t = aws.ToString(e.RollbackMetadata.RollbackTargetPipelineExecutionId)
+	w.mu.Lock()
+	if w.rollbackTargets == nil {
+		w.rollbackTargets = map[string]string{}
+	}
+	w.rollbackTargets[rollback] = t
+	w.mu.Unlock()
+	return t, nil
+}
+
+// maxDeployedPages bounds the executions read to tell what a stage runs.
+const maxDeployedPages = 3
+
+// Deployed implements gates.StageRoller: the release a stage runs, from
+// the executions that succeeded in it (ListPipelineExecutions with the
+// filter succeededInStage: "Filter for pipeline executions where the stage
+// was successful in the current pipeline version",
+// API_PipelineExecutionFilter). The order of the list is not documented:
+// the one that started last is taken; a rollback execution stands for its
+// target (rollbackMetadata). None in the current version is "".
+func (w *awsWorld) Deployed(ctx context.Context, stage string) (string, error) {
+	in := &codepipeline.ListPipelineExecutionsInput{
+		PipelineName: aws.String(w.pipeline), MaxResults: aws.Int32(100),
+		Filter: &cptypes.PipelineExecutionFilter{SucceededInStage: &cptypes.SucceededInStageFilter{StageName: aws.String(stage)}},
+	}
+	var last *cptypes.PipelineExecutionSummary
+	for range maxDeployedPages {
+		resp, err := w.pipe.ListPipelineExecutions(ctx, in)
+		if err != nil {
+			return "", err
+		}
+		for i := range resp.PipelineExecutionSummaries {
+			e := &resp.PipelineExecutionSummaries[i]
+			if last == nil || aws.ToTime(e.StartTime).After(aws.ToTime(last.StartTime)) {
+				last = e
+			}
+		}
+		if resp.NextToken == nil {
+			break
+		}
+		in.NextToken = resp.NextToken
+	}
+	if last == nil {
+		return "", nil
+	}
+	if last.ExecutionType == cptypes.ExecutionTypeRollback {
+		if last.RollbackMetadata == nil || aws.ToString(last.RollbackMetadata.RollbackTargetPipelineExecutionId) == "" {
+			return "", fmt.Errorf("rollback execution %s in stage %s has no target", aws.ToString(last.PipelineExecutionId), stage)
+		}
+		return aws.ToString(last.RollbackMetadata.RollbackTargetPipelineExecutionId), nil
+	}
+	return aws.ToString(last.PipelineExecutionId), nil
 }
 
 // maxReachedPages bounds the action executions read to tell whether one
@@ -549,23 +628,54 @@ func (w *awsWorld) Reached(ctx context.Context, execution, stage string) (bool, 
 	return false, fmt.Errorf("execution %s has more than %d action executions", execution, maxReachedPages*100)
 }
 
+// reorderAfter is how long the controller waits before it orders the same
+// rollback again: GetPipelineState may not show a rollback that has just
+// been started, and a second order would start a second rollback.
+const reorderAfter = 5 * time.Minute
+
 // rollBack carries out the decisions that roll a stage back
 // (Decision.RollBackTo): RollbackStage ("Rolls back a stage execution",
-// API_RollbackStage) to the target the failed stage rolled back to. A
-// refusal — "the pipeline is busy handling ongoing activities"
-// (ConflictException) among others — is logged; the next round decides
-// again, and the region's entries stay closed meanwhile.
-func (w *awsWorld) rollBack(ctx context.Context, ds []gates.Decision) []error {
-	var errs []error
+// API_RollbackStage) to the target the failed stage rolled back to, once
+// per reorderAfter. Each order and refusal is a log line, not a function
+// error: Lambda retries an asynchronous invocation that fails, and a
+// retry overlapping the next round would order twice. A refusal — "the
+// pipeline is busy handling ongoing activities" (ConflictException), a
+// running stage, an outdated target after the pipeline's definition
+// changed (PipelineExecutionOutdatedException) — changes nothing: the
+// region's entries stay closed, the next round decides again, and the log
+// says what an operator must do.
+func (w *awsWorld) rollBack(ctx context.Context, ds []gates.Decision, log io.Writer, now time.Time) {
+	enc := json.NewEncoder(log)
 	for _, d := range ds {
 		if d.RollBackTo == "" {
 			continue
 		}
-		if _, err := w.pipe.RollbackStage(ctx, &codepipeline.RollbackStageInput{
-			PipelineName: aws.String(w.pipeline), StageName: aws.String(d.Stage), TargetPipelineExecutionId: aws.String(d.RollBackTo),
-		}); err != nil {
-			errs = append(errs, fmt.Errorf("rolling stage %s back to %s: %w", d.Stage, d.RollBackTo, err))
+		key := d.Stage + "\x00" + d.RollBackTo
+		w.mu.Lock()
+		if at, ok := w.ordered[key]; ok && now.Sub(at) < reorderAfter {
+			w.mu.Unlock()
+			continue
 		}
+		if w.ordered == nil {
+			w.ordered = map[string]time.Time{}
+		}
+		w.ordered[key] = now
+		w.mu.Unlock()
+		line := struct {
+			Time     string `json:"time"`
+			Stage    string `json:"stage"`
+			RollBack string `json:"rollBackTo"`
+			Started  string `json:"rollbackExecution,omitempty"`
+			Refused  string `json:"refused,omitempty"`
+		}{Time: now.Format(time.RFC3339), Stage: d.Stage, RollBack: d.RollBackTo}
+		out, err := w.pipe.RollbackStage(ctx, &codepipeline.RollbackStageInput{
+			PipelineName: aws.String(w.pipeline), StageName: aws.String(d.Stage), TargetPipelineExecutionId: aws.String(d.RollBackTo),
+		})
+		if err != nil {
+			line.Refused = err.Error()
+		} else {
+			line.Started = aws.ToString(out.PipelineExecutionId)
+		}
+		_ = enc.Encode(line)
 	}
-	return errs
 }

@@ -33,8 +33,20 @@ type fakePipeline struct {
 	history  []cptypes.ActionExecutionDetail
 	// execs are executions' versions and types (GetPipelineExecution).
 	execs map[string]cptypes.PipelineExecution
-	// rollbacks records RollbackStage calls ("stage→target").
-	rollbacks *[]string
+	// rollbacks records RollbackStage calls ("stage→target"); rollbackErr
+	// refuses them.
+	rollbacks   *[]string
+	rollbackErr error
+	// succeeded are, by stage, the executions that succeeded in it
+	// (ListPipelineExecutions, succeededInStage).
+	succeeded map[string][]cptypes.PipelineExecutionSummary
+}
+
+func (f fakePipeline) ListPipelineExecutions(_ context.Context, in *codepipeline.ListPipelineExecutionsInput, _ ...func(*codepipeline.Options)) (*codepipeline.ListPipelineExecutionsOutput, error) {
+	if in.Filter == nil || in.Filter.SucceededInStage == nil {
+		return nil, errors.New("unexpected ListPipelineExecutions without succeededInStage")
+	}
+	return &codepipeline.ListPipelineExecutionsOutput{PipelineExecutionSummaries: f.succeeded[aws.ToString(in.Filter.SucceededInStage.StageName)]}, nil
 }
 
 func (f fakePipeline) RollbackStage(_ context.Context, in *codepipeline.RollbackStageInput, _ ...func(*codepipeline.Options)) (*codepipeline.RollbackStageOutput, error) {
@@ -42,6 +54,9 @@ func (f fakePipeline) RollbackStage(_ context.Context, in *codepipeline.Rollback
 		return nil, errors.New("unexpected RollbackStage")
 	}
 	*f.rollbacks = append(*f.rollbacks, aws.ToString(in.StageName)+"→"+aws.ToString(in.TargetPipelineExecutionId))
+	if f.rollbackErr != nil {
+		return nil, f.rollbackErr
+	}
 	return &codepipeline.RollbackStageOutput{PipelineExecutionId: aws.String("rb-new")}, nil
 }
 
@@ -280,6 +295,15 @@ func TestRegionRollbackRound(t *testing.T) {
 			{PipelineExecutionId: aws.String(bad), StageName: aws.String("Z2"), ActionName: aws.String("Deploy")},
 		},
 		rollbacks: &calls,
+		succeeded: map[string][]cptypes.PipelineExecutionSummary{
+			// Z1: the good release, then the bad one (the order of the
+			// list is not documented: the latest start counts).
+			"Z1": {
+				{PipelineExecutionId: aws.String(bad), ExecutionType: cptypes.ExecutionTypeStandard, StartTime: aws.Time(time.Now().Add(-2 * time.Hour))},
+				{PipelineExecutionId: aws.String(good), ExecutionType: cptypes.ExecutionTypeStandard, StartTime: aws.Time(time.Now().Add(-48 * time.Hour))},
+			},
+			"OneBox": {{PipelineExecutionId: aws.String(bad), ExecutionType: cptypes.ExecutionTypeStandard, StartTime: aws.Time(time.Now().Add(-2 * time.Hour))}},
+		},
 	}
 	cfg := &gates.Config{Version: gates.Version, Pipeline: "CatalogPipeline",
 		Window: gates.Window{TimeZone: "UTC", Days: []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}, StartHour: 0, EndHour: 24},
@@ -288,8 +312,55 @@ func TestRegionRollbackRound(t *testing.T) {
 	var log strings.Builder
 	require.NoError(t, run(ctx, cfg, w, &log, true))
 	assert.Equal(t, []string{"Z1→" + good}, calls, "the latest earlier step first, one a round")
-	assert.Contains(t, log.String(), `"rollBackTo":"`+good+`"`)
+	assert.Contains(t, log.String(), `"rollBackTo":"`+good+`","rollbackExecution":"rb-new"`)
 	for _, d := range gates.Evaluate(ctx, cfg, w, time.Now()) {
 		assert.True(t, d.EntryBlocked, "%s stays closed while its region rolls back", d.Stage)
 	}
+	// The next round, before GetPipelineState shows the rollback: not
+	// ordered twice.
+	require.NoError(t, run(ctx, cfg, w, &log, true))
+	assert.Len(t, calls, 1)
+
+	// A refusal is a log line, not a function error (Lambda would retry
+	// the round), and the region stays closed.
+	w2 := newAWS(base, "CatalogPipeline")
+	fp := w.pipe.(fakePipeline)
+	var calls2 []string
+	fp.rollbacks, fp.rollbackErr = &calls2, errors.New("ConflictException: the pipeline is busy")
+	w2.pipe = fp
+	log.Reset()
+	require.NoError(t, run(ctx, cfg, w2, &log, true))
+	assert.Equal(t, []string{"Z1→" + good}, calls2)
+	assert.Contains(t, log.String(), `"refused":"ConflictException: the pipeline is busy"`)
+
+	// A stage that ran a rollback runs its target.
+	fp.succeeded["Z1"] = append(fp.succeeded["Z1"], cptypes.PipelineExecutionSummary{PipelineExecutionId: aws.String("rb-z1"), ExecutionType: cptypes.ExecutionTypeRollback,
+		StartTime: aws.Time(time.Now()), RollbackMetadata: &cptypes.PipelineRollbackMetadata{RollbackTargetPipelineExecutionId: aws.String(good)}})
+	w2.pipe = fp
+	runs, err := w2.Deployed(ctx, "Z1")
+	require.NoError(t, err)
+	assert.Equal(t, good, runs)
+}
+
+// TestStagesReadsExecutions: GetPipelineState's latest execution of each
+// stage, an execution that waits at its entry condition (no action has
+// started), a rollback that runs the stage's actions, and a latest
+// execution without a type ("Required: No"), read as standard.
+func TestStagesReadsExecutions(t *testing.T) {
+	w := newAWS(aws.Config{}, "p")
+	inProgress := func(id string, typ cptypes.ExecutionType) *cptypes.StageExecution {
+		return &cptypes.StageExecution{PipelineExecutionId: aws.String(id), Status: cptypes.StageExecutionStatusInProgress, Type: typ}
+	}
+	waiting := &cptypes.StageConditionState{LatestExecution: &cptypes.StageConditionsExecution{Status: cptypes.ConditionExecutionStatusInProgress}}
+	acting := []cptypes.ActionState{{ActionName: aws.String("Deploy"), LatestExecution: &cptypes.ActionExecution{Status: cptypes.ActionExecutionStatusInProgress}}}
+	w.pipe = fakePipeline{out: &codepipeline.GetPipelineStateOutput{PipelineVersion: aws.Int32(1), StageStates: []cptypes.StageState{
+		{StageName: aws.String("Waits"), LatestExecution: inProgress("e1", cptypes.ExecutionTypeStandard), BeforeEntryConditionState: waiting},
+		{StageName: aws.String("RollsBack"), LatestExecution: inProgress("r1", cptypes.ExecutionTypeRollback), ActionStates: acting},
+		{StageName: aws.String("Untyped"), LatestExecution: &cptypes.StageExecution{PipelineExecutionId: aws.String("e0"), Status: cptypes.StageExecutionStatusSucceeded}},
+	}}}
+	st, err := w.Stages(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, gates.StageState{Running: true, EntryWaiting: true, Execution: "e1", ExecutionType: "STANDARD", Status: "InProgress"}, st["Waits"])
+	assert.Equal(t, gates.StageState{Running: true, Rollback: true, RollbackEntered: true, Execution: "r1", ExecutionType: "ROLLBACK", Status: "InProgress"}, st["RollsBack"])
+	assert.Equal(t, gates.StageState{Execution: "e0", ExecutionType: "STANDARD", Status: "Succeeded"}, st["Untyped"])
 }

@@ -137,5 +137,6 @@ func run(ctx context.Context, cfg *gates.Config, w *awsWorld, log io.Writer, pub
 	errs = append(errs, w.publish(pubCtx, cfg, ds, now))
 	// After publishing (the region's entries are closed by now): roll back
 	// the earlier steps of a region whose later step rolled back.
-	return errors.Join(append(errs, w.rollBack(pubCtx, ds)...)...)
+	w.rollBack(pubCtx, ds, log, now)
+	return errors.Join(errs...)
 }

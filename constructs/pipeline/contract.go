@@ -159,23 +159,24 @@ func (x *alarmIndex) addStage(st awscdk.Stage, stage string) stageScan {
 // Pipelines reads the stacks it deploys from the stage's assembly), so
 // Synth returns that assembly; the options are the ones CDK Pipelines
 // passes, so a stage synthesized here first is synthesized the same way.
-func (x *alarmIndex) addCreated(st awscdk.Stage, stage string, scan stageScan) error {
+func (x *alarmIndex) addCreated(st awscdk.Stage, stage string, scan stageScan) ([]*verify.Template, error) {
 	dir := *st.Synth(&awscdk.StageSynthesisOptions{ValidateOnSynthesis: jsii.Bool(true)}).Directory()
 	ca, err := verify.ReadAssembly(dir, nil)
 	if err != nil {
-		return fmt.Errorf("pipeline: stage %s: reading the alarms its stacks create: %w", stage, err)
+		return nil, fmt.Errorf("pipeline: stage %s: reading the alarms its stacks create: %w", stage, err)
 	}
+	templates := ca.Templates
 	for _, t := range ca.Templates {
 		if t.Account != "" && t.Region != "" {
 			x.addTemplate(t, Place{t.Account, t.Region}, t.StackName, stage)
 		}
 	}
 	if len(scan.nested) == 0 {
-		return nil
+		return templates, nil
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return fmt.Errorf("pipeline: stage %s: %w", stage, err)
+		return nil, fmt.Errorf("pipeline: stage %s: %w", stage, err)
 	}
 	defer root.Close()
 	var errs []error
@@ -186,8 +187,9 @@ func (x *alarmIndex) addCreated(st awscdk.Stage, stage string, scan stageScan) e
 			continue
 		}
 		x.addTemplate(t, n.place, n.stack, stage)
+		templates = append(templates, t)
 	}
-	return errors.Join(errs...)
+	return templates, errors.Join(errs...)
 }
 
 // addTemplate records the named alarms of t, deployed as stack in place.

@@ -493,11 +493,12 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 			Conditions: &map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": gates.Namespace}},
 		}),
 		// The pipeline's state (Stages), the bake actions' own executions
-		// (BakeTimes) and the structure version of each (RollbackTarget):
+		// (BakeTimes), the structure version of each (RollbackTarget) and
+		// what each stage runs (Deployed, for a region's rollback):
 		// gates.ControllerCalls, OnPipeline.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ReadPipeline"),
-			Actions:   jsii.Strings("codepipeline:GetPipelineState", "codepipeline:ListActionExecutions", "codepipeline:GetPipelineExecution"),
+			Actions:   jsii.Strings("codepipeline:GetPipelineState", "codepipeline:ListActionExecutions", "codepipeline:GetPipelineExecution", "codepipeline:ListPipelineExecutions"),
 			Resources: jsii.Strings(pipelineArn),
 		}),
 	}

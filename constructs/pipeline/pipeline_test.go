@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/assert"
@@ -344,4 +345,24 @@ func TestRegionsOfferWhatThePipelineNeeds(t *testing.T) {
 	props.Service = neededService{Service: alarmedService, needs: []string{"lambda", "ssm"}}
 	assert.Equal(t, []string{"cloudformation", "codepipeline", "kms", "lambda", "monitoring", "s3", "ssm"}, requiredServices(*props))
 	assert.Empty(t, props.Policy.RequiredServices, "the caller's policy is not touched")
+}
+
+// TestOneBoxStepMovingTheRegionIsRefused: a service whose one-box step
+// rolls an ECS service of several tasks moves the whole region in the step
+// meant to limit it: the pipeline refuses it at synth, naming the stage,
+// the target and the fix (verify reports the same as SP037).
+func TestOneBoxStepMovingTheRegionIsRefused(t *testing.T) {
+	_, stack := toolchain()
+	props := smallProps()
+	props.Service = ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := alarmedService.NewStage(scope, id, d)
+		svc := st.Node().FindChild(jsii.String("Svc")).(awscdk.Stack)
+		awsecs.NewCfnService(svc, jsii.String("Orders"), &awsecs.CfnServiceProps{DesiredCount: jsii.Number(4)})
+		return st
+	})
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	assert.Contains(t, p.Err().Error(), "pipeline: stage Gamma-OneBox, target")
+	assert.Contains(t, p.Err().Error(), "is a one-box step, and stack svc-gamma rolls ECS service Orders (4 tasks) to the new version: the whole service")
+	assert.Contains(t, p.Err().Error(), "give the one-box step its own small target")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -257,8 +258,23 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 			r.actions[name] += len(post)
 		}
 		wave.AddStage(st, opts)
-		if err := r.alarms.addCreated(st, name, scan); err != nil {
+		templates, err := r.alarms.addCreated(st, name, scan)
+		if err != nil {
 			return err
+		}
+		if t.OneBox {
+			// A one-box step puts the change on a small share of the region
+			// (verify SP037): refuse one that moves all of it.
+			var errs []error
+			for _, tpl := range templates {
+				for _, w := range verify.OneBoxWhole(tpl) {
+					errs = append(errs, fmt.Errorf("pipeline: stage %s, target %s is a one-box step, and stack %s %s: give the one-box step its own small target (a one-task ECS service or a canary task set with its own alarm, a Lambda alias canary: deploy.LambdaProps.OneBox, a one-instance CodeDeploy group) and deploy the rest of the region in the next step",
+						name, t.ID(), tpl.StackName, w.What))
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
 		}
 		gs.Deployments = append(gs.Deployments, d)
 	}
