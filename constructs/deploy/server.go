@@ -56,7 +56,12 @@ type ServerProps struct {
 	// set (exactly one of the two).
 	Fleet *Tag
 	// AutoScalingGroups are the fleet's groups. Required unless Fleet is
-	// set (exactly one of the two).
+	// set (exactly one of the two). The deployment groups install the
+	// CodeDeploy agent through each group's user data (CDK's InstallAgent:
+	// "add User Data that installs the CodeDeploy agent on the
+	// instances"), so a group built on a launch template needs the
+	// template to carry user data: awsec2.UserData_ForLinux(nil) in
+	// LaunchTemplateProps.UserData (examples/zonal/fleet does).
 	AutoScalingGroups []awsautoscaling.IAutoScalingGroup
 	// Alarms are the region's (or the AZ's) rollback alarms. Required,
 	// with a one-box alarm when there is a one-box.

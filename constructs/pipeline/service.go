@@ -109,8 +109,8 @@ type ServiceNeeds interface {
 
 // Deployer is an optional capability of a Service: steps that complete a
 // deployment after its stacks deploy, in every environment — a CodeDeploy
-// revision pushed to the target's deployment group, say
-// (deploy.ServerDeployStep). They run in the target's stage, after its
+// revision pushed to the target's deployment group, say (the step of a
+// deploy.ServerRevision: ServerRevision.Step). They run in the target's stage, after its
 // stacks and before its tests, and count toward the stage's actions. Each
 // call must return new steps.
 type Deployer interface {
