@@ -88,6 +88,7 @@ fuzz:
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseAlarmRule$$'
 	$(FUZZ) ./model/ -fuzz '^FuzzCron$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseActionEnv$$'
+	$(FUZZ) ./constructs/pipeline/ -fuzz '^FuzzShellWords$$'
 
 clean:
 	rm -rf cdk.out

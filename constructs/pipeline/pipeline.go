@@ -89,8 +89,17 @@ type BasePipelineProps struct {
 	UpgradeDowngrade *UpgradeDowngrade
 	// Source is where commits come from. Required.
 	Source Source
+	// App is the command that runs the CDK app defining this pipeline, as
+	// `cdk synth --app` takes it ("go run ./pipelines/orders"): the Build
+	// step synthesizes this app, and the pipeline updates itself and
+	// deploys every stage from that output. A repository with several
+	// pipelines has one app per pipeline; synth fails when BuildCommands
+	// would synthesize another one (cdk.json's, say). Default: DeriveApp
+	// ("go run ./<dir of this program's main package>").
+	App string
 	// BuildCommands build, test and synthesize the app; a failing command
-	// fails the pipeline. Default: DefaultBuildCommands.
+	// fails the pipeline. A command that calls `cdk synth` must synthesize
+	// App (checked at synth). Default: BuildCommands(App).
 	BuildCommands []string
 	// ChangeSets deploys each stack with a change set, created by one
 	// action and executed by the next, so that the change can be read in
@@ -261,8 +270,19 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 	if p.PipelineName == "" {
 		p.PipelineName = *stack.StackName() + "-" + *b.Node().Id()
 	}
+	if p.App == "" {
+		app, err := DeriveApp()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		p.App = app
+	}
 	if len(p.BuildCommands) == 0 {
-		p.BuildCommands = DefaultBuildCommands
+		p.BuildCommands = BuildCommands(p.App)
+	} else if p.App != "" {
+		if err := checkBuildSynth(p.BuildCommands, p.App); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	catalog, source := p.Catalog, CatalogSource("props")
 	if catalog == nil {
@@ -418,18 +438,6 @@ func (b *basePipeline) addVariable(name, value, description string) {
 	if cfn, ok := b.cp.Pipeline().Node().DefaultChild().(awscodepipeline.CfnPipeline); ok {
 		cfn.AddPropertyOverride(jsii.String("Variables"), b.variables)
 	}
-}
-
-// DefaultBuildCommands build, test and synthesize a Go CDK app. The CDK CLI
-// in node_modules ships Go templates (aws-cdk/lib/init-templates, named
-// %name%.template.go) that "go vet ./..." would try to compile: a go.mod
-// in node_modules makes it a module of its own, which ./... skips.
-var DefaultBuildCommands = []string{
-	"npm ci",
-	`test -f node_modules/go.mod || printf 'module ignore\n' > node_modules/go.mod`,
-	"go vet ./...",
-	"go test ./...",
-	"npx cdk synth",
 }
 
 // ExpediteVariable is the pipeline variable that records an expedited
