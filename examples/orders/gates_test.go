@@ -19,8 +19,8 @@ import (
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/gates"
 	"github.com/safepipe/safepipe/model"
-	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/sim/simtest"
+	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/verify/verifytest"
 )
 
