@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -407,11 +408,11 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 	if err != nil {
 		return err
 	}
-	src, err := os.MkdirTemp("", "safepipe-gates-*")
+	// The controller is built here, before the asset exists, so that a
+	// build that fails is a synth error naming the fix — never CDK's
+	// Docker fallback, whose failure says nothing about the cause.
+	src, err := gatesAsset(doc)
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(src, "gates.json"), doc, 0o644); err != nil {
 		return err
 	}
 	root := constructs.NewConstruct(scope, jsii.String("GateController"))
@@ -447,13 +448,9 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 		// storm of invocations cannot run away. One scheduled round at a
 		// time and one bake job per baking stage need far fewer.
 		ReservedConcurrentExecutions: c.reserved(),
+		// The asset is the built directory: bootstrap and gates.json.
 		Code: awslambda.Code_FromAsset(jsii.String(src), &awss3assets.AssetOptions{
-			AssetHashType: awscdk.AssetHashType_OUTPUT,
-			Bundling: &awscdk.BundlingOptions{
-				// Used only if the local build fails, to say so clearly.
-				Image: awscdk.DockerImage_FromRegistry(jsii.String("public.ecr.aws/docker/library/golang:1")),
-				Local: &gatesBuild{config: doc},
-			},
+			AssetHashType: awscdk.AssetHashType_SOURCE,
 		}),
 	})
 	c.fn, c.root = fn, root
@@ -604,27 +601,68 @@ func (c *Controller) build(scope constructs.Construct, pipelineArn string) error
 	return nil
 }
 
-// gatesBuild builds the controller function into the asset's output
-// directory: GatesCommand for linux/arm64, reproducibly (-trimpath, no
-// VCS stamp, no build ID), and gates.json beside it. It builds from the
-// current directory's module, so a team's app builds the controller of the
-// safepipe version it requires.
-type gatesBuild struct {
-	config []byte
+// gatesBinary is the controller's executable, built once per process: it
+// does not depend on the configuration, which sits beside it.
+var gatesBinary struct {
+	once sync.Once
+	exe  []byte
+	err  error
 }
 
-// TryBundle implements awscdk.ILocalBundling.
-func (g *gatesBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+// gatesAsset writes the controller's asset directory: GatesCommand built
+// for linux/arm64, reproducibly (-trimpath, no VCS stamp, no build ID), and
+// gates.json beside it. It builds from the current directory's module, so
+// a team's app builds the controller of the safepipe version it requires.
+func gatesAsset(config []byte) (string, error) {
+	gatesBinary.once.Do(func() { gatesBinary.exe, gatesBinary.err = buildGates() })
+	if gatesBinary.err != nil {
+		return "", gatesBinary.err
+	}
+	dir, err := os.MkdirTemp("", "safepipe-gates-*")
+	if err != nil {
+		return "", fmt.Errorf("pipeline: gate controller: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), gatesBinary.exe, 0o755); err != nil {
+		return "", fmt.Errorf("pipeline: gate controller: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gates.json"), config, 0o644); err != nil {
+		return "", fmt.Errorf("pipeline: gate controller: %w", err)
+	}
+	return dir, nil
+}
+
+// buildGates runs go build of GatesCommand and returns the executable.
+func buildGates() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "safepipe-gates-build-*")
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: gate controller: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	exe := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
-		"-ldflags", "-s -w -buildid=", "-o", filepath.Join(*outputDir, "bootstrap"), GatesCommand)
+		"-ldflags", "-s -w -buildid=", "-o", exe, GatesCommand)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "safepipe: go build %s for linux/arm64 failed: %v\n%s", GatesCommand, err, out)
-		return jsii.Bool(false)
+		return nil, gatesBuildError(err, out)
 	}
-	if err := os.WriteFile(filepath.Join(*outputDir, "gates.json"), g.config, 0o644); err != nil {
-		fmt.Fprintf(os.Stderr, "safepipe: writing gates.json: %v\n", err)
-		return jsii.Bool(false)
+	return os.ReadFile(exe)
+}
+
+// gatesBuildError says why the controller did not build and what fixes it.
+// The usual cause in a team's repository: go.mod does not require the
+// controller's own dependencies (the Lambda runtime client, the AWS SDK
+// clients), which the team's code never imports, so go.sum lacks them; a
+// tool directive records them ("go get -tool" adds one,
+// https://go.dev/doc/modules/managing-dependencies#tools).
+func gatesBuildError(err error, out []byte) error {
+	text := strings.TrimSpace(string(out))
+	fix := "run `go build " + GatesCommand + "` in the app's module to see why"
+	if strings.Contains(text, "missing go.sum entry") || strings.Contains(text, "no required module provides package") ||
+		strings.Contains(text, "cannot find module providing package") || strings.Contains(text, "updates to go.mod needed") {
+		fix = "add the controller to the app's go.mod as a tool, so that go.mod and go.sum hold its dependencies: `go get -tool " + GatesCommand + "` (safepipe init writes it)"
 	}
-	return jsii.Bool(true)
+	if len(text) > 2000 {
+		text = text[:2000] + " …"
+	}
+	return fmt.Errorf("pipeline: the gate controller (%s) did not build for linux/arm64 (%v): %s\ngo build said:\n%s", GatesCommand, err, fix, text)
 }
