@@ -6,7 +6,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 GO ?= go
 
-.PHONY: synth test vet verify plan snapshot-update bench bench-synth fuzz tools clean
+.PHONY: synth test vet verify plan init-check snapshot-update bench bench-synth fuzz tools clean
 
 # Install the pinned CDK CLI (package-lock.json) into ./node_modules.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -28,6 +28,10 @@ verify: synth
 	$(GO) run ./cmd/safepipe verify cdk.out
 vet: tools
 	$(GO) vet ./...
+
+## init-check: write a team repository with safepipe init and run its go vet, go test and cdk synth.
+init-check:
+	bash .ci/init-check
 
 ## plan: print the default zonal plan (waves, stages, bakes, timeline); safepipe plan --from cdk.out prints the synthesized one's.
 plan:

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/safepipe/safepipe/internal/names"
 )
 
 // Names is the naming contract of a team's alarms in one deployment: one
@@ -46,7 +48,7 @@ type Names struct {
 
 // namePartRE is what a team, environment or microservice name may contain:
 // it becomes part of alarm names, metric names and rule names.
-var namePartRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
+var namePartRE = names.PartRE
 
 // cellRE is what a cell may contain: an AZ ID such as "use1-az1" or a cell
 // name.

@@ -8,6 +8,8 @@
 //	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--unprepared REGION]...
 //	                  [--reading NAME=VALUE]... [--all-readings] [--structure-changed] [--override STAGE]...
 //	                  [--format text|json|html] [--out FILE] PATH
+//	safepipe init     [--team NAME] [--module PATH] [--repo OWNER/NAME] [--time-zone TZ] …
+//	                  [--safepipe-version V | --safepipe-path DIR] DIR
 //
 // Exit codes: 0 success, 1 a finding or a failed check, 2 bad input (one
 // line on stderr per problem); simulate also exits 3 when the change was
@@ -37,6 +39,7 @@ usage:
   safepipe verify   check a synthesized pipeline (cdk.out) against the safety rules
   safepipe gray     check gray-release rules (shadowed rules, overlaps, effective shares)
   safepipe simulate run a synthesized pipeline (cdk.out) against faults and check its safety
+  safepipe init     write a team repository: an organisation base, a service, its pipeline and tests
 
 Run "safepipe COMMAND -h" for a command's flags.
 `
@@ -44,7 +47,7 @@ Run "safepipe COMMAND -h" for a command's flags.
 // run is main without the process: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, `safepipe: missing command: plan, regions, verify or gray (see safepipe --help)`)
+		fmt.Fprintln(stderr, `safepipe: missing command: plan, regions, verify, gray, simulate or init (see safepipe --help)`)
 		return 2
 	}
 	switch args[0] {
@@ -58,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runGray(args[1:], stdout, stderr)
 	case "simulate":
 		return runSimulate(args[1:], stdout, stderr)
+	case "init":
+		return runInit(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
