@@ -93,6 +93,7 @@ fuzz:
 	$(FUZZ) ./model/ -fuzz '^FuzzCron$$'
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseActionEnv$$'
 	$(FUZZ) ./constructs/pipeline/ -fuzz '^FuzzShellWords$$'
+	$(FUZZ) ./model/ -fuzz '^FuzzReadRamp$$'
 
 clean:
 	rm -rf cdk.out

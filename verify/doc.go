@@ -58,6 +58,7 @@
 //	                                SP035 unread-production-stack (info)
 //	                                SP036 partial-region-rollback
 //	                                SP037 one-box-moves-the-region
+//	                                SP038 ramp-outlasts-bake
 //
 // SP034 reports what no rule can check, rather than pass it in silence: a
 // stage that deploys nothing verify reads and whose builds, commands or
@@ -76,8 +77,15 @@
 //
 // SP037: a one-box step puts the change on a small share of a region; one
 // whose stack rolls an ECS service of several tasks, or switches all of a
-// safepipe alias (mode full), moves the whole region (OneBoxWhole; the
-// pipeline construct refuses it at synth).
+// safepipe alias (mode full, or a ramp to 100%), moves the whole region
+// (OneBoxWhole; the pipeline construct refuses it at synth).
+//
+// SP038: safepipe's ramp driver raises a ramped alias's share on its own
+// clock, counted from the deployment as the stage's bake is; a production
+// stage whose bake ends before the ramp reaches 100% (Ramps, the driver's
+// STEPS read by model.ReadRamp) promotes a region that does not serve the
+// new version alone yet, and no bake watches its full share. The pipeline
+// construct refuses it at synth too.
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one

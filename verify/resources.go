@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/safepipe/safepipe/model"
 )
@@ -189,7 +190,81 @@ func OneBoxWhole(t *Template) []Whole {
 			}
 		}
 	}
+	ramps, _ := Ramps(t)
+	for _, r := range ramps {
+		if r.Ramp.Full() {
+			out = append(out, Whole{r.Resource, fmt.Sprintf("ramps alias controller %s's invocations to 100%% of the new version within %s (driver %s), not a one-box share", r.Resource, r.Ramp.Duration(), r.Ramp.Driver)})
+		}
+	}
 	return out
+}
+
+// RampOf is a ramped alias controller of a template (Ramps).
+type RampOf struct {
+	// Resource is the alias controller's logical ID.
+	Resource string
+	// Ramp is its ramp as the driver runs it.
+	Ramp *model.Ramp
+}
+
+// Ramps lists the template's alias controllers (Custom::SafepipeAlias)
+// that ramp (a RampState property), each with the ramp its driver runs
+// (model.ReadRamp), and an error for each ramp that cannot be read.
+func Ramps(t *Template) ([]RampOf, []error) {
+	functions := map[string]map[string]any{}
+	for id, r := range t.Resources {
+		if r.Type == "AWS::Lambda::Function" {
+			functions[id] = r.Properties
+		}
+	}
+	ev := model.NewEvaluator(model.Scope{Parameters: t.Parameters, Resource: func(id string) (string, map[string]any, bool) {
+		r, ok := t.Resources[id]
+		return r.Type, r.Properties, ok
+	}})
+	var out []RampOf
+	var errs []error
+	for _, id := range sortedKeys(t.Resources) {
+		r := t.Resources[id]
+		if r.Type != "Custom::SafepipeAlias" || r.Properties["RampState"] == nil {
+			continue
+		}
+		ramp, err := model.ReadRamp(r.Properties["RampState"], functions, ev)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("alias controller %s: %w", id, err))
+			continue
+		}
+		out = append(out, RampOf{id, ramp})
+	}
+	return out, errs
+}
+
+// rampsOutlast reports a production stage whose ramp does not reach the
+// new version alone before the stage's bake ends (SP038): the bake counts
+// from the deployment, and the ramp driver raises the share on its own
+// clock (constructs/deploy, Ramp), so the pipeline would promote the change
+// to the next wave with this region on a share of it, and watch its full
+// share for no time.
+func (c *checker) rampsOutlast(t *Template, s Stage, at Finding) {
+	bake := 0
+	for _, w := range s.Bakes() {
+		bake = max(bake, w.Minutes)
+	}
+	ramps, errs := Ramps(t)
+	for _, err := range errs {
+		f := at
+		f.Template = t.Path
+		c.add(RuleRampOutlastsBake, f, "stage %s: %v: verify cannot tell when this region serves the new version alone", s.Name, err)
+	}
+	for _, r := range ramps {
+		if !r.Ramp.Full() {
+			continue // a split that stays (an A/B test) is not a rollout
+		}
+		if d := r.Ramp.Duration(); d >= time.Duration(bake)*time.Minute {
+			f := at
+			f.Resource, f.Template = r.Resource, t.Path
+			c.add(RuleRampOutlastsBake, f, "stage %s bakes %d min, and alias controller %s ramps to 100%% over %s (driver %s): the next stage starts before this region serves the new version alone, and its full share is never baked", s.Name, bake, r.Resource, d, r.Ramp.Driver)
+		}
+	}
 }
 
 // AppConfig: "AppConfig.AllAtOnce … deploys the configuration to all

@@ -56,6 +56,7 @@ const (
 	RuleUnreadStack       = "SP035"
 	RuleRegionRollback    = "SP036"
 	RuleOneBoxWhole       = "SP037"
+	RuleRampOutlastsBake  = "SP038"
 )
 
 // construct is how the fix texts mention safepipe: one way among others.
@@ -176,6 +177,9 @@ var Rules = []RuleInfo{
 	{RuleOneBoxWhole, "one-box-moves-the-region", Error,
 		"A one-box step exists to put the change on a small share of a region (at most a tenth of its traffic) before the rest; one that rolls an ECS service of several tasks, or switches all of a Lambda alias, moves the whole region in the step meant to limit it.",
 		"Give the one-box step its own small target: a one-task ECS service (or a canary task set) with its own alarm beside the main service, a Lambda alias canary (safepipe: deploy.LambdaProps.OneBox), a one-instance CodeDeploy group; deploy the rest of the region in the next step."},
+	{RuleRampOutlastsBake, "ramp-outlasts-bake", Error,
+		"A ramped Lambda alias (safepipe's ramp driver) raises the new version's share on its own clock, counted from the deployment, as the stage's bake is. A stage whose bake ends before the ramp reaches 100% promotes the change to the next wave with this region on a share of it, and the region's full share is watched by no bake; a ramp verify cannot read is reported the same way.",
+		"Make the stage's bake longer than the ramp (the ramp's holds add up to Ramp.Duration; the full share is baked for the rest), or shorten the ramp's holds."},
 	{RuleUnreadStack, "unread-production-stack", Info,
 		"A production stack whose template is not in the input (a lone pipeline template deploying what its build writes), or a deployment group, service or application verify cannot find, is checked by none of the rules on what a production stack holds (SP012 to SP017, SP023 to SP026): its alarms, rollback and pace are unknown. It is reported so that a pass is not read as covering it.",
 		"Verify the cloud assembly the pipeline comes from (it holds every template the pipeline deploys); for a pipeline written by hand, also run verify on each template it deploys (a lone stack template is checked for its deployment groups, ECS services, AppConfig deployments and alarms), or review those stacks by hand."},
@@ -430,6 +434,8 @@ func (c *checker) pipeline(p Pipeline) {
 				c.resources(t.tpl, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
 				if info.oneBox {
 					c.oneBoxWhole(t.tpl, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
+				} else {
+					c.rampsOutlast(t.tpl, s, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
 				}
 			}
 		}

@@ -127,6 +127,7 @@ func TestEveryRuleHasAFailingAndAPassingFixture(t *testing.T) {
 		RuleUnreadStack:       {"pass/pipeline.template.json", "testdata/assembly-pass"},
 		RuleRegionRollback:    {"fail/SP036-onebox-stack-left-on-the-change.template.json", pipeline},
 		RuleOneBoxWhole:       {"assembly-fail-SP037", "testdata/assembly-pass"},
+		RuleRampOutlastsBake:  {"assembly-fail-SP038", "testdata/assembly-pass"},
 	}
 	for _, r := range Rules {
 		c, ok := cases[r.ID]

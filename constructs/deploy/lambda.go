@@ -84,6 +84,21 @@ type LambdaProps struct {
 	// to all, the new version again. It overrides OneBox. Default: ""
 	// (not a step of the test).
 	UpgradeDowngrade pipeline.UpgradeDowngradeStep
+	// Ramp moves a regional step's region to the new version in steps
+	// instead of at once: the deployment gives the new version
+	// OneBoxPercent (the share the one-box baked), and the ramp driver
+	// raises it after each step's hold with Ramp.Alarm OK, to 100 at its
+	// last step, and takes it away at once on alarm (see Ramp). The
+	// one-box step and the upgrade-downgrade test's steps do not ramp. A
+	// stage rollback (or any deployment of the code that was live when the
+	// ramp started) serves that code alone at once. The stage's bake
+	// counts from the deployment: the pipeline refuses a production stage
+	// whose bake ends before the ramp does (Ramp.Duration), since the
+	// next wave would start before this region served the new version
+	// alone, and the full share is watched for the bake's remainder.
+	// Pre-production stages ramp too. Not with Changes. Default: none (the
+	// regional step serves the new version alone at once).
+	Ramp *Ramp
 }
 
 // LambdaDeployment is a function's alias, pointed by an alias controller
@@ -139,15 +154,19 @@ func NewLambdaDeployment(scope constructs.Construct, id *string, props *LambdaPr
 	if p.OneBox {
 		mode, percent = AliasCanary, p.OneBoxPercent
 	}
+	var ramp *Ramp
+	if !p.OneBox && p.Ramp != nil {
+		mode, percent, ramp = AliasCanary, p.OneBoxPercent, p.Ramp
+	}
 	if p.UpgradeDowngrade != "" {
-		mode, percent = "", 50
+		mode, percent, ramp = "", 50, nil
 		if m, ok := aliasModeOf(p.UpgradeDowngrade); ok {
 			mode = m
 		}
 	}
 	res := NewAliasController(l, jsii.String("Alias"), &AliasControllerProps{
 		Function: p.Function, AliasName: p.AliasName, Version: l.version, Mode: mode, Percent: percent,
-		Changes: p.Changes, Ledger: p.Ledger,
+		Changes: p.Changes, Ledger: p.Ledger, Ramp: ramp,
 	})
 	if l.err = res.Err(); l.err != nil {
 		return l
@@ -166,6 +185,15 @@ func (p LambdaProps) validate() error {
 	}
 	if !aliasNameRE.MatchString(p.AliasName) || len(p.AliasName) > 128 {
 		errs = append(errs, fmt.Errorf("deploy: LambdaProps.AliasName %q is not an alias name (%s)", p.AliasName, aliasNameRE))
+	}
+	if p.Ramp != nil {
+		if len(p.Changes) > 0 {
+			errs = append(errs, fmt.Errorf("deploy: LambdaProps.Ramp is set with %d Changes; a release that prepares or activates a two-phase change does not ramp (its ledger is written by deployments, not by the ramp)", len(p.Changes)))
+		}
+		if n := len(p.Ramp.Steps); n > 0 && p.Ramp.Steps[n-1].Percent != 100 {
+			errs = append(errs, fmt.Errorf("deploy: LambdaProps.Ramp.Steps[%d].Percent is %d; a regional step's ramp ends at 100, or the region never serves the new version alone", n-1, p.Ramp.Steps[n-1].Percent))
+		}
+		errs = append(errs, p.Ramp.validate("deploy: LambdaProps.Ramp", p.OneBoxPercent))
 	}
 	return errors.Join(errs...)
 }
@@ -286,6 +314,7 @@ func NewAliasController(scope constructs.Construct, id *string, props *AliasCont
 	if p.Ramp != nil {
 		ramp := newRamp(a, p.Function, p.AliasName, p.Ramp)
 		properties["RampState"] = ramp.state.ParameterName()
+		ramp.state.GrantRead(provider)
 		ramp.state.GrantWrite(provider)
 	}
 	// "Default": the resource keeps the logical ID it had as the
@@ -399,6 +428,14 @@ async function readLedger(name) {
     return JSON.parse(out.Parameter.Value);
   } catch (e) { if (e.name === "ParameterNotFound") return { changes: {} }; throw e; }
 }
+// readRamp reads the ramp's state; a missing or unreadable one is an
+// error (the deployment fails and CloudFormation rolls it back), never a
+// guess.
+async function readRamp(name) {
+  const { SSMClient, GetParameterCommand } = require("@aws-sdk/client-ssm");
+  const out = await new SSMClient({}).send(new GetParameterCommand({ Name: name }));
+  return JSON.parse(out.Parameter.Value);
+}
 async function writeLedger(name, ledger) {
   const { SSMClient, PutParameterCommand } = require("@aws-sdk/client-ssm");
   await new SSMClient({}).send(new PutParameterCommand({ Name: name, Value: JSON.stringify(ledger), Type: "String", Overwrite: true }));
@@ -487,7 +524,22 @@ async function apply(p) {
   let main = p.Version, share = null, routing = { AdditionalVersionWeights: {} };
   let test = staleWhy ? undefined : read.upgradeDowngrade, rolledBack = false;
   const half = (v) => { share = v === main ? null : v; routing = { AdditionalVersionWeights: share ? { [share]: 0.5 } : {} }; };
-  if ((p.Mode === "canary" || p.Mode === "upgrade-half") && cur && cur.FunctionVersion !== p.Version) {
+  // A ramped canary whose version is the code that was live when the last
+  // ramp started: a stage rollback (CloudFormation publishes that code
+  // again under a new number, so the code tells it, as for the
+  // upgrade-downgrade test). It serves alone, at once: after a finished
+  // ramp a canary would give it only Percent, and ramp it back up at the
+  // holds' pace.
+  let rampBack = false;
+  if (p.RampState && p.Mode === "canary" && cur && cur.FunctionVersion !== p.Version) {
+    const rs = await readRamp(p.RampState);
+    const v = rs.liveCode ? await version(p, p.Version) : null;
+    if (v && v.code === rs.liveCode) {
+      rampBack = true;
+      console.log(JSON.stringify({ note: "version " + p.Version + " is the code live before the last ramp (of version " + rs.version + "): it serves alone" }));
+    }
+  }
+  if ((p.Mode === "canary" || p.Mode === "upgrade-half") && cur && cur.FunctionVersion !== p.Version && !rampBack) {
     main = cur.FunctionVersion;
     share = p.Version;
     routing = { AdditionalVersionWeights: { [p.Version]: (p.Mode === "canary" ? Number(p.Percent) : 50) / 100 } };
@@ -544,7 +596,7 @@ async function apply(p) {
     // already, has nothing to ramp); the ramp driver takes it from here.
     const { SSMClient, PutParameterCommand } = require("@aws-sdk/client-ssm");
     const state = main !== p.Version
-      ? { status: "ramping", version: p.Version, live: main, step: 0, since: new Date().toISOString() }
+      ? { status: "ramping", version: p.Version, live: main, liveCode: ((await version(p, main)) || {}).code || null, step: 0, since: new Date().toISOString() }
       : { status: "done", version: p.Version };
     await new SSMClient({}).send(new PutParameterCommand({ Name: p.RampState, Value: JSON.stringify(state), Type: "String", Overwrite: true }));
   }

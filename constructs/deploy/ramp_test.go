@@ -242,3 +242,32 @@ func TestRampWithChangesIsRefused(t *testing.T) {
 	p.Changes = nil
 	assert.NotContains(t, p.validate().Error(), "Changes")
 }
+
+// TestRampRollsBackAtOnce: after a ramp finished, a stage rollback
+// redeploys the previous template — a ramped canary too — whose code
+// CloudFormation publishes again under a new number (the fixture's version
+// 4 has version 2's code). A canary would give it only its first share and
+// leave the rolled-back code on the rest; the controller serves it alone.
+// A release of other code still ramps.
+func TestRampRollsBackAtOnce(t *testing.T) {
+	w := newRampWorld(t, []rampStep{{After: 300, Percent: 100}})
+	w.deploy("Create", "2", "full")
+	w.deployRamp("3")
+	st := w.state()
+	assert.Equal(t, "2", st["live"])
+	assert.NotEmpty(t, st["liveCode"], "the ramp records the code live before it")
+	assert.Equal(t, "done", w.tick(time.Now().Add(10*time.Minute))["status"])
+	main, _ := w.alias()
+	require.Equal(t, "3", main, "the ramp finished")
+
+	w.deployRamp("4") // the rollback: version 2's code
+	main, weights := w.alias()
+	assert.Equal(t, "4", main, "the code live before the ramp serves alone")
+	assert.Empty(t, weights)
+	assert.Equal(t, "done", w.state()["status"], "and no ramp starts")
+
+	w.deployRamp("1") // other code: a release, which ramps
+	main, weights = w.alias()
+	assert.Equal(t, "4", main)
+	assert.Equal(t, map[string]float64{"1": 0.1}, weights)
+}

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/safepipe/safepipe/internal/synth"
 	"os"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/waves"
 )
 
@@ -365,4 +365,37 @@ func TestOneBoxStepMovingTheRegionIsRefused(t *testing.T) {
 	assert.Contains(t, p.Err().Error(), "pipeline: stage Gamma-OneBox, target")
 	assert.Contains(t, p.Err().Error(), "is a one-box step, and stack svc-gamma rolls ECS service Orders (4 tasks) to the new version: the whole service")
 	assert.Contains(t, p.Err().Error(), "give the one-box step its own small target")
+}
+
+// TestRampOutlastingTheBakeIsRefused: a production stage whose alias ramps
+// to 100% over longer than its bake fails synth (verify SP038), naming the
+// stage, the stack and both times; the same ramp in pre-production, where
+// nothing bakes for a promotion to production, is left alone. The ramp is
+// written as safepipe's alias controller and driver write it
+// (deploy.LambdaProps.Ramp).
+func TestRampOutlastingTheBakeIsRefused(t *testing.T) {
+	_, stack := toolchain()
+	props := smallProps()
+	props.Service = ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
+		st := alarmedService.NewStage(scope, id, d)
+		if d.Target.OneBox {
+			return st
+		}
+		svc := st.Node().FindChild(jsii.String("Svc")).(awscdk.Stack)
+		state := awscdk.NewCfnResource(svc, jsii.String("RampState"), &awscdk.CfnResourceProps{Type: jsii.String("AWS::SSM::Parameter"),
+			Properties: &map[string]any{"Type": "String", "Value": `{"status":"idle"}`}})
+		awscdk.NewCfnResource(svc, jsii.String("RampDriver"), &awscdk.CfnResourceProps{Type: jsii.String("AWS::Lambda::Function"),
+			Properties: &map[string]any{"Environment": map[string]any{"Variables": map[string]any{
+				"STATE": state.Ref(), "ALARM_NAME": "a", "STEPS": `[{"after":86400,"percent":50},{"after":86400,"percent":100}]`}}}})
+		awscdk.NewCfnResource(svc, jsii.String("Alias"), &awscdk.CfnResourceProps{Type: jsii.String("Custom::SafepipeAlias"),
+			Properties: &map[string]any{"Mode": "canary", "Percent": "10", "RampState": state.Ref()}})
+		return st
+	})
+	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
+	require.Error(t, p.Err())
+	msg := p.Err().Error()
+	assert.Contains(t, msg, "pipeline: stage Prod-W1-")
+	assert.Contains(t, msg, "ramps to 100% over 48h0m0s: the next stage would start before")
+	assert.Contains(t, msg, "shorten the ramp (deploy.Ramp.Steps) or lengthen the bake")
+	assert.NotContains(t, msg, "stage Gamma ", "pre-production is not refused")
 }

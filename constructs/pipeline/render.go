@@ -275,6 +275,26 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 			if err := errors.Join(errs...); err != nil {
 				return err
 			}
+		} else if env == Prod {
+			// A ramp raises the share on its own clock, counted from the
+			// deployment as the bake is (verify SP038): refuse a stage
+			// whose bake ends first.
+			var errs []error
+			for _, tpl := range templates {
+				ramps, rerrs := verify.Ramps(tpl)
+				for _, err := range rerrs {
+					errs = append(errs, fmt.Errorf("pipeline: stage %s, stack %s: %w", name, tpl.StackName, err))
+				}
+				for _, rp := range ramps {
+					if rp.Ramp.Full() && rp.Ramp.Duration() >= d.Bake {
+						errs = append(errs, fmt.Errorf("pipeline: stage %s bakes %s, and stack %s's alias controller %s ramps to 100%% over %s: the next stage would start before %s serves the new version alone, and its full share would never be baked; shorten the ramp (deploy.Ramp.Steps) or lengthen the bake (waves.Policy.Bakes)",
+							name, d.Bake, tpl.StackName, rp.Resource, rp.Ramp.Duration(), t.Region))
+					}
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
 		}
 		gs.Deployments = append(gs.Deployments, d)
 	}

@@ -1,0 +1,59 @@
+package verify
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRampOutlastsBake: the fixture's wave-1 regional stage bakes 12 h and
+// its alias ramps over 13 h (SP038); a ramp that ends within the bake
+// passes; one whose steps cannot be read is reported, not passed; and a
+// one-box stage that ramps to 100% moves the region (SP037).
+func TestRampOutlastsBake(t *testing.T) {
+	const tpl = "assembly-Pipeline-Prod-W1-Regional/Service-us-east-1.template.json"
+	const steps = `[{\"after\":43200,\"percent\":50},{\"after\":3600,\"percent\":100}]`
+	for _, c := range []struct {
+		name, steps, want string
+	}{
+		{"outlasts", steps, "ramps to 100% over 13h0m0s"},
+		{"within the bake", `[{\"after\":3600,\"percent\":50},{\"after\":3600,\"percent\":100}]`, ""},
+		{"a split that stays", `[{\"after\":86400,\"percent\":50}]`, ""},
+		{"unreadable", `[{\"after\":3600,\"percent\":100},{\"after\":1}]`, "verify cannot tell when this region serves the new version alone"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyTree(t, filepath.Join("testdata", "assembly-fail-SP038"))
+			path := filepath.Join(dir, tpl)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Contains(t, string(b), steps)
+			require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), steps, c.steps, 1)), 0o644))
+			rep, err := Path(dir, nil)
+			require.NoError(t, err)
+			var got []string
+			for _, f := range rep.Findings {
+				if f.Rule == RuleRampOutlastsBake {
+					got = append(got, f.Message)
+				}
+			}
+			if c.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			assert.Contains(t, got[0], c.want)
+		})
+	}
+}
+
+// copyTree copies a fixture directory into a temporary one.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
+	return dst
+}
