@@ -256,7 +256,7 @@ func TestRampRollsBackAtOnce(t *testing.T) {
 	st := w.state()
 	assert.Equal(t, "2", st["live"])
 	assert.NotEmpty(t, st["liveCode"], "the ramp records the code live before it")
-	assert.Equal(t, "done", w.tick(time.Now().Add(10*time.Minute))["status"])
+	assert.Equal(t, "done", w.tick(time.Now().Add(10 * time.Minute))["status"])
 	main, _ := w.alias()
 	require.Equal(t, "3", main, "the ramp finished")
 
