@@ -100,6 +100,8 @@ type trafficUnit struct {
 	// Mode and Percent are an alias controller's (Custom::SafepipeAlias).
 	Mode    string
 	Percent float64
+	// Ramp is an alias controller's ramp, as its driver runs it (nil: none).
+	Ramp *model.Ramp
 	// Shift is how traffic moves to a new version.
 	Shift shiftConfig
 	// Alarms stop the deployment (CodeDeploy deployment group alarms, ECS
@@ -167,6 +169,24 @@ func trafficUnits(s *Stack) []trafficUnit {
 			known := map[string]bool{"full": true, "canary": true, "upgrade-half": true, "downgrade-half": true, "downgrade": true}
 			if !known[mode] || err != nil || percent < 0 || percent > 100 {
 				u.Kind, u.Note = "unmodelled", fmt.Sprintf("alias controller %s: mode %q, percent %q", id, mode, pct)
+			}
+			// A ramp (constructs/deploy, Ramp): its driver raises the
+			// share step by step; read as the driver runs it, and a ramp
+			// that cannot be read is not modelled, never guessed.
+			if rs := r.Properties["RampState"]; rs != nil && u.Kind == "alias-controller" {
+				functions := map[string]map[string]any{}
+				for fid, fr := range res {
+					if fr.Type == "AWS::Lambda::Function" {
+						functions[fid] = fr.Properties
+					}
+				}
+				ramp, rerr := model.ReadRamp(rs, functions, e)
+				switch {
+				case rerr != nil:
+					u.Kind, u.Note = "unmodelled", fmt.Sprintf("alias controller %s: %v", id, rerr)
+				case mode == "canary":
+					u.Ramp = ramp
+				}
 			}
 			out = append(out, u)
 		case "AWS::ECS::Service":

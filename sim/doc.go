@@ -131,6 +131,16 @@
 //     deadline). A region's share of the new version is
 //     the share of its instances (its server stacks' groups together);
 //     it is reached when every instance serves it.
+//   - safepipe's alias controller (Custom::SafepipeAlias) applies its mode
+//     when its stack updates (full, canary, the upgrade-downgrade steps);
+//     a ramped canary (RampState, deploy.LambdaProps.Ramp) is then taken
+//     through its driver's STEPS (model.ReadRamp) one tick a minute: a
+//     hold over with the ramp's alarm OK raises the share, an alarm not OK
+//     restarts the hold, an alarm in ALARM or missing gives the new
+//     version nothing; a later deployment of the code live when the ramp
+//     started (a stage rollback) serves it alone. A ramp that cannot be
+//     read is not modelled, with a note. This is safepipe's own code, run
+//     against moto in constructs/deploy, not an AWS reading.
 //   - ECS rolling updates (Q11): deployment alarms stop and, with Rollback,
 //     roll back; an alarm already in ALARM when the deployment starts is
 //     ignored for that deployment. Traffic moves linearly over the stack

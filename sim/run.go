@@ -299,6 +299,7 @@ func (r *runner) loop() {
 		}
 		r.stepFaults()
 		r.stepStacks()
+		r.stepRamps()
 		r.stepServers()
 		r.refreshStages()
 		r.controller(r.stageSt, r.stChange)
@@ -578,6 +579,7 @@ func (r *runner) stepStacks() {
 			if !r.now.Before(op.failedAt.Add(time.Duration(r.opts.ActionMinutes) * time.Minute)) {
 				prev := op.prev
 				s.effective, s.version, s.template, s.cur, s.next, s.w, s.exists = prev.effective, prev.version, prev.template, prev.cur, prev.next, 0, prev.exists
+				s.ramp = nil
 				s.op = nil
 				op.act.status, op.act.why = "Failed", op.why
 				r.event(op.act.st(r), "%s: stack %s rolled back by CloudFormation (%s)", op.act.a.Name, k, op.why)
@@ -663,7 +665,12 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit, prevCur int) {
 	before, beforeCur, beforeW := s.shareOf(op.version), s.cur, s.w
 	s.version = op.version
-	defer func() { op.moved = s.shareOf(op.version) != before || s.cur != beforeCur || s.w != beforeW }()
+	// A deployment moves the alias: a ramp under way stops (its driver
+	// finds the alias no longer serving the ramp's versions).
+	s.ramp = nil
+	defer func() {
+		op.moved = s.shareOf(op.version) != before || s.cur != beforeCur || s.w != beforeW || s.ramp != nil
+	}()
 	switch {
 	case u.Mode == "upgrade-half":
 		s.udVersion, s.udBefore, s.udRecorded = op.version, 0, false
@@ -699,10 +706,59 @@ func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit,
 		}
 	case op.kind == "create" || u.Mode == "full" || prevCur == op.version:
 		s.cur, s.next, s.w = op.version, op.version, 0
+	case u.Ramp != nil && s.rampLiveSet && op.version == s.rampLive:
+		// The code live when the last ramp started: a stage rollback. The
+		// controller serves it alone (constructs/deploy,
+		// TestRampRollsBackAtOnce).
+		s.cur, s.next, s.w = op.version, op.version, 0
+		s.rampLiveSet = false
+		r.event(op.act.st(r), "%s: %s: the version live before the ramp serves alone again", op.act.a.Name, s.key)
 	default:
 		s.cur, s.next, s.w = prevCur, op.version, u.Percent/100
+		if u.Ramp != nil {
+			s.ramp = &rampRun{ramp: u.Ramp, since: r.now}
+			s.rampLive, s.rampLiveSet = prevCur, true
+			r.event(op.act.st(r), "%s: %s: the ramp starts (%s to 100%%, alarm %s)", op.act.a.Name, s.key, u.Ramp.Duration(), u.Ramp.Alarm)
+		}
 	}
 	r.event(op.act.st(r), "%s: %s: the alias controller gives the deployed version %.0f%%", op.act.a.Name, s.key, 100*s.shareOf(op.version))
+}
+
+// stepRamps takes each ramping alias one tick of its driver further
+// (constructs/deploy, rampDriverCode): the alarm in ALARM, or missing,
+// gives the new version nothing and ends the ramp; an alarm not OK
+// restarts the hold; a hold over raises the share to the next step, and
+// 100 ends the ramp with the new version alone.
+func (r *runner) stepRamps() {
+	for _, k := range r.keys {
+		s := r.stacks[k]
+		if s.ramp == nil || s.op != nil {
+			continue
+		}
+		rr := s.ramp
+		st := r.state(AlarmKey{Account: k.Account, Region: k.Region, Name: rr.ramp.Alarm})
+		switch {
+		case st == stateAlarm || st == "":
+			why := "is in ALARM"
+			if st == "" {
+				why = "does not exist"
+			}
+			s.next, s.w, s.ramp = s.cur, 0, nil
+			r.event("", "ramp of %s halted: alarm %s %s; the version live before it serves alone", k, rr.ramp.Alarm, why)
+		case st != stateOK:
+			rr.since = r.now
+		case !r.now.Before(rr.since.Add(rr.ramp.Steps[rr.step].After)):
+			pct := rr.ramp.Steps[rr.step].Percent
+			rr.step++
+			rr.since = r.now
+			if pct >= 100 {
+				s.cur, s.w, s.ramp = s.next, 0, nil
+			} else {
+				s.w = float64(pct) / 100
+			}
+			r.event("", "ramp of %s: the new version takes %d%%", k, pct)
+		}
+	}
 }
 
 func (r *runner) stepShift(s *stackState, op *stackOp) {

@@ -609,3 +609,45 @@ func TestZonalRegionRollback(t *testing.T) {
 		assert.Contains(t, fmt.Sprint(res.Events), "the gate controller rolls the stage back to exec-before")
 	})
 }
+
+// TestLambdaRamp: safepipe's ramped alias (the regional step of
+// deploy.LambdaProps.Ramp) takes each region from 10% to 50% to 100% on
+// its driver's clock, and the change reaches every region (before the
+// ramp was modelled, the canary stayed at 10% and no region was reached).
+// A fault during the ramp halts it (the new version serves nothing) and
+// the stage rolls back; a fault after it finished rolls the stage back to
+// the old version alone. Under every reading.
+func TestLambdaRamp(t *testing.T) {
+	m := load(t, "lambda-ramp")
+	shares := func(res *Result, region string) []float64 {
+		var out []float64
+		for _, rr := range res.Regions {
+			if rr.Region == region {
+				for _, p := range rr.Share {
+					out = append(out, p.Share)
+				}
+			}
+		}
+		return out
+	}
+	happyUnderEveryReading(t, m, func(t *testing.T, o Options, res *Result) {
+		assert.Equal(t, []string{"eu-central-1", "eu-west-1", "us-east-1"}, res.Reached)
+		assert.Equal(t, []float64{0, 0.1, 0.5, 1}, shares(res, "eu-west-1"))
+		for _, c := range []struct {
+			fault string
+			event string
+		}{
+			{"eu-west-1:Prod-W1+35m", "ramp of svc (333333333333/eu-west-1) halted: alarm svc-prod-aggregate-rollback is in ALARM"},
+			{"eu-west-1:Prod-W1+80m", "the version live before the ramp serves alone again"},
+		} {
+			o.Faults = faults(t, c.fault)
+			res, err := Run(m, o)
+			require.NoError(t, err)
+			assert.Empty(t, res.Violations, c.fault)
+			assert.Equal(t, ExitStopped, res.ExitCode, res.Summary)
+			sh := shares(res, "eu-west-1")
+			assert.Equal(t, 0.0, sh[len(sh)-1], "%s: the region ends on the old version alone: %v", c.fault, sh)
+			assert.Contains(t, fmt.Sprint(res.Events), c.event)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"github.com/safepipe/safepipe/model"
 	"maps"
 	"slices"
 	"strings"
@@ -65,10 +66,27 @@ type stackState struct {
 	// groups are the stack's Server deployment groups by name (server.go):
 	// their instances serve the code, not the stack.
 	groups map[string]*groupState
+	// ramp is the alias's ramp under way (nil: none); rampLive is the
+	// version that served when the last ramp started (rampLiveSet), which
+	// a deployment then serves alone: a stage rollback.
+	ramp        *rampRun
+	rampLive    int
+	rampLiveSet bool
 }
 
-// busy reports whether a deployment runs in one of the stack's groups.
+// rampRun is a ramp the driver is taking a stack's alias through.
+type rampRun struct {
+	ramp  *model.Ramp
+	step  int       // the next step
+	since time.Time // when the current share began to hold (or the alarm last was not OK)
+}
+
+// busy reports whether a deployment runs in one of the stack's groups, or
+// its alias is ramping.
 func (s *stackState) busy() bool {
+	if s.ramp != nil {
+		return true
+	}
 	for _, gs := range s.groups {
 		if gs.dep != nil {
 			return true
