@@ -244,10 +244,12 @@ func Ramps(t *Template) ([]RampOf, []error) {
 // clock (constructs/deploy, Ramp), so the pipeline would promote the change
 // to the next wave with this region on a share of it, and watch its full
 // share for no time.
-func (c *checker) rampsOutlast(t *Template, s Stage, at Finding) {
+func (c *checker) rampsOutlast(t *Template, p Pipeline, s Stage, at Finding) {
 	bake := 0
-	for _, w := range s.Bakes() {
-		bake = max(bake, w.Minutes)
+	for _, w := range c.bakes(p, s) {
+		if w.Region == at.Region || w.Region == "" {
+			bake = max(bake, w.Minutes)
+		}
 	}
 	ramps, errs := Ramps(t)
 	for _, err := range errs {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,4 +57,55 @@ func copyTree(t *testing.T, src string) string {
 	dst := t.TempDir()
 	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
 	return dst
+}
+
+// TestRampAgainstTheControllersBake: in a pipeline baked by safepipe's
+// gate controller (bake actions configured in gates.json), the stage's
+// bake is the controller's: a ramp within it passes, one beyond it is
+// SP038 naming the controller's minutes. (A first version read only the
+// stage's own rules and actions, saw a bake of 0 minutes and reported
+// every ramped stage of a safepipe pipeline.)
+func TestRampAgainstTheControllersBake(t *testing.T) {
+	const tpl = "assembly-Pipeline-Prod-W1-Regional/Service-us-east-1.template.json"
+	src, err := os.ReadFile(filepath.Join("testdata", "assembly-fail-SP038", tpl))
+	require.NoError(t, err)
+	var ramped map[string]any
+	require.NoError(t, json.Unmarshal(src, &ramped))
+	res := ramped["Resources"].(map[string]any)
+	for _, c := range []struct {
+		name, steps, want string
+	}{
+		{"within", `[{"after":3600,"percent":100}]`, ""},
+		{"beyond", `[{"after":86400,"percent":50},{"after":86400,"percent":100}]`, "bakes 720 min, and alias controller RampedAlias ramps to 100% over 48h0m0s"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyTree(t, filepath.Join("testdata", "assembly-gates"))
+			path := filepath.Join(dir, tpl)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			var doc map[string]any
+			require.NoError(t, json.Unmarshal(b, &doc))
+			for _, id := range []string{"LiveRampState", "LiveRampDriver", "RampedAlias"} {
+				doc["Resources"].(map[string]any)[id] = res[id]
+			}
+			doc["Resources"].(map[string]any)["LiveRampDriver"].(map[string]any)["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)["STEPS"] = c.steps
+			out, err := json.Marshal(doc)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(path, out, 0o644))
+			rep, err := Path(dir, nil)
+			require.NoError(t, err)
+			var got []string
+			for _, f := range rep.Findings {
+				if f.Rule == RuleRampOutlastsBake {
+					got = append(got, f.Message)
+				}
+			}
+			if c.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1)
+			assert.Contains(t, got[0], c.want)
+		})
+	}
 }

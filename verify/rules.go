@@ -435,7 +435,7 @@ func (c *checker) pipeline(p Pipeline) {
 				if info.oneBox {
 					c.oneBoxWhole(t.tpl, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
 				} else {
-					c.rampsOutlast(t.tpl, s, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
+					c.rampsOutlast(t.tpl, p, s, Finding{Stage: s.Name, Region: t.region, Pipeline: p.LogicalID})
 				}
 			}
 		}

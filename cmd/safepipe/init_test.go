@@ -74,7 +74,7 @@ func TestInitWritesARepo(t *testing.T) {
 			assert.NoError(t, err, f)
 		}
 	}
-	assert.NotRegexp(t, regexp.MustCompile(`\{\{|<no value>`), strings.Join(slices.Collect(func(yield func(string) bool) {
+	assert.NotRegexp(t, regexp.MustCompile(`\{\{[-. ]|<no value>`), strings.Join(slices.Collect(func(yield func(string) bool) {
 		for _, f := range files {
 			if !yield(read(f)) {
 				return
