@@ -238,9 +238,20 @@ func (x *alarmIndex) lookup(p Place, name string) (CreatedAlarm, bool) {
 }
 
 // check reports every watched alarm that no stack of its account and
-// region creates, and every collision, all at once.
+// region creates — one error per alarm name, with every stage and place
+// that watches it, since one naming mistake misses the alarm in every
+// region (a line per stage and region buried the fix under hundreds) —
+// and every collision, all at once.
 func (x *alarmIndex) check() error {
 	errs := append([]error(nil), x.errs...)
+	type missing struct {
+		whys   []string            // "entry gate", "bake", in order met
+		stages map[string][]string // why → stages
+		places []Place
+		near   []string
+	}
+	var order []string
+	miss := map[string]*missing{}
 	seen := map[WatchedAlarm]bool{}
 	for _, w := range x.watched {
 		if seen[w] {
@@ -250,22 +261,73 @@ func (x *alarmIndex) check() error {
 		if _, ok := x.lookup(w.Place, w.Name); ok {
 			continue
 		}
-		var near []string
+		m := miss[w.Name]
+		if m == nil {
+			m = &missing{stages: map[string][]string{}}
+			miss[w.Name] = m
+			order = append(order, w.Name)
+		}
+		if !slices.Contains(m.whys, w.Why) {
+			m.whys = append(m.whys, w.Why)
+		}
+		if !slices.Contains(m.stages[w.Why], w.Stage) {
+			m.stages[w.Why] = append(m.stages[w.Why], w.Stage)
+		}
+		if !slices.Contains(m.places, w.Place) {
+			m.places = append(m.places, w.Place)
+		}
 		for _, p := range slices.SortedFunc(maps.Keys(x.created), func(a, b Place) int {
 			return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Region, b.Region))
 		}) {
 			if p.Region == w.Region && p.Account != w.Account {
 				if _, ok := x.created[p][w.Name]; ok {
-					near = append(near, fmt.Sprintf("it exists in account %s", p.Account))
+					if n := fmt.Sprintf("it exists in account %s", p.Account); !slices.Contains(m.near, n) {
+						m.near = append(m.near, n)
+					}
 				}
 			}
 		}
-		hint := "create it in the service stack with alarms.NewRollbackAlarms and Deployment.Alarms, or declare it external"
-		if len(near) > 0 {
-			hint = strings.Join(near, ", ") + "; " + hint
+	}
+	for _, name := range order {
+		m := miss[name]
+		var who []string
+		for _, why := range m.whys {
+			st := m.stages[why]
+			who = append(who, fmt.Sprintf("the %s of stage%s %s", why, plural(len(st)), listSome(st, 6)))
 		}
-		errs = append(errs, fmt.Errorf("pipeline: stage %s: the %s watches alarm %q in account %s, region %s, and no stack of the pipeline creates it there (%s)",
-			w.Stage, w.Why, w.Name, w.Account, w.Region, hint))
+		byAccount := map[string][]string{}
+		var accounts []string
+		for _, p := range m.places {
+			if _, ok := byAccount[p.Account]; !ok {
+				accounts = append(accounts, p.Account)
+			}
+			byAccount[p.Account] = append(byAccount[p.Account], p.Region)
+		}
+		var where []string
+		for _, a := range accounts {
+			where = append(where, fmt.Sprintf("account %s, region%s %s", a, plural(len(byAccount[a])), listSome(byAccount[a], 6)))
+		}
+		hint := "create it in the service stack with alarms.NewRollbackAlarms and Deployment.Alarms, or declare it external"
+		if len(m.near) > 0 {
+			hint = strings.Join(m.near, ", ") + "; " + hint
+		}
+		errs = append(errs, fmt.Errorf("pipeline: alarm %q: %s watch%s it in %s, and no stack of the pipeline creates it there: %s",
+			name, strings.Join(who, " and "), map[bool]string{true: "", false: "es"}[len(who) > 1 || len(m.stages[m.whys[0]]) > 1], strings.Join(where, "; "), hint))
 	}
 	return errors.Join(errs...)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// listSome lists at most max items, then how many more.
+func listSome(items []string, max int) string {
+	if len(items) <= max {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:max], ", "), len(items)-max)
 }

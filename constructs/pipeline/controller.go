@@ -285,6 +285,13 @@ type bakeStep struct {
 // Pipelines' own action roles).
 func (b *bakeStep) ProduceAction(stage awscodepipeline.IStage, options *pipelines.ProduceActionOptions) *pipelines.CodePipelineActionFactoryResult {
 	c := b.c
+	if c.fn == nil {
+		// The pipeline failed before it built the controller (its error is
+		// on the construct), and CDK Pipelines builds the stages at synth
+		// all the same: there is nothing to invoke, and the synth fails on
+		// that error.
+		return &pipelines.CodePipelineActionFactoryResult{RunOrdersConsumed: jsii.Number(0)}
+	}
 	if c.bakeRole == nil {
 		c.bakeRole = awsiam.NewRole(c.root, jsii.String("BakeActionRole"), &awsiam.RoleProps{
 			Description: jsii.String("safepipe: the role the pipeline's bake actions run as (they invoke the gate controller)"),

@@ -301,8 +301,16 @@ func TestAlarmContract(t *testing.T) {
 	props.Service = alarmedWith(func(d Deployment) alarms.Names { n := d.Alarms; n.Team = "shop-team"; return n })
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.Error(t, p.Err())
-	assert.ErrorContains(t, p.Err(), `pipeline: stage Prod-W1-OneBox: the entry gate watches alarm "shop-prod-aggregate-rollback" in account 333333333333, region eu-north-1, and no stack of the pipeline creates it there`)
-	assert.ErrorContains(t, p.Err(), `stage Gamma: the bake watches alarm "shop-gamma-bake" in account 111111111111`)
+	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-prod-aggregate-rollback": the entry gate of stages Prod-W1-OneBox, Prod-W1-Regional`)
+	assert.ErrorContains(t, p.Err(), `in account 333333333333, regions eu-north-1`)
+	assert.ErrorContains(t, p.Err(), `and no stack of the pipeline creates it there: create it in the service stack with alarms.NewRollbackAlarms`)
+	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-gamma-bake": the bake of stage Gamma watches it in account 111111111111`)
+	// One error per alarm name, whatever the number of stages and regions
+	// that watch it.
+	for _, line := range strings.Split(p.Err().Error(), "\n") {
+		name, _, _ := strings.Cut(strings.TrimPrefix(line, `pipeline: alarm "`), `"`)
+		assert.Equal(t, 1, strings.Count(p.Err().Error(), `pipeline: alarm "`+name+`":`), line)
+	}
 
 	// Every environment uses one name: alpha and beta collide.
 	_, stack = toolchain()
@@ -335,7 +343,7 @@ func TestAlarmContractReadsTheTemplates(t *testing.T) {
 	props.Service = overridden
 	p := NewBasePipeline(stack, jsii.String("Pipeline"), props)
 	require.Error(t, p.Err())
-	assert.ErrorContains(t, p.Err(), `stage Gamma: the bake watches alarm "shop-gamma-bake" in account 111111111111, region eu-west-1, and no stack of the pipeline creates it there`)
+	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-gamma-bake": the bake of stage Gamma watches it in account 111111111111, regions eu-north-1, eu-west-1, us-east-1, and no stack of the pipeline creates it there`)
 
 	nested := ServiceFunc(func(scope constructs.Construct, id string, d Deployment) awscdk.Stage {
 		st := awscdk.NewStage(scope, jsii.String(id), &awscdk.StageProps{Env: d.Env()})

@@ -318,6 +318,11 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 			PrimaryOutputDirectory: jsii.String("cdk.out"),
 		}),
 	})
+	// The pipeline's cdk-nag reasons (nag.go) go on now, as an aspect that
+	// runs at synthesis: a render that fails below leaves its resources
+	// with their reasons, so that its error is not buried under findings
+	// the library would have suppressed.
+	suppressPipelineNag(b)
 	r := &renderer{b: b, props: p, catalog: catalog, conditions: map[string]*StageConditions{}, alarms: newAlarmIndex(), actions: map[string]int{}}
 	// The watch roles' stage comes before every gated stage (access.go);
 	// what it creates is known once every stage has rendered.
@@ -407,9 +412,10 @@ func (b *basePipeline) build(p BasePipelineProps) (err error) {
 			cfn.AddMetadata(jsii.String("safepipe:access"), map[string]any{"stage": StageAccess, "stackName": accessStackName(p.PipelineName)})
 		}
 	}
-	// The pipeline stack and CDK Pipelines' cross-region support stacks
-	// carry the pipeline's cdk-nag reasons (see nag.go).
-	roots := []constructs.IConstruct{b}
+	// CDK Pipelines' cross-region support stacks carry the pipeline's
+	// cdk-nag reasons too (see nag.go); they exist once the pipeline is
+	// built.
+	var roots []constructs.IConstruct
 	if support := b.cp.Pipeline().CrossRegionSupport(); support != nil {
 		for _, region := range slices.Sorted(maps.Keys(*support)) {
 			roots = append(roots, (*support)[region].Stack)

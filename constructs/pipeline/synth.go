@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"regexp"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/safepipe/safepipe/internal/synth"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/constructs-go/constructs/v10"
 )
 
 // The CloudFormation quotas a synthesized template must fit, from
@@ -45,7 +49,7 @@ const (
 func Synth(app awscdk.App) (asm cxapi.CloudAssembly, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			asm, err = nil, fmt.Errorf("synth: %v", r)
+			asm, err = nil, fmt.Errorf("synth: %v%s", r, whereUniqueID(app, fmt.Sprint(r)))
 		}
 	}()
 	asm = app.Synth(nil)
@@ -60,9 +64,33 @@ func Synth(app awscdk.App) (asm cxapi.CloudAssembly, err error) {
 // ("cdk synth" fails with "Found errors"); a CDK Go app that calls
 // app.Synth itself would otherwise exit 0. Each error names the manifest,
 // the construct path and the message.
+//
+// While other errors stand, cdk-nag's findings are counted, not listed: a
+// construct that fails (a safepipe construct reporting bad props, say)
+// stops before it records the cdk-nag reasons of the resources it made,
+// so its failure comes with dozens of findings that vanish once it
+// renders, and they would bury the one error that matters. Every finding
+// is listed once no other error remains.
 func CheckAnnotations(dir string) error {
-	return eachFile(dir, func(name string) bool { return name == "manifest.json" }, checkManifest)
+	err := eachFile(dir, func(name string) bool { return name == "manifest.json" }, checkManifest)
+	var nag, other []error
+	for _, e := range synth.Flatten(err) {
+		if nagFindingRE.MatchString(e.Error()) {
+			nag = append(nag, e)
+		} else {
+			other = append(other, e)
+		}
+	}
+	if len(nag) == 0 || len(other) == 0 {
+		return err
+	}
+	return errors.Join(append(other, fmt.Errorf("pipeline: and %d cdk-nag finding(s), not listed while the errors above stand: a construct that fails leaves the resources it made without the cdk-nag reasons it records once it renders; fix the errors above, and synth lists every finding that remains", len(nag)))...)
 }
+
+// nagFindingRE matches an error annotation of a cdk-nag rule pack
+// ("[AwsSolutions-IAM4] …", or "AwsSolutions-IAM4: …" without verbose),
+// after the manifest and construct path checkManifest puts first.
+var nagFindingRE = regexp.MustCompile(`: \[?(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R[45]|PCI\.DSS\.321|Serverless)-[A-Za-z0-9]+\b`)
 
 // eachFile runs check on every file under dir whose base name is wanted,
 // in path order (check gets the path and the path relative to dir), and
@@ -197,4 +225,35 @@ func checkTemplate(path, name string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// whereUniqueID names the constructs behind CDK's "Unable to calculate a
+// unique id for an empty set of components", which names none: a
+// resource's logical ID is made from its path within its stack without
+// the components named "Default" (CDK's Default child convention), so a
+// resource whose path there is only "Default" has none.
+func whereUniqueID(app awscdk.App, msg string) string {
+	if !strings.Contains(msg, "Unable to calculate a unique id for an empty set of components") {
+		return ""
+	}
+	var paths []string
+	for _, c := range *app.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		if !*awscdk.CfnElement_IsCfnElement(c) {
+			continue
+		}
+		stack := awscdk.Stack_Of(c)
+		rel := strings.TrimPrefix(*c.Node().Path(), *stack.Node().Path()+"/")
+		only := true
+		for _, part := range strings.Split(rel, "/") {
+			only = only && part == "Default"
+		}
+		if only {
+			paths = append(paths, *c.Node().Path())
+		}
+	}
+	if len(paths) == 0 {
+		return ""
+	}
+	sort.Strings(paths)
+	return fmt.Sprintf(" (at %s: a resource whose path within its stack is only \"Default\" has no logical ID; give it, or the construct above it, another id)", strings.Join(paths, ", "))
 }

@@ -103,9 +103,37 @@ func TestCheckAnnotations(t *testing.T) {
 		{"an unreadable manifest", map[string]string{
 			"manifest.json": `{"artifacts": [}`,
 		}, []string{"manifest.json: invalid character"}},
+		{"cdk-nag findings alone are listed", map[string]string{
+			"manifest.json":                 manifest("S", "/S/Role", "aws:cdk:error", "[AwsSolutions-IAM4] managed policy"),
+			"assembly-P-Prod/manifest.json": manifest("P-Prod-Svc", "/P/Prod/Svc/Role", "aws:cdk:error", "AwsSolutions-IAM5: wildcard"),
+		}, []string{"/S/Role: [AwsSolutions-IAM4] managed policy", "/P/Prod/Svc/Role: AwsSolutions-IAM5: wildcard"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkTree(t, CheckAnnotations, tc.files, tc.want) })
 	}
+}
+
+// TestCheckAnnotationsPutsTheErrorFirst: a construct's own error comes
+// with the cdk-nag findings on the resources it left without their
+// reasons; the findings are counted in one line, not listed over it.
+func TestCheckAnnotationsPutsTheErrorFirst(t *testing.T) {
+	files := map[string]string{
+		"manifest.json": `{"version":"36.0.0","artifacts":{"S":{"type":"aws:cloudformation:stack","metadata":{` +
+			`"/S/Pipeline":[{"type":"aws:cdk:error","data":"pipeline: Team \"X\" must be lower case"}],` +
+			`"/S/Pipeline/Role":[{"type":"aws:cdk:error","data":"[AwsSolutions-IAM5] wildcard"}],` +
+			`"/S/Pipeline/Bucket":[{"type":"aws:cdk:error","data":"[AwsSolutions-S1] no access logs"}]}}}}`,
+		"assembly-P-Prod/manifest.json": `{"version":"36.0.0","artifacts":{"P":{"type":"aws:cloudformation:stack","metadata":{"/P/Svc/Role":[{"type":"aws:cdk:error","data":"NIST.800.53.R5-IAMNoInlinePolicy: inline"}]}}}}`,
+	}
+	dir := t.TempDir()
+	for name, body := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	err := CheckAnnotations(dir)
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 2, err.Error())
+	assert.Contains(t, lines[0], `/S/Pipeline: pipeline: Team "X" must be lower case`)
+	assert.Contains(t, lines[1], "and 3 cdk-nag finding(s), not listed while the errors above stand")
 }
 
 // An error annotation (cdk-nag's unsuppressed findings are ones) fails
@@ -139,4 +167,17 @@ func checkTree(t *testing.T, check func(dir string) error, files map[string]stri
 	for _, w := range want {
 		assert.Contains(t, err.Error(), w)
 	}
+}
+
+// TestSynthNamesTheDefaultConstruct: CDK's error for a resource whose path
+// within its stack is only "Default" names no construct; Synth adds the
+// path.
+func TestSynthNamesTheDefaultConstruct(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+	stack := awscdk.NewStack(app, jsii.String("Svc"), nil)
+	awscdk.NewCfnResource(stack, jsii.String("Default"), &awscdk.CfnResourceProps{Type: jsii.String("AWS::CloudFormation::WaitConditionHandle")})
+	_, err := Synth(app)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Unable to calculate a unique id for an empty set of components")
+	assert.Contains(t, err.Error(), `at Svc/Default: a resource whose path within its stack is only "Default" has no logical ID`)
 }
