@@ -127,6 +127,37 @@ func hasCode(s *Stack) bool {
 	return false
 }
 
+// ecsTasks is the tasks the stack's ECS services run, when every traffic
+// unit of the stack is an ECS service rolled by ECS (their DesiredCount;
+// "if a desired count is not specified, a default value of 1 is used",
+// AWS::ECS::Service); 0 otherwise (stackState.tasks).
+func ecsTasks(s *Stack) int {
+	units := trafficUnits(s)
+	if len(units) == 0 {
+		return 0
+	}
+	e := newEvaluator(s)
+	tasks := 0
+	for _, u := range units {
+		if u.Kind != "ecs-rolling" {
+			return 0
+		}
+		n := 1
+		if v, ok := e.Str(s.Template.Resources[u.ID].Properties["DesiredCount"]); ok {
+			if d, err := strconv.Atoi(v); err == nil && d >= 0 {
+				n = min(d, maxTasks)
+			}
+		}
+		tasks += n
+	}
+	return tasks
+}
+
+// maxTasks bounds the tasks one service counts for (ECS's own quota is
+// 5,000 tasks per service), so that a hostile DesiredCount cannot
+// overflow a region's sum.
+const maxTasks = 1_000_000
+
 // trafficUnits reads what serves traffic in a stack.
 func trafficUnits(s *Stack) []trafficUnit {
 	e := newEvaluator(s)

@@ -144,7 +144,9 @@
 //   - ECS rolling updates (Q11): deployment alarms stop and, with Rollback,
 //     roll back; an alarm already in ALARM when the deployment starts is
 //     ignored for that deployment. Traffic moves linearly over the stack
-//     update.
+//     update. A region's share weighs its ECS stacks by their tasks
+//     (DesiredCount, 1 when unset): a one-task canary service beside a
+//     main service of nine serves a tenth of the region (examples/ecs).
 //   - CloudWatch (Q8): composite alarms evaluate their rule (ALARM, OK,
 //     INSUFFICIENT_DATA, TRUE, FALSE, AND, OR, NOT) over their children in
 //     the same account and region; metric alarms on the gate metrics use

@@ -201,6 +201,7 @@ func (r *runner) baseline() {
 			}
 			if a.Template != nil {
 				s.template, s.effective, s.code = a.Template, a.Template.Template.Effective, hasCode(a.Template)
+				s.tasks = ecsTasks(a.Template)
 				if s.groups == nil {
 					for name, g := range serverGroups(a.Template) {
 						if s.groups == nil {
@@ -608,6 +609,7 @@ func (r *runner) applyResources(s *stackState, op *stackOp) {
 	s.exists = true
 	if op.tmpl != nil {
 		s.template, s.effective, s.code = op.tmpl, op.tmpl.Template.Effective, hasCode(op.tmpl) || len(s.groups) > 0
+		s.tasks = ecsTasks(op.tmpl)
 	}
 	if op.tmpl != nil && op.kind != "identical" {
 		for _, u := range trafficUnits(op.tmpl) {
@@ -1435,9 +1437,9 @@ func (r *runner) sample() {
 			if s := r.stacks[k]; s != nil {
 				key := sr.st.Name + "|" + k.Region
 				sh := s.share()
-				if len(s.groups) > 0 {
+				if len(s.groups) > 0 || s.tasks > 0 {
 					// A server stack's one-box is a share of the region's
-					// instances.
+					// instances; an ECS stack's, of the region's tasks.
 					sh = r.regionShare(k.Region)
 				}
 				r.oneboxMax[key] = max(r.oneboxMax[key], sh)

@@ -72,6 +72,12 @@ type stackState struct {
 	ramp        *rampRun
 	rampLive    int
 	rampLiveSet bool
+	// tasks is the ECS tasks the stack's services run (their DesiredCount),
+	// when every traffic unit of the stack is an ECS service rolled by
+	// ECS; 0 otherwise. A region's share weighs such stacks by their
+	// tasks: a one-task canary service beside a main service of nine is a
+	// tenth of the region, not all of it.
+	tasks int
 }
 
 // rampRun is a ramp the driver is taking a stack's alias through.
@@ -572,6 +578,7 @@ func (w *world) regionShare(region string) float64 {
 	}
 	s := 0.0
 	total, onNew := 0, 0
+	tasks, onNewTasks := 0, 0.0
 	for _, st := range w.byRegion[region] {
 		if len(st.groups) > 0 {
 			// Server stacks: the share of the region's instances.
@@ -579,10 +586,19 @@ func (w *world) regionShare(region string) float64 {
 			total, onNew = total+t, onNew+n
 			continue
 		}
+		if st.tasks > 0 && st.code {
+			// ECS stacks: the share of the region's tasks.
+			tasks += st.tasks
+			onNewTasks += float64(st.tasks) * st.share()
+			continue
+		}
 		s = max(s, st.share())
 	}
 	if total > 0 {
 		s = max(s, float64(onNew)/float64(total))
+	}
+	if tasks > 0 {
+		s = max(s, onNewTasks/float64(tasks))
 	}
 	return s
 }

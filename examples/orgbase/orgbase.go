@@ -52,6 +52,10 @@ type Props struct {
 	Shape waves.Shape
 	// Exclude lists regions the service does not run in. Default: none.
 	Exclude []string
+	// Waves lists the regions of each production wave, for a service
+	// that runs in a few regions only (waves.PolicyExplicit). Default:
+	// the organisation's amazon waves over every region.
+	Waves [][]string
 	// Zeta adds backward-compatibility tests after gamma. Default: false.
 	Zeta bool
 	// UpgradeDowngrade adds the upgrade-downgrade test before production.
@@ -68,7 +72,12 @@ type Props struct {
 // without CodePipeline, say, is left out and listed in the plan's
 // LackingServices), the organisation's window and holidays.
 func Policy(shape waves.Shape, exclude []string) waves.Policy {
-	return waves.Policy{
+	return policy(shape, exclude, nil)
+}
+
+// policy is Policy with explicit waves, when given.
+func policy(shape waves.Shape, exclude []string, explicit [][]string) waves.Policy {
+	p := waves.Policy{
 		Kind:            waves.PolicyAmazon,
 		OptIn:           []string{"*"},
 		Exclude:         append([]string(nil), exclude...),
@@ -81,6 +90,10 @@ func Policy(shape waves.Shape, exclude []string) waves.Policy {
 			Holidays: Holidays,
 		},
 	}
+	if explicit != nil {
+		p.Kind, p.Waves = waves.PolicyExplicit, explicit
+	}
+	return p
 }
 
 // New creates the team's pipeline stack, named id, in the toolchain account.
@@ -111,7 +124,7 @@ func New(scope constructs.Construct, id string, props *Props) pipeline.BasePipel
 		},
 		Team:             p.Team,
 		Service:          service,
-		Policy:           Policy(p.Shape, p.Exclude),
+		Policy:           policy(p.Shape, p.Exclude, p.Waves),
 		Accounts:         pipeline.Accounts{PreProd: PreProdAccount, Prod: ProdAccount},
 		Source:           pipeline.Source{ConnectionArn: ConnectionArn, Repo: p.Repo, Branch: "main"},
 		Zeta:             p.Zeta,
