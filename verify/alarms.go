@@ -423,3 +423,51 @@ func (ix *alarmIndex) aggregates(account, region string, templates []*Template, 
 	}
 	return ix.inEnv(account, region, templates, func(a *alarm) bool { return a.covers(high) })
 }
+
+// alarmNameCollisions reports an alarm name that two stacks create in one
+// account and region (SP039). "This name must be unique within the
+// Region" (AlarmName, API_PutMetricAlarm), and PutMetricAlarm "Creates or
+// updates an alarm": the second stack takes over the first's alarm, and
+// whichever stack changes or goes last decides what it watches. The
+// templates of one stack deployed by two stages (a region's one-box and
+// regional steps) are one stack. Alarms whose name or environment verify
+// cannot read are left out.
+func (c *checker) alarmNameCollisions(templates []*Template) {
+	type place struct{ account, region, name string }
+	stacks := map[place][]string{}
+	first := map[place]*alarm{}
+	for _, t := range templates {
+		if t.Account == "" || t.Region == "" || t.StackName == "" {
+			continue
+		}
+		for _, id := range sortedKeys(c.alarms.byRes[t]) {
+			a := c.alarms.byRes[t][id]
+			if a.name == "" {
+				continue
+			}
+			k := place{t.Account, t.Region, a.name}
+			if !slices.Contains(stacks[k], t.StackName) {
+				stacks[k] = append(stacks[k], t.StackName)
+			}
+			if first[k] == nil {
+				first[k] = a
+			}
+		}
+	}
+	keys := make([]place, 0, len(stacks))
+	for k := range stacks {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b place) int {
+		return strings.Compare(a.account+"/"+a.region+"/"+a.name, b.account+"/"+b.region+"/"+b.name)
+	})
+	for _, k := range keys {
+		if len(stacks[k]) < 2 {
+			continue
+		}
+		a := first[k]
+		c.add(RuleAlarmNameCollision, Finding{Region: k.region, Resource: a.id, Template: a.tpl.Path},
+			"alarm %s is created by %d stacks in account %s, region %s (%s): alarm names are unique per account and region, so one stack's alarm is the other's",
+			Escape(k.name), len(stacks[k]), k.account, k.region, Escape(strings.Join(stacks[k], ", ")))
+	}
+}

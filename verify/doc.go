@@ -59,6 +59,7 @@
 //	                                SP036 partial-region-rollback
 //	                                SP037 one-box-moves-the-region
 //	                                SP038 ramp-outlasts-bake
+//	                                SP039 alarm-name-collision
 //
 // SP034 reports what no rule can check, rather than pass it in silence: a
 // stage that deploys nothing verify reads and whose builds, commands or
@@ -86,6 +87,11 @@
 // STEPS read by model.ReadRamp) promotes a region that does not serve the
 // new version alone yet, and no bake watches its full share. The pipeline
 // construct refuses it at synth too.
+//
+// SP039: an alarm name is unique per account and region (API_PutMetricAlarm),
+// so two stacks that create one (two environments or two pipelines of a
+// team sharing an account) share the alarm; the aggregate and gate
+// findings that follow are then about the wrong alarm.
 //
 // SP030 reads the two-phase changes safepipe's Lambda alias controller
 // (Custom::SafepipeAlias: Ledger, Changes) declares, package twophase: one

@@ -105,6 +105,9 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 		c.trust(t)
 	}
 	c.twoPhase(templates)
+	if assembly {
+		c.alarmNameCollisions(templates)
+	}
 	for _, p := range pipelines {
 		c.pipeline(p)
 	}
