@@ -18,9 +18,10 @@ tools: node_modules/.package-lock.json
 synth: tools
 	npx --no-install cdk synth --quiet
 
-## test: go vet, every test, then safepipe verify on the reference example.
+## test: go vet, every test (and gray/propagate/otelcompat's, the newest OpenTelemetry), then safepipe verify on the reference example.
 test: vet
 	$(GO) test ./...
+	cd gray/propagate/otelcompat && $(GO) vet ./... && $(GO) test ./...
 	$(MAKE) verify
 
 ## verify: synthesize the reference example and check it with safepipe verify.

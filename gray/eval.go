@@ -152,7 +152,12 @@ func (n *node) match(ctx *Context) bool {
 			key = ctx.Attributes[n.name]
 		}
 		if key == "" {
-			return false // a sticky slice needs a key
+			// A sticky slice needs a key; the whole range (100%) takes
+			// every request, keyless ones too (Unleash gives a keyless
+			// request a random value, which every bucket of the range
+			// holds). Below 100% a keyless request is in no slice: the
+			// stable side, deterministically.
+			return n.from == 0 && n.to >= n.buckets
 		}
 		b := Bucket(n.group, key, n.buckets)
 		return n.from < b && b <= n.to

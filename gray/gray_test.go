@@ -203,3 +203,43 @@ func BenchmarkEvaluate(b *testing.B) {
 		e.Evaluate(ctx)
 	}
 }
+
+// TestKeylessAtTheWholeRange: a percentage at 100% takes every request,
+// keyless ones too (Unleash gives a keyless request a random value, which
+// the whole range holds); below 100% a keyless request stays stable. The
+// analysis and the AppConfig rendering read it the same way: a rule after
+// a 100% rule is shadowed, and the rendered flag matches a keyless
+// request at 100% only.
+func TestKeylessAtTheWholeRange(t *testing.T) {
+	for _, c := range []struct {
+		match string
+		want  string
+	}{
+		{`{percent: {percent: 100}}`, "canary"},
+		{`{percent: {perMille: 1000}}`, "canary"},
+		{`{percent: {percent: 99}}`, "stable"},
+		{`{percent: {percent: 100, from: 50}}`, "stable"},
+		{`{percent: {percent: 100, key: tenant}}`, "canary"},
+	} {
+		t.Run(c.match, func(t *testing.T) {
+			rs, err := Load(strings.NewReader("stable: stable\nrules:\n  - name: ramp\n    target: canary\n    priority: 1\n    match: " + c.match + "\n  - name: ios\n    target: ios\n    priority: 2\n    match: {attribute: {name: os, in: [iOS]}}\n"))
+			require.NoError(t, err)
+			e, err := Compile(rs)
+			require.NoError(t, err)
+			keyless := &Context{Attributes: map[string]string{"os": "Android"}}
+			v, _ := e.Evaluate(keyless)
+			assert.Equal(t, c.want, v)
+			a, err := Analyze(rs)
+			require.NoError(t, err)
+			shadowed := false
+			for _, f := range a.Findings {
+				shadowed = shadowed || (f.Kind == FindingShadowed && f.Rule == "ios")
+			}
+			whole := c.want == "canary"
+			assert.Equal(t, whole, shadowed, "the rule after a 100%% rule is shadowed, keyless requests included: %+v", a.Findings)
+			flag, err := AppConfigFlag(rs, "f")
+			require.NoError(t, err)
+			assert.Equal(t, whole, strings.Contains(fmt.Sprint(flag), "(gte $"), "%v", flag)
+		})
+	}
+}

@@ -253,7 +253,7 @@ func (p *point) match(n *node, sure bool) bool {
 			v = p.attrs[n.name]
 		}
 		if v == "" || v == absent {
-			return false
+			return n.from == 0 && n.to >= n.buckets // the whole range takes keyless requests (eval.go)
 		}
 		var m uint32
 		if free(v) {

@@ -28,12 +28,33 @@
 //     error, and a label value that parses as an IP address is not used.
 //     Addresses change along the chain (proxies, NAT) and identify no
 //     user.
-//   - Malformed or oversized baggage: OpenTelemetry's propagator drops a
-//     header that does not parse or exceeds the W3C limits (180 members,
-//     4096 bytes a member, 8192 bytes in all; the specification requires
-//     propagating baggage "if the resulting baggage-string would be 8192
-//     bytes or less"); the request then has no labels and takes no
-//     release. Nothing here panics on input.
+//   - Malformed or oversized baggage, as the OpenTelemetry version the
+//     service is built with reads it: v1.39 (go.mod) drops a header of
+//     more than 180 members, a member over 4,096 bytes, more than 8,192
+//     bytes or a malformed member, and the request then has no labels and
+//     takes no release; v1.47 (tested in gray/propagate/otelcompat) skips
+//     malformed members and keeps 64 members of a longer header, dropping
+//     the others at random — the edge decides on what remains. Either way
+//     every hop follows the edge's decision. Nothing here panics on input.
+//
+// # The edge owns the header
+//
+// [Edge.Handler] rewrites the request's "baggage" header to the baggage it
+// decided: a layer inside it that reads the header again (otelhttp's
+// handler, a framework's tracing) finds the edge's decision, never the
+// caller's, so the edge's middleware can go inside or outside otelhttp
+// (both orders are tested, with otelhttp itself, in otelcompat). A Lambda
+// edge ([EdgeLambda]) cannot rewrite its event: its handler must read the
+// baggage from the context it is given, never from the event's headers.
+//
+// The baggage the edge sends on keeps within what every supported
+// OpenTelemetry version accepts whole ([MaxMembers] 64, [MaxMemberBytes]
+// 4,096, [MaxBaggageBytes] 8,192): the decision first, then the caller's
+// members in key order as long as they fit; the rest are left out and
+// counted (EdgeOptions.Dropped). Over those limits the next hop would drop
+// the whole header (v1.39) or members at random, the decision perhaps
+// (v1.47). Services downstream that add members of their own keep within
+// them too.
 //
 // # Cost
 //

@@ -63,14 +63,33 @@ type EdgeOptions struct {
 	// address: a name such as "ip", "x-forwarded-for" or "remote-addr" is
 	// refused. Default: none (the key alone).
 	Labels []string
+	// Dropped is told how many of the caller's baggage members the edge
+	// left out of the baggage it sends on, to keep it within what every
+	// hop accepts (Limits), when it leaves any out: a counter for the
+	// service's metrics. Default: none.
+	Dropped func(members int)
 }
+
+// The limits the baggage the edge sends on keeps within: what every
+// OpenTelemetry Go version in the supported range (README, "Gray release")
+// accepts whole. otel v1.39 drops a header of more than 180 members, of a
+// member over 4,096 bytes or of more than 8,192 bytes; v1.47 keeps 64
+// members and drops the rest, whichever they are. Over any of them the
+// next hop would lose the whole header, or the decision among the members
+// it drops.
+const (
+	MaxMembers      = 64
+	MaxMemberBytes  = 4096
+	MaxBaggageBytes = 8192
+)
 
 // Edge decides a request's release once and puts the decision in the
 // request's baggage, for every service downstream.
 type Edge struct {
-	router *gray.Router
-	key    string
-	labels []string
+	router  *gray.Router
+	key     string
+	labels  []string
+	dropped func(int)
 }
 
 // NewEdge validates opts and returns the edge; the error names every
@@ -109,14 +128,17 @@ func NewEdge(opts EdgeOptions) (*Edge, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Edge{router: opts.Router, key: opts.Key, labels: slices.Clone(opts.Labels)}, nil
+	return &Edge{router: opts.Router, key: opts.Key, labels: slices.Clone(opts.Labels), dropped: opts.Dropped}, nil
 }
 
 // Decide reads the labels of ctx's baggage, decides the release and
-// returns ctx with the baggage the request carries on: the caller's
-// members, without any decision the caller sent (a client never chooses
-// its release), with the edge's decision under Member. Label values that
-// are IP addresses are not used. It returns the release ("" for none).
+// returns ctx with the baggage the request carries on: the edge's decision
+// under Member, and the caller's members without any decision the caller
+// sent (a client never chooses its release), as many as fit within
+// MaxMembers, MaxMemberBytes and MaxBaggageBytes with the decision — in
+// key order, a member over MaxMemberBytes never (EdgeOptions.Dropped counts
+// what is left out). Label values that are IP addresses are not used. It
+// returns the release ("" for none).
 func (e *Edge) Decide(ctx context.Context) (context.Context, string) {
 	b := baggage.FromContext(ctx).DeleteMember(Member)
 	req := gray.Context{Attributes: make(map[string]string, len(e.labels))}
@@ -129,18 +151,69 @@ func (e *Edge) Decide(ctx context.Context) (context.Context, string) {
 		}
 	}
 	release := e.router.Decide(&req)
+	var decision *baggage.Member
 	if release != "" {
 		if m, err := baggage.NewMemberRaw(Member, release); err == nil {
-			if withRelease, err := b.SetMember(m); err == nil {
-				b = withRelease
-			} else {
-				// The caller's baggage is full (W3C: 8192 bytes); the
-				// decision matters more than the caller's members.
-				b, _ = baggage.New(m)
+			decision = &m
+		}
+	}
+	out, dropped := fit(b, decision)
+	if dropped > 0 && e.dropped != nil {
+		e.dropped(dropped)
+	}
+	return baggage.ContextWithBaggage(ctx, out), release
+}
+
+// fit is the decision (if any) and as many of b's members as keep the
+// baggage within the limits, in key order, and how many it left out.
+func fit(b baggage.Baggage, decision *baggage.Member) (baggage.Baggage, int) {
+	// The usual case: a few short members, within every limit with the
+	// decision (no member can be over MaxMemberBytes when all of them
+	// together are not).
+	if n := len(b.String()); n <= MaxMemberBytes && b.Len() < MaxMembers {
+		if decision == nil {
+			return b, 0
+		}
+		if n+1+len(decision.String()) <= MaxBaggageBytes {
+			if out, err := b.SetMember(*decision); err == nil {
+				return out, 0
 			}
 		}
 	}
-	return baggage.ContextWithBaggage(ctx, b), release
+	members := b.Members()
+	slices.SortFunc(members, func(x, y baggage.Member) int { return strings.Compare(x.Key(), y.Key()) })
+	kept := make([]baggage.Member, 0, min(len(members)+1, MaxMembers))
+	size := -1 // no comma before the first member
+	if decision != nil {
+		kept = append(kept, *decision)
+		size += 1 + len(decision.String())
+	}
+	for _, m := range members {
+		n := len(m.String())
+		if n > MaxMemberBytes || len(kept) >= MaxMembers || size+1+n > MaxBaggageBytes {
+			continue
+		}
+		kept = append(kept, m)
+		size += 1 + n
+	}
+	out, err := baggage.New(kept...)
+	if err != nil {
+		// Within the limits by construction; should a version of
+		// OpenTelemetry count otherwise, the decision alone still goes on.
+		out, _ = baggage.New()
+		if decision != nil {
+			out, _ = baggage.New(*decision)
+		}
+		return out, len(members)
+	}
+	return out, len(members) - (len(kept) - boolInt(decision != nil))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // usable reports whether a label value may route a request: present, and
@@ -155,13 +228,25 @@ func usable(v string) bool {
 
 // Handler is the edge's net/http middleware: it decides every request's
 // release from its "baggage" header and serves next with the decision in
-// the request's context (Release) and baggage (Transport sends it on).
+// the request's context (Release) and baggage (Transport sends it on),
+// and in the request's "baggage" header, which it rewrites to that same
+// baggage: a layer inside it that reads the header again (otelhttp, a web
+// framework's tracing) finds the edge's decision, never the caller's.
 // Malformed or oversized baggage counts as no labels: the request takes no
 // release.
 func (e *Edge) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, _ := e.Decide(extract(r.Context(), r.Header))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		// WithContext copies the request, not its header map: the header
+		// the caller's server holds stays as it came.
+		r.Header = r.Header.Clone()
+		if r.Header == nil {
+			r.Header = http.Header{}
+		}
+		r.Header.Del("baggage")
+		propagation.Baggage{}.Inject(ctx, propagation.HeaderCarrier(r.Header))
+		next.ServeHTTP(w, r)
 	})
 }
 
