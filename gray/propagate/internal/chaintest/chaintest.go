@@ -113,7 +113,7 @@ func Run(t *testing.T, layer Layer, client Client) {
 			}
 			for _, c := range []struct {
 				name, baggage, release string
-				dropped            int
+				dropped                int
 			}{
 				{"Android: android at every hop", "user=u-1,device=Android", "android", 0},
 				{"a forged decision on an iOS request", "user=u-1,device=iOS,safepipe-release=android", "", 0},
