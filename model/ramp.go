@@ -37,6 +37,25 @@ func (r *Ramp) Duration() time.Duration {
 	return d
 }
 
+// TickSlack is what a ramp step may take past its hold: the driver advances
+// at its first tick after the hold ends ("rate(1 minute)", a minute at
+// most), and EventBridge documents no delivery latency for a scheduled
+// rule, so a second minute is allowed.
+const TickSlack = 2 * time.Minute
+
+// BakeNeeded is the shortest bake that sees the ramp reach 100% and then
+// watches the full share as long as its longest hold: the holds, the
+// driver's slack per step, and the longest hold again. It bounds a ramp
+// whose alarm stays OK throughout; one whose alarm is not OK holds longer
+// (docs/aws-semantics.md Q25).
+func (r *Ramp) BakeNeeded() time.Duration {
+	var longest time.Duration
+	for _, s := range r.Steps {
+		longest = max(longest, s.After)
+	}
+	return r.Duration() + time.Duration(len(r.Steps))*TickSlack + longest
+}
+
 // Full reports whether the ramp ends with the new version alone.
 func (r *Ramp) Full() bool {
 	return len(r.Steps) > 0 && r.Steps[len(r.Steps)-1].Percent == 100

@@ -261,10 +261,10 @@ func (c *checker) rampsOutlast(t *Template, p Pipeline, s Stage, at Finding) {
 		if !r.Ramp.Full() {
 			continue // a split that stays (an A/B test) is not a rollout
 		}
-		if d := r.Ramp.Duration(); d >= time.Duration(bake)*time.Minute {
+		if need := r.Ramp.BakeNeeded(); time.Duration(bake)*time.Minute < need {
 			f := at
 			f.Resource, f.Template = r.Resource, t.Path
-			c.add(RuleRampOutlastsBake, f, "stage %s bakes %d min, and alias controller %s ramps to 100%% over %s (driver %s): the next stage starts before this region serves the new version alone, and its full share is never baked", s.Name, bake, r.Resource, d, r.Ramp.Driver)
+			c.add(RuleRampOutlastsBake, f, "stage %s bakes %d min, and alias controller %s ramps to 100%% over %s (driver %s): a bake of at least %s sees the ramp end and its full share held as long as its longest step; a shorter one starts the next stage before this region serves the new version alone, or watches its full share for less than any step", s.Name, bake, r.Resource, r.Ramp.Duration(), r.Ramp.Driver, need)
 		}
 	}
 }

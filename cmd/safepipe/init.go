@@ -81,7 +81,12 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	var errs []error
-	if fs.NArg() != 1 {
+	switch {
+	case fs.NArg() == 0:
+		errs = append(errs, errors.New("init takes the directory to write (safepipe init [flags] DIR)"))
+	case fs.NArg() > 1 && slices.ContainsFunc(fs.Args()[1:], func(a string) bool { return strings.HasPrefix(a, "-") }):
+		errs = append(errs, fmt.Errorf("init: flags go before DIR (got %q after %q)", fs.Args()[1:], fs.Arg(0)))
+	case fs.NArg() > 1:
 		errs = append(errs, fmt.Errorf("init takes one directory, got %d arguments", fs.NArg()))
 	}
 	dir := fs.Arg(0)
@@ -93,19 +98,22 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	if v.Team == "" && dir != "" {
 		v.Team = filepath.Base(filepath.Clean(dir))
 	}
-	if !names.ValidPart(v.Team) {
-		errs = append(errs, fmt.Errorf("--team %q must match %s (it names the team's alarms): pass --team", v.Team, names.PartRE))
+	teamOK := names.ValidPart(v.Team)
+	if !teamOK && fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("--team %q must match %s (it names the team's alarms, stacks and pipeline): pass --team", v.Team, names.PartRE))
 	}
-	if v.Module == "" {
+	// The module and repository default to names made from the team:
+	// checked only when given, or when the team they come from is valid.
+	if v.Module == "" && teamOK {
 		v.Module = "example.com/" + v.Team
 	}
-	if err := module.CheckPath(v.Module); err != nil || strings.ContainsAny(v.Module, "\"`\\") {
+	if err := module.CheckPath(v.Module); (v.Module != "" || *mod != "") && (err != nil || strings.ContainsAny(v.Module, "\"`\\")) {
 		errs = append(errs, fmt.Errorf("--module %q is not a Go module path: %v", v.Module, err))
 	}
-	if v.Repo == "" {
+	if v.Repo == "" && teamOK {
 		v.Repo = "example-org/" + v.Team
 	}
-	if !repoRE.MatchString(v.Repo) {
+	if (v.Repo != "" || *repo != "") && !repoRE.MatchString(v.Repo) {
 		errs = append(errs, fmt.Errorf("--repo %q must be OWNER/NAME", v.Repo))
 	}
 	if *shape != "lambda" {
@@ -158,7 +166,7 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "safepipe init: wrote %d files in %s (team %s, module %s, pipeline stack %s)\n\nnext:\n", len(files), esc(dir), v.Team, v.Module, v.StackName)
-	fmt.Fprintf(stdout, "  cd %s\n  go mod tidy      # go.sum, through your module proxy\n  npm install      # the pinned CDK CLI and package-lock.json (commit it)\n  go vet ./... && go test ./... && npx cdk synth\n", esc(dir))
+	fmt.Fprintf(stdout, "  cd %s\n  go mod tidy      # go.sum, through your module proxy\n  npm install      # the pinned CDK CLI and package-lock.json (commit it)\n  go vet ./... && go test ./... && npx cdk synth\n  go test ./pipelines/%s -run Snapshot -update   # record the snapshot; review and commit it\n", esc(dir), v.Team)
 	fmt.Fprintf(stdout, "\nthen replace the placeholder accounts and connection in org/org.go (see README.md)\n")
 	return 0
 }

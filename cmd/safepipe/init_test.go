@@ -110,6 +110,18 @@ func TestInitRefusesBadInput(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "not a canonical semantic version")
 
+	// A bad team is one problem, not three (the module and repository
+	// made from it are not checked); flags after DIR and no DIR say so.
+	code, _, errOut = runCLI("init", "--team", "Bad Name", "--safepipe-path", "../..", filepath.Join(t.TempDir(), "x"))
+	assert.Equal(t, 2, code)
+	assert.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
+	code, _, errOut = runCLI("init", "--safepipe-path", "../..", filepath.Join(t.TempDir(), "x"), "--team", "foo")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "flags go before DIR")
+	code, _, errOut = runCLI("init", "--safepipe-path", "../..")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "init takes the directory to write")
+
 	// A test binary is not a release: it cannot name a version.
 	code, _, errOut = runCLI("init", filepath.Join(t.TempDir(), "team"))
 	assert.Equal(t, 2, code)

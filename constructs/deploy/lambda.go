@@ -90,13 +90,16 @@ type LambdaProps struct {
 	// raises it after each step's hold with Ramp.Alarm OK, to 100 at its
 	// last step, and takes it away at once on alarm (see Ramp). The
 	// one-box step and the upgrade-downgrade test's steps do not ramp. A
-	// stage rollback (or any deployment of the code that was live when the
-	// ramp started) serves that code alone at once. The stage's bake
-	// counts from the deployment: the pipeline refuses a production stage
-	// whose bake ends before the ramp does (Ramp.Duration), since the
-	// next wave would start before this region served the new version
-	// alone, and the full share is watched for the bake's remainder.
-	// Pre-production stages ramp too. Not with Changes. Default: none (the
+	// stage rollback (or any deployment of the release — code and
+	// configuration — that was live when the ramp started) serves that
+	// release alone at once. The stage's bake counts from the deployment:
+	// the pipeline refuses a production stage whose bake is shorter than
+	// the ramp's holds, a minute or two of the driver's tick per step, and
+	// its longest hold again for the full share (model.Ramp.BakeNeeded).
+	// That bounds a ramp whose alarm stays OK; one whose alarm sits in
+	// INSUFFICIENT_DATA holds longer, and the bake, which does not read
+	// the ramp, can end first (docs/aws-semantics.md Q25). Pre-production
+	// stages ramp too, unchecked. Not with Changes. Default: none (the
 	// regional step serves the new version alone at once).
 	Ramp *Ramp
 }
@@ -428,6 +431,22 @@ async function readLedger(name) {
     return JSON.parse(out.Parameter.Value);
   } catch (e) { if (e.name === "ParameterNotFound") return { changes: {} }; throw e; }
 }
+// release is what makes a version the release it is: its code
+// (CodeSha256: "The SHA256 hash of the function's deployment package")
+// and the configuration published with it ("Creates a version from the
+// current code and configuration of a function", API_PublishVersion) — a
+// release that changes only an environment variable or a layer is another
+// release with the same code. null when the version does not exist.
+async function release(p, v) {
+  try {
+    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: p.FunctionName, Qualifier: v }));
+    const config = JSON.stringify([c.Runtime, c.Handler, c.MemorySize, c.Timeout, (c.Environment || {}).Variables || {},
+      (c.Layers || []).map(l => l.Arn), c.Architectures || [], (c.EphemeralStorage || {}).Size || null, c.Role,
+      (c.TracingConfig || {}).Mode || null, (c.VpcConfig || {}).SubnetIds || [], (c.VpcConfig || {}).SecurityGroupIds || [],
+      (c.DeadLetterConfig || {}).TargetArn || null, c.KMSKeyArn || null, c.ImageConfigResponse || null, c.LoggingConfig || null]);
+    return c.CodeSha256 + "/" + require("crypto").createHash("sha256").update(config).digest("hex");
+  } catch (e) { if (e.name === "ResourceNotFoundException") return null; throw e; }
+}
 // readRamp reads the ramp's state; a missing or unreadable one is an
 // error (the deployment fails and CloudFormation rolls it back), never a
 // guess.
@@ -524,19 +543,20 @@ async function apply(p) {
   let main = p.Version, share = null, routing = { AdditionalVersionWeights: {} };
   let test = staleWhy ? undefined : read.upgradeDowngrade, rolledBack = false;
   const half = (v) => { share = v === main ? null : v; routing = { AdditionalVersionWeights: share ? { [share]: 0.5 } : {} }; };
-  // A ramped canary whose version is the code that was live when the last
-  // ramp started: a stage rollback (CloudFormation publishes that code
-  // again under a new number, so the code tells it, as for the
-  // upgrade-downgrade test). It serves alone, at once: after a finished
-  // ramp a canary would give it only Percent, and ramp it back up at the
-  // holds' pace.
+  // A ramped canary whose version is the release (code and configuration)
+  // that was live when the last ramp started: a stage rollback
+  // (CloudFormation publishes it again under a new number, so its content
+  // tells it, as for the upgrade-downgrade test). It serves alone, at
+  // once: after a finished ramp a canary would give it only Percent, and
+  // ramp it back up at the holds' pace. A release that differs from it in
+  // code or in configuration (an environment variable, a layer) ramps.
   let rampBack = false;
   if (p.RampState && p.Mode === "canary" && cur && cur.FunctionVersion !== p.Version) {
     const rs = await readRamp(p.RampState);
-    const v = rs.liveCode ? await version(p, p.Version) : null;
-    if (v && v.code === rs.liveCode) {
+    const r = rs.liveRelease ? await release(p, p.Version) : null;
+    if (r && r === rs.liveRelease) {
       rampBack = true;
-      console.log(JSON.stringify({ note: "version " + p.Version + " is the code live before the last ramp (of version " + rs.version + "): it serves alone" }));
+      console.log(JSON.stringify({ note: "version " + p.Version + " is the release (code and configuration) live before the last ramp (of version " + rs.version + "): it serves alone" }));
     }
   }
   if ((p.Mode === "canary" || p.Mode === "upgrade-half") && cur && cur.FunctionVersion !== p.Version && !rampBack) {
@@ -596,7 +616,7 @@ async function apply(p) {
     // already, has nothing to ramp); the ramp driver takes it from here.
     const { SSMClient, PutParameterCommand } = require("@aws-sdk/client-ssm");
     const state = main !== p.Version
-      ? { status: "ramping", version: p.Version, live: main, liveCode: ((await version(p, main)) || {}).code || null, step: 0, since: new Date().toISOString() }
+      ? { status: "ramping", version: p.Version, live: main, liveRelease: await release(p, main), step: 0, since: new Date().toISOString() }
       : { status: "done", version: p.Version };
     await new SSMClient({}).send(new PutParameterCommand({ Name: p.RampState, Value: JSON.stringify(state), Type: "String", Overwrite: true }));
   }

@@ -180,12 +180,16 @@ func newRamp(scope constructs.Construct, fn awslambda.IFunction, alias string, r
 // nothing (no ramp under way, the hold not over, or the alarm not OK but
 // not in ALARM); take the candidate's share away (the alarm in ALARM or
 // missing); raise the share to the next step. It counts a hold from the
-// later of the step's start and the alarm's StateUpdatedTimestamp ("The
-// time stamp of the last update to the value of either the StateValue or
-// EvaluationState parameters",
-// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricAlarm.html),
-// so that an alarm that fired and recovered between two ticks restarts the
-// hold instead of passing unseen. It changes the alias only with the
+// later of the step's start and the alarm's StateTransitionedTimestamp
+// ("The date and time that the alarm's StateValue most recently changed",
+// API_MetricAlarm; of a composite, "The timestamp of the last change to
+// the alarm's StateValue", API_CompositeAlarm), so that an alarm that
+// fired and recovered between two ticks restarts the hold instead of
+// passing unseen. Not StateUpdatedTimestamp, which a composite alarm
+// updates "even if StateValue doesn't change" (API_CompositeAlarm): a
+// hold on the region's aggregate would restart at every evaluation and
+// the ramp stall. Where StateTransitionedTimestamp is absent (moto), it
+// falls back to StateUpdatedTimestamp. It changes the alias only with the
 // RevisionId it read ("Only update the alias if the revision ID matches
 // the ID that's specified",
 // https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html), so
@@ -246,7 +250,8 @@ exports.tick = async (now) => {
   }
   const step = steps[st.step];
   if (!step) { await writeState(st, { ...st, status: "done" }); return { status: "done" }; }
-  const since = Math.max(Date.parse(st.since), alarm.StateUpdatedTimestamp ? new Date(alarm.StateUpdatedTimestamp).getTime() : 0);
+  const changed = alarm.StateTransitionedTimestamp || alarm.StateUpdatedTimestamp;
+  const since = Math.max(Date.parse(st.since), changed ? new Date(changed).getTime() : 0);
   if (alarm.StateValue !== "OK" || now - since < step.after * 1000) {
     return { status: "holding", state: alarm.StateValue, heldSeconds: Math.floor((now - since) / 1000) };
   }

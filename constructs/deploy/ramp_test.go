@@ -255,7 +255,7 @@ func TestRampRollsBackAtOnce(t *testing.T) {
 	w.deployRamp("3")
 	st := w.state()
 	assert.Equal(t, "2", st["live"])
-	assert.NotEmpty(t, st["liveCode"], "the ramp records the code live before it")
+	assert.NotEmpty(t, st["liveRelease"], "the ramp records the release (code and configuration) live before it")
 	assert.Equal(t, "done", w.tick(time.Now().Add(10 * time.Minute))["status"])
 	main, _ := w.alias()
 	require.Equal(t, "3", main, "the ramp finished")
@@ -270,4 +270,26 @@ func TestRampRollsBackAtOnce(t *testing.T) {
 	main, weights = w.alias()
 	assert.Equal(t, "4", main)
 	assert.Equal(t, map[string]float64{"1": 0.1}, weights)
+
+	// A release with the code live before the ramp and another
+	// configuration (an environment variable) is a release: it ramps.
+	w.python(`
+import boto3, io, zipfile
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("index.js", "exports.h=async()=>1")
+l = boto3.client("lambda")
+l.update_function_configuration(FunctionName="orders", Environment={"Variables": {"FEATURE": "on"}})
+l.update_function_code(FunctionName="orders", ZipFile=buf.getvalue())
+print(l.publish_version(FunctionName="orders")["Version"])
+`)
+	w.deployRamp("4")                       // version 4 alone again (the ramp of 1 superseded)
+	require.Equal(t, "4", first(w.alias())) // a rollback to 4's release: alone
+	w.deployRamp("3")                       // a ramp from 4 …
+	w.deployRamp("5")                       // … superseded by version 5: version 1's code, new configuration
+	main, weights = w.alias()
+	assert.Equal(t, "4", main, "version 5 is not the release live before the ramp (4): it ramps")
+	assert.Equal(t, map[string]float64{"5": 0.1}, weights)
 }
+
+func first(s string, _ map[string]float64) string { return s }

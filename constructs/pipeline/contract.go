@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -308,6 +309,9 @@ func (x *alarmIndex) check() error {
 			where = append(where, fmt.Sprintf("account %s, region%s %s", a, plural(len(byAccount[a])), listSome(byAccount[a], 6)))
 		}
 		hint := "create it in the service stack with alarms.NewRollbackAlarms and Deployment.Alarms, or declare it external"
+		if like := x.alike(name, m.places); len(like) > 0 {
+			hint = fmt.Sprintf("the stacks there create %s (a name typed twice? take the names from Deployment.Alarms); ", listSome(like, 3)) + hint
+		}
 		if len(m.near) > 0 {
 			hint = strings.Join(m.near, ", ") + "; " + hint
 		}
@@ -330,4 +334,66 @@ func listSome(items []string, max int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:max], ", "), len(items)-max)
+}
+
+// alike lists, quoted, the alarms created in any of places whose names are
+// within a few edits of name (a team or environment misspelt) or end as it
+// does after its team part (another team name), closest first.
+func (x *alarmIndex) alike(name string, places []Place) []string {
+	type near struct {
+		name string
+		d    int
+	}
+	var found []near
+	seen := map[string]bool{}
+	for _, p := range places {
+		for created := range x.created[p] {
+			if seen[created] {
+				continue
+			}
+			seen[created] = true
+			if d := editDistance(name, created, 3); d <= 3 {
+				found = append(found, near{created, d})
+			} else if _, rest, ok := strings.Cut(name, "-"); ok && strings.HasSuffix(created, "-"+rest) {
+				// The same alarm under another team name.
+				found = append(found, near{created, 4})
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b near) int { return cmp.Or(cmp.Compare(a.d, b.d), strings.Compare(a.name, b.name)) })
+	var out []string
+	for _, f := range found {
+		out = append(out, strconv.Quote(f.name))
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit+1 once it
+// is over limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d > limit || -d > limit {
+		return limit + 1
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		best := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			best = min(best, cur[j])
+		}
+		if best > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -666,7 +666,7 @@ func gatesBuildError(err error, out []byte) error {
 	fix := "run `go build " + GatesCommand + "` in the app's module to see why"
 	if strings.Contains(text, "missing go.sum entry") || strings.Contains(text, "no required module provides package") ||
 		strings.Contains(text, "cannot find module providing package") || strings.Contains(text, "updates to go.mod needed") {
-		fix = "add the controller to the app's go.mod as a tool, so that go.mod and go.sum hold its dependencies: `go get -tool " + GatesCommand + "` (safepipe init writes it)"
+		fix = "add the controller to the app's go.mod as a tool, so that go.mod and go.sum hold its dependencies: `go mod edit -tool=" + GatesCommand + " && go mod tidy` (or `go get -tool " + GatesCommand + "` where safepipe comes from the module proxy, not a replace directive; safepipe init writes the line)"
 	}
 	if len(text) > 2000 {
 		text = text[:2000] + " …"

@@ -26,7 +26,7 @@ func TestGatesBuildFailsNamingTheFix(t *testing.T) {
 	t.Setenv("GOPROXY", "off")
 	_, err := buildGates()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "go get -tool github.com/safepipe/safepipe/cmd/safepipe-gates")
+	assert.Contains(t, err.Error(), "go mod edit -tool=github.com/safepipe/safepipe/cmd/safepipe-gates && go mod tidy")
 	assert.Contains(t, err.Error(), "go build said:")
 }
 

@@ -303,8 +303,9 @@ func TestAlarmContract(t *testing.T) {
 	require.Error(t, p.Err())
 	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-prod-aggregate-rollback": the entry gate of stages Prod-W1-OneBox, Prod-W1-Regional`)
 	assert.ErrorContains(t, p.Err(), `in account 333333333333, regions eu-north-1`)
-	assert.ErrorContains(t, p.Err(), `and no stack of the pipeline creates it there: create it in the service stack with alarms.NewRollbackAlarms`)
+	assert.ErrorContains(t, p.Err(), `create it in the service stack with alarms.NewRollbackAlarms`)
 	assert.ErrorContains(t, p.Err(), `pipeline: alarm "shop-gamma-bake": the bake of stage Gamma watches it in account 111111111111`)
+	assert.ErrorContains(t, p.Err(), `the stacks there create "shop-team-gamma-bake" (a name typed twice?`, "the near miss is named")
 	// One error per alarm name, whatever the number of stages and regions
 	// that watch it.
 	for _, line := range strings.Split(p.Err().Error(), "\n") {

@@ -395,7 +395,7 @@ func TestRampOutlastingTheBakeIsRefused(t *testing.T) {
 	require.Error(t, p.Err())
 	msg := p.Err().Error()
 	assert.Contains(t, msg, "pipeline: stage Prod-W1-")
-	assert.Contains(t, msg, "ramps to 100% over 48h0m0s: the next stage would start before")
+	assert.Contains(t, msg, "ramps to 100% over 48h0m0s: the bake must be at least 72h4m0s")
 	assert.Contains(t, msg, "shorten the ramp (deploy.Ramp.Steps) or lengthen the bake")
 	assert.NotContains(t, msg, "stage Gamma ", "pre-production is not refused")
 }

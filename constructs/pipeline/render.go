@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/alarms"
+	"github.com/safepipe/safepipe/model"
 	"github.com/safepipe/safepipe/verify"
 	"github.com/safepipe/safepipe/waves"
 )
@@ -286,9 +287,9 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 					errs = append(errs, fmt.Errorf("pipeline: stage %s, stack %s: %w", name, tpl.StackName, err))
 				}
 				for _, rp := range ramps {
-					if rp.Ramp.Full() && rp.Ramp.Duration() >= d.Bake {
-						errs = append(errs, fmt.Errorf("pipeline: stage %s bakes %s, and stack %s's alias controller %s ramps to 100%% over %s: the next stage would start before %s serves the new version alone, and its full share would never be baked; shorten the ramp (deploy.Ramp.Steps) or lengthen the bake (waves.Policy.Bakes)",
-							name, d.Bake, tpl.StackName, rp.Resource, rp.Ramp.Duration(), t.Region))
+					if need := rp.Ramp.BakeNeeded(); rp.Ramp.Full() && d.Bake < need {
+						errs = append(errs, fmt.Errorf("pipeline: stage %s bakes %s, and stack %s's alias controller %s ramps to 100%% over %s: the bake must be at least %s (the holds, %s of the driver's tick per step, and the longest hold again for the full share), or the next stage starts before %s serves the new version alone; shorten the ramp (deploy.Ramp.Steps) or lengthen the bake (waves.Policy.Bakes)",
+							name, d.Bake, tpl.StackName, rp.Resource, rp.Ramp.Duration(), need, model.TickSlack, t.Region))
 					}
 				}
 			}

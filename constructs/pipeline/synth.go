@@ -155,7 +155,9 @@ func checkManifest(path, name string) error {
 				if json.Unmarshal(e.Data, &text) != nil {
 					text = string(e.Data)
 				}
-				msgs = append(msgs, at+": "+text)
+				// A safepipe construct's own errors start "pipeline: ",
+				// as the line does already.
+				msgs = append(msgs, at+": "+strings.TrimPrefix(text, "pipeline: "))
 			}
 		}
 	}

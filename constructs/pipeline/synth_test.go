@@ -132,7 +132,7 @@ func TestCheckAnnotationsPutsTheErrorFirst(t *testing.T) {
 	require.Error(t, err)
 	lines := strings.Split(err.Error(), "\n")
 	require.Len(t, lines, 2, err.Error())
-	assert.Contains(t, lines[0], `/S/Pipeline: pipeline: Team "X" must be lower case`)
+	assert.Contains(t, lines[0], `pipeline: manifest.json: /S/Pipeline: Team "X" must be lower case`)
 	assert.Contains(t, lines[1], "and 3 cdk-nag finding(s), not listed while the errors above stand")
 }
 
