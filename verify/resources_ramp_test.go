@@ -33,14 +33,7 @@ func TestRampOutlastsBake(t *testing.T) {
 			require.NoError(t, err)
 			require.Contains(t, string(b), steps)
 			require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), steps, c.steps, 1)), 0o644))
-			rep, err := Path(dir, nil)
-			require.NoError(t, err)
-			var got []string
-			for _, f := range rep.Findings {
-				if f.Rule == RuleRampOutlastsBake {
-					got = append(got, f.Message)
-				}
-			}
+			got := rampFindings(t, dir)
 			if c.want == "" {
 				assert.Empty(t, got)
 				return
@@ -92,14 +85,7 @@ func TestRampAgainstTheControllersBake(t *testing.T) {
 			out, err := json.Marshal(doc)
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(path, out, 0o644))
-			rep, err := Path(dir, nil)
-			require.NoError(t, err)
-			var got []string
-			for _, f := range rep.Findings {
-				if f.Rule == RuleRampOutlastsBake {
-					got = append(got, f.Message)
-				}
-			}
+			got := rampFindings(t, dir)
 			if c.want == "" {
 				assert.Empty(t, got)
 				return
@@ -108,4 +94,18 @@ func TestRampAgainstTheControllersBake(t *testing.T) {
 			assert.Contains(t, got[0], c.want)
 		})
 	}
+}
+
+// rampFindings are the SP038 messages of verify on dir.
+func rampFindings(t *testing.T, dir string) []string {
+	t.Helper()
+	rep, err := Path(dir, nil)
+	require.NoError(t, err)
+	var got []string
+	for _, f := range rep.Findings {
+		if f.Rule == RuleRampOutlastsBake {
+			got = append(got, f.Message)
+		}
+	}
+	return got
 }

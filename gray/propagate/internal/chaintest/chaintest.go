@@ -70,31 +70,36 @@ func Run(t *testing.T, layer Layer, client Client) {
 				io.WriteString(w, router.Version(propagate.Release(r.Context()), "sms"))
 			}))))
 			defer sms.Close()
+			// next calls url with the request's context: what the service
+			// behind url served.
+			next := func(r *http.Request, url string) (string, error) {
+				call, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, url, nil)
+				resp, err := httpc.Do(call)
+				if err != nil {
+					return "", err
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				return string(b), err
+			}
 			email := httptest.NewServer(layer(propagate.Follow(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				emailSaw = r.Header.Get("baggage")
-				version := router.Version(propagate.Release(r.Context()), "email")
-				next, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, sms.URL, nil)
-				resp, err := httpc.Do(next)
+				rest, err := next(r, sms.URL)
 				if err != nil {
 					http.Error(w, err.Error(), http.StatusBadGateway)
 					return
 				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				io.WriteString(w, version+" "+string(b))
+				io.WriteString(w, router.Version(propagate.Release(r.Context()), "email")+" "+rest)
 			}))))
 			defer email.Close()
 			app := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				release := propagate.Release(r.Context())
-				next, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, email.URL, nil)
-				resp, err := httpc.Do(next)
+				rest, err := next(r, email.URL)
 				if err != nil {
 					http.Error(w, err.Error(), http.StatusBadGateway)
 					return
 				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				json.NewEncoder(w).Encode(map[string]string{"release": release, "chain": router.Version(release, "order") + " " + string(b)})
+				json.NewEncoder(w).Encode(map[string]string{"release": release, "chain": router.Version(release, "order") + " " + rest})
 			}))
 			var order *httptest.Server
 			if inside {
