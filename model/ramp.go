@@ -46,8 +46,8 @@ const TickSlack = 2 * time.Minute
 // BakeNeeded is the shortest bake that sees the ramp reach 100% and then
 // watches the full share as long as its longest hold: the holds, the
 // driver's slack per step, and the longest hold again. It bounds a ramp
-// whose alarm stays OK throughout; one whose alarm is not OK holds longer
-// (docs/aws-semantics.md Q25).
+// whose alarm stays OK throughout, as a composite alarm does once it has
+// been evaluated (docs/aws-semantics.md Q25).
 func (r *Ramp) BakeNeeded() time.Duration {
 	var longest time.Duration
 	for _, s := range r.Steps {

@@ -261,6 +261,21 @@ func (c *checker) rampsOutlast(t *Template, p Pipeline, s Stage, at Finding) {
 		if !r.Ramp.Full() {
 			continue // a split that stays (an A/B test) is not a rollout
 		}
+		// A hold waits while the alarm is not OK; a metric alarm can sit
+		// in INSUFFICIENT_DATA for as long as its metric is silent, and
+		// the bake (which does not read the ramp) ends first. "For a
+		// composite alarm, this initial time after creation is the only
+		// time that the alarm can be in INSUFFICIENT_DATA state"
+		// (AWS::CloudWatch::CompositeAlarm; docs/aws-semantics.md Q25).
+		if a := c.alarms.lookup(t.Account, t.Region, r.Ramp.Alarm); a == nil || !a.composite {
+			what := "is a metric alarm"
+			if a == nil {
+				what = "is not created by a stack of the input, so verify cannot tell its kind"
+			}
+			f := at
+			f.Resource, f.Template = r.Resource, t.Path
+			c.add(RuleRampOutlastsBake, f, "stage %s: alias controller %s ramps on alarm %s, which %s: a metric alarm holds the ramp in INSUFFICIENT_DATA for as long as its metric is silent, past any bake; ramp on a composite alarm (the region's aggregate), which is in INSUFFICIENT_DATA only right after it is created", s.Name, r.Resource, Escape(r.Ramp.Alarm), what)
+		}
 		if need := r.Ramp.BakeNeeded(); time.Duration(bake)*time.Minute < need {
 			f := at
 			f.Resource, f.Template = r.Resource, t.Path

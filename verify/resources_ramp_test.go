@@ -109,3 +109,29 @@ func rampFindings(t *testing.T, dir string) []string {
 	}
 	return got
 }
+
+// TestRampOnAMetricAlarm: a ramp whose alarm is a metric alarm can be held
+// in INSUFFICIENT_DATA past any bake (a composite is in that state only
+// right after it is created): SP038 whatever the bake; one on an alarm no
+// stack creates is reported too.
+func TestRampOnAMetricAlarm(t *testing.T) {
+	const tpl = "assembly-Pipeline-Prod-W1-Regional/Service-us-east-1.template.json"
+	for alarm, want := range map[string]string{
+		"orders-api-fault-rate": "ramps on alarm orders-api-fault-rate, which is a metric alarm",
+		"someone-elses-alarm":   "is not created by a stack of the input",
+	} {
+		t.Run(alarm, func(t *testing.T) {
+			dir := copyTree(t, filepath.Join("testdata", "assembly-fail-SP038"))
+			path := filepath.Join(dir, tpl)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			short := strings.Replace(string(b), `[{\"after\":43200,\"percent\":50},{\"after\":3600,\"percent\":100}]`, `[{\"after\":600,\"percent\":100}]`, 1)
+			short = strings.Replace(short, `"ALARM_NAME": "orders-aggregate-rollback"`, `"ALARM_NAME": "`+alarm+`"`, 1)
+			require.NotEqual(t, string(b), short)
+			require.NoError(t, os.WriteFile(path, []byte(short), 0o644))
+			got := rampFindings(t, dir)
+			require.Len(t, got, 1, "the bake is long enough; the alarm is not")
+			assert.Contains(t, got[0], want)
+		})
+	}
+}

@@ -95,12 +95,13 @@ type LambdaProps struct {
 	// release alone at once. The stage's bake counts from the deployment:
 	// the pipeline refuses a production stage whose bake is shorter than
 	// the ramp's holds, a minute or two of the driver's tick per step, and
-	// its longest hold again for the full share (model.Ramp.BakeNeeded).
-	// That bounds a ramp whose alarm stays OK; one whose alarm sits in
-	// INSUFFICIENT_DATA holds longer, and the bake, which does not read
-	// the ramp, can end first (docs/aws-semantics.md Q25). Pre-production
-	// stages ramp too, unchecked. Not with Changes. Default: none (the
-	// regional step serves the new version alone at once).
+	// its longest hold again for the full share (model.Ramp.BakeNeeded),
+	// and a ramp whose Alarm is not a composite alarm the stage creates
+	// (a metric alarm can hold the ramp in INSUFFICIENT_DATA past any
+	// bake; docs/aws-semantics.md Q25): use the region's aggregate.
+	// Pre-production stages ramp too, unchecked. Not with Changes.
+	// Default: none (the regional step serves the new version alone at
+	// once).
 	Ramp *Ramp
 }
 

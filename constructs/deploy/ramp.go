@@ -42,8 +42,11 @@ type Ramp struct {
 	// At least one. Required.
 	Steps []RampStep
 	// Alarm halts the ramp and takes the candidate's share away when in
-	// ALARM, or when no alarm of its name exists. The region's aggregate
-	// rollback alarm is the usual choice. Required.
+	// ALARM, or when no alarm of its name exists; a hold waits while it is
+	// not OK. The region's aggregate rollback alarm, a composite, is the
+	// choice a pipeline accepts: a metric alarm can sit in
+	// INSUFFICIENT_DATA and hold the ramp past the stage's bake (verify
+	// SP038). Required.
 	Alarm awscloudwatch.IAlarm
 }
 

@@ -398,4 +398,5 @@ func TestRampOutlastingTheBakeIsRefused(t *testing.T) {
 	assert.Contains(t, msg, "ramps to 100% over 48h0m0s: the bake must be at least 72h4m0s")
 	assert.Contains(t, msg, "shorten the ramp (deploy.Ramp.Steps) or lengthen the bake")
 	assert.NotContains(t, msg, "stage Gamma ", "pre-production is not refused")
+	assert.Contains(t, msg, `ramps on alarm "a", which is not a composite alarm the stage creates`)
 }

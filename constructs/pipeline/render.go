@@ -287,7 +287,18 @@ func (r *renderer) stage(name string, env Environment, account string, planStage
 					errs = append(errs, fmt.Errorf("pipeline: stage %s, stack %s: %w", name, tpl.StackName, err))
 				}
 				for _, rp := range ramps {
-					if need := rp.Ramp.BakeNeeded(); rp.Ramp.Full() && d.Bake < need {
+					if !rp.Ramp.Full() {
+						continue
+					}
+					// A metric alarm can hold the ramp in INSUFFICIENT_DATA
+					// past any bake; a composite is in that state only
+					// right after it is created (verify SP038;
+					// docs/aws-semantics.md Q25).
+					if a, ok := r.alarms.lookup(Place{Account: account, Region: t.Region}, rp.Ramp.Alarm); !ok || !a.Composite {
+						errs = append(errs, fmt.Errorf("pipeline: stage %s, stack %s: alias controller %s ramps on alarm %q, which is not a composite alarm the stage creates: a metric alarm holds the ramp in INSUFFICIENT_DATA while its metric is silent, past the bake; ramp on the region's aggregate (alarms.RollbackAlarms.Aggregate)",
+							name, tpl.StackName, rp.Resource, rp.Ramp.Alarm))
+					}
+					if need := rp.Ramp.BakeNeeded(); d.Bake < need {
 						errs = append(errs, fmt.Errorf("pipeline: stage %s bakes %s, and stack %s's alias controller %s ramps to 100%% over %s: the bake must be at least %s (the holds, %s of the driver's tick per step, and the longest hold again for the full share), or the next stage starts before %s serves the new version alone; shorten the ramp (deploy.Ramp.Steps) or lengthen the bake (waves.Policy.Bakes)",
 							name, d.Bake, tpl.StackName, rp.Resource, rp.Ramp.Duration(), need, model.TickSlack, t.Region))
 					}
