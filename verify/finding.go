@@ -97,6 +97,9 @@ type Report struct {
 	// Pipelines and Templates count what was read.
 	Pipelines int `json:"pipelines"`
 	Templates int `json:"templates"`
+	// pipelineTemplates is the template of each pipeline logical ID, for
+	// the findings' locations in SARIF ("" when two templates share it).
+	pipelineTemplates map[string]string
 	// Stages say what verify made of each pipeline stage (the
 	// classification the simulator shares, model.Roles), in order.
 	Stages []StageReport `json:"stages"`

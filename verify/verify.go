@@ -125,6 +125,14 @@ func run(templates []*Template, cc *compiled, assembly bool, name string) (*Repo
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
+	rep.pipelineTemplates = map[string]string{}
+	for _, p := range pipelines {
+		if prev, ok := rep.pipelineTemplates[p.LogicalID]; ok && prev != p.Template.Path {
+			rep.pipelineTemplates[p.LogicalID] = "" // two templates: no one location
+			continue
+		}
+		rep.pipelineTemplates[p.LogicalID] = p.Template.Path
+	}
 	rep.Stages = c.stages
 	if rep.Stages == nil {
 		rep.Stages = []StageReport{}

@@ -3,11 +3,11 @@
 //	safepipe plan     [--catalog FILE] [--policy amazon|doubling|FILE] [--shape zonal|regional]
 //	                  [--start TIME] [--deploy-minutes N] [--format table|json] [--from PATH]
 //	safepipe regions  [--catalog FILE] [--format table|json]
-//	safepipe verify   [--format text|json] [--severity info|warning|error] [--config FILE] [PATH]
+//	safepipe verify   [--format text|json|sarif|junit|markdown] [--severity info|warning|error] [--config FILE] [PATH]
 //	safepipe gray check [--format text|json] FILE...
 //	safepipe simulate [--start TIME] [--deploy-minutes N] [--fault SPEC]... [--unprepared REGION]...
 //	                  [--reading NAME=VALUE]... [--all-readings] [--structure-changed] [--override STAGE]...
-//	                  [--format text|json|html] [--out FILE] PATH
+//	                  [--format text|json|html|junit|markdown] [--out FILE] PATH
 //	safepipe init     [--team NAME] [--module PATH] [--repo OWNER/NAME] [--time-zone TZ] …
 //	                  [--safepipe-version V | --safepipe-path DIR] DIR
 //

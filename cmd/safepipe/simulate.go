@@ -83,7 +83,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	var readingFlags faultFlags
 	fs.Var(&readingFlags, "reading", "run under reading `NAME=VALUE` of a behaviour the AWS documentation leaves open (repeatable; see above)")
 	allReadings := fs.Bool("all-readings", false, "run under every reading (the cross product, or each question alone when that is too many) and exit with the worst outcome")
-	format := fs.String("format", "text", "output format: text, json or html")
+	format := fs.String("format", "text", "output format: text, json, html, junit (JUnit XML: a test case per safety property, for CodeBuild report groups and CI) or markdown (a pull-request comment)")
 	out := fs.String("out", "", "write the output to `FILE` (required for html)")
 	production := fs.String("production", "", "a `REGEXP` that names the production stages, for a pipeline whose stage names do not say it (default: the word prod, production or prd in any case and word form, or in another language; a production tag; a deployment window)")
 	// Flags may come before or after PATH.
@@ -111,13 +111,13 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		errs = append(errs, fmt.Errorf("simulate takes one PATH (a cdk.out directory or a template), got %d arguments", len(paths)))
 	}
 	switch *format {
-	case "text", "json":
+	case "text", "json", "junit", "markdown":
 	case "html":
 		if *out == "" {
 			errs = append(errs, errors.New("--format html needs --out FILE"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("--format %q is unknown (want text, json or html)", *format))
+		errs = append(errs, fmt.Errorf("--format %q is unknown (want text, json, html, junit or markdown)", *format))
 	}
 	errs = append(errs, checkDeployMinutes(*deployMinutes))
 	parsed, err := sim.ParseFaults(faults)
@@ -148,7 +148,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *allReadings && *format == "html" {
-		errs = append(errs, errors.New("--all-readings writes text or json, not html (run one reading with --reading for a page)"))
+		errs = append(errs, errors.New("--all-readings writes text, json, junit or markdown, not html (run one reading with --reading for a page)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, err)
@@ -175,9 +175,14 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, err)
 		}
 		defer closeOutput(w, stdout)
-		if *format == "json" {
+		switch *format {
+		case "json":
 			err = all.WriteJSON(w)
-		} else {
+		case "junit":
+			err = all.WriteJUnit(w)
+		case "markdown":
+			err = all.WriteMarkdown(w)
+		default:
 			err = all.WriteText(w)
 		}
 		if err != nil {
@@ -196,6 +201,10 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 	switch *format {
 	case "json":
 		err = res.WriteJSON(w)
+	case "junit":
+		err = res.WriteJUnit(w)
+	case "markdown":
+		err = res.WriteMarkdown(w)
 	case "html":
 		err = res.WriteHTML(w)
 		if err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/safepipe/safepipe/verify"
@@ -14,7 +15,7 @@ import (
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	format := fs.String("format", "text", "output format: text or json")
+	format := fs.String("format", "text", "output format: text, json, sarif (SARIF 2.1.0, for code scanning), junit (JUnit XML, for CodeBuild report groups and CI) or markdown (a pull-request comment)")
 	severity := fs.String("severity", "warning", "report and fail on findings at or above this `LEVEL`: info, warning, error")
 	configPath := fs.String("config", "", "config `FILE` (JSON): stage-name patterns, floors, suppressions")
 	rules := fs.Bool("rules", false, "list the rules and exit")
@@ -50,8 +51,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if *format != "text" && *format != "json" {
-		return fail(stderr, fmt.Errorf("--format %q is not text or json", *format))
+	if !slices.Contains([]string{"text", "json", "sarif", "junit", "markdown"}, *format) {
+		return fail(stderr, fmt.Errorf("--format %q is unknown (want text, json, sarif, junit or markdown)", *format))
 	}
 	var cfg *verify.Config
 	if *configPath != "" {
@@ -69,9 +70,22 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, err)
 	}
-	if *format == "json" {
+	switch *format {
+	case "json":
 		err = verify.WriteJSON(stdout, rep, threshold)
-	} else {
+	case "sarif":
+		// Locations are the assembly's files as PATH names them; a lone
+		// template's findings name it already.
+		base := ""
+		if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+			base = path
+		}
+		err = verify.WriteSARIF(stdout, rep, threshold, base)
+	case "junit":
+		err = verify.WriteJUnit(stdout, rep, threshold)
+	case "markdown":
+		err = verify.WriteMarkdown(stdout, rep, threshold)
+	default:
 		err = verify.WriteText(stdout, rep, threshold)
 	}
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +20,8 @@ import (
 	"github.com/safepipe/safepipe/examples/orders/service"
 	"github.com/safepipe/safepipe/examples/orgbase"
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/internal/junit"
+	"github.com/safepipe/safepipe/internal/sarifschema"
 	"github.com/safepipe/safepipe/model"
 	"github.com/safepipe/safepipe/sim/simtest"
 	"github.com/safepipe/safepipe/verify"
@@ -143,6 +147,18 @@ func TestReferenceVerifies(t *testing.T) {
 	require.NotNil(t, rep)
 	assert.Equal(t, 1, rep.Pipelines)
 	assert.Greater(t, rep.Templates, len(plan.Stages))
+	// The review formats of the reference: SARIF that validates against
+	// the SARIF 2.1.0 schema, JUnit XML that reads back.
+	var sarif, xmlOut bytes.Buffer
+	require.NoError(t, verify.WriteSARIF(&sarif, rep, verify.Info, dir))
+	if err := sarifschema.Validate(sarif.Bytes()); !errors.Is(err, sarifschema.ErrNoSchema) {
+		assert.NoError(t, err)
+	}
+	require.NoError(t, verify.WriteJUnit(&xmlOut, rep, verify.Info))
+	var doc junit.Suites
+	require.NoError(t, xml.Unmarshal(xmlOut.Bytes(), &doc))
+	assert.Zero(t, doc.Failures)
+	assert.Len(t, doc.Suites, 1)
 }
 
 // TestReferenceRehearses: what a team's CI runs beside verifytest — the

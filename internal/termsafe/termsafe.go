@@ -105,3 +105,34 @@ func JSON(b []byte) []byte {
 	}
 	return out
 }
+
+// markdownSpecial are the characters Markdown escapes: emphasis, code,
+// links and images, HTML and entities, tables, strikethrough, headings and
+// lists, GitHub's math ($) and its autolinks (":" and "." of a URL or a
+// www. name).
+const markdownSpecial = "\\`*_{}[]()<>#+!|~&:.$"
+
+// Markdown returns s escaped for Markdown text within a line (GitHub's,
+// CommonMark): first as Escape does (no control or format character, no
+// new line, so text cannot start a block of its own), then each character
+// of markdownSpecial behind a backslash ("Any ASCII punctuation character
+// may be backslash-escaped", CommonMark 0.31, 2.4), and "@" as the entity
+// "&#64;", so that a name cannot format, link, mention a user or team, or
+// end a table cell.
+func Markdown(s string) string {
+	s = Escape(s)
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		switch {
+		case r == '@':
+			b.WriteString("&#64;")
+		case strings.ContainsRune(markdownSpecial, r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -57,3 +57,18 @@ func FuzzEscape(f *testing.F) {
 		require.Equal(t, string([]rune(s)), back) // invalid bytes become U+FFFD, as json.Marshal writes them
 	})
 }
+
+// TestMarkdown: a hostile name cannot format, link, mention or break the
+// line it is printed in.
+func TestMarkdown(t *testing.T) {
+	for in, want := range map[string]string{
+		"Prod-W1":                        `Prod-W1`,
+		"**bold** [x](http://e.vil)":     `\*\*bold\*\* \[x\]\(http\://e\.vil\)`,
+		"@org/team <img src=x> $x^2$":    `&#64;org/team \<img src=x\> \$x^2\$`,
+		"line\n# heading | cell \x1b[2J": `line\\n\# heading \| cell \\x1b\[2J`,
+	} {
+		if got := Markdown(in); got != want {
+			t.Errorf("Markdown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
