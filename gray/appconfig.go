@@ -172,6 +172,17 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 		return fmt.Sprintf("(and (gt $%s %d) (lte $%s %d))", v, n.from, v, n.to), nil
 	case kProb:
 		return fmt.Sprintf("(lt $%s %s)", AppConfigRandom, strconv.FormatFloat(n.prob, 'f', -1, 64)), nil
+	case kNot:
+		inner, err := n.children[0].appConfig(vars)
+		if err != nil {
+			return "", err
+		}
+		return "(not " + inner + ")", nil
+	case kNum:
+		// Attributes reach AppConfig as strings (AppConfigContext); a
+		// comparison of a string with a number is not something the
+		// flag's rules language documents, so it is not rendered.
+		return "", fmt.Errorf("number conditions (attribute %q) are not rendered as AppConfig flag rules; route on them in the service with Compile", n.name)
 	default:
 		op := "and"
 		if n.kind == kAny {

@@ -9,9 +9,18 @@
 // traffic goes to the stable variant) and a [Match]: an allow-list of
 // keys, an attribute in a set of values (city, device, channel, business
 // line; compared case-insensitively unless CaseSensitive), a [Percent]
-// slice of a stable key, a probability, or all/any of other matches.
-// [Load] reads YAML or JSON and reports every problem at once, naming the
-// rule and the field.
+// slice of a stable key, a probability, an attribute read as a [Number]
+// (eq, lt, lte, gt, gte; absent or not a number never matches, as
+// Unleash's NUM_ operators), the negation of a match (not: Unleash's
+// inverted constraint), or all/any of other matches. An attribute with
+// `in: []` matches nothing, as Unleash reads an IN without values; the
+// analysis reports such a rule. The analysis covers every operator: it
+// enumerates, for each attribute compared as a number, the values
+// compared with and one number below, between and above them. Number
+// conditions are not rendered as AppConfig flag rules (attributes reach
+// AppConfig as strings); semver, date and string operators have no
+// counterpart yet. [Load] reads YAML or JSON and reports every problem
+// at once, naming the rule and the field.
 //
 // # Limits
 //

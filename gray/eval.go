@@ -1,8 +1,10 @@
 package gray
 
 import (
+	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +27,8 @@ const (
 	kProb
 	kAll
 	kAny
+	kNot
+	kNum
 )
 
 // node is a compiled Match.
@@ -38,6 +42,8 @@ type node struct {
 	buckets  uint32
 	from, to uint32 // in buckets
 	prob     float64
+	op       string  // number: eq, lt, lte, gt, gte
+	num      float64 // number: the value compared with
 	children []node
 }
 
@@ -99,6 +105,10 @@ func compile(m Match, rule string) node {
 		return node{kind: kPct, name: p.Key, group: group, buckets: buckets, from: uint32(p.From), to: uint32(to)}
 	case m.Probability != nil:
 		return node{kind: kProb, prob: *m.Probability}
+	case m.Not != nil:
+		return node{kind: kNot, children: []node{compile(*m.Not, rule)}}
+	case m.Number != nil:
+		return node{kind: kNum, name: m.Number.Name, op: m.Number.Op, num: m.Number.Value}
 	case m.All != nil:
 		n := node{kind: kAll}
 		for _, c := range m.All {
@@ -163,6 +173,11 @@ func (n *node) match(ctx *Context) bool {
 		return n.from < b && b <= n.to
 	case kProb:
 		return n.prob > 0 && rand.Float64() < n.prob
+	case kNot:
+		return !n.children[0].match(ctx)
+	case kNum:
+		v, ok := ctx.Attributes[n.name]
+		return ok && n.compare(v)
 	case kAll:
 		for i := range n.children {
 			if !n.children[i].match(ctx) {
@@ -178,4 +193,26 @@ func (n *node) match(ctx *Context) bool {
 		}
 		return false
 	}
+}
+
+// compare reads v as a decimal number and compares it with the node's
+// value; a value that is not a finite number never matches.
+func (n *node) compare(v string) bool {
+	x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return false
+	}
+	switch n.op {
+	case "eq":
+		return x == n.num
+	case "lt":
+		return x < n.num
+	case "lte":
+		return x <= n.num
+	case "gt":
+		return x > n.num
+	case "gte":
+		return x >= n.num
+	}
+	return false
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/safepipe/safepipe/internal/strict"
@@ -52,7 +54,28 @@ type Match struct {
 	All []Match `json:"all,omitempty"`
 	// Any matches when one condition matches.
 	Any []Match `json:"any,omitempty"`
+	// Not matches when its condition does not (Unleash's inverted
+	// constraint, AppConfig's "not").
+	Not *Match `json:"not,omitempty"`
+	// Number compares an attribute read as a number (Unleash's NUM_EQ,
+	// NUM_GT, NUM_GTE, NUM_LT, NUM_LTE).
+	Number *Number `json:"number,omitempty"`
 }
+
+// Number compares a request attribute, read as a decimal number, with a
+// value. An attribute that is absent or not a number never matches (as
+// Unleash's numeric operators read it).
+type Number struct {
+	// Name is the attribute. Required.
+	Name string `json:"name"`
+	// Op is eq, lt, lte, gt or gte. Required.
+	Op string `json:"op"`
+	// Value is the number compared with. Required (0 is a value).
+	Value float64 `json:"value"`
+}
+
+// numberOps are Number.Op's values.
+var numberOps = []string{"eq", "lt", "lte", "gt", "gte"}
 
 // Attribute matches a request attribute (city, device, channel, business
 // line, user agent class…) against a set of values.
@@ -218,8 +241,10 @@ func (m *Match) validate(field, rule string) error {
 		if a.Name == "" {
 			errs = append(errs, fmt.Errorf("%s.attribute.name is empty", field))
 		}
-		if len(a.In) == 0 {
-			errs = append(errs, fmt.Errorf("%s.attribute.in is empty", field))
+		if a.In == nil {
+			// An empty list is a value: it matches nothing, as Unleash's
+			// IN with no values reads (the analysis reports the rule).
+			errs = append(errs, fmt.Errorf("%s.attribute.in is missing", field))
 		}
 		nul("attribute.name", a.Name)
 		nuls("attribute.in", a.In)
@@ -264,8 +289,25 @@ func (m *Match) validate(field, rule string) error {
 			errs = append(errs, m.Any[i].validate(fmt.Sprintf("%s.any[%d]", field, i), rule))
 		}
 	}
+	if m.Not != nil {
+		set++
+		errs = append(errs, m.Not.validate(field+".not", rule))
+	}
+	if n := m.Number; n != nil {
+		set++
+		if n.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.number.name is empty", field))
+		}
+		nul("number.name", n.Name)
+		if !slices.Contains(numberOps, n.Op) {
+			errs = append(errs, fmt.Errorf("%s.number.op is %q; it must be one of %s", field, n.Op, strings.Join(numberOps, ", ")))
+		}
+		if math.IsNaN(n.Value) || math.IsInf(n.Value, 0) {
+			errs = append(errs, fmt.Errorf("%s.number.value is %v; it must be a finite number", field, n.Value))
+		}
+	}
 	if set != 1 {
-		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any (got %d)", field, set))
+		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any, not, number (got %d)", field, set))
 	}
 	return errors.Join(errs...)
 }

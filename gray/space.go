@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -47,6 +48,7 @@ func newSpace(rules []compiledRule) *space {
 	sp := &space{values: map[string][]string{}, groups: map[string][]srcGroup{}, cells: map[srcGroup][]cell{}}
 	ids := map[string]bool{}
 	vals := map[string]map[string]bool{}
+	nums := map[string][]float64{}
 	bounds := map[srcGroup]map[uint32]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
@@ -67,6 +69,14 @@ func newSpace(rules []compiledRule) *space {
 					vals[n.name][w] = true
 				}
 			}
+		case kNum:
+			// The numbers around each value a rule compares with: the
+			// value, and one below and one above it (between two values,
+			// their midpoint stands for the numbers between).
+			if vals[n.name] == nil {
+				vals[n.name] = map[string]bool{}
+			}
+			nums[n.name] = append(nums[n.name], n.num)
 		case kPct:
 			if n.name != "" && vals[n.name] == nil {
 				vals[n.name] = map[string]bool{}
@@ -85,6 +95,21 @@ func newSpace(rules []compiledRule) *space {
 	}
 	for i := range rules {
 		walk(&rules[i].node)
+	}
+	for a, ns := range nums {
+		slices.Sort(ns)
+		ns = slices.Compact(ns)
+		for i, x := range ns {
+			vals[a][strconv.FormatFloat(x, 'g', -1, 64)] = true
+			if i == 0 {
+				vals[a][strconv.FormatFloat(x-1, 'g', -1, 64)] = true
+			} else {
+				vals[a][strconv.FormatFloat(ns[i-1]/2+x/2, 'g', -1, 64)] = true
+			}
+			if i == len(ns)-1 {
+				vals[a][strconv.FormatFloat(x+1, 'g', -1, 64)] = true
+			}
+		}
 	}
 	sp.keys = append(slices.Sorted(maps.Keys(ids)), "", other)
 	sp.attrs = slices.Sorted(maps.Keys(vals))
@@ -268,6 +293,16 @@ func (p *point) match(n *node, sure bool) bool {
 			return n.prob >= 1
 		}
 		return n.prob > 0
+	case kNot:
+		// Surely not X when X may not match; possibly not X when X does
+		// not surely match.
+		return !p.match(&n.children[0], !sure)
+	case kNum:
+		v := p.attrs[n.name]
+		if v == other || v == absent || strings.HasPrefix(v, casing) {
+			return false // a value no rule names is not a number here: the numbers are enumerated
+		}
+		return n.compare(v)
 	case kAll:
 		for i := range n.children {
 			if !p.match(&n.children[i], sure) {
