@@ -168,7 +168,7 @@ func (rs *ReleaseSet) Validate() error {
 				errs = append(errs, fmt.Errorf("%s: services.%s: version %q is what the service serves outside every release; name the canary version", where, svc, v))
 			}
 		}
-		errs = append(errs, r.Match.validate(where+": match", r.Name))
+		errs = append(errs, r.Match.validate(where+": match", r.Name, 0))
 	}
 	return errors.Join(errs...)
 }

@@ -82,3 +82,14 @@ func TestNotNumberAndEmptyIn(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `number conditions (attribute "age") are not rendered`)
 }
+
+// TestAMatchThatContainsItself: a Match built in Go that points back at
+// itself is refused by Validate, not recursed into without end.
+func TestAMatchThatContainsItself(t *testing.T) {
+	m := Match{Attribute: &Attribute{Name: "os", In: []string{"iOS"}}}
+	m.Not = &m
+	m.Attribute = nil
+	_, err := Compile(&RuleSet{Rules: []Rule{{Name: "r", Target: "v", Match: m}}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nested more than 64 deep")
+}

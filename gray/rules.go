@@ -201,7 +201,7 @@ func (rs *RuleSet) Validate() error {
 		if r.Target != "" && r.Target == rs.stable() {
 			errs = append(errs, fmt.Errorf("%s: target %q is the stable variant; unmatched traffic already goes there", where, r.Target))
 		}
-		errs = append(errs, r.Match.validate(where+": match", r.Name))
+		errs = append(errs, r.Match.validate(where+": match", r.Name, 0))
 	}
 	return errors.Join(errs...)
 }
@@ -213,7 +213,12 @@ func (rs *RuleSet) stable() string {
 	return rs.Stable
 }
 
-func (m *Match) validate(field, rule string) error {
+func (m *Match) validate(field, rule string, depth int) error {
+	// A Match built in Go can nest without end (a Not that points back at
+	// its own Match); Load's documents cannot (MaxRuleDepth).
+	if depth > MaxRuleDepth {
+		return fmt.Errorf("%s: nested more than %d deep (a match that contains itself?)", field, MaxRuleDepth)
+	}
 	var errs []error
 	set := 0
 	// The analysis stands for "any other value" and "absent" with strings
@@ -277,7 +282,7 @@ func (m *Match) validate(field, rule string) error {
 			errs = append(errs, fmt.Errorf("%s.all is empty", field))
 		}
 		for i := range m.All {
-			errs = append(errs, m.All[i].validate(fmt.Sprintf("%s.all[%d]", field, i), rule))
+			errs = append(errs, m.All[i].validate(fmt.Sprintf("%s.all[%d]", field, i), rule, depth+1))
 		}
 	}
 	if m.Any != nil {
@@ -286,12 +291,12 @@ func (m *Match) validate(field, rule string) error {
 			errs = append(errs, fmt.Errorf("%s.any is empty", field))
 		}
 		for i := range m.Any {
-			errs = append(errs, m.Any[i].validate(fmt.Sprintf("%s.any[%d]", field, i), rule))
+			errs = append(errs, m.Any[i].validate(fmt.Sprintf("%s.any[%d]", field, i), rule, depth+1))
 		}
 	}
 	if m.Not != nil {
 		set++
-		errs = append(errs, m.Not.validate(field+".not", rule))
+		errs = append(errs, m.Not.validate(field+".not", rule, depth+1))
 	}
 	if n := m.Number; n != nil {
 		set++
