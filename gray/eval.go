@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Context is one request as the rules see it.
@@ -29,6 +30,7 @@ const (
 	kAny
 	kNot
 	kNum
+	kDate
 )
 
 // node is a compiled Match.
@@ -44,6 +46,7 @@ type node struct {
 	prob     float64
 	op       string  // number: eq, lt, lte, gt, gte
 	num      float64 // number: the value compared with
+	at       int64   // date: the time compared with, Unix nanoseconds
 	children []node
 }
 
@@ -109,6 +112,9 @@ func compile(m Match, rule string) node {
 		return node{kind: kNot, children: []node{compile(*m.Not, rule)}}
 	case m.Number != nil:
 		return node{kind: kNum, name: m.Number.Name, op: m.Number.Op, num: m.Number.Value}
+	case m.Date != nil:
+		t, _ := time.Parse(time.RFC3339, m.Date.Value) // validated
+		return node{kind: kDate, name: m.Date.Name, op: m.Date.Op, at: t.UnixNano()}
 	case m.All != nil:
 		n := node{kind: kAll}
 		for _, c := range m.All {
@@ -178,6 +184,9 @@ func (n *node) match(ctx *Context) bool {
 	case kNum:
 		v, ok := ctx.Attributes[n.name]
 		return ok && n.compare(v)
+	case kDate:
+		v, ok := ctx.Attributes[n.name]
+		return ok && n.when(v)
 	case kAll:
 		for i := range n.children {
 			if !n.children[i].match(ctx) {
@@ -215,4 +224,18 @@ func (n *node) compare(v string) bool {
 		return x >= n.num
 	}
 	return false
+}
+
+// when reads v as an RFC 3339 time and compares it with the node's time
+// (strictly before or after); a value that is not such a time never
+// matches.
+func (n *node) when(v string) bool {
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+	if err != nil {
+		return false
+	}
+	if n.op == "before" {
+		return t.UnixNano() < n.at
+	}
+	return t.UnixNano() > n.at
 }

@@ -26,7 +26,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		seeds = append(seeds, b)
 	}
 	// The operators: not, numbers, an empty IN.
-	seeds = append(seeds, []byte("rules:\n  - {name: a, target: x, priority: 1, match: {not: {attribute: {name: os, in: [iOS]}}}}\n  - {name: b, target: y, priority: 2, match: {all: [{number: {name: age, op: gte, value: 18}}, {not: {number: {name: age, op: gt, value: 65}}}]}}\n  - {name: c, target: z, priority: 3, match: {attribute: {name: os, in: []}}}\n"))
+	seeds = append(seeds, []byte("rules:\n  - {name: a, target: x, priority: 1, match: {not: {attribute: {name: os, in: [iOS]}}}}\n  - {name: b, target: y, priority: 2, match: {all: [{number: {name: age, op: gte, value: 18}}, {not: {number: {name: age, op: gt, value: 65}}}, {date: {name: now, op: before, value: \"2027-01-01T00:00:00Z\"}}]}}\n  - {name: c, target: z, priority: 3, match: {attribute: {name: os, in: []}}}\n"))
 	// The analysis bomb: 40 rules of 3 attributes of 32 values.
 	var b strings.Builder
 	b.WriteString("rules:\n")

@@ -148,17 +148,19 @@ rules:
     match: {}
   - name: "bad name!"
     target: v3
-    match: {all: [{ids: []}, {attribute: {name: ""}}, {probability: 2}, {percent: {percent: 10, perMille: 5}}, {number: {name: n, op: ge, value: 1}}]}
+    match: {all: [{ids: []}, {attribute: {name: ""}}, {probability: 2}, {percent: {percent: 10, perMille: 5}}, {number: {name: n, op: ge, value: 1}}, {date: {name: t, op: on, value: "24 Dec"}}]}
 `, []string{
 			`rule "a": match.percent.percent is 120`,
 			`rule "a": the name is used by another rule`,
 			`rule "a": target is empty`,
-			`rule "a": match: set exactly one of ids, attribute, percent, probability, all, any, not, number (got 0)`,
+			`rule "a": match: set exactly one of ids, attribute, percent, probability, all, any, not, number, date (got 0)`,
 			`rule "bad name!": name "bad name!" must match`,
 			`rule "bad name!": match.all[0].ids is empty`,
 			`match.all[1].attribute.name is empty`,
 			`match.all[1].attribute.in is missing`,
 			`match.all[4].number.op is "ge"; it must be one of eq, lt, lte, gt, gte`,
+			`match.all[5].date.op is "on"; it must be before or after`,
+			`match.all[5].date.value "24 Dec" is not an RFC 3339 time`,
 			`match.all[2].probability is 2`,
 			`match.all[3].percent: set exactly one of percent and perMille`,
 		}},

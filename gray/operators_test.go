@@ -36,6 +36,9 @@ func TestNotNumberAndEmptyIn(t *testing.T) {
 		{`{not: {attribute: {name: os, in: [iOS]}}}`, map[string]string{"os": "ios"}, false},
 		{`{not: {attribute: {name: os, in: [iOS]}}}`, map[string]string{}, true},
 		{`{attribute: {name: os, in: []}}`, map[string]string{"os": ""}, false},
+		{`{date: {name: now, op: after, value: "2026-12-24T00:00:00Z"}}`, map[string]string{"now": "2026-12-24T01:00:00+01:00"}, false},
+		{`{date: {name: now, op: after, value: "2026-12-24T00:00:00Z"}}`, map[string]string{"now": "2026-12-24T00:00:00.001Z"}, true},
+		{`{date: {name: now, op: before, value: "2026-12-24T00:00:00Z"}}`, map[string]string{"now": "yesterday"}, false},
 		{`{not: {attribute: {name: os, in: []}}}`, map[string]string{"os": "x"}, true},
 	}
 	for _, c := range eval {
@@ -67,6 +70,12 @@ func TestNotNumberAndEmptyIn(t *testing.T) {
 	f = findings(t, "  - {name: never, target: a, match: {all: [{number: {name: age, op: lt, value: 10}}, {number: {name: age, op: gt, value: 20}}]}}\n  - {name: empty, target: b, match: {attribute: {name: os, in: []}}}\n")
 	assert.Contains(t, f["never"], FindingMatchNothing)
 	assert.Contains(t, f["empty"], FindingMatchNothing)
+	// Before Christmas, then after New Year: both reachable; after
+	// Christmas, then after New Year: the second is shadowed.
+	f = findings(t, "  - {name: early, target: a, priority: 1, match: {date: {name: now, op: before, value: \"2026-12-25T00:00:00Z\"}}}\n  - {name: late, target: b, priority: 2, match: {date: {name: now, op: after, value: \"2027-01-01T00:00:00Z\"}}}\n")
+	assert.Empty(t, f["late"])
+	f = findings(t, "  - {name: xmas, target: a, priority: 1, match: {date: {name: now, op: after, value: \"2026-12-25T00:00:00Z\"}}}\n  - {name: late, target: b, priority: 2, match: {date: {name: now, op: after, value: \"2027-01-01T00:00:00Z\"}}}\n")
+	assert.Contains(t, f["late"], FindingShadowed)
 	// Not iOS, then iOS: both reachable; not-iOS before "any os" shadows
 	// only part of it.
 	f = findings(t, "  - {name: notios, target: a, priority: 1, match: {not: {attribute: {name: os, in: [iOS]}}}}\n  - {name: ios, target: b, priority: 2, match: {attribute: {name: os, in: [iOS]}}}\n")

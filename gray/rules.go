@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/safepipe/safepipe/internal/strict"
 )
@@ -60,6 +61,20 @@ type Match struct {
 	// Number compares an attribute read as a number (Unleash's NUM_EQ,
 	// NUM_GT, NUM_GTE, NUM_LT, NUM_LTE).
 	Number *Number `json:"number,omitempty"`
+	// Date compares an attribute read as an RFC 3339 time (Unleash's
+	// DATE_BEFORE, DATE_AFTER on currentTime).
+	Date *Date `json:"date,omitempty"`
+}
+
+// Date compares a request attribute, read as an RFC 3339 time, with a
+// time. An attribute that is absent or not such a time never matches.
+type Date struct {
+	// Name is the attribute (Unleash: "currentTime"). Required.
+	Name string `json:"name"`
+	// Op is before or after (strictly). Required.
+	Op string `json:"op"`
+	// Value is the time, RFC 3339 ("2026-12-24T00:00:00Z"). Required.
+	Value string `json:"value"`
 }
 
 // Number compares a request attribute, read as a decimal number, with a
@@ -311,8 +326,21 @@ func (m *Match) validate(field, rule string, depth int) error {
 			errs = append(errs, fmt.Errorf("%s.number.value is %v; it must be a finite number", field, n.Value))
 		}
 	}
+	if d := m.Date; d != nil {
+		set++
+		if d.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.date.name is empty", field))
+		}
+		nul("date.name", d.Name)
+		if d.Op != "before" && d.Op != "after" {
+			errs = append(errs, fmt.Errorf("%s.date.op is %q; it must be before or after", field, d.Op))
+		}
+		if _, err := time.Parse(time.RFC3339, d.Value); err != nil {
+			errs = append(errs, fmt.Errorf("%s.date.value %q is not an RFC 3339 time", field, d.Value))
+		}
+	}
 	if set != 1 {
-		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any, not, number (got %d)", field, set))
+		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any, not, number, date (got %d)", field, set))
 	}
 	return errors.Join(errs...)
 }

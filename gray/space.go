@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Sentinels for "a value no rule names" and "no such attribute"; they
@@ -49,6 +50,7 @@ func newSpace(rules []compiledRule) *space {
 	ids := map[string]bool{}
 	vals := map[string]map[string]bool{}
 	nums := map[string][]float64{}
+	times := map[string][]int64{}
 	bounds := map[srcGroup]map[uint32]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
@@ -77,6 +79,13 @@ func newSpace(rules []compiledRule) *space {
 				vals[n.name] = map[string]bool{}
 			}
 			nums[n.name] = append(nums[n.name], n.num)
+		case kDate:
+			// The times around each time a rule compares with, as for
+			// numbers (a nanosecond below and above, midpoints between).
+			if vals[n.name] == nil {
+				vals[n.name] = map[string]bool{}
+			}
+			times[n.name] = append(times[n.name], n.at)
 		case kPct:
 			if n.name != "" && vals[n.name] == nil {
 				vals[n.name] = map[string]bool{}
@@ -108,6 +117,22 @@ func newSpace(rules []compiledRule) *space {
 			}
 			if i == len(ns)-1 {
 				vals[a][strconv.FormatFloat(x+1, 'g', -1, 64)] = true
+			}
+		}
+	}
+	rfc := func(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+	for a, ts := range times {
+		slices.Sort(ts)
+		ts = slices.Compact(ts)
+		for i, x := range ts {
+			vals[a][rfc(x)] = true
+			if i == 0 {
+				vals[a][rfc(x-1)] = true
+			} else {
+				vals[a][rfc(ts[i-1]/2+x/2)] = true
+			}
+			if i == len(ts)-1 {
+				vals[a][rfc(x+1)] = true
 			}
 		}
 	}
@@ -297,10 +322,13 @@ func (p *point) match(n *node, sure bool) bool {
 		// Surely not X when X may not match; possibly not X when X does
 		// not surely match.
 		return !p.match(&n.children[0], !sure)
-	case kNum:
+	case kNum, kDate:
 		v := p.attrs[n.name]
 		if v == other || v == absent || strings.HasPrefix(v, casing) {
-			return false // a value no rule names is not a number here: the numbers are enumerated
+			return false // a value no rule names is not a number or time here: those are enumerated
+		}
+		if n.kind == kDate {
+			return n.when(v)
 		}
 		return n.compare(v)
 	case kAll:

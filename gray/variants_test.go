@@ -80,6 +80,9 @@ func (c specContext) context() *Context {
 	if c.AppName != "" {
 		ctx.Attributes["appName"] = c.AppName
 	}
+	if c.CurrentTime != "" {
+		ctx.Attributes["currentTime"] = c.CurrentTime
+	}
 	for k, v := range c.Properties {
 		ctx.Attributes[k] = v
 	}
