@@ -95,6 +95,7 @@ fuzz:
 	$(FUZZ) ./sim/ -fuzz '^FuzzParseActionEnv$$'
 	$(FUZZ) ./constructs/pipeline/ -fuzz '^FuzzShellWords$$'
 	$(FUZZ) ./model/ -fuzz '^FuzzReadRamp$$'
+	$(FUZZ) ./gray/ -fuzz '^FuzzParseVersion$$'
 
 clean:
 	rm -rf cdk.out

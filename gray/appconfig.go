@@ -178,6 +178,8 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 			return "", err
 		}
 		return "(not " + inner + ")", nil
+	case kSemver:
+		return "", fmt.Errorf("semver conditions (attribute %q) are not rendered as AppConfig flag rules; route on them in the service with Compile", n.name)
 	case kDate:
 		return "", fmt.Errorf("date conditions (attribute %q) are not rendered as AppConfig flag rules; route on them in the service with Compile", n.name)
 	case kNum:

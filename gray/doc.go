@@ -11,16 +11,18 @@
 // line; compared case-insensitively unless CaseSensitive), a [Percent]
 // slice of a stable key, a probability, an attribute read as a [Number]
 // (eq, lt, lte, gt, gte; absent or not a number never matches, as
-// Unleash's NUM_ operators) or as a [Date] (RFC 3339, before or after:
-// Unleash's DATE_ operators on currentTime), the negation of a match (not: Unleash's
+// Unleash's NUM_ operators), as a [Date] (RFC 3339, before or after:
+// Unleash's DATE_ operators on currentTime) or as a [Semver] (semver.org
+// 2.0.0 precedence, strictly: Unleash's SEMVER_ operators), the negation of a match (not: Unleash's
 // inverted constraint), or all/any of other matches. An attribute with
 // `in: []` matches nothing, as Unleash reads an IN without values; the
 // analysis reports such a rule. The analysis covers every operator: it
 // enumerates, for each attribute compared as a number, the values
 // compared with and one number below, between and above them (times
-// likewise). Number and date conditions are not rendered as AppConfig
-// flag rules (attributes reach AppConfig as strings); semver and string
-// operators have no counterpart yet. [Load] reads YAML or JSON and reports every problem
+// likewise; for versions, each one, its immediate successor and 0.0.0-0).
+// Number, date and semver conditions are not rendered as AppConfig flag
+// rules (attributes reach AppConfig as strings); string and regular
+// expression operators have no counterpart yet. [Load] reads YAML or JSON and reports every problem
 // at once, naming the rule and the field.
 //
 // # Limits
@@ -87,11 +89,11 @@
 // random, which safepipe never does (no routing by IP). Unleash's client
 // specification is kept whole in testdata/unleash with its licence: the
 // 32 variant vectors of 08, 12 and 16 pass, and of the 227 toggle vectors
-// of all 22 files, the 92 gray can express (strategies default,
-// userWithId, gradual and flexible rollouts; IN, NOT_IN, NUM_*, DATE_*, inverted,
+// of all 22 files, the 116 gray can express (strategies default,
+// userWithId, gradual and flexible rollouts; IN, NOT_IN, NUM_*, DATE_*, SEMVER_*, inverted,
 // case-insensitive constraints) pass; testdata/unleash/REPORT.md says, per
 // file, why the others cannot be expressed (random and IP-based
-// strategies, semver, string and regex operators, segments,
+// strategies, string and regex operators, segments,
 // dependent features, the delta API).
 // Select is allocation-free (BenchmarkVariantsSelect).
 //

@@ -31,6 +31,7 @@ const (
 	kNot
 	kNum
 	kDate
+	kSemver
 )
 
 // node is a compiled Match.
@@ -47,6 +48,7 @@ type node struct {
 	op       string  // number: eq, lt, lte, gt, gte
 	num      float64 // number: the value compared with
 	at       int64   // date: the time compared with, Unix nanoseconds
+	ver      version // semver: the version compared with
 	children []node
 }
 
@@ -112,6 +114,9 @@ func compile(m Match, rule string) node {
 		return node{kind: kNot, children: []node{compile(*m.Not, rule)}}
 	case m.Number != nil:
 		return node{kind: kNum, name: m.Number.Name, op: m.Number.Op, num: m.Number.Value}
+	case m.Semver != nil:
+		v, _ := parseVersion(m.Semver.Value) // validated
+		return node{kind: kSemver, name: m.Semver.Name, op: m.Semver.Op, ver: v}
 	case m.Date != nil:
 		t, _ := time.Parse(time.RFC3339, m.Date.Value) // validated
 		return node{kind: kDate, name: m.Date.Name, op: m.Date.Op, at: t.UnixNano()}
@@ -187,6 +192,9 @@ func (n *node) match(ctx *Context) bool {
 	case kDate:
 		v, ok := ctx.Attributes[n.name]
 		return ok && n.when(v)
+	case kSemver:
+		v, ok := ctx.Attributes[n.name]
+		return ok && n.versus(v)
 	case kAll:
 		for i := range n.children {
 			if !n.children[i].match(ctx) {
@@ -238,4 +246,27 @@ func (n *node) when(v string) bool {
 		return t.UnixNano() < n.at
 	}
 	return t.UnixNano() > n.at
+}
+
+// versus reads v as a semantic version and compares it with the node's by
+// precedence; a value that is not a version never matches.
+func (n *node) versus(v string) bool {
+	x, ok := parseVersion(v)
+	if !ok {
+		return false
+	}
+	c := compareVersions(x, n.ver)
+	switch n.op {
+	case "eq":
+		return c == 0
+	case "lt":
+		return c < 0
+	case "lte":
+		return c <= 0
+	case "gt":
+		return c > 0
+	case "gte":
+		return c >= 0
+	}
+	return false
 }

@@ -153,7 +153,7 @@ rules:
 			`rule "a": match.percent.percent is 120`,
 			`rule "a": the name is used by another rule`,
 			`rule "a": target is empty`,
-			`rule "a": match: set exactly one of ids, attribute, percent, probability, all, any, not, number, date (got 0)`,
+			`rule "a": match: set exactly one of ids, attribute, percent, probability, all, any, not, number, date, semver (got 0)`,
 			`rule "bad name!": name "bad name!" must match`,
 			`rule "bad name!": match.all[0].ids is empty`,
 			`match.all[1].attribute.name is empty`,

@@ -64,6 +64,22 @@ type Match struct {
 	// Date compares an attribute read as an RFC 3339 time (Unleash's
 	// DATE_BEFORE, DATE_AFTER on currentTime).
 	Date *Date `json:"date,omitempty"`
+	// Semver compares an attribute read as a semantic version (Unleash's
+	// SEMVER_EQ, SEMVER_GT, SEMVER_LT, and gte/lte).
+	Semver *Semver `json:"semver,omitempty"`
+}
+
+// Semver compares a request attribute, read as a semantic version
+// (semver.org 2.0.0, strictly: no "v" prefix; build metadata ignored),
+// with a version by precedence. An attribute that is absent or not a
+// version never matches.
+type Semver struct {
+	// Name is the attribute (an app version). Required.
+	Name string `json:"name"`
+	// Op is eq, lt, lte, gt or gte. Required.
+	Op string `json:"op"`
+	// Value is the version ("2.0.0-rc.1"). Required.
+	Value string `json:"value"`
 }
 
 // Date compares a request attribute, read as an RFC 3339 time, with a
@@ -339,8 +355,21 @@ func (m *Match) validate(field, rule string, depth int) error {
 			errs = append(errs, fmt.Errorf("%s.date.value %q is not an RFC 3339 time", field, d.Value))
 		}
 	}
+	if v := m.Semver; v != nil {
+		set++
+		if v.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.semver.name is empty", field))
+		}
+		nul("semver.name", v.Name)
+		if !slices.Contains(numberOps, v.Op) {
+			errs = append(errs, fmt.Errorf("%s.semver.op is %q; it must be one of %s", field, v.Op, strings.Join(numberOps, ", ")))
+		}
+		if _, ok := parseVersion(v.Value); !ok {
+			errs = append(errs, fmt.Errorf("%s.semver.value %q is not a semantic version (MAJOR.MINOR.PATCH[-pre][+build])", field, v.Value))
+		}
+	}
 	if set != 1 {
-		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any, not, number, date (got %d)", field, set))
+		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any, not, number, date, semver (got %d)", field, set))
 	}
 	return errors.Join(errs...)
 }

@@ -79,6 +79,15 @@ func newSpace(rules []compiledRule) *space {
 				vals[n.name] = map[string]bool{}
 			}
 			nums[n.name] = append(nums[n.name], n.num)
+		case kSemver:
+			// Each compared version, its immediate successor and the
+			// lowest version stand for every interval (version.successor).
+			if vals[n.name] == nil {
+				vals[n.name] = map[string]bool{}
+			}
+			vals[n.name][n.ver.String()] = true
+			vals[n.name][n.ver.successor().String()] = true
+			vals[n.name]["0.0.0-0"] = true
 		case kDate:
 			// The times around each time a rule compares with, as for
 			// numbers (a nanosecond below and above, midpoints between).
@@ -322,13 +331,16 @@ func (p *point) match(n *node, sure bool) bool {
 		// Surely not X when X may not match; possibly not X when X does
 		// not surely match.
 		return !p.match(&n.children[0], !sure)
-	case kNum, kDate:
+	case kNum, kDate, kSemver:
 		v := p.attrs[n.name]
 		if v == other || v == absent || strings.HasPrefix(v, casing) {
-			return false // a value no rule names is not a number or time here: those are enumerated
+			return false // a value no rule names is not a number, time or version here: those are enumerated
 		}
-		if n.kind == kDate {
+		switch n.kind {
+		case kDate:
 			return n.when(v)
+		case kSemver:
+			return n.versus(v)
 		}
 		return n.compare(v)
 	case kAll:
