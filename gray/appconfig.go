@@ -148,6 +148,11 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 		} else {
 			vals = slices.Sorted(maps.Keys(n.set))
 		}
+		if len(vals) == 0 {
+			// "in: []" matches nothing; the flag rules language has no
+			// literal false to say so, and "(or )" is no rule.
+			return "", fmt.Errorf("attribute %q with in: [] (matching nothing) is not rendered as an AppConfig flag rule; remove the condition or the rule", n.name)
+		}
 		var parts []string
 		for _, v := range vals {
 			q, err := quote(v)

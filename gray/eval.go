@@ -45,10 +45,10 @@ type node struct {
 	buckets  uint32
 	from, to uint32 // in buckets
 	prob     float64
-	op       string  // number: eq, lt, lte, gt, gte
-	num      float64 // number: the value compared with
-	at       int64   // date: the time compared with, Unix nanoseconds
-	ver      version // semver: the version compared with
+	op       string    // number: eq, lt, lte, gt, gte
+	num      float64   // number: the value compared with
+	at       time.Time // date: the time compared with
+	ver      version   // semver: the version compared with
 	children []node
 }
 
@@ -119,7 +119,7 @@ func compile(m Match, rule string) node {
 		return node{kind: kSemver, name: m.Semver.Name, op: m.Semver.Op, ver: v}
 	case m.Date != nil:
 		t, _ := time.Parse(time.RFC3339, m.Date.Value) // validated
-		return node{kind: kDate, name: m.Date.Name, op: m.Date.Op, at: t.UnixNano()}
+		return node{kind: kDate, name: m.Date.Name, op: m.Date.Op, at: t}
 	case m.All != nil:
 		n := node{kind: kAll}
 		for _, c := range m.All {
@@ -242,10 +242,12 @@ func (n *node) when(v string) bool {
 	if err != nil {
 		return false
 	}
+	// time.Time compares whole instants, any year (UnixNano would
+	// overflow outside 1678–2262).
 	if n.op == "before" {
-		return t.UnixNano() < n.at
+		return t.Before(n.at)
 	}
-	return t.UnixNano() > n.at
+	return t.After(n.at)
 }
 
 // versus reads v as a semantic version and compares it with the node's by

@@ -107,14 +107,18 @@ func compareVersions(a, b version) int {
 	}
 	for i := 0; i < len(a.pre) && i < len(b.pre); i++ {
 		x, y := a.pre[i], b.pre[i]
-		nx, xNum := number(x)
-		ny, yNum := number(y)
+		xNum, yNum := digits(x), digits(y)
 		switch {
-		case xNum && yNum && nx != ny:
-			if nx < ny {
-				return -1
+		case xNum && yNum && x != y:
+			// Numerically, any size: a longer numeral (no leading zeros)
+			// is larger.
+			if len(x) != len(y) {
+				if len(x) < len(y) {
+					return -1
+				}
+				return 1
 			}
-			return 1
+			return strings.Compare(x, y)
 		case xNum && !yNum:
 			return -1 // numeric identifiers are below alphanumeric ones
 		case !xNum && yNum:
@@ -142,16 +146,40 @@ func (v version) String() string {
 }
 
 // successor is the version immediately above v in precedence: the next
-// patch's lowest pre-release (x.y.(z+1)-0) after a release, and v's
+// patch's lowest pre-release (x.y.(z+1)-0, carrying into minor and major)
+// after a release, and v's
 // pre-release with ".0" appended after a pre-release. Nothing lies
 // between v and it, so v, its successor and the lowest version 0.0.0-0
 // stand for every interval the compared versions cut.
 func (v version) successor() version {
-	if len(v.pre) == 0 && v.core[2] == ^uint64(0) {
-		return version{core: v.core, pre: nil} // no patch above the last: v stands for it
-	}
 	if len(v.pre) == 0 {
-		return version{core: [3]uint64{v.core[0], v.core[1], v.core[2] + 1}, pre: []string{"0"}}
+		// The next patch's lowest pre-release, carrying into minor and
+		// major at the largest numbers.
+		next := v.core
+		switch {
+		case next[2] < ^uint64(0):
+			next[2]++
+		case next[1] < ^uint64(0):
+			next[1], next[2] = next[1]+1, 0
+		case next[0] < ^uint64(0):
+			next[0], next[1], next[2] = next[0]+1, 0, 0
+		default:
+			return v // the largest release: nothing above it
+		}
+		return version{core: next, pre: []string{"0"}}
 	}
 	return version{core: v.core, pre: append(append([]string{}, v.pre...), "0")}
+}
+
+// digits reports whether s is all ASCII digits (a numeric identifier).
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -50,7 +50,7 @@ func newSpace(rules []compiledRule) *space {
 	ids := map[string]bool{}
 	vals := map[string]map[string]bool{}
 	nums := map[string][]float64{}
-	times := map[string][]int64{}
+	times := map[string][]time.Time{}
 	bounds := map[srcGroup]map[uint32]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
@@ -85,9 +85,10 @@ func newSpace(rules []compiledRule) *space {
 			if vals[n.name] == nil {
 				vals[n.name] = map[string]bool{}
 			}
-			vals[n.name][n.ver.String()] = true
-			vals[n.name][n.ver.successor().String()] = true
-			vals[n.name]["0.0.0-0"] = true
+			for _, v := range []string{n.ver.String(), n.ver.successor().String(), "0.0.0-0"} {
+				vals[n.name][v] = true
+				vals[n.name][v+"+x"] = true // the same precedence, a spelling no attribute names
+			}
 		case kDate:
 			// The times around each time a rule compares with, as for
 			// numbers (a nanosecond below and above, midpoints between).
@@ -129,19 +130,47 @@ func newSpace(rules []compiledRule) *space {
 			}
 		}
 	}
-	rfc := func(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
-	for a, ts := range times {
-		slices.Sort(ts)
-		ts = slices.Compact(ts)
-		for i, x := range ts {
-			vals[a][rfc(x)] = true
+	// Each compared number, time or version gets two spellings: its
+	// canonical one and one no attribute condition is likely to name
+	// ("5e+00", the instant in another zone, build metadata), so that a
+	// string condition on the same attribute cannot claim every request of
+	// the interval a representative stands for.
+	addNum := func(a string, x float64) {
+		vals[a][strconv.FormatFloat(x, 'g', -1, 64)] = true
+		vals[a][strconv.FormatFloat(x, 'e', -1, 64)] = true
+	}
+	for a, ns := range nums {
+		slices.Sort(ns)
+		ns = slices.Compact(ns)
+		for i, x := range ns {
+			addNum(a, x)
 			if i == 0 {
-				vals[a][rfc(x-1)] = true
-			} else {
-				vals[a][rfc(ts[i-1]/2+x/2)] = true
+				addNum(a, math.Nextafter(x, math.Inf(-1)))
+			} else if mid := ns[i-1] + (x-ns[i-1])/2; mid > ns[i-1] && mid < x {
+				addNum(a, mid)
+			}
+			if i == len(ns)-1 {
+				addNum(a, math.Nextafter(x, math.Inf(1)))
+			}
+		}
+	}
+	east := time.FixedZone("", 3600)
+	addTime := func(a string, t time.Time) {
+		vals[a][t.UTC().Format(time.RFC3339Nano)] = true
+		vals[a][t.In(east).Format(time.RFC3339Nano)] = true
+	}
+	for a, ts := range times {
+		slices.SortFunc(ts, func(x, y time.Time) int { return x.Compare(y) })
+		ts = slices.CompactFunc(ts, func(x, y time.Time) bool { return x.Equal(y) })
+		for i, x := range ts {
+			addTime(a, x)
+			if i == 0 {
+				addTime(a, x.Add(-time.Nanosecond))
+			} else if mid := midpoint(ts[i-1], x); mid.After(ts[i-1]) && mid.Before(x) {
+				addTime(a, mid)
 			}
 			if i == len(ts)-1 {
-				vals[a][rfc(x+1)] = true
+				addTime(a, x.Add(time.Nanosecond))
 			}
 		}
 	}
@@ -333,8 +362,13 @@ func (p *point) match(n *node, sure bool) bool {
 		return !p.match(&n.children[0], !sure)
 	case kNum, kDate, kSemver:
 		v := p.attrs[n.name]
-		if v == other || v == absent || strings.HasPrefix(v, casing) {
+		if v == other || v == absent {
 			return false // a value no rule names is not a number, time or version here: those are enumerated
+		}
+		if c, ok := strings.CutPrefix(v, casing); ok {
+			// Another casing of c: upper case stands for it (a semver
+			// pre-release compares case-sensitively).
+			v = strings.ToUpper(c)
 		}
 		switch n.kind {
 		case kDate:
@@ -397,4 +431,14 @@ func (p *point) String() string {
 	}
 	sort.Strings(sgs)
 	return strings.Join(append(parts, sgs...), ", ")
+}
+
+// midpoint is the instant halfway between a and b (a before b), for any
+// years: Sub saturates at about 292 years, so far-apart times halve their
+// seconds instead.
+func midpoint(a, b time.Time) time.Time {
+	if d := b.Sub(a); d < time.Duration(math.MaxInt64) {
+		return a.Add(d / 2)
+	}
+	return time.Unix(a.Unix()+(b.Unix()-a.Unix())/2, 0).UTC()
 }

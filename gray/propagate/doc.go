@@ -50,8 +50,12 @@
 // The baggage the edge sends on keeps within what every supported
 // OpenTelemetry version accepts whole ([MaxMembers] 64, [MaxMemberBytes]
 // 4,096, [MaxBaggageBytes] 8,192): the decision first, then the caller's
-// members in key order as long as they fit; the rest are left out and
-// counted (EdgeOptions.Dropped). Over those limits the next hop would drop
+// members in key order as long as they fit, without their properties
+// (";p=…", which versions spell differently: a header measured under one
+// could be over a limit under another); the rest are left out and counted
+// (EdgeOptions.Dropped). [Transport] always sends the context's baggage and
+// nothing else: a "baggage" header copied onto the outgoing request, in
+// any case of its key, is replaced or removed. Over those limits the next hop would drop
 // the whole header (v1.39) or members at random, the decision perhaps
 // (v1.47). Services downstream that add members of their own keep within
 // them too.

@@ -170,7 +170,7 @@ func fit(b baggage.Baggage, decision *baggage.Member) (baggage.Baggage, int) {
 	// The usual case: a few short members, within every limit with the
 	// decision (no member can be over MaxMemberBytes when all of them
 	// together are not).
-	if n := len(b.String()); n <= MaxMemberBytes && b.Len() < MaxMembers {
+	if n := len(b.String()); n <= MaxMemberBytes && b.Len() < MaxMembers && !strings.Contains(b.String(), ";") {
 		if decision == nil {
 			return b, 0
 		}
@@ -180,7 +180,18 @@ func fit(b baggage.Baggage, decision *baggage.Member) (baggage.Baggage, int) {
 			}
 		}
 	}
-	members := b.Members()
+	// The caller's members go on without their properties (";p=…"):
+	// OpenTelemetry versions spell a property differently (v1.47 keeps
+	// its text, v1.39 decodes and re-encodes it, three bytes an invalid
+	// one becoming nine), so a header measured here could be over the
+	// limit at the next hop, which would then drop it whole, decision
+	// included.
+	var members []baggage.Member
+	for _, m := range b.Members() {
+		if bare, err := baggage.NewMemberRaw(m.Key(), m.Value()); err == nil {
+			members = append(members, bare)
+		}
+	}
 	slices.SortFunc(members, func(x, y baggage.Member) int { return strings.Compare(x.Key(), y.Key()) })
 	kept := make([]baggage.Member, 0, min(len(members)+1, MaxMembers))
 	size := -1 // no comma before the first member
@@ -244,7 +255,7 @@ func (e *Edge) Handler(next http.Handler) http.Handler {
 		if r.Header == nil {
 			r.Header = http.Header{}
 		}
-		r.Header.Del("baggage")
+		delBaggage(r.Header)
 		propagation.Baggage{}.Inject(ctx, propagation.HeaderCarrier(r.Header))
 		next.ServeHTTP(w, r)
 	})
@@ -289,14 +300,24 @@ type roundTripper struct{ base http.RoundTripper }
 // RoundTrip implements http.RoundTripper. It clones the request before
 // setting the header, as RoundTrip must not modify its request.
 func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
-	b := baggage.FromContext(r.Context())
-	if b.Len() == 0 {
-		return t.base.RoundTrip(r)
-	}
+	// The outgoing baggage is the context's, always: a "baggage" header
+	// the caller copied onto the request (an event's headers forwarded,
+	// a proxy) is replaced, or removed when the context has none, so a
+	// client's forged decision cannot ride along.
 	out := r.Clone(r.Context())
-	out.Header.Del("baggage")
+	delBaggage(out.Header)
 	propagation.Baggage{}.Inject(r.Context(), propagation.HeaderCarrier(out.Header))
 	return t.base.RoundTrip(out)
+}
+
+// delBaggage removes every "baggage" header, whatever the case of its key
+// (a header map built by hand need not be canonical).
+func delBaggage(h http.Header) {
+	for k := range h {
+		if strings.EqualFold(k, "baggage") {
+			delete(h, k)
+		}
+	}
 }
 
 // extract reads the W3C baggage of header (every "baggage" header) into

@@ -277,3 +277,42 @@ func BenchmarkBaggageExtract(b *testing.B) {
 		extract(ctx, h)
 	}
 }
+
+// TestNoForgedHeaderRidesAlong: a "baggage" header copied onto an
+// outgoing request (an event's headers forwarded, a proxy), in any case of
+// its key, never reaches the next hop when the context carries no
+// decision; the edge's handler removes a non-canonical one too; and the
+// caller's member properties are not sent on (their spelling differs
+// between OpenTelemetry versions, and could push the header over a
+// limit at the next hop).
+func TestNoForgedHeaderRidesAlong(t *testing.T) {
+	var sent http.Header
+	rt := Transport(roundTripFunc(func(out *http.Request) (*http.Response, error) {
+		sent = out.Header
+		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+	}))
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://email", nil)
+	req.Header["baggage"] = []string{"safepipe-release=android"} // non-canonical, as adapters build it
+	req.Header.Set("Baggage", "safepipe-release=android")
+	_, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	for k := range sent {
+		assert.False(t, strings.EqualFold(k, "baggage"), "a copied baggage header went on: %v", sent)
+	}
+
+	r, _ := router(t)
+	edge, err := NewEdge(EdgeOptions{Router: r, Labels: []string{"device"}})
+	require.NoError(t, err)
+	var inner *http.Request
+	h := edge.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { inner = r }))
+	in := httptest.NewRequest(http.MethodGet, "/", nil)
+	in.Header["baggage"] = []string{"safepipe-release=atlantis"}
+	in.Header.Set("Baggage", "device=Android,k=v;p=%FF%FF")
+	h.ServeHTTP(httptest.NewRecorder(), in)
+	require.NotNil(t, inner)
+	assert.Empty(t, inner.Header["baggage"], "the non-canonical header is gone")
+	got := inner.Header.Get("Baggage")
+	assert.Contains(t, got, "safepipe-release=android")
+	assert.Contains(t, got, "k=v")
+	assert.NotContains(t, got, ";", "properties are not sent on")
+}
