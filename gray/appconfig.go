@@ -169,7 +169,7 @@ func (n *node) appConfig(vars map[string]srcGroup) (string, error) {
 			return "", fmt.Errorf("percent group %q and key %q share the AppConfig variable $%s with group %q and key %q; rename one group", n.group, n.name, v, prev.group, prev.source)
 		}
 		vars[v] = sg
-		if n.from == 0 && n.to >= n.buckets {
+		if n.name == "" && n.from == 0 && n.to >= n.buckets {
 			// The whole range takes keyless requests too, whose bucket
 			// variable is 0 (AppConfigContext), as Evaluate does.
 			return fmt.Sprintf("(and (gte $%s 0) (lte $%s %d))", v, v, n.to), nil
@@ -229,7 +229,7 @@ func (e *Engine) AppConfigContext(ctx *Context) map[string]any {
 			if key != "" {
 				out[BucketVar(n.group, n.name, n.buckets)] = int(Bucket(n.group, key, n.buckets))
 			} else {
-				out[BucketVar(n.group, n.name, n.buckets)] = 0 // no key: only the whole range (100%) matches
+				out[BucketVar(n.group, n.name, n.buckets)] = 0 // no key: only the whole range (100%) of the request key matches
 			}
 		}
 		for i := range n.children {

@@ -55,9 +55,11 @@
 // stickiness: bucket = murmur3_32(group + ":" + key, seed 0) % 100 + 1,
 // and the rule matches From < bucket ≤ Percent. A request without a key
 // (or without the attribute a percentage keys on) is in no slice, so it
-// stays stable, except at the whole range (From 0, 100%), which takes
-// every request: Unleash gives a keyless request a random value, which
-// only the whole range surely holds. PerMille refines it for
+// stays stable, except at the whole range (From 0, 100%) of the request
+// key, which takes every request: Unleash's default stickiness gives a
+// keyless request a random value, which only the whole range surely
+// holds (a slice keyed on an attribute needs its value, as Unleash's
+// explicit stickiness does). PerMille refines it for
 // sub-percent rollouts (3‰): the per-mille bucket is (h % 100) * 10 +
 // (h / 100) % 10 + 1, so per-mille 10p holds exactly the users of percent p
 // and a ramp from 3‰ to 5% keeps every user it had. The same key always
@@ -89,7 +91,7 @@
 // random, which safepipe never does (no routing by IP). Unleash's client
 // specification is kept whole in testdata/unleash with its licence: the
 // 32 variant vectors of 08, 12 and 16 pass, and of the 227 toggle vectors
-// of all 22 files, the 116 gray can express (strategies default,
+// of all 22 files, the 117 gray can express (strategies default,
 // userWithId, gradual and flexible rollouts; IN, NOT_IN, NUM_*, DATE_*, SEMVER_*, inverted,
 // case-insensitive constraints) pass; testdata/unleash/REPORT.md says, per
 // file, why the others cannot be expressed (random and IP-based

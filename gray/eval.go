@@ -173,12 +173,14 @@ func (n *node) match(ctx *Context) bool {
 			key = ctx.Attributes[n.name]
 		}
 		if key == "" {
-			// A sticky slice needs a key; the whole range (100%) takes
-			// every request, keyless ones too (Unleash gives a keyless
-			// request a random value, which every bucket of the range
-			// holds). Below 100% a keyless request is in no slice: the
+			// A sticky slice needs a key. The whole range (100%) of the
+			// request key takes keyless requests too, as Unleash's default
+			// stickiness does (it falls back to a random value, which the
+			// whole range holds); a slice keyed on an attribute does not,
+			// as Unleash's explicit stickiness returns false without its
+			// value. Below 100% a keyless request is in no slice: the
 			// stable side, deterministically.
-			return n.from == 0 && n.to >= n.buckets
+			return n.name == "" && n.from == 0 && n.to >= n.buckets
 		}
 		b := Bucket(n.group, key, n.buckets)
 		return n.from < b && b <= n.to

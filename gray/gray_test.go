@@ -207,9 +207,11 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
-// TestKeylessAtTheWholeRange: a percentage at 100% takes every request,
-// keyless ones too (Unleash gives a keyless request a random value, which
-// the whole range holds); below 100% a keyless request stays stable. The
+// TestKeylessAtTheWholeRange: a percentage of the request key at 100%
+// takes every request, keyless ones too (Unleash's default stickiness
+// gives a keyless request a random value, which the whole range holds);
+// one keyed on an attribute needs its value, and below 100% a keyless
+// request stays stable. The
 // analysis and the AppConfig rendering read it the same way: a rule after
 // a 100% rule is shadowed, and the rendered flag matches a keyless
 // request at 100% only.
@@ -222,7 +224,7 @@ func TestKeylessAtTheWholeRange(t *testing.T) {
 		{`{percent: {perMille: 1000}}`, "canary"},
 		{`{percent: {percent: 99}}`, "stable"},
 		{`{percent: {percent: 100, from: 50}}`, "stable"},
-		{`{percent: {percent: 100, key: tenant}}`, "canary"},
+		{`{percent: {percent: 100, key: tenant}}`, "stable"}, // an attribute's slice needs its value (Unleash's explicit stickiness)
 	} {
 		t.Run(c.match, func(t *testing.T) {
 			rs, err := Load(strings.NewReader("stable: stable\nrules:\n  - name: ramp\n    target: canary\n    priority: 1\n    match: " + c.match + "\n  - name: ios\n    target: ios\n    priority: 2\n    match: {attribute: {name: os, in: [iOS]}}\n"))

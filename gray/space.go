@@ -341,7 +341,7 @@ func (p *point) match(n *node, sure bool) bool {
 			v = p.attrs[n.name]
 		}
 		if v == "" || v == absent {
-			return n.from == 0 && n.to >= n.buckets // the whole range takes keyless requests (eval.go)
+			return n.name == "" && n.from == 0 && n.to >= n.buckets // the whole range of the request key takes keyless requests (eval.go)
 		}
 		var m uint32
 		if free(v) {

@@ -109,11 +109,8 @@ func translate(enabled bool, strategies []specRule, ctx specContext) (Match, unm
 			if err != nil || p < 0 || p > 100 {
 				return Match{}, unmodelled("a percentage that is not 0–100: " + pct)
 			}
-			if source == "" && p == 100 && s.Name != "flexibleRollout" {
-				return Match{}, "a keyless request at 100% (gray's whole range takes it; this strategy requires its id)"
-			}
-			if source == "" && p == 100 && s.Name == "flexibleRollout" && s.Parameters["stickiness"] != "" && s.Parameters["stickiness"] != "default" {
-				return Match{}, "a keyless request at 100% with explicit stickiness (gray's whole range takes it; Unleash requires the stickiness value)"
+			if source == "" && p == 100 && key == "" && (s.Name == "gradualRolloutUserId" || s.Parameters["stickiness"] == "userId") {
+				return Match{}, "a request without userId at 100% of userId (gray's whole range of the request key takes it; this strategy requires the id)"
 			}
 			all = append(all, Match{Percent: &Percent{Percent: &p, Group: group, Key: key}})
 		case "gradualRolloutRandom":
