@@ -159,7 +159,7 @@ rules:
 			`match.all[1].attribute.name is empty`,
 			`match.all[1].attribute.in is missing`,
 			`match.all[4].number.op is "ge"; it must be one of eq, lt, lte, gt, gte`,
-			`match.all[5].date.op is "on"; it must be before or after`,
+			`match.all[5].date.op is "on"; it must be one of before, after`,
 			`match.all[5].date.value "24 Dec" is not an RFC 3339 time`,
 			`match.all[2].probability is 2`,
 			`match.all[3].percent: set exactly one of percent and perMille`,

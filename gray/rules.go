@@ -329,44 +329,31 @@ func (m *Match) validate(field, rule string, depth int) error {
 		set++
 		errs = append(errs, m.Not.validate(field+".not", rule, depth+1))
 	}
-	if n := m.Number; n != nil {
+	// A comparison: an attribute, an operator of ops, a value ok says is
+	// well formed (bad describes it).
+	compare := func(what, name, op string, ops []string, ok bool, bad string) {
 		set++
-		if n.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.number.name is empty", field))
+		if name == "" {
+			errs = append(errs, fmt.Errorf("%s.%s.name is empty", field, what))
 		}
-		nul("number.name", n.Name)
-		if !slices.Contains(numberOps, n.Op) {
-			errs = append(errs, fmt.Errorf("%s.number.op is %q; it must be one of %s", field, n.Op, strings.Join(numberOps, ", ")))
+		nul(what+".name", name)
+		if !slices.Contains(ops, op) {
+			errs = append(errs, fmt.Errorf("%s.%s.op is %q; it must be one of %s", field, what, op, strings.Join(ops, ", ")))
 		}
-		if math.IsNaN(n.Value) || math.IsInf(n.Value, 0) {
-			errs = append(errs, fmt.Errorf("%s.number.value is %v; it must be a finite number", field, n.Value))
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s.%s.value %s", field, what, bad))
 		}
+	}
+	if n := m.Number; n != nil {
+		compare("number", n.Name, n.Op, numberOps, !math.IsNaN(n.Value) && !math.IsInf(n.Value, 0), fmt.Sprintf("is %v; it must be a finite number", n.Value))
 	}
 	if d := m.Date; d != nil {
-		set++
-		if d.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.date.name is empty", field))
-		}
-		nul("date.name", d.Name)
-		if d.Op != "before" && d.Op != "after" {
-			errs = append(errs, fmt.Errorf("%s.date.op is %q; it must be before or after", field, d.Op))
-		}
-		if _, err := time.Parse(time.RFC3339, d.Value); err != nil {
-			errs = append(errs, fmt.Errorf("%s.date.value %q is not an RFC 3339 time", field, d.Value))
-		}
+		_, err := time.Parse(time.RFC3339, d.Value)
+		compare("date", d.Name, d.Op, []string{"before", "after"}, err == nil, fmt.Sprintf("%q is not an RFC 3339 time", d.Value))
 	}
 	if v := m.Semver; v != nil {
-		set++
-		if v.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.semver.name is empty", field))
-		}
-		nul("semver.name", v.Name)
-		if !slices.Contains(numberOps, v.Op) {
-			errs = append(errs, fmt.Errorf("%s.semver.op is %q; it must be one of %s", field, v.Op, strings.Join(numberOps, ", ")))
-		}
-		if _, ok := parseVersion(v.Value); !ok {
-			errs = append(errs, fmt.Errorf("%s.semver.value %q is not a semantic version (MAJOR.MINOR.PATCH[-pre][+build])", field, v.Value))
-		}
+		_, ok := parseVersion(v.Value)
+		compare("semver", v.Name, v.Op, numberOps, ok, fmt.Sprintf("%q is not a semantic version (MAJOR.MINOR.PATCH[-pre][+build])", v.Value))
 	}
 	if set != 1 {
 		errs = append(errs, fmt.Errorf("%s: set exactly one of ids, attribute, percent, probability, all, any, not, number, date, semver (got %d)", field, set))
