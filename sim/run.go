@@ -209,6 +209,9 @@ func (r *runner) baseline() {
 						}
 						s.groups[name] = &groupState{g: g, inst: make([]int, g.Instances)}
 					}
+					for _, name := range slices.Sorted(maps.Keys(s.groups)) {
+						s.groupList = append(s.groupList, s.groups[name])
+					}
 				}
 				s.code = s.code || len(s.groups) > 0
 			}
@@ -267,6 +270,9 @@ func (r *runner) baseline() {
 	}
 	r.keys = slices.SortedFunc(maps.Keys(r.stacks), compareStackKeys)
 	r.byRegion = map[string][]*stackState{}
+	for _, k := range r.keys {
+		r.ordered = append(r.ordered, r.stacks[k])
+	}
 	for _, k := range r.keys {
 		if s := r.stacks[k]; s.prod {
 			r.byRegion[k.Region] = append(r.byRegion[k.Region], s)
@@ -732,11 +738,11 @@ func (r *runner) applyAliasController(s *stackState, op *stackOp, u trafficUnit,
 // restarts the hold; a hold over raises the share to the next step, and
 // 100 ends the ramp with the new version alone.
 func (r *runner) stepRamps() {
-	for _, k := range r.keys {
-		s := r.stacks[k]
+	for _, s := range r.ordered {
 		if s.ramp == nil || s.op != nil {
 			continue
 		}
+		k := s.key
 		rr := s.ramp
 		st := r.state(AlarmKey{Account: k.Account, Region: k.Region, Name: rr.ramp.Alarm})
 		switch {
@@ -869,7 +875,7 @@ func (r *runner) stepPipeline() {
 }
 
 func (r *runner) refreshStages() {
-	out := map[string]gates.StageState{}
+	out := make(map[string]gates.StageState, len(r.p.Stages)) // sized: it is built every simulated minute
 	// Each stage's latest execution, as GetPipelineState's latestExecution
 	// shows it: the execution that ran before the change until one enters.
 	for _, st := range r.p.Stages {

@@ -209,7 +209,10 @@ func customBatch(e *model.Evaluator, id string, c *Resource, n int, problems *[]
 // groupState is a Server deployment group in the simulated world.
 type groupState struct {
 	g    serverGroup
-	inst []int // the version each instance serves
+	inst []int // the version each instance serves; set through serve
+	// onNew counts the instances serving the new version (1), kept by
+	// serve: a region's share is read every simulated minute.
+	onNew int
 	rev  int   // the revision of the group's last successful deployment
 	dep  *serverDeploy
 	// waiting is a rollback's deployment, created once dep (stopping)
@@ -221,6 +224,9 @@ type groupState struct {
 
 // newVersionShare is the share of the group's instances on the new version.
 func (gs *groupState) count(v int) int {
+	if v == 1 {
+		return gs.onNew
+	}
 	n := 0
 	for _, x := range gs.inst {
 		if x == v {
@@ -228,6 +234,17 @@ func (gs *groupState) count(v int) int {
 		}
 	}
 	return n
+}
+
+// serve makes instance i serve version v.
+func (gs *groupState) serve(i, v int) {
+	if gs.inst[i] == 1 {
+		gs.onNew--
+	}
+	if v == 1 {
+		gs.onNew++
+	}
+	gs.inst[i] = v
 }
 
 // serverDeploy is one CodeDeploy deployment to a group.
@@ -424,12 +441,10 @@ func (r *runner) releaseServer(gs *groupState, status, why string) {
 // a new deployment of the group's last successful revision, with the
 // same configuration; that it polls no alarm is an assumption (doc.go).
 func (r *runner) stepServers() {
-	for _, k := range r.keys {
-		s := r.stacks[k]
-		for _, name := range slices.Sorted(maps.Keys(s.groups)) {
-			gs := s.groups[name]
+	for _, s := range r.ordered {
+		for _, gs := range s.groupList {
 			if gs.dep != nil {
-				r.stepServer(k, gs)
+				r.stepServer(s.key, gs)
 			}
 		}
 	}
@@ -446,7 +461,7 @@ func (r *runner) stepServer(k StackKey, gs *groupState) {
 			return
 		}
 		for _, i := range d.inFlight {
-			gs.inst[i] = d.target
+			gs.serve(i, d.target)
 		}
 		gs.dep = nil
 		r.event(d.stage, "the stopped deployment of version %d to %s (%s) has ended", d.target, gs.g.Name, k)
@@ -485,7 +500,7 @@ func (r *runner) stepServer(k StackKey, gs *groupState) {
 		return
 	}
 	for _, i := range d.inFlight {
-		gs.inst[i] = d.target
+		gs.serve(i, d.target)
 	}
 	d.inFlight = d.inFlight[:0]
 	for i, v := range gs.inst {

@@ -80,16 +80,17 @@ func TestServerGroups(t *testing.T) {
 // instances, one-box and zone groups together.
 func TestServerShare(t *testing.T) {
 	group := func(hosts, version int) *groupState {
-		inst := make([]int, hosts)
-		for i := range inst {
-			inst[i] = version
+		g := &groupState{inst: make([]int, hosts)}
+		for i := range g.inst {
+			g.serve(i, version)
 		}
-		return &groupState{inst: inst}
+		return g
 	}
 	stack := func(gs ...*groupState) *stackState {
 		s := &stackState{code: true, prod: true, groups: map[string]*groupState{}}
 		for i, g := range gs {
 			s.groups[string(rune('a'+i))] = g
+			s.groupList = append(s.groupList, g)
 		}
 		return s
 	}

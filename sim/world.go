@@ -66,6 +66,9 @@ type stackState struct {
 	// groups are the stack's Server deployment groups by name (server.go):
 	// their instances serve the code, not the stack.
 	groups map[string]*groupState
+	// groupList are the groups in name order, listed once: stepServers
+	// and a region's share walk them every simulated minute.
+	groupList []*groupState
 	// ramp is the alias's ramp under way (nil: none); rampLive is the
 	// version that served when the last ramp started (rampLiveSet), which
 	// a deployment then serves alone: a stage rollback.
@@ -104,7 +107,7 @@ func (s *stackState) busy() bool {
 // instances is how many of the stack's group instances there are and how
 // many serve the new version.
 func (s *stackState) instances() (total, onNew int) {
-	for _, gs := range s.groups {
+	for _, gs := range s.groupList {
 		total += len(gs.inst)
 		onNew += gs.count(1)
 	}
@@ -176,6 +179,7 @@ type world struct {
 	cal            windowCal
 	calOK, calDone bool
 	keys           []StackKey               // every stack, sorted
+	ordered        []*stackState            // the stacks of keys, in that order
 	byRegion       map[string][]*stackState // production stacks by region
 	// opaqueNew is, for a region whose production stages deploy only
 	// through actions the simulator does not model (CodeDeployToECS, ECS,
