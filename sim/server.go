@@ -213,8 +213,8 @@ type groupState struct {
 	// onNew counts the instances serving the new version (1), kept by
 	// serve: a region's share is read every simulated minute.
 	onNew int
-	rev  int   // the revision of the group's last successful deployment
-	dep  *serverDeploy
+	rev   int // the revision of the group's last successful deployment
+	dep   *serverDeploy
 	// waiting is a rollback's deployment, created once dep (stopping)
 	// has ended, if it ends by waitUntil (the script's
 	// SAFEPIPE_STOP_WAIT_SECONDS).
