@@ -46,11 +46,14 @@ snapshot-update: tools
 bench:
 	$(GO) test ./waves/ ./verify/ ./gray/ ./sim/ -run XXX -bench . -benchmem
 
-## bench-synth: build examples/orders and an empty CDK Go app, synthesize
+## bench-synth: build examples/orders, an empty CDK Go app and the synth floor of
+## the reference's assembly (../shared/bench-floor), synthesize
 ## each BENCH_N times (default 5) interleaved, one process at a time, and
 ## print each app's median wall time, CPU (user+sys) and peak RSS, then the
-## ratios orders/empty: lines "app wall_s cpu_s rss_mb", "empty ...",
-## "orders ...", "ratio ..." (make bench-synth BENCH_N=9 BENCH_FLAGS=-v).
+## ratios orders/empty and orders/floor: lines "app wall_s cpu_s rss_mb",
+## "empty ...", "orders ...", "floor ...", "ratio ...", "/floor ...", with
+## template validation on (BENCH_FLAGS="-validation both" adds a table with it
+## off; -floor none leaves the floor out; BENCH_N=9 BENCH_FLAGS=-v).
 ## BENCH_FLAGS=-phases adds the medians of CDK's own performance counters,
 ## phase by phase (where each app's synth spends its time).
 BENCH_N ?= 5

@@ -58,6 +58,8 @@ import (
 // app is one program under measurement.
 type app struct {
 	name, pkg, bin string
+	// args follow bin (the floor runs "node floor.js").
+	args []string
 	runs           []sample
 	// counters are CDK's performance counters of each run (-phases).
 	counters []map[string]float64
@@ -88,14 +90,30 @@ func main() {
 	work := flag.String("dir", "", "directory for binaries and cloud assemblies. Default: a new temporary directory, removed at the end")
 	verbose := flag.Bool("v", false, "print every run")
 	withPhases := flag.Bool("phases", false, "also print the medians of CDK's own performance counters, phase by phase")
+	floorDir := flag.String("floor", "../shared/bench-floor", "the synth floor's builder (floor.sh), relative to the module root; \"none\" leaves the floor out")
+	validation := flag.String("validation", "on", "aws-cdk-lib's template validation (CDK_VALIDATION) in every app: on, off or both (each mode its own table)")
 	flag.Parse()
-	if err := run(os.Stdout, *n, *ref, *empty, *work, *verbose, *withPhases); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-synth:", err)
-		os.Exit(1)
+	var modes []bool
+	switch *validation {
+	case "on":
+		modes = []bool{true}
+	case "off":
+		modes = []bool{false}
+	case "both":
+		modes = []bool{true, false}
+	default:
+		fmt.Fprintf(os.Stderr, "bench-synth: -validation %q: want on, off or both\n", *validation)
+		os.Exit(2)
+	}
+	for _, on := range modes {
+		if err := run(os.Stdout, *n, *ref, *empty, *work, *floorDir, on, *verbose, *withPhases); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-synth:", err)
+			os.Exit(1)
+		}
 	}
 }
 
-func run(w io.Writer, n int, ref, empty, work string, verbose, withPhases bool) error {
+func run(w io.Writer, n int, ref, empty, work, floorDir string, validation, verbose, withPhases bool) error {
 	if n < 1 {
 		return fmt.Errorf("-n %d: need at least one run", n)
 	}
@@ -121,13 +139,40 @@ func run(w io.Writer, n int, ref, empty, work string, verbose, withPhases bool) 
 			return fmt.Errorf("go build %s: %w", a.pkg, err)
 		}
 	}
+	env := []string{"CDK_VALIDATION=" + map[bool]string{true: "true", false: "false"}[validation]}
+	if floorDir != "none" {
+		// The floor: the same assembly as the reference's, emitted by a
+		// TypeScript app through CfnInclude (../shared/bench-floor), built
+		// once from one synth of the reference.
+		if !filepath.IsAbs(floorDir) {
+			floorDir = filepath.Join(root, floorDir)
+		}
+		if _, err := os.Stat(filepath.Join(floorDir, "floor.sh")); err != nil {
+			return fmt.Errorf("-floor %s: %w (\"-floor none\" leaves the floor out)", floorDir, err)
+		}
+		refOut := filepath.Join(work, "ref-cdk.out")
+		if _, err := os.Stat(filepath.Join(refOut, "manifest.json")); err != nil {
+			if _, err := measure(apps[1], root, refOut, "", env, true); err != nil {
+				return fmt.Errorf("the reference's assembly for the floor: %w", err)
+			}
+		}
+		floorWork := filepath.Join(work, "floor")
+		if _, err := os.Stat(filepath.Join(floorWork, "floor-ts", "floor.js")); err != nil {
+			cmd := exec.Command("bash", filepath.Join(floorDir, "floor.sh"), refOut, floorWork)
+			cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("floor.sh: %w", err)
+			}
+		}
+		apps = append(apps, &app{name: "floor", bin: "node", args: []string{filepath.Join(floorWork, "floor-ts", "floor.js")}})
+	}
 	for i := range n {
 		for _, a := range apps {
 			counters := ""
 			if withPhases {
 				counters = filepath.Join(work, fmt.Sprintf("perf-%s-%d.json", a.name, i))
 			}
-			s, err := measure(a, root, filepath.Join(work, fmt.Sprintf("out-%s-%d", a.name, i)), counters)
+			s, err := measure(a, root, filepath.Join(work, fmt.Sprintf("out-%s-%d", a.name, i)), counters, env, false)
 			if err != nil {
 				return err
 			}
@@ -144,15 +189,20 @@ func run(w io.Writer, n int, ref, empty, work string, verbose, withPhases bool) 
 			}
 		}
 	}
-	fmt.Fprintf(w, "bench-synth: N=%d runs each, interleaved, medians\n", n)
+	fmt.Fprintf(w, "bench-synth: N=%d runs each, interleaved, medians, template validation %s\n", n, map[bool]string{true: "on", false: "off"}[validation])
 	fmt.Fprintf(w, "%-10s %9s %8s %8s\n", "app", "wall_s", "cpu_s", "rss_mb")
 	med := make([]sample, len(apps))
 	for i, a := range apps {
 		med[i] = median(a.runs)
 		fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.1f\n", a.name, med[i].wall.Seconds(), med[i].cpu.Seconds(), float64(med[i].rssKB)/1024)
 	}
-	fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.2f\n", "ratio",
-		med[1].wall.Seconds()/med[0].wall.Seconds(), med[1].cpu.Seconds()/med[0].cpu.Seconds(), float64(med[1].rssKB)/float64(med[0].rssKB))
+	ratio := func(label string, a, b sample) {
+		fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.2f\n", label, a.wall.Seconds()/b.wall.Seconds(), a.cpu.Seconds()/b.cpu.Seconds(), float64(a.rssKB)/float64(b.rssKB))
+	}
+	ratio("ratio", med[1], med[0])
+	if len(apps) > 2 {
+		ratio("/floor", med[1], med[2]) // the reference over the floor of its own assembly
+	}
 	if withPhases {
 		printPhases(w, apps)
 	}
@@ -222,10 +272,12 @@ func medianOf(v []float64) float64 {
 
 // measure runs a once from root with its own CDK_OUTDIR, then removes it.
 // A non-empty counters asks CDK to write its performance counters there.
-func measure(a *app, root, out, counters string) (sample, error) {
-	cmd := exec.Command(a.bin)
+// env is added to the app's environment; keep leaves the assembly in
+// place.
+func measure(a *app, root, out, counters string, env []string, keep bool) (sample, error) {
+	cmd := exec.Command(a.bin, a.args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+out, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1")
+	cmd.Env = append(append(os.Environ(), "CDK_OUTDIR="+out, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1"), env...)
 	if counters != "" {
 		cmd.Env = append(cmd.Env, "CDK_PERF_COUNTERS_FILE="+counters,
 			`CDK_CONTEXT_JSON={"aws:cdk:performance-reporting":true,"@aws-cdk/core.slowSynthThreshold":0}`)
@@ -235,7 +287,9 @@ func measure(a *app, root, out, counters string) (sample, error) {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	defer os.RemoveAll(out)
+	if !keep {
+		defer os.RemoveAll(out)
+	}
 	if err != nil {
 		return sample{}, fmt.Errorf("%s: %w\n%s", a.name, err, stderr.Bytes())
 	}
