@@ -60,7 +60,7 @@ type app struct {
 	name, pkg, bin string
 	// args follow bin (the floor runs "node floor.js").
 	args []string
-	runs           []sample
+	runs []sample
 	// counters are CDK's performance counters of each run (-phases).
 	counters []map[string]float64
 }
