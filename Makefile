@@ -18,7 +18,7 @@ tools: node_modules/.package-lock.json
 synth: tools
 	npx --no-install cdk synth --quiet
 
-## test: go vet, every test (and gray/propagate/otelcompat's, the newest OpenTelemetry), then safepipe verify on the reference example.
+## test: go vet and gofmt, every test (and gray/propagate/otelcompat's, the newest OpenTelemetry), then safepipe verify on the reference example.
 test: vet
 	$(GO) test ./...
 	cd gray/propagate/otelcompat && $(GO) vet ./... && $(GO) test ./...
@@ -29,6 +29,7 @@ verify: synth
 	$(GO) run ./cmd/safepipe verify cdk.out
 vet: tools
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt: not formatted: $$unformatted" >&2; exit 1; fi
 
 ## init-check: write a team repository with safepipe init and run its go vet, go test and cdk synth.
 init-check:
