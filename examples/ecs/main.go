@@ -20,6 +20,19 @@ import (
 
 // NewPipeline adds the ledger pipeline stack to app.
 func NewPipeline(app awscdk.App) pipeline.BasePipeline {
+	// The services' VPCs span two zones of each account and region. A real
+	// app lets CDK look the zones up once and commits the answer in
+	// cdk.context.json ("the AWS CDK CLI ... stores the values in the
+	// cdk.context.json file", https://docs.aws.amazon.com/cdk/v2/guide/context.html);
+	// the example records names of the lookup's form under the key the
+	// lookup uses, so that synth needs no AWS account (without them CDK
+	// writes placeholder zones, "dummy1a", which no region has).
+	for _, account := range []string{orgbase.PreProdAccount, orgbase.ProdAccount} {
+		for _, region := range waves.DefaultCatalog().Codes() {
+			app.Node().SetContext(jsii.String("availability-zones:account="+account+":region="+region),
+				[]string{region + "a", region + "b", region + "c"})
+		}
+	}
 	return orgbase.New(app, "LedgerPipeline", &orgbase.Props{
 		Repo:    "example-org/ledger",
 		Team:    service.Team,
