@@ -91,15 +91,7 @@ func TestTwoPhaseAgainstMoto(t *testing.T) {
 // steps must run in order.
 func TestUpgradeDowngradeAgainstMoto(t *testing.T) {
 	w := newControllerWorld(t)
-	step := func(version string, mode AliasMode) map[string]any {
-		t.Helper()
-		return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
-			"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
-	}
-	ok := func(r map[string]any) {
-		t.Helper()
-		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
-	}
+	step, ok := w.udStep, w.ok
 	ok(w.release("2", "full")) // the last release left version 2 live
 
 	// Downgrading before the test's first step: refused.
@@ -138,15 +130,7 @@ func TestUpgradeDowngradeAgainstMoto(t *testing.T) {
 // to any other version is still refused.
 func TestUpgradeDowngradeRollsBack(t *testing.T) {
 	w := newControllerWorld(t)
-	step := func(version string, mode AliasMode) map[string]any {
-		t.Helper()
-		return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
-			"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
-	}
-	ok := func(r map[string]any) {
-		t.Helper()
-		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
-	}
+	step, ok := w.udStep, w.ok
 	for _, rollback := range []AliasMode{AliasDowngradeHalf, AliasDowngrade} {
 		t.Run(string(rollback), func(t *testing.T) {
 			ok(w.release("2", "full")) // the last release left version 2 live
@@ -274,15 +258,7 @@ func TestCloudFormationRollback(t *testing.T) {
 // the controller's own guard).
 func TestUpgradeDowngradeOneReleaseAtATime(t *testing.T) {
 	w := newControllerWorld(t)
-	step := func(version string, mode AliasMode) map[string]any {
-		t.Helper()
-		return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
-			"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
-	}
-	ok := func(r map[string]any) {
-		t.Helper()
-		require.Equal(t, "SUCCESS", r["Status"], "%v", r["Reason"])
-	}
+	step, ok := w.udStep, w.ok
 	ok(w.release("1", "full"))
 	ok(step("2", AliasUpgradeHalf)) // release 2 enters the test
 	ok(step("2", AliasFull))
@@ -307,4 +283,17 @@ boto3.client("lambda").update_alias(FunctionName="orders", Name="live", Function
 	r := w.release("1", "canary", activate)
 	require.Equal(t, "FAILED", r["Status"], "the ledger's prepare is version 2's, which no longer serves")
 	assert.Contains(t, r["Reason"], "its prepare does not serve all of this alias's traffic")
+}
+
+// udStep deploys version in an upgrade-downgrade mode, with the ledger.
+func (w *controllerWorld) udStep(version string, mode AliasMode) map[string]any {
+	w.t.Helper()
+	return w.requestWith("Update", map[string]any{"FunctionName": "orders", "AliasName": "live", "Version": version,
+		"Mode": string(mode), "Percent": "50", "Ledger": twophase.LedgerPrefix + "orders-service", "Changes": "{}"})
+}
+
+// ok requires a controller response to be SUCCESS.
+func (w *controllerWorld) ok(r map[string]any) {
+	w.t.Helper()
+	require.Equal(w.t, "SUCCESS", r["Status"], "%v", r["Reason"])
 }
