@@ -23,7 +23,11 @@ type Ramp struct {
 
 // RampStep is one step of a ramp.
 type RampStep struct {
-	After   time.Duration
+	// After is how long the previous share holds, with the alarm OK,
+	// before this step.
+	After time.Duration
+	// Percent is the new version's share from this step on; 100 ends the
+	// ramp.
 	Percent int
 }
 
