@@ -3,13 +3,14 @@ package deploy
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/safepipe/safepipe/internal/gobuild"
 )
 
 // GoCodeProps configure GoCode.
@@ -54,12 +55,12 @@ func (g *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool 
 		fmt.Fprintf(os.Stderr, "safepipe: go build %s: %v\n", g.dir, err)
 		return jsii.Bool(false)
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
-		"-ldflags", "-s -w", "-o", filepath.Join(*outputDir, "bootstrap"), ".")
-	cmd.Dir = abs
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+g.arch, "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "safepipe: go build %s for linux/%s failed: %v\n%s", abs, g.arch, err, out)
+	exe, err := gobuild.Build(gobuild.Spec{Dir: abs, Package: ".", Arch: g.arch, LDFlags: "-s -w"})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*outputDir, "bootstrap"), exe, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "safepipe: go build %s for linux/%s failed: %v\n", abs, g.arch, err)
 		return jsii.Bool(false)
 	}
 	return jsii.Bool(true)

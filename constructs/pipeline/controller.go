@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,6 +27,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/safepipe/safepipe/gates"
+	"github.com/safepipe/safepipe/internal/gobuild"
 	"github.com/safepipe/safepipe/internal/synth"
 	"github.com/safepipe/safepipe/waves"
 )
@@ -638,21 +638,19 @@ func gatesAsset(config []byte) (string, error) {
 	return dir, nil
 }
 
-// buildGates runs go build of GatesCommand and returns the executable.
+// buildGates builds GatesCommand (from the user's cache when its sources,
+// dependencies and toolchain are unchanged: internal/gobuild) and returns
+// the executable.
 func buildGates() ([]byte, error) {
-	dir, err := os.MkdirTemp("", "safepipe-gates-build-*")
+	exe, err := gobuild.Build(gobuild.Spec{Package: GatesCommand, Arch: "arm64", LDFlags: "-s -w -buildid="})
+	var failed *gobuild.Error
+	if errors.As(err, &failed) {
+		return nil, gatesBuildError(failed.Err, failed.Output)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: gate controller: %w", err)
 	}
-	defer os.RemoveAll(dir)
-	exe := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", "lambda.norpc",
-		"-ldflags", "-s -w -buildid=", "-o", exe, GatesCommand)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, gatesBuildError(err, out)
-	}
-	return os.ReadFile(exe)
+	return exe, nil
 }
 
 // gatesBuildError says why the controller did not build and what fixes it.

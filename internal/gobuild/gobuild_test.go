@@ -1,0 +1,131 @@
+package gobuild
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// module writes a module with a main package importing a package of its
+// own, and returns its directory.
+func module(t *testing.T, lib string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":     "module example.test/m\n\ngo 1.24\n",
+		"main.go":    "package main\n\nimport \"example.test/m/lib\"\n\nfunc main() { println(lib.Word()) }\n",
+		"lib/lib.go": "package lib\n\nfunc Word() string { return " + lib + " }\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+	return dir
+}
+
+// isolate points the cache at a new directory through XDG_CACHE_HOME and
+// returns it; Go's own build cache, which also defaults to a directory
+// under XDG_CACHE_HOME, stays where it was (else every test would compile
+// the runtime).
+func isolate(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	require.NoError(t, err)
+	t.Setenv("GOCACHE", strings.TrimSpace(string(out)))
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	return cache
+}
+
+// entries are the cache's files.
+func entries(t *testing.T, cache string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(cache, "safepipe", "go-build", "*"))
+	require.NoError(t, err)
+	return names
+}
+
+// poison overwrites every cache entry, so that a later Build that returns
+// the poison proves it read the cache, and one that does not proves it
+// built.
+func poison(t *testing.T, cache string) {
+	t.Helper()
+	for _, p := range entries(t, cache) {
+		require.NoError(t, os.WriteFile(p, []byte("poison"), 0o755))
+	}
+}
+
+func TestCacheHitsOnlyForTheSameInputs(t *testing.T) {
+	cache := isolate(t)
+	dir := module(t, `"one"`)
+	spec := Spec{Dir: dir, Package: ".", Arch: "arm64", LDFlags: "-s -w -buildid="}
+
+	first, err := Build(spec)
+	require.NoError(t, err)
+	require.Greater(t, len(first), 1000, "an executable")
+	require.Len(t, entries(t, cache), 1)
+	again, err := Build(spec)
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "the cached executable is the built one, byte for byte")
+
+	poison(t, cache)
+	hit, err := Build(spec)
+	require.NoError(t, err)
+	assert.Equal(t, "poison", string(hit), "same sources, flags and target: read from the cache")
+
+	cases := []struct {
+		name   string
+		change func(*Spec)
+	}{
+		{"a dependency's code", func(s *Spec) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "lib.go"), []byte("package lib\n\nfunc Word() string { return \"two\" }\n"), 0o644))
+		}},
+		{"the link flags", func(s *Spec) { s.LDFlags = "-s -w" }},
+		{"the architecture", func(s *Spec) { s.Arch = "amd64" }},
+		{"the main package's code", func(s *Spec) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "extra.go"), []byte("package main\n\nvar _ = 1\n"), 0o644))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := spec
+			c.change(&s)
+			exe, err := Build(s)
+			require.NoError(t, err)
+			assert.NotEqual(t, "poison", string(exe), "a changed input builds again")
+			assert.Greater(t, len(exe), 1000)
+			poison(t, cache)
+		})
+	}
+}
+
+func TestCacheOff(t *testing.T) {
+	cache := isolate(t)
+	t.Setenv("SAFEPIPE_GO_BUILD_CACHE", "off")
+	exe, err := Build(Spec{Dir: module(t, `"one"`), Package: ".", Arch: "arm64"})
+	require.NoError(t, err)
+	assert.Greater(t, len(exe), 1000)
+	assert.Empty(t, entries(t, cache))
+}
+
+func TestFailureCarriesTheCompilersWords(t *testing.T) {
+	isolate(t)
+	_, err := Build(Spec{Dir: module(t, `1`), Package: ".", Arch: "arm64"})
+	var failed *Error
+	require.True(t, errors.As(err, &failed), "%v", err)
+	assert.Contains(t, string(failed.Output), "cannot use 1")
+}
+
+func TestSpecIsChecked(t *testing.T) {
+	_, err := Build(Spec{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Package is empty")
+	assert.Contains(t, err.Error(), "Arch is empty")
+}
