@@ -92,8 +92,11 @@ func TestReaderIsStrictAndBounded(t *testing.T) {
 		{"self cycle", fstest.MapFS{"manifest.json": manifest(stack + `,"n":{"type":"cdk:cloud-assembly","properties":{"directoryName":"."}}`), "p.template.json": {Data: []byte(tmpl)}}, Limits{}, ""},
 		{"escape", fstest.MapFS{"manifest.json": manifest(`"s":{"type":"aws:cloudformation:stack","properties":{"templateFile":"../etc/passwd"}}`)}, Limits{}, "leaves the assembly"},
 		{"absolute", fstest.MapFS{"manifest.json": manifest(`"s":{"type":"aws:cloudformation:stack","properties":{"templateFile":"/etc/passwd"}}`)}, Limits{}, "must be relative"},
-		{"duplicate key", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Resources":{"P":{"Type":"a","Type":"b"}}}`)}}, Limits{}, "appears twice"},
+		{"duplicate key", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Resources":{"P":{"Type":"a","Type":"b"}}}`)}}, Limits{}, `duplicate key "Type"`},
 		{"trailing", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl + "{}")}}, Limits{}, "data after"},
+		{"case-variant keys", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Resources":{"P":{"Type":"a","type":"b"}}}`)}}, Limits{}, "only in case"},
+		{"number out of range", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Resources":{"P":{"Type":"a","Properties":{"N":1e400}}}}`)}}, Limits{}, "number 1e400"},
+		{"too deep", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Resources":{"P":{"Type":"a","Properties":{"N":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}}}`)}}, Limits{}, "nesting deeper than 64"},
 		{"too big", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl)}}, Limits{MaxFileBytes: 64}, "larger than 64 bytes"},
 		{"too much", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(tmpl)}}, Limits{MaxTotalBytes: 200}, "larger than 200 bytes in all"},
 		{"no resources", fstest.MapFS{"manifest.json": manifest(stack), "p.template.json": {Data: []byte(`{"Outputs":{}}`)}}, Limits{}, "no Resources"},
@@ -182,4 +185,55 @@ func FuzzParseActionEnv(f *testing.F) {
 			seen[v.Name] = true
 		}
 	})
+}
+
+// TestEffectiveHash: a template that differs only in what a stack update
+// does not compare (Description, the Metadata section, a resource's
+// Metadata) has the same effective hash; any other difference, including
+// one that moves characters between a key and its value, changes it.
+func TestEffectiveHash(t *testing.T) {
+	base := `{"Description":"d","Metadata":{"m":1},"Resources":{"A":{"Type":"T","Metadata":{"x":1},"Properties":{"P":"v","N":[1,true,null]}}},"Outputs":{"O":{"Value":"o"}}}`
+	hash := func(s string) string {
+		tmpl, err := ParseTemplate([]byte(s), "t.json")
+		require.NoError(t, err)
+		return tmpl.Effective
+	}
+	same := []string{
+		`{"Description":"other","Metadata":{"m":2},"Resources":{"A":{"Type":"T","Metadata":{"y":2},"Properties":{"N":[1,true,null],"P":"v"}}},"Outputs":{"O":{"Value":"o"}}}`,
+		`{"Resources":{"A":{"Properties":{"P":"v","N":[1.0,true,null]},"Type":"T"}},"Outputs":{"O":{"Value":"o"}}}`,
+	}
+	differ := []string{
+		`{"Resources":{"A":{"Type":"T","Properties":{"P":"w","N":[1,true,null]}}},"Outputs":{"O":{"Value":"o"}}}`,
+		`{"Resources":{"A":{"Type":"T","Properties":{"P":"v","N":[1,true]}}},"Outputs":{"O":{"Value":"o"}}}`,
+		`{"Resources":{"A":{"Type":"T","Properties":{"P":"v","N":[1,true,null]}}}}`,
+		`{"Resources":{"A":{"Type":"T","Properties":{"P":"v","N":[1,true,null]}}},"Outputs":{"O":{"Value":"o\""}}}`,
+		`{"Resources":{"A":{"Type":"T","Properties":{"P":"v","N":[1,true,null]}}},"Outputs":{"O\":{":{"Value":"o"}}}`,
+		`{"Resources":{"A":{"Type":"T","Properties":{"P":"v","N":[1,"true",null]}}},"Outputs":{"O":{"Value":"o"}}}`,
+	}
+	want := hash(base)
+	for _, s := range same {
+		assert.Equal(t, want, hash(s), s)
+	}
+	seen := map[string]string{want: base}
+	for _, s := range differ {
+		h := hash(s)
+		assert.NotContains(t, seen, h, "%s has the hash of %s", s, seen[h])
+		seen[h] = s
+	}
+}
+
+// BenchmarkLoad reads the committed zonal fixture (templates, manifests,
+// the gate controller's configuration) and builds the model:
+//
+//	go test ./sim -run XXX -bench Load -benchmem
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		a, err := Load("testdata/zonal-region-rollback", Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := NewModel(a); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
