@@ -57,6 +57,10 @@ bench:
 ## off; -floor none leaves the floor out; BENCH_N=9 BENCH_FLAGS=-v).
 ## BENCH_FLAGS=-phases adds the medians of CDK's own performance counters,
 ## phase by phase (where each app's synth spends its time).
+## BENCH_FLAGS="-scale 1,2,4" also synthesizes the reference over the default
+## catalog with every region twice and four times (orders-x2, orders-x4),
+## each beside the floor of its own assembly (floor-x2, floor-x4), and adds
+## a scaling table: CPU per scale, /floor, and growth against 1x.
 BENCH_N ?= 5
 bench-synth:
 	$(GO) run ./internal/benchsynth -n $(BENCH_N) $(BENCH_FLAGS)

@@ -3,7 +3,13 @@
 // empty stack), runs each -n times interleaved (empty, reference, empty,
 // reference, …) so that both see the same load on a shared machine, and
 // prints the median wall time, CPU time (user+sys) and peak resident set of
-// each, and the ratios reference/empty.
+// each, and the ratios reference/empty. Beside them it runs the floor of
+// the reference's own assembly (-floor: the same templates through
+// CfnInclude in TypeScript) and prints reference/floor. With -scale 1,2,4
+// it also synthesizes the reference over the default catalog with every
+// region k times (scaledCatalog, through SAFEPIPE_CATALOG), each scale
+// beside the floor of its own assembly, and prints how the reference and
+// the floor grow.
 //
 // Each run is a whole process, started from the module root (the gate
 // controller's asset builds from the current module) with a fresh
@@ -39,6 +45,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,11 +55,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/safepipe/safepipe/internal/strict"
+	"github.com/safepipe/safepipe/waves"
 )
 
 // app is one program under measurement.
@@ -60,7 +69,12 @@ type app struct {
 	name, pkg, bin string
 	// args follow bin (the floor runs "node floor.js").
 	args []string
-	runs []sample
+	// env is added to the app's environment (the scaled catalog).
+	env []string
+	// scale is the catalog's multiple the app synthesizes (0 for the
+	// empty app).
+	scale int
+	runs  []sample
 	// counters are CDK's performance counters of each run (-phases).
 	counters []map[string]float64
 }
@@ -92,7 +106,13 @@ func main() {
 	withPhases := flag.Bool("phases", false, "also print the medians of CDK's own performance counters, phase by phase")
 	floorDir := flag.String("floor", "../shared/bench-floor", "the synth floor's builder (floor.sh), relative to the module root; \"none\" leaves the floor out")
 	validation := flag.String("validation", "on", "aws-cdk-lib's template validation (CDK_VALIDATION) in every app: on, off or both (each mode its own table)")
+	scaleList := flag.String("scale", "1", "the catalog's multiples to synthesize, e.g. 1,2,4: each k>1 runs the reference with every region of the default catalog k times (SAFEPIPE_CATALOG), beside the floor of its own assembly")
 	flag.Parse()
+	scales, err := parseScales(*scaleList)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-synth:", err)
+		os.Exit(2)
+	}
 	var modes []bool
 	switch *validation {
 	case "on":
@@ -106,14 +126,14 @@ func main() {
 		os.Exit(2)
 	}
 	for _, on := range modes {
-		if err := run(os.Stdout, *n, *ref, *empty, *work, *floorDir, on, *verbose, *withPhases); err != nil {
+		if err := run(os.Stdout, *n, *ref, *empty, *work, *floorDir, scales, on, *verbose, *withPhases); err != nil {
 			fmt.Fprintln(os.Stderr, "bench-synth:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func run(w io.Writer, n int, ref, empty, work, floorDir string, validation, verbose, withPhases bool) error {
+func run(w io.Writer, n int, ref, empty, work, floorDir string, scales []int, validation, verbose, withPhases bool) error {
 	if n < 1 {
 		return fmt.Errorf("-n %d: need at least one run", n)
 	}
@@ -127,36 +147,58 @@ func run(w io.Writer, n int, ref, empty, work, floorDir string, validation, verb
 		}
 		defer os.RemoveAll(work)
 	}
-	apps := []*app{
-		{name: "empty", pkg: empty},
-		{name: filepath.Base(ref), pkg: ref},
-	}
-	for _, a := range apps {
-		a.bin = filepath.Join(work, "bin", a.name)
-		cmd := exec.Command("go", "build", "-o", a.bin, a.pkg)
+	emptyApp := &app{name: "empty", pkg: empty}
+	refBin := filepath.Join(work, "bin", filepath.Base(ref))
+	for _, b := range []struct{ bin, pkg string }{{filepath.Join(work, "bin", "empty"), empty}, {refBin, ref}} {
+		cmd := exec.Command("go", "build", "-o", b.bin, b.pkg)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("go build %s: %w", a.pkg, err)
+			return fmt.Errorf("go build %s: %w", b.pkg, err)
 		}
 	}
+	emptyApp.bin = filepath.Join(work, "bin", "empty")
+	apps := []*app{emptyApp}
 	env := []string{"CDK_VALIDATION=" + map[bool]string{true: "true", false: "false"}[validation]}
 	if floorDir != "none" {
-		// The floor: the same assembly as the reference's, emitted by a
-		// TypeScript app through CfnInclude (../shared/bench-floor), built
-		// once from one synth of the reference.
 		if !filepath.IsAbs(floorDir) {
 			floorDir = filepath.Join(root, floorDir)
 		}
 		if _, err := os.Stat(filepath.Join(floorDir, "floor.sh")); err != nil {
 			return fmt.Errorf("-floor %s: %w (\"-floor none\" leaves the floor out)", floorDir, err)
 		}
-		refOut := filepath.Join(work, "ref-cdk.out")
+	}
+	for _, k := range scales {
+		name, suffix := filepath.Base(ref), ""
+		if k > 1 {
+			suffix = fmt.Sprintf("-x%d", k)
+			name += suffix
+		}
+		a := &app{name: name, bin: refBin, scale: k}
+		if k > 1 {
+			catalog := filepath.Join(work, fmt.Sprintf("catalog-x%d.json", k))
+			b, err := scaledCatalog(k)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(catalog, b, 0o644); err != nil {
+				return err
+			}
+			a.env = []string{"SAFEPIPE_CATALOG=" + catalog}
+		}
+		apps = append(apps, a)
+		if floorDir == "none" {
+			continue
+		}
+		// The floor: the same assembly as the reference's, emitted by a
+		// TypeScript app through CfnInclude (../shared/bench-floor), built
+		// once from one synth of the reference at this scale.
+		refOut := filepath.Join(work, "ref"+suffix+"-cdk.out")
 		if _, err := os.Stat(filepath.Join(refOut, "manifest.json")); err != nil {
-			if _, err := measure(apps[1], root, refOut, "", env, true); err != nil {
+			if _, err := measure(a, root, refOut, "", env, true); err != nil {
 				return fmt.Errorf("the reference's assembly for the floor: %w", err)
 			}
 		}
-		floorWork := filepath.Join(work, "floor")
+		floorWork := filepath.Join(work, "floor"+suffix)
 		if _, err := os.Stat(filepath.Join(floorWork, "floor-ts", "floor.js")); err != nil {
 			cmd := exec.Command("bash", filepath.Join(floorDir, "floor.sh"), refOut, floorWork)
 			cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
@@ -164,7 +206,7 @@ func run(w io.Writer, n int, ref, empty, work, floorDir string, validation, verb
 				return fmt.Errorf("floor.sh: %w", err)
 			}
 		}
-		apps = append(apps, &app{name: "floor", bin: "node", args: []string{filepath.Join(floorWork, "floor-ts", "floor.js")}})
+		apps = append(apps, &app{name: "floor" + suffix, bin: "node", args: []string{filepath.Join(floorWork, "floor-ts", "floor.js")}, scale: k})
 	}
 	for i := range n {
 		for _, a := range apps {
@@ -191,22 +233,134 @@ func run(w io.Writer, n int, ref, empty, work, floorDir string, validation, verb
 	}
 	fmt.Fprintf(w, "bench-synth: N=%d runs each, interleaved, medians, template validation %s\n", n, map[bool]string{true: "on", false: "off"}[validation])
 	fmt.Fprintf(w, "%-10s %9s %8s %8s\n", "app", "wall_s", "cpu_s", "rss_mb")
-	med := make([]sample, len(apps))
-	for i, a := range apps {
-		med[i] = median(a.runs)
-		fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.1f\n", a.name, med[i].wall.Seconds(), med[i].cpu.Seconds(), float64(med[i].rssKB)/1024)
+	med := map[*app]sample{}
+	for _, a := range apps {
+		med[a] = median(a.runs)
+		fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.1f\n", a.name, med[a].wall.Seconds(), med[a].cpu.Seconds(), float64(med[a].rssKB)/1024)
 	}
 	ratio := func(label string, a, b sample) {
 		fmt.Fprintf(w, "%-10s %9.2f %8.2f %8.2f\n", label, a.wall.Seconds()/b.wall.Seconds(), a.cpu.Seconds()/b.cpu.Seconds(), float64(a.rssKB)/float64(b.rssKB))
 	}
-	ratio("ratio", med[1], med[0])
-	if len(apps) > 2 {
-		ratio("/floor", med[1], med[2]) // the reference over the floor of its own assembly
+	refs, floors := byScale(apps)
+	if r, ok := refs[1]; ok {
+		ratio("ratio", med[r], med[emptyApp])
+	}
+	for _, k := range scales {
+		if f, ok := floors[k]; ok {
+			label := "/floor" // the reference over the floor of its own assembly
+			if k > 1 {
+				label = fmt.Sprintf("x%d/floor", k)
+			}
+			ratio(label, med[refs[k]], med[f])
+		}
+	}
+	if len(scales) > 1 {
+		printScaling(w, scales, refs, floors, med)
 	}
 	if withPhases {
 		printPhases(w, apps)
 	}
 	return nil
+}
+
+// byScale indexes the reference's and the floor's apps by scale.
+func byScale(apps []*app) (refs, floors map[int]*app) {
+	refs, floors = map[int]*app{}, map[int]*app{}
+	for _, a := range apps {
+		switch {
+		case a.scale == 0:
+		case a.bin == "node":
+			floors[a.scale] = a
+		default:
+			refs[a.scale] = a
+		}
+	}
+	return refs, floors
+}
+
+// printScaling prints, per scale, the CPU medians of the reference and its
+// floor and how each grew against the first scale: linear growth is the
+// scale's ratio to the first.
+func printScaling(w io.Writer, scales []int, refs, floors map[int]*app, med map[*app]sample) {
+	fmt.Fprintf(w, "scaling: CPU medians; growth is against %dx (linear: the scale's ratio)\n", scales[0])
+	fmt.Fprintf(w, "%-6s %8s %9s %8s %11s %11s\n", "scale", "ref_cpu", "floor_cpu", "/floor", "ref_growth", "floor_growth")
+	base := med[refs[scales[0]]].cpu.Seconds()
+	for _, k := range scales {
+		r := med[refs[k]].cpu.Seconds()
+		f, ok := floors[k]
+		if !ok {
+			fmt.Fprintf(w, "%-6s %8.2f %9s %8s %11.2f %11s\n", fmt.Sprintf("%dx", k), r, "-", "-", r/base, "-")
+			continue
+		}
+		fc := med[f].cpu.Seconds()
+		fmt.Fprintf(w, "%-6s %8.2f %9.2f %8.2f %11.2f %11.2f\n", fmt.Sprintf("%dx", k), r, fc, r/fc, r/base, fc/med[floors[scales[0]]].cpu.Seconds())
+	}
+}
+
+// parseScales reads -scale: distinct whole numbers from 1 to 8, comma
+// separated, in increasing order.
+func parseScales(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || k < 1 || k > 8 {
+			return nil, fmt.Errorf("-scale %q: %q is not a whole number from 1 to 8", s, f)
+		}
+		if len(out) > 0 && k <= out[len(out)-1] {
+			return nil, fmt.Errorf("-scale %q: give the multiples once each, in increasing order", s)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// scaledCatalog is the default catalog with every region k times: copy c
+// of a region n-N is n-(10c+N), with its AZ IDs renumbered alike (copy 1
+// of us-east-1 is us-east-11, AZs use11-az1 …), so that a plan over it has
+// k times the regions, each as the original. Region numbers of the default
+// catalog are below 10, so no copy collides with a real code.
+func scaledCatalog(k int) ([]byte, error) {
+	c := waves.DefaultCatalog()
+	regions := slices.Clone(c.Regions)
+	for n := 1; n < k; n++ {
+		for _, r := range c.Regions {
+			code, err := renumber(r.Code, n)
+			if err != nil {
+				return nil, err
+			}
+			prefix, _ := waves.AZIDPrefix(r.Code)
+			newPrefix, _ := waves.AZIDPrefix(code)
+			azs := make([]string, len(r.AZs))
+			for i, az := range r.AZs {
+				azs[i] = newPrefix + strings.TrimPrefix(az, prefix)
+			}
+			r.Code, r.Name, r.AZs, r.Services = code, fmt.Sprintf("%s (copy %d)", r.Name, n), azs, slices.Clone(r.Services)
+			regions = append(regions, r)
+		}
+	}
+	c.Regions, c.Version = regions, fmt.Sprintf("%s-x%d", c.Version, k)
+	b, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := waves.ParseCatalog(b); err != nil {
+		return nil, fmt.Errorf("the %dx catalog: %w", k, err)
+	}
+	return b, nil
+}
+
+// renumber gives copy c of a region code: the trailing number n becomes
+// 10*c+n.
+func renumber(code string, c int) (string, error) {
+	i := strings.LastIndexByte(code, '-')
+	if i < 0 {
+		return "", fmt.Errorf("region %q: no number to renumber", code)
+	}
+	n, err := strconv.Atoi(code[i+1:])
+	if err != nil || n < 0 || n >= 10 {
+		return "", fmt.Errorf("region %q: no single-digit number to renumber", code)
+	}
+	return fmt.Sprintf("%s-%d", code[:i], 10*c+n), nil
 }
 
 // printPhases prints the median of each counter in phases, per app, in
@@ -277,7 +431,7 @@ func medianOf(v []float64) float64 {
 func measure(a *app, root, out, counters string, env []string, keep bool) (sample, error) {
 	cmd := exec.Command(a.bin, a.args...)
 	cmd.Dir = root
-	cmd.Env = append(append(os.Environ(), "CDK_OUTDIR="+out, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1"), env...)
+	cmd.Env = append(append(append(os.Environ(), "CDK_OUTDIR="+out, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1"), env...), a.env...)
 	if counters != "" {
 		cmd.Env = append(cmd.Env, "CDK_PERF_COUNTERS_FILE="+counters,
 			`CDK_CONTEXT_JSON={"aws:cdk:performance-reporting":true,"@aws-cdk/core.slowSynthThreshold":0}`)

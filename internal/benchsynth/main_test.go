@@ -3,9 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/safepipe/safepipe/waves"
 )
 
 func TestMedian(t *testing.T) {
@@ -121,5 +124,70 @@ func TestPrintPhases(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], "empty") || !strings.Contains(lines[1], "orders") {
 		t.Errorf("header %q does not name the apps", lines[1])
+	}
+}
+
+func TestParseScales(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		err  string
+	}{
+		{"1", []int{1}, ""},
+		{"1,2,4", []int{1, 2, 4}, ""},
+		{" 2 , 4", []int{2, 4}, ""},
+		{"1,1", nil, "once each"},
+		{"4,2", nil, "increasing order"},
+		{"0", nil, "from 1 to 8"},
+		{"9", nil, "from 1 to 8"},
+		{"x", nil, "from 1 to 8"},
+	} {
+		got, err := parseScales(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("parseScales(%q) error = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("parseScales(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestScaledCatalog: k copies of every region, each code and AZ ID
+// unique, copies carrying the original's tier, zone and services, and the
+// whole a valid catalog (scaledCatalog parses it).
+func TestScaledCatalog(t *testing.T) {
+	one := waves.DefaultCatalog()
+	for _, k := range []int{2, 4} {
+		b, err := scaledCatalog(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := waves.ParseCatalog(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Regions) != k*len(one.Regions) {
+			t.Fatalf("%dx: %d regions, want %d", k, len(c.Regions), k*len(one.Regions))
+		}
+		azs := map[string]bool{}
+		for _, r := range c.Regions {
+			for _, az := range r.AZs {
+				if azs[az] {
+					t.Errorf("%dx: AZ %s twice", k, az)
+				}
+				azs[az] = true
+			}
+		}
+		copy, ok := c.Region("us-east-11")
+		orig, _ := one.Region("us-east-1")
+		if !ok || copy.Tier != orig.Tier || copy.TimeZone != orig.TimeZone || !slices.Equal(copy.Services, orig.Services) || copy.AZs[0] != "use11-az1" {
+			t.Errorf("%dx: us-east-11 = %+v, want a copy of us-east-1 with AZs use11-az…", k, copy)
+		}
+	}
+	if _, err := renumber("us-east-12", 1); err == nil {
+		t.Error("renumber of a two-digit region: want an error")
 	}
 }
