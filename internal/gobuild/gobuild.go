@@ -19,7 +19,9 @@
 //
 // SAFEPIPE_GO_BUILD_CACHE=off skips the cache (every build links); the
 // cache lives in $XDG_CACHE_HOME/safepipe/go-build (os.UserCacheDir), and
-// where that directory cannot be made the build simply runs.
+// where that directory cannot be made the build simply runs. As in Go's
+// own build cache, an entry unused for MaxAge is removed (a hit renews
+// its modification time; a store sweeps the directory).
 package gobuild
 
 import (
@@ -32,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Spec is one build.
@@ -92,6 +95,8 @@ func Build(s Spec) ([]byte, error) {
 		if key, err := s.key(); err == nil {
 			path = filepath.Join(dir, key)
 			if exe, err := os.ReadFile(path); err == nil {
+				now := time.Now()
+				_ = os.Chtimes(path, now, now) // used: kept by the next sweep
 				return exe, nil
 			}
 		}
@@ -104,8 +109,32 @@ func Build(s Spec) ([]byte, error) {
 	}
 	if path != "" {
 		store(path, exe)
+		sweep(filepath.Dir(path), time.Now())
 	}
 	return exe, nil
+}
+
+// MaxAge is how long an unused executable stays in the cache (Go's build
+// cache trims entries unused for five days).
+const MaxAge = 5 * 24 * time.Hour
+
+// sweep removes the entries of dir last used before now-MaxAge, and
+// temporary files of stores that did not finish. Failures are ignored: a
+// stale entry costs disk, never correctness (its key names its inputs).
+func sweep(dir string, now time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if now.Sub(info.ModTime()) > MaxAge {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // key is the cache key of s: the main package's build ID as go list

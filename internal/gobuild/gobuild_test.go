@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,4 +129,34 @@ func TestSpecIsChecked(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Package is empty")
 	assert.Contains(t, err.Error(), "Arch is empty")
+}
+
+// TestUnusedEntriesAreSwept: a store removes entries unused for MaxAge;
+// a hit renews its entry, so that one in use is never swept.
+func TestUnusedEntriesAreSwept(t *testing.T) {
+	cache := isolate(t)
+	spec := Spec{Dir: module(t, `"one"`), Package: ".", Arch: "arm64"}
+	_, err := Build(spec)
+	require.NoError(t, err)
+	used := entries(t, cache)
+	require.Len(t, used, 1)
+	dir := filepath.Dir(used[0])
+	old := time.Now().Add(-MaxAge - time.Hour)
+	stale := filepath.Join(dir, "stale")
+	require.NoError(t, os.WriteFile(stale, []byte("x"), 0o755))
+	require.NoError(t, os.Chtimes(stale, old, old))
+	require.NoError(t, os.Chtimes(used[0], old, old))
+
+	_, err = Build(spec) // a hit: renews the used entry
+	require.NoError(t, err)
+	info, err := os.Stat(used[0])
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), info.ModTime(), time.Minute)
+
+	spec.LDFlags = "-s -w" // a miss: stores, and sweeps
+	_, err = Build(spec)
+	require.NoError(t, err)
+	assert.NoFileExists(t, stale)
+	assert.FileExists(t, used[0])
+	assert.Len(t, entries(t, cache), 2)
 }
