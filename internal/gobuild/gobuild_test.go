@@ -1,6 +1,7 @@
 package gobuild
 
 import (
+	"crypto/sha256"
 	"errors"
 	"os"
 	"os/exec"
@@ -21,7 +22,10 @@ func module(t *testing.T, lib string) string {
 	files := map[string]string{
 		"go.mod":     "module example.test/m\n\ngo 1.24\n",
 		"main.go":    "package main\n\nimport \"example.test/m/lib\"\n\nfunc main() { println(lib.Word()) }\n",
-		"lib/lib.go": "package lib\n\nfunc Word() string { return " + lib + " }\n",
+		"lib/lib.go": "package lib\n\nimport \"example.test/m/deep\"\n\nfunc Word() string { return " + lib + " + deep.Word() }\n",
+		// deep's function is not inlined into lib: a change to its body
+		// leaves lib's compiled package byte for byte the same.
+		"deep/deep.go": "package deep\n\n//go:noinline\nfunc Word() string { return \"deep\" }\n",
 	}
 	for name, text := range files {
 		p := filepath.Join(dir, name)
@@ -53,13 +57,14 @@ func entries(t *testing.T, cache string) []string {
 	return names
 }
 
-// poison overwrites every cache entry, so that a later Build that returns
-// the poison proves it read the cache, and one that does not proves it
-// built.
+// poison overwrites every cache entry with a well-formed entry of the
+// executable "poison", so that a later Build that returns the poison
+// proves it read the cache, and one that does not proves it built.
 func poison(t *testing.T, cache string) {
 	t.Helper()
+	sum := sha256.Sum256([]byte("poison"))
 	for _, p := range entries(t, cache) {
-		require.NoError(t, os.WriteFile(p, []byte("poison"), 0o755))
+		require.NoError(t, os.WriteFile(p, append(sum[:], "poison"...), 0o755))
 	}
 }
 
@@ -86,7 +91,10 @@ func TestCacheHitsOnlyForTheSameInputs(t *testing.T) {
 		change func(*Spec)
 	}{
 		{"a dependency's code", func(s *Spec) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "lib.go"), []byte("package lib\n\nfunc Word() string { return \"two\" }\n"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "lib.go"), []byte("package lib\n\nimport \"example.test/m/deep\"\n\nfunc Word() string { return \"two\" + deep.Word() }\n"), 0o644))
+		}},
+		{"the code of a dependency's dependency", func(s *Spec) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "deep", "deep.go"), []byte("package deep\n\n//go:noinline\nfunc Word() string { return \"deeper\" }\n"), 0o644))
 		}},
 		{"the link flags", func(s *Spec) { s.LDFlags = "-s -w" }},
 		{"the architecture", func(s *Spec) { s.Arch = "amd64" }},
@@ -107,6 +115,53 @@ func TestCacheHitsOnlyForTheSameInputs(t *testing.T) {
 	}
 }
 
+// TestSourcesEditedDuringTheBuildAreNotCached: an edit while go build
+// runs may or may not be in the executable, so nothing is stored under
+// either key; the next build builds the edited sources.
+func TestSourcesEditedDuringTheBuildAreNotCached(t *testing.T) {
+	cache := isolate(t)
+	dir := module(t, `"one"`)
+	spec := Spec{Dir: dir, Package: ".", Arch: "arm64"}
+	afterBuild = func() {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "deep", "deep.go"), []byte("package deep\n\n//go:noinline\nfunc Word() string { return \"edited\" }\n"), 0o644))
+	}
+	t.Cleanup(func() { afterBuild = nil })
+	_, err := Build(spec)
+	require.NoError(t, err)
+	assert.Empty(t, entries(t, cache), "nothing stored")
+	afterBuild = nil
+	exe, err := Build(spec)
+	require.NoError(t, err)
+	assert.Contains(t, string(exe), "edited")
+	assert.Len(t, entries(t, cache), 1)
+}
+
+// TestDamagedEntryIsRebuilt: an entry whose content does not match its
+// recorded hash (a torn write, a flipped byte) is never returned: the
+// executable is built again and the entry replaced.
+func TestDamagedEntryIsRebuilt(t *testing.T) {
+	cache := isolate(t)
+	spec := Spec{Dir: module(t, `"one"`), Package: ".", Arch: "arm64"}
+	exe, err := Build(spec)
+	require.NoError(t, err)
+	for _, damage := range []func([]byte) []byte{
+		func(b []byte) []byte { b[len(b)-1] ^= 1; return b },
+		func(b []byte) []byte { return b[:10] },
+		func(b []byte) []byte { return nil },
+	} {
+		path := entries(t, cache)[0]
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, damage(b), 0o755))
+		again, err := Build(spec)
+		require.NoError(t, err)
+		assert.Equal(t, exe, again)
+		b, err = os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, exe, b[sha256.Size:], "the entry is written again")
+	}
+}
+
 func TestCacheOff(t *testing.T) {
 	cache := isolate(t)
 	t.Setenv("SAFEPIPE_GO_BUILD_CACHE", "off")
@@ -121,7 +176,7 @@ func TestFailureCarriesTheCompilersWords(t *testing.T) {
 	_, err := Build(Spec{Dir: module(t, `1`), Package: ".", Arch: "arm64"})
 	var failed *Error
 	require.True(t, errors.As(err, &failed), "%v", err)
-	assert.Contains(t, string(failed.Output), "cannot use 1")
+	assert.Contains(t, string(failed.Output), "mismatched types")
 }
 
 func TestSpecIsChecked(t *testing.T) {
