@@ -184,8 +184,18 @@ func ReadTemplate(r io.Reader, name string, lim Limits) (*Assembly, error) {
 // floatNumbers turns the json.Number values of a decoded document into
 // float64, in place, as encoding/json decodes numbers into an interface
 // (the evaluator and the checks read float64); a number float64 cannot hold
-// is an error, as it is for encoding/json.
+// is an error, as it is for encoding/json. Maps are walked in any order;
+// when a number fails, the walk is redone in key order so that the error
+// names the same number on every run.
 func floatNumbers(v any) (any, error) {
+	out, err := convertNumbers(v, false)
+	if err != nil {
+		_, err = convertNumbers(v, true)
+	}
+	return out, err
+}
+
+func convertNumbers(v any, sorted bool) (any, error) {
 	switch x := v.(type) {
 	case json.Number:
 		f, err := strconv.ParseFloat(string(x), 64)
@@ -194,19 +204,34 @@ func floatNumbers(v any) (any, error) {
 		}
 		return f, nil
 	case map[string]any:
-		for k, e := range x {
+		convert := func(k string) error {
+			e := x[k]
 			if _, ok := e.(string); ok {
-				continue
+				return nil
 			}
-			f, err := floatNumbers(e)
+			f, err := convertNumbers(e, sorted)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			x[k] = f
+			return nil
+		}
+		if sorted {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if err := convert(k); err != nil {
+					return nil, err
+				}
+			}
+			break
+		}
+		for k := range x {
+			if err := convert(k); err != nil {
+				return nil, err
+			}
 		}
 	case []any:
 		for i, e := range x {
-			f, err := floatNumbers(e)
+			f, err := convertNumbers(e, sorted)
 			if err != nil {
 				return nil, err
 			}
@@ -309,7 +334,7 @@ func effectiveHash(raw map[string]any) string {
 	}
 	b = append(b, '}')
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:]) // whole: a template is untrusted input, and a collision would hide a change
 }
 
 // appendCanonical appends one encoding of a decoded JSON value: keys

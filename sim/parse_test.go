@@ -237,3 +237,14 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// TestNumberErrorIsStable: of several numbers float64 cannot hold, the
+// error names the same one on every run (map order does not leak).
+func TestNumberErrorIsStable(t *testing.T) {
+	tmpl := []byte(`{"Resources":{"A":{"Type":"T","Properties":{"z":1e400,"b":2e400,"m":[3e400]}},"B":{"Type":"T","Properties":{"a":4e400}}}}`)
+	for range 20 {
+		_, err := ParseTemplate(tmpl, "t.json")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "number 2e400")
+	}
+}
