@@ -78,8 +78,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // so that its build ID is the one go build would compile.
 var flags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc"}
 
-func (s Spec) env() []string {
-	return append(os.Environ(), "GOOS=linux", "GOARCH="+s.Arch, "CGO_ENABLED=0")
+// command is the go command verb (list or build) with the build flags
+// and then args, run in s.Dir for linux/s.Arch without cgo.
+func (s Spec) command(verb string, args ...string) *exec.Cmd {
+	cmd := exec.Command("go", append(append([]string{verb}, flags...), args...)...)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+s.Arch, "CGO_ENABLED=0")
+	return cmd
 }
 
 func (s Spec) check() error {
@@ -181,11 +186,7 @@ func sweep(dir string, now time.Time) {
 // executable links, as go list -deps -export reports them, with the link
 // flags and the target.
 func (s Spec) key() (string, error) {
-	args := append([]string{"list"}, flags...)
-	args = append(args, "-deps", "-export", "-f", "{{.ImportPath}} {{.BuildID}}", s.Package)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = s.Dir
-	cmd.Env = s.env()
+	cmd := s.command("list", "-deps", "-export", "-f", "{{.ImportPath}} {{.BuildID}}", s.Package)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -217,14 +218,11 @@ func (s Spec) build() ([]byte, error) {
 	}
 	defer os.RemoveAll(tmp)
 	exe := filepath.Join(tmp, "bootstrap")
-	args := append([]string{"build"}, flags...)
+	var args []string
 	if s.LDFlags != "" {
 		args = append(args, "-ldflags", s.LDFlags)
 	}
-	args = append(args, "-o", exe, s.Package)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = s.Dir
-	cmd.Env = s.env()
+	cmd := s.command("build", append(args, "-o", exe, s.Package)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, &Error{Err: err, Output: out}
 	}
