@@ -147,16 +147,15 @@ func run(w io.Writer, n int, ref, empty, work, floorDir string, scales []int, va
 		}
 		defer os.RemoveAll(work)
 	}
-	emptyApp := &app{name: "empty", pkg: empty}
+	emptyApp := &app{name: "empty", pkg: empty, bin: filepath.Join(work, "bin", "empty")}
 	refBin := filepath.Join(work, "bin", filepath.Base(ref))
-	for _, b := range []struct{ bin, pkg string }{{filepath.Join(work, "bin", "empty"), empty}, {refBin, ref}} {
+	for _, b := range []struct{ bin, pkg string }{{emptyApp.bin, empty}, {refBin, ref}} {
 		cmd := exec.Command("go", "build", "-o", b.bin, b.pkg)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("go build %s: %w", b.pkg, err)
 		}
 	}
-	emptyApp.bin = filepath.Join(work, "bin", "empty")
 	apps := []*app{emptyApp}
 	env := []string{"CDK_VALIDATION=" + map[bool]string{true: "true", false: "false"}[validation]}
 	if floorDir != "none" {
