@@ -45,7 +45,7 @@ snapshot-update: tools
 
 ## bench: benchmarks of the core (synth benchmarks: go test ./examples/orders -bench Synth).
 bench:
-	$(GO) test ./waves/ ./verify/ ./gray/ ./sim/ -run XXX -bench . -benchmem
+	$(GO) test ./waves/ ./gates/ ./verify/ ./gray/ ./sim/ -run XXX -bench . -benchmem
 
 ## bench-synth: build examples/orders, an empty CDK Go app and the synth floor of
 ## the reference's assembly (../shared/bench-floor), synthesize

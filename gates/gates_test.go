@@ -353,3 +353,14 @@ func TestSerial(t *testing.T) {
 	assert.ErrorContains(t, err, `serial[0]: "Gamma" is not another stage's name`)
 	assert.ErrorContains(t, err, `serial[1]: "bad name!"`)
 }
+
+// BenchmarkDefaultEntryWait is the entry wait every production stage's
+// gate computes at synth: 400 days of a window in its zone.
+func BenchmarkDefaultEntryWait(b *testing.B) {
+	w := waves.Window{TimeZone: "America/New_York", Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday}, StartHour: 9, EndHour: 17, Holidays: []string{"2026-12-25"}}
+	for b.Loop() {
+		if _, err := DefaultEntryWait(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

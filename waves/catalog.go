@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 	_ "time/tzdata" // time zones validate on machines without a zoneinfo database
 
 	"github.com/safepipe/safepipe/internal/strict"
@@ -334,7 +333,7 @@ func (c *Catalog) Validate() error {
 		}
 		if r.TimeZone == "" {
 			add("%s: tz is empty (want an IANA time zone such as \"Europe/Dublin\")", where)
-		} else if _, err := time.LoadLocation(r.TimeZone); err != nil || r.TimeZone == "Local" {
+		} else if _, err := loadLocation(r.TimeZone); err != nil || r.TimeZone == "Local" {
 			add("%s: tz %q is not an IANA time zone", where, r.TimeZone)
 		}
 		switch {

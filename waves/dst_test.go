@@ -82,3 +82,28 @@ func TestWindowFollowsTheWallClockAcrossDST(t *testing.T) {
 		}
 	}
 }
+
+// TestLocationLoadsOnce: a window's zone is loaded from tzdata once, not on
+// every question (a gate's default entry wait asks it for 400 days in every
+// stage); the zone is the one time.LoadLocation gives, and a name that is
+// no zone is an error every time and is not kept.
+func TestLocationLoadsOnce(t *testing.T) {
+	for _, tz := range []string{"Asia/Tokyo", "America/New_York", "UTC"} {
+		w := Window{TimeZone: tz}
+		want, err := time.LoadLocation(tz)
+		require.NoError(t, err)
+		got := w.Location()
+		assert.Equal(t, want.String(), got.String())
+		instant := time.Date(2026, 3, 8, 7, 30, 0, 0, time.UTC) // a DST change in New York
+		assert.Equal(t, instant.In(want).Format(time.RFC3339), instant.In(got).Format(time.RFC3339), tz)
+		assert.Same(t, got, w.Location(), "%s: the same zone, not a new load", tz)
+		assert.Zero(t, testing.AllocsPerRun(20, func() { w.Location() }), "%s: loaded again", tz)
+	}
+	for range 2 {
+		_, err := loadLocation("Mars/Olympus_Mons")
+		assert.Error(t, err)
+	}
+	_, kept := zones.Load("Mars/Olympus_Mons")
+	assert.False(t, kept, "a name that is no zone is not kept")
+	assert.Equal(t, time.UTC, Window{TimeZone: "Mars/Olympus_Mons"}.Location(), "Location falls back to UTC as before")
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -53,7 +54,7 @@ func (w Window) withDefaults() Window {
 func (w Window) validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
+	if _, err := loadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
 		add("policy: window.timeZone %q is not an IANA time zone", w.TimeZone)
 	}
 	if w.StartHour < 0 || w.StartHour > 23 {
@@ -92,11 +93,33 @@ func (w Window) Location() *time.Location {
 	if tz == "" {
 		tz = "UTC"
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := loadLocation(tz)
 	if err != nil {
 		return time.UTC
 	}
 	return loc
+}
+
+// zones holds the time zones loaded so far, by name (string →
+// *time.Location). time.LoadLocation reads and parses the zone's tzdata
+// on every call, and a gate's default entry wait asks its window's zone for
+// each of 400 days, in every stage. A *time.Location is immutable and safe
+// for concurrent use ("A Location maps time instants to the zone in use at
+// that time", package time). Only zones that load are kept, so the map is
+// bounded by the tz database, whatever names the input holds.
+var zones sync.Map
+
+// loadLocation is time.LoadLocation, remembered by name.
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
 }
 
 // IsHoliday reports whether the date of t, in the window's zone, is a holiday.
