@@ -216,3 +216,54 @@ func TestPersistentOneBoxJoinsTheAggregate(t *testing.T) {
 		assert.Equal(t, want, high, "HighSeverity names what the aggregate ORs")
 	}
 }
+
+// TestChildRuleIsFromAlarm: a child alarm is ORed by the rule
+// AlarmRule.fromAlarm(child, ALARM) renders, whatever kind of alarm it is:
+// a metric alarm, an anomaly alarm and a composite of aws-cdk-lib's, and an
+// alarm imported by name or by ARN, each an AlarmBase passed as its own
+// rule. (Any other IAlarm goes through fromAlarm itself; jsii's Go runtime
+// takes no partial Go implementation of IAlarm to test it with.) The
+// reference composite is built beside it with
+// AlarmRule.anyOf(fromAlarm(…)…).
+func TestChildRuleIsFromAlarm(t *testing.T) {
+	stack := newStack()
+	metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String("AWS/Lambda"), MetricName: jsii.String("Errors")})
+	plain := awscloudwatch.NewAlarm(stack, jsii.String("Plain"), &awscloudwatch.AlarmProps{
+		AlarmName: jsii.String("plain"), Metric: metric, Threshold: jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+	})
+	anomaly := awscloudwatch.NewAnomalyDetectionAlarm(stack, jsii.String("Anomaly"), &awscloudwatch.AnomalyDetectionAlarmProps{
+		AlarmName: jsii.String("anomaly"), Metric: metric, EvaluationPeriods: jsii.Number(1),
+	})
+	nested := awscloudwatch.NewCompositeAlarm(stack, jsii.String("Nested"), &awscloudwatch.CompositeAlarmProps{
+		CompositeAlarmName: jsii.String("nested"), AlarmRule: awscloudwatch.AlarmRule_FromAlarm(plain, awscloudwatch.AlarmState_ALARM),
+	})
+	byName := awscloudwatch.Alarm_FromAlarmName(stack, jsii.String("ByName"), jsii.String("elsewhere"))
+	byArn := awscloudwatch.Alarm_FromAlarmArn(stack, jsii.String("ByArn"), jsii.String("arn:aws:cloudwatch:eu-west-1:333333333333:alarm:other"))
+	children := []awscloudwatch.IAlarm{plain, anomaly, nested, byName, byArn}
+
+	rules := make([]awscloudwatch.IAlarmRule, len(children))
+	cs := make([]Child, len(children))
+	for i, c := range children {
+		rules[i] = awscloudwatch.AlarmRule_FromAlarm(c, awscloudwatch.AlarmState_ALARM)
+		cs[i] = Child{Alarm: c}
+	}
+	for i, c := range children {
+		_, ok := c.(awscloudwatch.AlarmBase)
+		assert.True(t, ok, "child %d is passed as its own rule", i)
+	}
+	awscloudwatch.NewCompositeAlarm(stack, jsii.String("Reference"), &awscloudwatch.CompositeAlarmProps{
+		CompositeAlarmName: jsii.String("reference"), AlarmRule: awscloudwatch.AlarmRule_AnyOf(rules...),
+	})
+	agg := NewAggregateAlarm(stack, jsii.String("Agg"), &AggregateAlarmProps{Name: "agg", Children: cs})
+	require.NoError(t, agg.Err())
+
+	tpl := assertions.Template_FromStack(stack, nil)
+	byAlarmName := map[string]any{}
+	for _, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::CompositeAlarm"), nil) {
+		p := (*r)["Properties"].(map[string]any)
+		byAlarmName[p["AlarmName"].(string)] = p["AlarmRule"]
+	}
+	require.NotNil(t, byAlarmName["reference"])
+	assert.Equal(t, byAlarmName["reference"], byAlarmName["agg"])
+	assert.Len(t, refs(byAlarmName["agg"]), 3, "the alarms of this stack are referenced by Fn::GetAtt")
+}
