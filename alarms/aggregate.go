@@ -126,8 +126,9 @@ func composite(scope constructs.Construct, id, name, description string, childre
 // (an Alarm, AnomalyDetectionAlarm or CompositeAlarm, or one imported by
 // ARN or name: an AlarmBase) is its own rule: AlarmBase.renderAlarmRule
 // renders ALARM("<alarmArn>"), the string AlarmRule.fromAlarm(alarm,
-// AlarmState.ALARM) renders (aws-cdk-lib 2.270, aws-cloudwatch
-// alarm-base.ts and alarm-rule.ts; no subclass overrides it). Passing the
+// AlarmState.ALARM) renders from alarm.alarmRef.alarmArn, which
+// AlarmBase.alarmRef takes from alarmArn (aws-cdk-lib 2.270, aws-cloudwatch
+// alarm-base.ts and alarm-rule.ts; no subclass overrides either). Passing the
 // alarm saves a jsii round trip per child (there were 1,070 in the
 // reference app); the template is the same. Any other IAlarm goes through
 // AlarmRule.fromAlarm.
